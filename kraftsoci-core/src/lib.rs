@@ -1,0 +1,83 @@
+//! # kraftsoci-core
+//!
+//! The domain of kraftsoci: AI-assisted, consent-gated Instagram publishing for small
+//! businesses. This crate has no HTTP, SQL or vendor SDK in it; adapters plug into its
+//! [ports](crate::ports).
+//!
+//! - **Domain types, parsed not validated**: [`Email`], [`Caption`], [`Hashtag`], [`AltText`],
+//!   [`CheckedJpeg`], [`BusinessProfile`]… A value that exists is valid.
+//! - **The consent gate (P09)**: a [`Post`] reaches `publishing` only through
+//!   [`Post::begin_publishing`], which requires a [`ConsentReceipt`] whose [`ContentHash`]
+//!   matches the content as it is now. The resulting [`PublishPermit`] is the only way into
+//!   the [`PublishOrchestrator`].
+//! - **Publish orchestration**: persisted recovery points, reconciliation after a crash, never
+//!   a second `media_publish` for one approval.
+//! - **Token vault**: AES-256-GCM with owner-bound associated data and a rotating key ring.
+//! - **Retention**: the privacy policy's retention table as data, a planner and a sweeper.
+//!
+//! ## Quick start
+//!
+//! ```
+//! use chrono::Utc;
+//! use kraftsoci_core::*;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let owner = UserId::new();
+//! let content = PostContent {
+//!     caption: Caption::parse("Fresh simit, straight from the oven")?,
+//!     hashtags: vec![Hashtag::parse("#simit")?],
+//!     alt_text: Some(AltText::parse("Sesame bread rings on a tray")?),
+//!     media_kind: MediaKind::Image,
+//!     media: vec![MediaDigest::of(b"jpeg bytes")],
+//!     target: None,
+//! };
+//! let mut post = Post::generated(owner, content, Utc::now())?;
+//!
+//! // Nothing can be published before the owner clicks Publish:
+//! assert!(post.begin_publishing(Utc::now(), &Restrictions::default()).is_err());
+//!
+//! // The click echoes the hash of what the owner saw.
+//! post.approve(Approval {
+//!     user: owner,
+//!     shown_hash: post.content_hash(),
+//!     target: IgUserId::parse("17841405822304914")?,
+//!     at: Utc::now(),
+//!     ip: None,
+//!     user_agent: None,
+//!     scheduled_for: None,
+//! })?;
+//! let permit = post.begin_publishing(Utc::now(), &Restrictions::default())?;
+//! assert_eq!(permit.post(), post.id());
+//! # Ok(())
+//! # }
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod clock;
+pub mod domain;
+mod error;
+mod ids;
+pub mod ports;
+mod post;
+mod publish;
+pub mod retention;
+mod rights;
+pub mod vault;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(any(test, feature = "mocks"))]
+pub use clock::MockClock;
+pub use domain::*;
+pub use error::ParseError;
+pub use ids::{ConnectionId, IgUserId, PostId, RequestId, SessionId, UserId};
+pub use ports::{StoreError};
+pub use post::{
+    ApproveOutcome, Approval, ConsentReceipt, Edit, LifecycleError, Post, PostEvent,
+    PostSnapshot, PostStatus, PublishFailure, PublishPermit,
+};
+pub use publish::*;
+pub use rights::{
+    DataSubjectRequest, Objections, Processing, ProcessingRestricted, REQUEST_DEADLINE_DAYS,
+    RequestKind, RequestStatus, Restrictions,
+};

@@ -1,0 +1,1 @@
+//! Publish orchestration (in progress).

@@ -1,0 +1,1 @@
+//! Retention policies (P14–P19), planner and sweeper.

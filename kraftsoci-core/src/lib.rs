@@ -65,16 +65,16 @@ pub mod retention;
 mod rights;
 pub mod vault;
 
-pub use clock::{Clock, ManualClock, SystemClock};
 #[cfg(any(test, feature = "mocks"))]
 pub use clock::MockClock;
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use domain::*;
 pub use error::ParseError;
 pub use ids::{ConnectionId, IgUserId, PostId, RequestId, SessionId, UserId};
-pub use ports::{StoreError};
+pub use ports::StoreError;
 pub use post::{
-    ApproveOutcome, Approval, ConsentReceipt, Edit, LifecycleError, Post, PostEvent,
-    PostSnapshot, PostStatus, PublishFailure, PublishPermit,
+    Approval, ApproveOutcome, ConsentReceipt, Edit, LifecycleError, Post, PostEvent, PostSnapshot,
+    PostStatus, PublishFailure, PublishPermit,
 };
 pub use publish::*;
 pub use rights::{

@@ -403,12 +403,18 @@ impl Post {
             PostStatus::Approved | PostStatus::Publishing | PostStatus::Published
         );
         if needs_consent && snapshot.consent.is_none() {
-            return Err(ParseError::new("status", "an approved post needs its consent"));
+            return Err(ParseError::new(
+                "status",
+                "an approved post needs its consent",
+            ));
         }
-        if let Some(consent) = &snapshot.consent {
-            if consent.post != snapshot.id || consent.user != snapshot.owner {
-                return Err(ParseError::new("consent", "belongs to another post or owner"));
-            }
+        if let Some(consent) = &snapshot.consent
+            && (consent.post != snapshot.id || consent.user != snapshot.owner)
+        {
+            return Err(ParseError::new(
+                "consent",
+                "belongs to another post or owner",
+            ));
         }
         if snapshot.status == PostStatus::Published && snapshot.published_at.is_none() {
             return Err(ParseError::new("status", "a published post needs its time"));
@@ -630,10 +636,10 @@ impl Post {
         }
         restrictions.allow(Processing::Publishing)?;
         let permit = self.permit()?;
-        if let Some(at) = permit.receipt.scheduled_for {
-            if at > now {
-                return Err(LifecycleError::NotYetDue(at));
-            }
+        if let Some(at) = permit.receipt.scheduled_for
+            && at > now
+        {
+            return Err(LifecycleError::NotYetDue(at));
         }
         self.s.status = PostStatus::Publishing;
         self.s.updated_at = now;

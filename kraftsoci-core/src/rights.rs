@@ -181,7 +181,10 @@ impl DataSubjectRequest {
             _ => false,
         };
         if !consistent {
-            return Err(ParseError::new("status", "completion time contradicts status"));
+            return Err(ParseError::new(
+                "status",
+                "completion time contradicts status",
+            ));
         }
         Ok(Self {
             id,
@@ -242,20 +245,30 @@ mod tests {
 
     #[test]
     fn restrictions_refuse_only_what_is_paused() {
-        let r = Restrictions { generation: true, publishing: false };
+        let r = Restrictions {
+            generation: true,
+            publishing: false,
+        };
         assert_eq!(
             r.allow(Processing::Generation),
             Err(ProcessingRestricted(Processing::Generation))
         );
         assert!(r.allow(Processing::Publishing).is_ok());
-        assert!(Restrictions::default().allow(Processing::Generation).is_ok());
+        assert!(
+            Restrictions::default()
+                .allow(Processing::Generation)
+                .is_ok()
+        );
     }
 
     #[test]
     fn requests_are_due_thirty_days_after_receipt() {
         let at = Utc.with_ymd_and_hms(2026, 1, 31, 12, 0, 0).unwrap();
         let mut req = DataSubjectRequest::receive(UserId::new(), RequestKind::Access, at);
-        assert_eq!(req.due_at(), Utc.with_ymd_and_hms(2026, 3, 2, 12, 0, 0).unwrap());
+        assert_eq!(
+            req.due_at(),
+            Utc.with_ymd_and_hms(2026, 3, 2, 12, 0, 0).unwrap()
+        );
         assert!(!req.is_overdue(req.due_at()));
         assert!(req.is_overdue(req.due_at() + Duration::seconds(1)));
         req.complete(at + Duration::days(2));
@@ -267,10 +280,47 @@ mod tests {
     #[test]
     fn restore_refuses_contradictions() {
         let at = Utc::now();
-        assert!(DataSubjectRequest::restore(RequestId::new(), UserId::new(), RequestKind::Erasure, at, RequestStatus::Completed, None).is_err());
-        assert!(DataSubjectRequest::restore(RequestId::new(), UserId::new(), RequestKind::Erasure, at, RequestStatus::Received, Some(at)).is_err());
-        assert!(DataSubjectRequest::restore(RequestId::new(), UserId::new(), RequestKind::Erasure, at, RequestStatus::Completed, Some(at - Duration::days(1))).is_err());
-        for kind in [RequestKind::Access, RequestKind::Rectification, RequestKind::Erasure, RequestKind::Restriction, RequestKind::Portability, RequestKind::Objection] {
+        assert!(
+            DataSubjectRequest::restore(
+                RequestId::new(),
+                UserId::new(),
+                RequestKind::Erasure,
+                at,
+                RequestStatus::Completed,
+                None
+            )
+            .is_err()
+        );
+        assert!(
+            DataSubjectRequest::restore(
+                RequestId::new(),
+                UserId::new(),
+                RequestKind::Erasure,
+                at,
+                RequestStatus::Received,
+                Some(at)
+            )
+            .is_err()
+        );
+        assert!(
+            DataSubjectRequest::restore(
+                RequestId::new(),
+                UserId::new(),
+                RequestKind::Erasure,
+                at,
+                RequestStatus::Completed,
+                Some(at - Duration::days(1))
+            )
+            .is_err()
+        );
+        for kind in [
+            RequestKind::Access,
+            RequestKind::Rectification,
+            RequestKind::Erasure,
+            RequestKind::Restriction,
+            RequestKind::Portability,
+            RequestKind::Objection,
+        ] {
             assert_eq!(RequestKind::parse(kind.as_str()).unwrap(), kind);
         }
     }

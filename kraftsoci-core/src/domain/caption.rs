@@ -100,8 +100,14 @@ fn check_instagram_limits(field: &'static str, text: &str) -> Result<(), ParseEr
             format!("must have at most {MAX_MENTIONS} @mentions"),
         ));
     }
-    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-        return Err(ParseError::new(field, "must not contain control characters"));
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(ParseError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(())
 }
@@ -178,7 +184,10 @@ impl Hashtag {
             ));
         }
         if body.chars().all(|c| c.is_ascii_digit()) {
-            return Err(ParseError::new("hashtags", "a hashtag must not be all digits"));
+            return Err(ParseError::new(
+                "hashtags",
+                "a hashtag must not be all digits",
+            ));
         }
         Ok(Self(body.to_owned()))
     }
@@ -294,7 +303,10 @@ mod tests {
     #[test]
     fn hashtag_parsing() {
         assert_eq!(Hashtag::parse("#Bakery").unwrap().as_str(), "Bakery");
-        assert_eq!(Hashtag::parse("taze_ekmek").unwrap().to_string(), "#taze_ekmek");
+        assert_eq!(
+            Hashtag::parse("taze_ekmek").unwrap().to_string(),
+            "#taze_ekmek"
+        );
         for bad in ["", "#", "two words", "#a-b", "2024", "#x!"] {
             assert!(Hashtag::parse(bad).is_err(), "{bad}");
         }
@@ -303,7 +315,9 @@ mod tests {
     #[test]
     fn composed_text_counts_hashtags_in_caption_and_list_together() {
         let caption = Caption::parse("Morning bake #fresh").unwrap();
-        let tags: Vec<Hashtag> = (0..29).map(|i| Hashtag::parse(&format!("t{i}")).unwrap()).collect();
+        let tags: Vec<Hashtag> = (0..29)
+            .map(|i| Hashtag::parse(&format!("t{i}")).unwrap())
+            .collect();
         let text = PostText::compose(&caption, &tags).unwrap();
         assert!(text.as_str().starts_with("Morning bake #fresh\n\n#t0 #t1"));
         let mut too_many = tags.clone();
@@ -311,7 +325,9 @@ mod tests {
         assert!(PostText::compose(&caption, &too_many).is_err());
         let dupes = vec![Hashtag::parse("a").unwrap(), Hashtag::parse("A").unwrap()];
         assert_eq!(
-            PostText::compose(&Caption::parse("").unwrap(), &dupes).unwrap().as_str(),
+            PostText::compose(&Caption::parse("").unwrap(), &dupes)
+                .unwrap()
+                .as_str(),
             "#a"
         );
     }

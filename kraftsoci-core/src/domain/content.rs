@@ -172,7 +172,10 @@ pub(crate) mod tests {
     pub(crate) fn sample_content() -> PostContent {
         PostContent {
             caption: Caption::parse("Fresh simit every morning").unwrap(),
-            hashtags: vec![Hashtag::parse("simit").unwrap(), Hashtag::parse("istanbul").unwrap()],
+            hashtags: vec![
+                Hashtag::parse("simit").unwrap(),
+                Hashtag::parse("istanbul").unwrap(),
+            ],
             alt_text: Some(AltText::parse("A basket of sesame bread rings").unwrap()),
             media_kind: MediaKind::Image,
             media: vec![MediaDigest::of(b"image-bytes")],
@@ -227,8 +230,12 @@ pub(crate) mod tests {
                 caption: Caption::parse(&caption).unwrap(),
                 hashtags: tags.iter().map(|t| Hashtag::parse(t).unwrap()).collect(),
                 alt_text: alt.and_then(|a| AltText::parse(&a).ok()),
-                media_kind: [MediaKind::Image, MediaKind::Carousel, MediaKind::Reel, MediaKind::Story]
-                    [usize::from(kind)],
+                media_kind: [
+                    MediaKind::Image,
+                    MediaKind::Carousel,
+                    MediaKind::Reel,
+                    MediaKind::Story,
+                ][usize::from(kind)],
                 media: media.iter().map(|m| MediaDigest::of(m)).collect(),
                 target: target.map(|t| IgUserId::parse(t).unwrap()),
             })

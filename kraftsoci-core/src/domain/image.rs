@@ -214,7 +214,10 @@ pub(crate) mod tests {
     fn accepts_jpegs_within_the_ratio_edges() {
         for (w, h) in [(1080, 1080), (1080, 1350), (1910, 1000), (320, 400)] {
             let checked = CheckedJpeg::check(&fake_jpeg(w, h)).unwrap();
-            assert_eq!((checked.width(), checked.height()), (u32::from(w), u32::from(h)));
+            assert_eq!(
+                (checked.width(), checked.height()),
+                (u32::from(w), u32::from(h))
+            );
         }
     }
 
@@ -236,15 +239,24 @@ pub(crate) mod tests {
 
     #[test]
     fn rejects_non_jpeg_and_oversized_and_mpo() {
-        assert_eq!(CheckedJpeg::check(b"\x89PNG\r\n\x1a\n...."), Err(ImageError::NotJpeg));
+        assert_eq!(
+            CheckedJpeg::check(b"\x89PNG\r\n\x1a\n...."),
+            Err(ImageError::NotJpeg)
+        );
         assert_eq!(CheckedJpeg::check(&[]), Err(ImageError::NotJpeg));
         let mut big = fake_jpeg(1080, 1080);
         big.resize(MAX_IMAGE_BYTES + 1, 0);
-        assert!(matches!(CheckedJpeg::check(&big), Err(ImageError::TooLarge { .. })));
+        assert!(matches!(
+            CheckedJpeg::check(&big),
+            Err(ImageError::TooLarge { .. })
+        ));
         let mut mpo = vec![0xFF, 0xD8, 0xFF, 0xE2, 0x00, 0x08];
         mpo.extend_from_slice(b"MPF\0\0\0");
         mpo.extend_from_slice(&fake_jpeg(1080, 1080)[2..]);
-        assert_eq!(CheckedJpeg::check(&mpo), Err(ImageError::UnsupportedJpegVariant));
+        assert_eq!(
+            CheckedJpeg::check(&mpo),
+            Err(ImageError::UnsupportedJpegVariant)
+        );
     }
 
     #[test]

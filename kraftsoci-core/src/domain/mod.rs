@@ -21,5 +21,3 @@ pub use profile::{
 
 #[cfg(test)]
 pub(crate) use content::tests::sample_content;
-#[cfg(test)]
-pub(crate) use image::tests::fake_jpeg;

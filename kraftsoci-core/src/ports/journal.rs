@@ -59,15 +59,28 @@ impl PublishStep {
     }
 }
 
-/// Stores each post's current [`PublishStep`].
+/// A post's recovery point, tied to the approval it serves.
+///
+/// `approved_at` is the consent receipt's time: an entry left over from an earlier approval
+/// (one that ended in a confirmed failure) is ignored by the orchestration, so a new approval
+/// starts with a new container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// The consent receipt's `approved_at`.
+    pub approved_at: DateTime<Utc>,
+    /// The step reached.
+    pub step: PublishStep,
+}
+
+/// Stores each post's current [`JournalEntry`].
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait PublishJournal: Send + Sync {
     /// The post's last recovery point, if any.
-    async fn load(&self, post: PostId) -> Result<Option<PublishStep>, StoreError>;
+    async fn load(&self, post: PostId) -> Result<Option<JournalEntry>, StoreError>;
 
     /// Durably records a recovery point (must be committed when this returns).
-    async fn record(&self, post: PostId, step: &PublishStep) -> Result<(), StoreError>;
+    async fn record(&self, post: PostId, entry: &JournalEntry) -> Result<(), StoreError>;
 
     /// Forgets the post's progress (a new approval starts from scratch).
     async fn clear(&self, post: PostId) -> Result<(), StoreError>;

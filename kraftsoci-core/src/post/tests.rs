@@ -1,1 +1,353 @@
+use chrono::{Duration, TimeZone};
 
+use super::*;
+use crate::domain::sample_content;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 5, 1, 9, 0, 0).unwrap()
+}
+
+fn target() -> IgUserId {
+    IgUserId::parse("17841405822304914").unwrap()
+}
+
+/// A post in `status`, with a consent matching its content where the status carries one.
+fn post_in(status: PostStatus) -> Post {
+    let owner = UserId::new();
+    let id = PostId::new();
+    let content = sample_content();
+    let consent = match status {
+        PostStatus::Ready | PostStatus::Withdrawn => None,
+        _ => Some(ConsentReceipt::restore(
+            owner,
+            id,
+            content.hash(),
+            target(),
+            t0(),
+            Some("203.0.113.7".into()),
+            Some("test-agent".into()),
+            None,
+        )),
+    };
+    Post::restore(PostSnapshot {
+        id,
+        owner,
+        content,
+        status,
+        consent,
+        created_at: t0(),
+        updated_at: t0(),
+        published_at: (status == PostStatus::Published).then(t0),
+        instagram_media_id: None,
+        permalink: None,
+        failure: None,
+    })
+    .unwrap()
+}
+
+fn click(post: &Post) -> Approval {
+    Approval {
+        user: post.owner(),
+        shown_hash: post.content_hash(),
+        target: target(),
+        at: t0() + Duration::minutes(1),
+        ip: Some("203.0.113.7".into()),
+        user_agent: Some("test-agent".into()),
+        scheduled_for: None,
+    }
+}
+
+/// Applies `event` with ordinary, valid arguments; returns the resulting status.
+fn apply(post: &mut Post, event: PostEvent) -> Result<PostStatus, LifecycleError> {
+    let now = t0() + Duration::minutes(2);
+    let open = Restrictions::default();
+    match event {
+        PostEvent::Edit => post.edit(
+            Edit {
+                caption: Some(Caption::parse("An edited caption").unwrap()),
+                ..Edit::default()
+            },
+            now,
+        ),
+        PostEvent::Approve => post.approve(click(post)).map(|_| ()),
+        PostEvent::Withdraw => post.withdraw(now),
+        PostEvent::Reopen => post.reopen(now),
+        PostEvent::BeginPublishing => post.begin_publishing(now, &open).map(|_| ()),
+        PostEvent::ResumePublishing => post.resume_publishing(&open).map(|_| ()),
+        PostEvent::Published => post.mark_published(Some("m1".into()), None, now),
+        PostEvent::Failed => post.mark_failed(
+            PublishFailure {
+                code: "x".into(),
+                message: "x".into(),
+                retryable: true,
+            },
+            now,
+        ),
+        PostEvent::TokenInvalid => post.mark_needs_reconnect(now),
+        PostEvent::Reconnected => post.reconnected(now),
+    }
+    .map(|()| post.status())
+}
+
+/// The whole table: every (status, event) pair, with the status it leads to or `None` when the
+/// event is refused.
+fn expected(status: PostStatus, event: PostEvent) -> Option<PostStatus> {
+    use PostEvent as E;
+    use PostStatus as S;
+    match (status, event) {
+        (S::Ready, E::Edit) => Some(S::Ready),
+        (S::Ready, E::Approve) => Some(S::Approved),
+
+        (S::Approved, E::Edit) => Some(S::Ready),
+        (S::Approved, E::Approve) => Some(S::Approved),
+        (S::Approved, E::Withdraw) => Some(S::Withdrawn),
+        (S::Approved, E::BeginPublishing) => Some(S::Publishing),
+        (S::Approved, E::TokenInvalid) => Some(S::NeedsReconnect),
+
+        (S::Publishing, E::Approve) => Some(S::Publishing),
+        (S::Publishing, E::ResumePublishing) => Some(S::Publishing),
+        (S::Publishing, E::Published) => Some(S::Published),
+        (S::Publishing, E::Failed) => Some(S::Failed),
+        (S::Publishing, E::TokenInvalid) => Some(S::NeedsReconnect),
+
+        (S::Published, E::Approve) => Some(S::Published),
+
+        (S::Failed, E::Edit) => Some(S::Ready),
+        (S::Failed, E::Approve) => Some(S::Approved),
+
+        (S::Withdrawn, E::Edit) => Some(S::Ready),
+        (S::Withdrawn, E::Approve) => Some(S::Approved),
+        (S::Withdrawn, E::Reopen) => Some(S::Ready),
+
+        (S::NeedsReconnect, E::Edit) => Some(S::Ready),
+        (S::NeedsReconnect, E::Withdraw) => Some(S::Withdrawn),
+        (S::NeedsReconnect, E::Reconnected) => Some(S::Approved),
+
+        _ => None,
+    }
+}
+
+#[test]
+fn every_status_event_pair_follows_the_transition_table() {
+    let mut checked = 0;
+    for status in PostStatus::ALL {
+        for event in PostEvent::ALL {
+            let mut post = post_in(status);
+            let before = post.clone();
+            let result = apply(&mut post, event);
+            match expected(status, event) {
+                Some(next) => assert_eq!(result, Ok(next), "{status} + {event:?}"),
+                None => {
+                    assert_eq!(
+                        result,
+                        Err(LifecycleError::NotAllowed { status, event }),
+                        "{status} + {event:?} must be refused"
+                    );
+                    assert_eq!(post, before, "a refused {event:?} must change nothing");
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, PostStatus::ALL.len() * PostEvent::ALL.len());
+}
+
+#[test]
+fn nothing_reaches_publishing_without_an_approval() {
+    for status in PostStatus::ALL {
+        if status == PostStatus::Approved {
+            continue;
+        }
+        let mut post = post_in(status);
+        assert!(
+            post.begin_publishing(t0(), &Restrictions::default())
+                .is_err()
+        );
+    }
+}
+
+#[test]
+fn an_edit_after_approval_voids_it_and_the_old_hash_no_longer_works() {
+    let mut post = post_in(PostStatus::Ready);
+    let shown = click(&post);
+    post.approve(shown.clone()).unwrap();
+    let approved_hash = post.content_hash();
+    post.edit(
+        Edit {
+            caption: Some(Caption::parse("Changed after the click").unwrap()),
+            ..Edit::default()
+        },
+        t0(),
+    )
+    .unwrap();
+    assert_eq!(post.status(), PostStatus::Ready);
+    assert!(post.consent().is_none());
+    assert_ne!(post.content_hash(), approved_hash);
+    // Re-sending the old click is refused: the owner must look at the new content.
+    let mut stale = shown;
+    stale.shown_hash = approved_hash;
+    assert_eq!(post.approve(stale), Err(LifecycleError::ContentChanged));
+    assert!(
+        post.begin_publishing(t0(), &Restrictions::default())
+            .is_err()
+    );
+}
+
+#[test]
+fn a_consent_that_does_not_match_the_stored_content_yields_no_permit() {
+    // Simulates content changed behind the lifecycle's back (e.g. a direct database edit).
+    let post = post_in(PostStatus::Approved);
+    let mut snapshot = post.into_snapshot();
+    snapshot.content.caption = Caption::parse("tampered").unwrap();
+    let mut post = Post::restore(snapshot).unwrap();
+    assert_eq!(
+        post.begin_publishing(t0(), &Restrictions::default()),
+        Err(LifecycleError::ContentChanged)
+    );
+    assert_eq!(post.status(), PostStatus::Approved);
+}
+
+#[test]
+fn a_scheduled_approval_waits_for_its_time() {
+    let mut post = post_in(PostStatus::Ready);
+    let at = t0() + Duration::hours(3);
+    let mut approval = click(&post);
+    approval.scheduled_for = Some(at);
+    post.approve(approval).unwrap();
+    assert_eq!(
+        post.begin_publishing(at - Duration::seconds(1), &Restrictions::default()),
+        Err(LifecycleError::NotYetDue(at))
+    );
+    assert_eq!(post.status(), PostStatus::Approved);
+    // Until then it can be withdrawn.
+    let mut withdrawn = post.clone();
+    withdrawn.withdraw(at - Duration::seconds(1)).unwrap();
+    assert_eq!(withdrawn.status(), PostStatus::Withdrawn);
+    assert!(withdrawn.consent().is_none());
+    let permit = post.begin_publishing(at, &Restrictions::default()).unwrap();
+    assert_eq!(permit.receipt().scheduled_for(), Some(at));
+}
+
+#[test]
+fn restricted_publishing_refuses_the_permit() {
+    let mut post = post_in(PostStatus::Approved);
+    let restricted = Restrictions {
+        generation: false,
+        publishing: true,
+    };
+    assert_eq!(
+        post.begin_publishing(t0(), &restricted),
+        Err(LifecycleError::Restricted(ProcessingRestricted(
+            Processing::Publishing
+        )))
+    );
+    let publishing = post_in(PostStatus::Publishing);
+    assert!(publishing.resume_publishing(&restricted).is_err());
+}
+
+#[test]
+fn only_the_owner_can_approve() {
+    let mut post = post_in(PostStatus::Ready);
+    let mut approval = click(&post);
+    approval.user = UserId::new();
+    assert_eq!(post.approve(approval), Err(LifecycleError::NotOwner));
+}
+
+#[test]
+fn the_click_binds_the_target_account_into_the_receipt_hash() {
+    let mut post = post_in(PostStatus::Ready);
+    post.edit(
+        Edit {
+            target: Some(None),
+            ..Edit::default()
+        },
+        t0(),
+    )
+    .unwrap();
+    let shown = post.content_hash();
+    post.approve(click(&post)).unwrap();
+    let receipt = post.consent().unwrap().clone();
+    assert_eq!(receipt.target(), &target());
+    assert_ne!(
+        receipt.content_hash(),
+        shown,
+        "the receipt hash includes the target"
+    );
+    assert_eq!(receipt.content_hash(), post.content_hash());
+
+    // A post already aimed at one account cannot be approved for another.
+    let mut aimed = post_in(PostStatus::Ready);
+    let mut other = click(&aimed);
+    other.target = IgUserId::parse("999").unwrap();
+    assert_eq!(aimed.approve(other), Err(LifecycleError::TargetChanged));
+}
+
+#[test]
+fn repeating_the_click_is_harmless() {
+    let mut post = post_in(PostStatus::Ready);
+    assert_eq!(post.approve(click(&post)), Ok(ApproveOutcome::Approved));
+    let receipt = post.consent().cloned();
+    let again = click(&post);
+    assert_eq!(post.approve(again.clone()), Ok(ApproveOutcome::Unchanged));
+    assert_eq!(post.consent().cloned(), receipt);
+    post.begin_publishing(t0() + Duration::minutes(5), &Restrictions::default())
+        .unwrap();
+    assert_eq!(post.approve(again), Ok(ApproveOutcome::Unchanged));
+    assert_eq!(post.status(), PostStatus::Publishing);
+}
+
+#[test]
+fn reconnecting_returns_a_still_matching_approval_to_approved() {
+    let mut post = post_in(PostStatus::Approved);
+    post.mark_needs_reconnect(t0()).unwrap();
+    post.reconnected(t0()).unwrap();
+    assert_eq!(post.status(), PostStatus::Approved);
+
+    let mut stale = post_in(PostStatus::NeedsReconnect).into_snapshot();
+    stale.content.caption = Caption::parse("changed in storage").unwrap();
+    let mut stale = Post::restore(stale).unwrap();
+    stale.reconnected(t0()).unwrap();
+    assert_eq!(stale.status(), PostStatus::Ready);
+    assert!(stale.consent().is_none());
+}
+
+#[test]
+fn restore_refuses_inconsistent_snapshots() {
+    let mut no_consent = post_in(PostStatus::Approved).into_snapshot();
+    no_consent.consent = None;
+    assert!(Post::restore(no_consent).is_err());
+
+    let mut foreign = post_in(PostStatus::Approved).into_snapshot();
+    foreign.owner = UserId::new();
+    assert!(Post::restore(foreign).is_err());
+
+    let mut no_time = post_in(PostStatus::Published).into_snapshot();
+    no_time.published_at = None;
+    assert!(Post::restore(no_time).is_err());
+}
+
+#[test]
+fn an_edit_that_breaks_instagram_limits_changes_nothing() {
+    let mut post = post_in(PostStatus::Approved);
+    let before = post.clone();
+    let many: Vec<Hashtag> = (0..31)
+        .map(|i| Hashtag::parse(&format!("tag{i}")).unwrap())
+        .collect();
+    let result = post.edit(
+        Edit {
+            hashtags: Some(many),
+            ..Edit::default()
+        },
+        t0(),
+    );
+    assert!(matches!(result, Err(LifecycleError::InvalidContent(_))));
+    assert_eq!(post, before);
+}
+
+#[test]
+fn statuses_round_trip_through_their_names() {
+    for status in PostStatus::ALL {
+        assert_eq!(PostStatus::parse(status.as_str()).unwrap(), status);
+    }
+    assert!(PostStatus::parse("draft").is_err());
+}

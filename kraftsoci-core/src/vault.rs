@@ -1,1 +1,394 @@
-//! Token vault: AES-256-GCM encryption of OAuth tokens at rest (P22).
+//! Token vault: AES-256-GCM encryption of OAuth tokens at rest (P10, P22).
+//!
+//! A sealed token is `format (1 byte) || key version (u32, big-endian) || nonce (12 bytes) ||
+//! ciphertext || tag (16 bytes)`:
+//!
+//! - **A fresh random nonce per encryption**, from the operating system's CSPRNG. Encryptions
+//!   are counted per key version so that rotation happens long before the 2³² limit NIST sets
+//!   for random nonces ([`KeyRing::rotation_advised`], [`MAX_ENCRYPTIONS_PER_KEY`]).
+//! - **Bound to its owner.** The associated data names the purpose, the owning user, the subject
+//!   (e.g. the Instagram account) and the key version; a ciphertext copied into another row
+//!   does not open ([`VaultError::Unreadable`]).
+//! - **Rotation.** The [`KeyRing`] encrypts with its highest version and decrypts with any;
+//!   [`TokenVault::reseal`] moves a ciphertext to the current key.
+//! - Plaintext exists only as [`SecretString`]; key bytes only in zeroizing secrets; neither
+//!   appears in `Debug` output or errors. No input makes the vault panic.
+//!
+//! ```
+//! use kraftsoci_core::vault::{KeyRing, TokenContext, TokenVault, VaultError};
+//! use kraftsoci_core::{IgUserId, UserId};
+//! use secrecy::{ExposeSecret, SecretString};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Production: KeyRing::parse(&SecretString::from(std::env::var("KRAFTSOCI_TOKEN_KEYS")?))
+//! let vault = TokenVault::new(KeyRing::generate()?);
+//! let owner = UserId::new();
+//! let ig = IgUserId::parse("17841405822304914")?;
+//! let ctx = TokenContext::instagram(owner, &ig);
+//!
+//! let sealed = vault.seal(&SecretString::from("EAAG-long-lived-token"), &ctx)?;
+//! assert_eq!(vault.open(&sealed, &ctx)?.expose_secret(), "EAAG-long-lived-token");
+//!
+//! // The same bytes in another user's row do not open.
+//! let intruder = TokenContext::instagram(UserId::new(), &ig);
+//! assert!(matches!(vault.open(&sealed, &intruder), Err(VaultError::Unreadable)));
+//! # Ok(())
+//! # }
+//! ```
+
+mod keyring;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+
+use aes_gcm::aead::AeadInPlace as _;
+use aes_gcm::aead::consts::U12;
+use aes_gcm::{Aes256Gcm, Key, KeyInit as _, Nonce, Tag};
+use rand::RngCore as _;
+use rand::rngs::OsRng;
+use secrecy::zeroize::{Zeroize as _, Zeroizing};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::{ConnectionId, IgUserId, UserId};
+
+pub use keyring::{KEY_LEN, KeyRing, KeyUsage, MAX_ENCRYPTIONS_PER_KEY, ROTATION_ADVISED_AFTER};
+
+/// The first byte of every sealed token in the current format.
+pub const FORMAT_V1: u8 = 1;
+
+/// Length of the AES-GCM nonce.
+pub const NONCE_LEN: usize = 12;
+
+/// Length of the AES-GCM authentication tag.
+pub const TAG_LEN: usize = 16;
+
+/// Format byte, key version and nonce.
+const HEADER_LEN: usize = 1 + 4 + NONCE_LEN;
+
+/// The largest token the vault seals. Meta's tokens are a few hundred bytes; the bound keeps a
+/// misuse (sealing a document) from going unnoticed and keeps AES-GCM far from its length limit.
+pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// Why a token could not be sealed or opened.
+///
+/// Messages never contain a token, a key or ciphertext bytes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VaultError {
+    /// Authentication failed: the ciphertext was altered, belongs to another owner, subject or
+    /// purpose, or was sealed with a different key of the same version. The owner must
+    /// reconnect.
+    #[error("the token is unreadable: tampered, bound to another owner or sealed with another key")]
+    Unreadable,
+    /// The ciphertext names a key version that is not in the ring (a key was removed too
+    /// early, or the ring is misconfigured).
+    #[error("the token was sealed with key version {0}, which is not configured")]
+    UnknownKeyVersion(u32),
+    /// The bytes are not a sealed token of a known format.
+    #[error("the sealed token is malformed: {0}")]
+    Malformed(&'static str),
+    /// An entry of the key configuration is invalid. `entry` counts from 1; the reason never
+    /// contains key material.
+    #[error("token key entry {entry} is invalid: {reason}")]
+    InvalidKey {
+        /// The 1-based position of the entry in the comma-separated list.
+        entry: usize,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The key configuration has no key.
+    #[error("no token encryption key is configured")]
+    EmptyKeyRing,
+    /// The current key has done [`MAX_ENCRYPTIONS_PER_KEY`] encryptions; rotate before sealing
+    /// more.
+    #[error("token key version {0} reached its encryption limit; rotate the key")]
+    KeyExhausted(u32),
+    /// The current key version is `u32::MAX`, so no newer version can be added.
+    #[error("no key version is left above the current one")]
+    NoVersionLeft,
+    /// The operating system's random number generator failed.
+    #[error("the system random number generator is unavailable")]
+    RandomnessUnavailable,
+    /// The token is longer than [`MAX_TOKEN_BYTES`].
+    #[error("the token is longer than {max} bytes")]
+    TokenTooLarge {
+        /// The limit in bytes.
+        max: usize,
+    },
+}
+
+impl VaultError {
+    /// Whether the stored token can never be opened again, so the connection must be made
+    /// again by its owner (as after Graph error 190).
+    pub fn needs_reconnect(&self) -> bool {
+        matches!(
+            self,
+            Self::Unreadable | Self::UnknownKeyVersion(_) | Self::Malformed(_)
+        )
+    }
+}
+
+/// What a token is for. The label is part of the associated data, so a token sealed for one
+/// purpose cannot be opened as another.
+///
+/// Labels are stored implicitly in every ciphertext: renaming one makes its tokens unreadable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenPurpose {
+    /// The access token a connected Instagram business account publishes with (P03).
+    InstagramAccess,
+    /// A long-lived Facebook user token, used to list the user's Pages.
+    MetaUserAccess,
+}
+
+impl TokenPurpose {
+    /// The stable label used in the associated data.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::InstagramAccess => "instagram_access",
+            Self::MetaUserAccess => "meta_user_access",
+        }
+    }
+}
+
+impl fmt::Display for TokenPurpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// Whom and what a ciphertext belongs to. It is authenticated with the ciphertext (not
+/// encrypted), so it must hold identifiers only, never a secret.
+///
+/// Use the same context to open as to seal; any difference makes the token
+/// [`VaultError::Unreadable`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TokenContext {
+    /// The kraftsoci user the token belongs to.
+    pub owner: UserId,
+    /// What the token is for.
+    pub purpose: TokenPurpose,
+    /// The row or remote account the token belongs to, e.g. the Instagram user id.
+    pub subject: String,
+}
+
+impl TokenContext {
+    /// A context for any purpose and subject.
+    pub fn new(owner: UserId, purpose: TokenPurpose, subject: impl Into<String>) -> Self {
+        Self {
+            owner,
+            purpose,
+            subject: subject.into(),
+        }
+    }
+
+    /// The context of an Instagram connection's access token, bound to the Instagram account.
+    ///
+    /// The Instagram user id is used rather than our connection id because a connection is
+    /// unique per owner and Instagram account, while its row id may change when it is
+    /// re-created after a disconnect.
+    pub fn instagram(owner: UserId, ig_user: &IgUserId) -> Self {
+        Self::new(owner, TokenPurpose::InstagramAccess, ig_user.as_str())
+    }
+
+    /// The context of a token bound to one of our connection rows.
+    pub fn connection(owner: UserId, purpose: TokenPurpose, connection: ConnectionId) -> Self {
+        Self::new(owner, purpose, connection.to_string())
+    }
+
+    /// The associated data for `key_version`.
+    ///
+    /// The encoding is unambiguous although `subject` is free text: the purpose labels contain
+    /// no `|`, the owner is a fixed-width UUID, and the key version is the digits after the
+    /// last `|key=`.
+    fn associated_data(&self, key_version: u32) -> Vec<u8> {
+        format!(
+            "kraftsoci.token.v1|{}|{}|{}|key={key_version}",
+            self.purpose, self.owner, self.subject
+        )
+        .into_bytes()
+    }
+}
+
+/// The parts of a sealed token.
+struct Envelope<'a> {
+    key_version: u32,
+    nonce: [u8; NONCE_LEN],
+    ciphertext: &'a [u8],
+    tag: [u8; TAG_LEN],
+}
+
+impl<'a> Envelope<'a> {
+    fn parse(sealed: &'a [u8]) -> Result<Self, VaultError> {
+        let (&format, rest) = sealed.split_first().ok_or(VaultError::Malformed("empty"))?;
+        if format != FORMAT_V1 {
+            return Err(VaultError::Malformed("unknown format"));
+        }
+        if sealed.len() < HEADER_LEN + TAG_LEN {
+            return Err(VaultError::Malformed("too short"));
+        }
+        let too_short = || VaultError::Malformed("too short");
+        let (version, rest) = rest.split_first_chunk::<4>().ok_or_else(too_short)?;
+        let (nonce, rest) = rest
+            .split_first_chunk::<NONCE_LEN>()
+            .ok_or_else(too_short)?;
+        let (ciphertext, tag) = rest.split_last_chunk::<TAG_LEN>().ok_or_else(too_short)?;
+        Ok(Self {
+            key_version: u32::from_be_bytes(*version),
+            nonce: *nonce,
+            ciphertext,
+            tag: *tag,
+        })
+    }
+}
+
+/// The key version a sealed token was written with, read from its header without decrypting.
+///
+/// Lets a rotation job select the rows that still use an old key.
+///
+/// # Errors
+/// [`VaultError::Malformed`] when the bytes are not a sealed token of a known format.
+pub fn key_version_of(sealed: &[u8]) -> Result<u32, VaultError> {
+    Envelope::parse(sealed).map(|envelope| envelope.key_version)
+}
+
+/// Seals and opens OAuth tokens with the keys of a [`KeyRing`]. Share it as `Arc<TokenVault>`.
+#[derive(Debug)]
+pub struct TokenVault {
+    ring: KeyRing,
+}
+
+impl TokenVault {
+    /// A vault over `ring`.
+    pub fn new(ring: KeyRing) -> Self {
+        Self { ring }
+    }
+
+    /// The key ring (versions, usage counts, rotation advice).
+    pub fn key_ring(&self) -> &KeyRing {
+        &self.ring
+    }
+
+    /// Encrypts `token` for `context` with the current key and a fresh random nonce. Sealing
+    /// the same token twice gives different bytes.
+    ///
+    /// # Errors
+    /// - [`VaultError::TokenTooLarge`] above [`MAX_TOKEN_BYTES`].
+    /// - [`VaultError::KeyExhausted`] when the current key reached its encryption limit.
+    /// - [`VaultError::RandomnessUnavailable`] when no nonce can be drawn.
+    pub fn seal(
+        &self,
+        token: &SecretString,
+        context: &TokenContext,
+    ) -> Result<Vec<u8>, VaultError> {
+        let plaintext = token.expose_secret().as_bytes();
+        if plaintext.len() > MAX_TOKEN_BYTES {
+            return Err(VaultError::TokenTooLarge {
+                max: MAX_TOKEN_BYTES,
+            });
+        }
+        let mut nonce = [0_u8; NONCE_LEN];
+        OsRng
+            .try_fill_bytes(&mut nonce)
+            .map_err(|_| VaultError::RandomnessUnavailable)?;
+        let (key_version, key) = self.ring.take_sealing_key()?;
+        let cipher = cipher_for(key);
+
+        // Exact capacity: the buffer never reallocates, so no copy of the plaintext is left in
+        // freed memory while it is encrypted in place.
+        let mut out = Vec::with_capacity(HEADER_LEN + plaintext.len() + TAG_LEN);
+        out.push(FORMAT_V1);
+        out.extend_from_slice(&key_version.to_be_bytes());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(plaintext);
+        let sealed = cipher.encrypt_in_place_detached(
+            <&Nonce<U12>>::from(&nonce),
+            &context.associated_data(key_version),
+            &mut out[HEADER_LEN..],
+        );
+        match sealed {
+            Ok(tag) => {
+                out.extend_from_slice(&tag);
+                Ok(out)
+            }
+            Err(_) => {
+                // Only AES-GCM's length limit (2³⁶ bytes) makes encryption fail, far above
+                // MAX_TOKEN_BYTES; still, never hand back or leak a half-encrypted buffer.
+                out.zeroize();
+                Err(VaultError::TokenTooLarge {
+                    max: MAX_TOKEN_BYTES,
+                })
+            }
+        }
+    }
+
+    /// Decrypts a sealed token for `context`.
+    ///
+    /// # Errors
+    /// - [`VaultError::Malformed`] for bytes that are not a sealed token (too short, unknown
+    ///   format byte, plaintext not UTF-8).
+    /// - [`VaultError::UnknownKeyVersion`] when the ring lacks the token's key version.
+    /// - [`VaultError::Unreadable`] when authentication fails: any altered byte, another
+    ///   owner, subject or purpose, or another key under the same version.
+    pub fn open(&self, sealed: &[u8], context: &TokenContext) -> Result<SecretString, VaultError> {
+        let envelope = Envelope::parse(sealed)?;
+        let key = self.ring.opening_key(envelope.key_version)?;
+        let cipher = cipher_for(key);
+        // aes-gcm decrypts in place before it compares tags, so even a rejected buffer can hold
+        // a real token (e.g. one copied to another owner's row): zeroize it either way.
+        let mut buffer = Zeroizing::new(envelope.ciphertext.to_vec());
+        cipher
+            .decrypt_in_place_detached(
+                <&Nonce<U12>>::from(&envelope.nonce),
+                &context.associated_data(envelope.key_version),
+                &mut buffer,
+                <&Tag>::from(&envelope.tag),
+            )
+            .map_err(|_| VaultError::Unreadable)?;
+        match String::from_utf8(std::mem::take(&mut *buffer)) {
+            Ok(token) => Ok(SecretString::from(token)),
+            Err(not_utf8) => {
+                not_utf8.into_bytes().zeroize();
+                Err(VaultError::Malformed("the token is not utf-8"))
+            }
+        }
+    }
+
+    /// Whether `sealed` was written with an older key than the current one.
+    ///
+    /// # Errors
+    /// [`VaultError::Malformed`] for bytes that are not a sealed token, and
+    /// [`VaultError::UnknownKeyVersion`] when the ring cannot read it at all.
+    pub fn needs_rotation(&self, sealed: &[u8]) -> Result<bool, VaultError> {
+        let version = key_version_of(sealed)?;
+        if !self.ring.contains(version) {
+            return Err(VaultError::UnknownKeyVersion(version));
+        }
+        Ok(version != self.ring.current_version())
+    }
+
+    /// Re-encrypts `sealed` under the current key if it uses an older one: `Some(new bytes)`
+    /// to store in place of the old, `None` when it is already current. The token is
+    /// authenticated against `context` first, so a row that does not belong to its owner is
+    /// never re-sealed.
+    ///
+    /// # Errors
+    /// As [`TokenVault::open`] and [`TokenVault::seal`].
+    pub fn reseal(
+        &self,
+        sealed: &[u8],
+        context: &TokenContext,
+    ) -> Result<Option<Vec<u8>>, VaultError> {
+        if !self.needs_rotation(sealed)? {
+            return Ok(None);
+        }
+        let token = self.open(sealed, context)?;
+        self.seal(&token, context).map(Some)
+    }
+}
+
+/// An AES-256-GCM instance for one operation. Built per call (key expansion costs well under a
+/// microsecond) so that the expanded key schedule does not outlive the operation.
+fn cipher_for(key: &[u8; KEY_LEN]) -> Aes256Gcm {
+    Aes256Gcm::new(<&Key<Aes256Gcm>>::from(key))
+}

@@ -2,7 +2,7 @@
 //!
 //! The domain of kraftsoci: AI-assisted, consent-gated Instagram publishing for small
 //! businesses. This crate has no HTTP, SQL or vendor SDK in it; adapters plug into its
-//! [ports](crate::ports).
+//! [`ports`].
 //!
 //! - **Domain types, parsed not validated**: [`Email`], [`Caption`], [`Hashtag`], [`AltText`],
 //!   [`CheckedJpeg`], [`BusinessProfile`]… A value that exists is valid.
@@ -77,6 +77,11 @@ pub use post::{
     PostStatus, PublishFailure, PublishPermit,
 };
 pub use publish::*;
+pub use vault::{KeyRing, TokenContext, TokenPurpose, TokenVault, VaultError};
+pub use retention::{
+    DataCategory, RetentionError, RetentionPlanner, RetentionPolicy, RetentionStore,
+    RetentionSweeper, SweepMode,
+};
 pub use rights::{
     DataSubjectRequest, Objections, Processing, ProcessingRestricted, REQUEST_DEADLINE_DAYS,
     RequestKind, RequestStatus, Restrictions,

@@ -77,7 +77,6 @@ pub use post::{
     PostStatus, PublishFailure, PublishPermit,
 };
 pub use publish::*;
-pub use vault::{KeyRing, TokenContext, TokenPurpose, TokenVault, VaultError};
 pub use retention::{
     DataCategory, RetentionError, RetentionPlanner, RetentionPolicy, RetentionStore,
     RetentionSweeper, SweepMode,
@@ -86,3 +85,4 @@ pub use rights::{
     DataSubjectRequest, Objections, Processing, ProcessingRestricted, REQUEST_DEADLINE_DAYS,
     RequestKind, RequestStatus, Restrictions,
 };
+pub use vault::{KeyRing, TokenContext, TokenPurpose, TokenVault, VaultError};

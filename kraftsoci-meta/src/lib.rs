@@ -1,1 +1,122 @@
-//! placeholder crate root, filled by its issue
+//! # kraftsoci-meta
+//!
+//! A safe client of the Instagram Graph API with Facebook Login (`graph.facebook.com`), and
+//! [`GraphPublisher`], the adapter behind `kraftsoci-core`'s `SocialPublisher` port.
+//!
+//! - **Login**: [`MetaClient::login_url`] (caller-supplied `state`, exactly the five publishing
+//!   scopes), [`LoginCallback::parse`], [`MetaClient::exchange_code`],
+//!   [`MetaClient::exchange_long_lived`], [`MetaClient::debug_token`],
+//!   [`MetaClient::check_permissions`], [`MetaClient::instagram_accounts`].
+//! - **Publishing**: images, carousels, reels and stories ([`MediaSpec`]); containers polled
+//!   with capped, jittered backoff; the quota read from Meta (never hard-coded); and
+//!   `media_publish` **never retried blindly**: ambiguous failures are resolved by reading the
+//!   container, so a retry never posts twice.
+//! - **Errors**: Meta's envelope parsed leniently and classified by a static table into an
+//!   [`ErrorKind`] a caller acts on, keeping `code`, `error_subcode` and `fbtrace_id`.
+//! - **Limits**: `X-App-Usage` and `X-Business-Use-Case-Usage` are parsed ([`Usage`]); the client
+//!   slows down above a threshold and stops calling while Meta says a token is throttled.
+//! - **Callbacks**: [`verify_signed_request`] (data deletion, deauthorize),
+//!   [`WebhookSubscription::verify`] and [`verify_webhook_signature`].
+//!
+//! Tokens travel only in the `Authorization` header, with an [`appsecret_proof`] whenever the
+//! app secret is configured. Secrets are [`secrecy::SecretString`]s and never appear in `Debug`
+//! output, logs or errors. Every host is configurable ([`MetaConfig::with_graph_base_url`]),
+//! which is how the test suite runs against wiremock.
+//!
+//! ## Quick start
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use kraftsoci_meta::{LoginCallback, MetaClient, MetaConfig};
+//! use secrecy::SecretString;
+//! use url::Url;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = MetaConfig::new(
+//!     "1234567890",
+//!     SecretString::from("app-secret"),
+//!     Url::parse("https://kraftsoci.example/connect/instagram/callback")?,
+//! );
+//! let client = MetaClient::new(config)?;
+//!
+//! // 1. Send the owner to Facebook Login with an unguessable state you keep in the session.
+//! let url = client.login_url("state-from-the-session")?;
+//! assert!(url.as_str().starts_with("https://www.facebook.com/v25.0/dialog/oauth?"));
+//!
+//! // 2. Facebook redirects back; check the state and take the one-time code.
+//! let callback = LoginCallback::parse("code=AQDx&state=state-from-the-session#_=_",
+//!                                     "state-from-the-session")?;
+//!
+//! // 3. Then, server-side (async):
+//! //    let short = client.exchange_code(&callback.code).await?;
+//! //    let long = client.exchange_long_lived(&short.token).await?;
+//! //    client.check_permissions(&long.token).await?;
+//! //    let found = client.instagram_accounts(&long.token).await?;
+//! # let _ = (callback, Duration::ZERO);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Publishing one image with a Page token (the whole flow, each step guarded):
+//!
+//! ```no_run
+//! use kraftsoci_core::IgUserId;
+//! use kraftsoci_core::ports::PublishAccount;
+//! use kraftsoci_meta::{ImagePost, MediaSpec, MetaClient, MetaConfig};
+//! use secrecy::SecretString;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = MetaClient::new(
+//!     MetaConfig::token_only().with_app_secret(SecretString::from("app-secret")),
+//! )?;
+//! let account = PublishAccount {
+//!     ig_user_id: IgUserId::parse("17841405822304914")?,
+//!     access_token: SecretString::from("EAA…page token…"),
+//! };
+//! let post = ImagePost::new("https://cdn.example/simit.jpg")
+//!     .with_caption("Fresh simit, straight from the oven #simit")
+//!     .with_alt_text("Sesame bread rings on a tray");
+//! let published = client.publish(&account, &MediaSpec::Image(post)).await?;
+//! println!("{:?} {:?}", published.result, published.permalink);
+//! # Ok(())
+//! # }
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod accounts;
+mod callbacks;
+mod classify;
+mod client;
+mod config;
+mod error;
+mod oauth;
+mod poll;
+mod publish;
+mod publisher;
+mod usage;
+
+pub use accounts::{InstagramAccount, InstagramAccounts, PageWithoutInstagram};
+pub use callbacks::{
+    DataDeletionResponse, MAX_CLOCK_SKEW, MAX_SIGNED_REQUEST_LEN, SignedRequest,
+    WebhookSubscription, verify_signed_request, verify_webhook_signature,
+};
+pub use client::{MetaClient, appsecret_proof};
+pub use config::{
+    DEFAULT_API_VERSION, DEFAULT_DIALOG_BASE_URL, DEFAULT_GRAPH_BASE_URL, DEFAULT_SCOPES,
+    MetaConfig, PollPolicy, PublishPolicy, REQUIRED_PERMISSIONS, UsagePolicy,
+};
+pub use error::{CallbackRejection, ErrorKind, GraphError, MetaError};
+pub use oauth::{
+    AccessToken, GranularScope, LoginCallback, LoginOptions, Permissions, TokenExpiry, TokenInfo,
+    TokenProblem,
+};
+pub use poll::Readiness;
+pub use publish::{
+    CarouselItem, CarouselPost, ImagePost, MAX_ALT_TEXT_CHARS, MAX_CAPTION_CHARS,
+    MAX_CAROUSEL_ITEMS, MAX_COLLABORATORS, MIN_CAROUSEL_ITEMS, MediaSpec, Published, ReelPost,
+    StoryMedia, StoryPost, UserTag,
+};
+pub use publisher::GraphPublisher;
+pub use usage::{AppUsage, BusinessUsage, BusinessUseCaseUsage, Usage};

@@ -1,0 +1,282 @@
+//! Passwords: the policy a new password must meet, and bcrypt hashing (P01, P21).
+//!
+//! - At least 8 characters, at most 72 **bytes**: bcrypt reads only 72 bytes, and silently
+//!   truncating would let `P` and `P + anything` both verify (OWASP ASVS 6.2.8). A longer
+//!   password is refused with a clear message instead.
+//! - Not one of the very common passwords in `common-passwords.txt` (ASVS 6.2.4).
+//! - No composition rules (ASVS 6.2.5).
+//!
+//! Hashing and verifying run on the blocking pool (`spawn_blocking`) behind a semaphore, so a
+//! burst of logins neither stalls the async workers nor queues unbounded CPU work.
+
+use std::fmt;
+use std::sync::{Arc, LazyLock};
+use std::collections::HashSet;
+
+use anyhow::Context as _;
+use secrecy::zeroize::Zeroizing;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Semaphore;
+
+use kraftsoci_core::ParseError;
+
+/// The fewest characters a password may have.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// The most bytes bcrypt reads; longer passwords are refused, never truncated.
+pub const MAX_PASSWORD_BYTES: usize = 72;
+
+static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    include_str!("common-passwords.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .collect()
+});
+
+/// A password that meets the policy. Holds the plaintext as a secret; `Debug` redacts it.
+pub struct Password(SecretString);
+
+impl Password {
+    /// Checks a new password against the policy; `field` names it in the error
+    /// (`password`, `new_password`).
+    ///
+    /// # Errors
+    /// [`ParseError`] on `field`, whose reason never contains the password.
+    pub fn parse(field: &'static str, candidate: &SecretString) -> Result<Self, ParseError> {
+        let text = candidate.expose_secret();
+        if text.chars().count() < MIN_PASSWORD_CHARS {
+            return Err(ParseError::new(
+                field,
+                format!("must have at least {MIN_PASSWORD_CHARS} characters"),
+            ));
+        }
+        if text.len() > MAX_PASSWORD_BYTES {
+            return Err(ParseError::new(
+                field,
+                format!(
+                    "must be at most {MAX_PASSWORD_BYTES} bytes (letters outside basic Latin take \
+                     2–4 bytes each); use a shorter passphrase"
+                ),
+            ));
+        }
+        if COMMON.contains(text.to_lowercase().as_str()) {
+            return Err(ParseError::new(
+                field,
+                "is one of the most common passwords; choose another",
+            ));
+        }
+        Ok(Self(candidate.clone()))
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.0.expose_secret().as_bytes()
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password([REDACTED])")
+    }
+}
+
+/// A bcrypt hash (`$2b$…`), as stored in `users.password_hash`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordHash(String);
+
+impl PasswordHash {
+    /// Wraps a hash read back from storage.
+    pub fn from_stored(hash: String) -> Self {
+        Self(hash)
+    }
+
+    /// The hash text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the password, but an offline-crackable stand-in for it: keep it out of logs.
+        f.write_str("PasswordHash([REDACTED])")
+    }
+}
+
+/// bcrypt on the blocking pool, with bounded concurrency.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    cost: u32,
+    permits: Arc<Semaphore>,
+    dummy: PasswordHash,
+}
+
+impl fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordHasher")
+            .field("cost", &self.cost)
+            .field("available_permits", &self.permits.available_permits())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PasswordHasher {
+    /// A hasher at `cost` running at most `concurrency` bcrypt computations at once. Computes
+    /// the dummy hash that unknown-email logins are checked against, at the same cost, so
+    /// both paths take the same time.
+    ///
+    /// # Errors
+    /// When the cost is outside bcrypt's range or the blocking pool is gone.
+    pub async fn new(cost: u32, concurrency: usize) -> anyhow::Result<Self> {
+        let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+        let dummy = run_blocking(&permits, move || {
+            bcrypt::hash("kraftsoci dummy password for timing", cost)
+        })
+        .await?
+        .context("bcrypt refused the configured cost")?;
+        Ok(Self {
+            cost,
+            permits,
+            dummy: PasswordHash(dummy),
+        })
+    }
+
+    /// The work factor.
+    pub fn cost(&self) -> u32 {
+        self.cost
+    }
+
+    /// Hashes a policy-checked password.
+    ///
+    /// # Errors
+    /// When bcrypt or the blocking pool fails.
+    pub async fn hash(&self, password: &Password) -> anyhow::Result<PasswordHash> {
+        // `Password::parse` guarantees at most 72 bytes, so the non-truncating variant would
+        // only differ at exactly 72 bytes, which bcrypt reads in full.
+        let bytes = zeroizing_copy(password.bytes());
+        let cost = self.cost;
+        let hash = run_blocking(&self.permits, move || bcrypt::hash(bytes.as_slice(), cost))
+            .await?
+            .context("bcrypt failed")?;
+        Ok(PasswordHash(hash))
+    }
+
+    /// Whether `candidate` matches `hash`. With no hash (unknown account) or a candidate that
+    /// bcrypt would truncate, a dummy hash is checked instead and the answer is `false`, so
+    /// the time taken does not reveal which case happened.
+    ///
+    /// # Errors
+    /// When the blocking pool fails; a malformed stored hash counts as a mismatch.
+    pub async fn verify(
+        &self,
+        candidate: &SecretString,
+        hash: Option<&PasswordHash>,
+    ) -> anyhow::Result<bool> {
+        let candidate_bytes = candidate.expose_secret().as_bytes();
+        let usable = candidate_bytes.len() <= MAX_PASSWORD_BYTES;
+        let (target, real) = match hash {
+            Some(hash) if usable => (hash.0.clone(), true),
+            _ => (self.dummy.0.clone(), false),
+        };
+        let bytes = zeroizing_copy(candidate_bytes);
+        let matched = run_blocking(&self.permits, move || bcrypt::verify(bytes.as_slice(), &target))
+            .await?
+            .unwrap_or(false);
+        Ok(real && matched)
+    }
+}
+
+async fn run_blocking<T: Send + 'static>(
+    permits: &Arc<Semaphore>,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> anyhow::Result<T> {
+    let permit = Arc::clone(permits)
+        .acquire_owned()
+        .await
+        .context("the password hasher is shut down")?;
+    tokio::task::spawn_blocking(move || {
+        let result = work();
+        drop(permit);
+        result
+    })
+    .await
+    .context("password hashing task failed")
+}
+
+/// A copy of secret bytes for the blocking task, wiped when dropped.
+fn zeroizing_copy(bytes: &[u8]) -> Zeroizing<Vec<u8>> {
+    Zeroizing::new(bytes.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(s: &str) -> SecretString {
+        SecretString::from(s.to_owned())
+    }
+
+    #[test]
+    fn the_policy_refuses_short_long_and_common_passwords() {
+        assert!(Password::parse("password", &secret("correct horse battery")).is_ok());
+        let short = Password::parse("password", &secret("seven77")).unwrap_err();
+        assert_eq!(short.field(), "password");
+        let long = Password::parse("new_password", &secret(&"x".repeat(73))).unwrap_err();
+        assert_eq!(long.field(), "new_password");
+        assert!(long.reason().contains("72 bytes"));
+        // 36 two-byte letters: 36 characters, 72 bytes: accepted; one more is 74 bytes.
+        assert!(Password::parse("password", &secret(&"ş".repeat(36))).is_ok());
+        assert!(Password::parse("password", &secret(&"ş".repeat(37))).is_err());
+        for common in ["password123", "Password123", "QWERTYUIOP", "iloveyou1", "galatasaray"] {
+            let err = Password::parse("password", &secret(common)).unwrap_err();
+            assert!(err.reason().contains("common"), "{common}");
+            assert!(!err.reason().to_lowercase().contains(&common.to_lowercase()));
+        }
+    }
+
+    #[test]
+    fn the_common_list_holds_a_few_hundred_entries() {
+        assert!(COMMON.len() > 300, "{}", COMMON.len());
+        assert!(COMMON.iter().all(|p| p.chars().count() >= MIN_PASSWORD_CHARS));
+    }
+
+    #[test]
+    fn debug_output_redacts_passwords_and_hashes() {
+        let password = Password::parse("password", &secret("a very secret phrase")).unwrap();
+        assert!(!format!("{password:?}").contains("secret phrase"));
+        let hash = PasswordHash::from_stored("$2b$04$abcdefghijklmnopqrstuv".to_owned());
+        assert!(!format!("{hash:?}").contains("abcdef"));
+    }
+
+    #[tokio::test]
+    async fn hashes_are_bcrypt_and_verify_only_the_same_password() {
+        let hasher = PasswordHasher::new(4, 2).await.unwrap();
+        let plain = secret("a very secret phrase");
+        let hash = hasher
+            .hash(&Password::parse("password", &plain).unwrap())
+            .await
+            .unwrap();
+        assert!(hash.as_str().starts_with("$2b$04$"));
+        assert!(!hash.as_str().contains("secret"));
+        assert!(hasher.verify(&plain, Some(&hash)).await.unwrap());
+        assert!(!hasher.verify(&secret("a very secret phrasE"), Some(&hash)).await.unwrap());
+        assert!(!hasher.verify(&plain, None).await.unwrap(), "no account, no match");
+        let corrupt = PasswordHash::from_stored("not a hash".to_owned());
+        assert!(!hasher.verify(&plain, Some(&corrupt)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_password_and_the_same_password_with_a_longer_tail_do_not_both_verify() {
+        let hasher = PasswordHasher::new(4, 1).await.unwrap();
+        let exactly_72 = "k".repeat(72);
+        let hash = hasher
+            .hash(&Password::parse("password", &secret(&exactly_72)).unwrap())
+            .await
+            .unwrap();
+        assert!(hasher.verify(&secret(&exactly_72), Some(&hash)).await.unwrap());
+        // Plain bcrypt would read only the first 72 bytes of these and accept them.
+        for tail in ["x", "anything else"] {
+            let longer = format!("{exactly_72}{tail}");
+            assert!(!hasher.verify(&secret(&longer), Some(&hash)).await.unwrap());
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! placeholder
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod store;

@@ -1,0 +1,254 @@
+//! Rows as both backends read them, and their checked conversion into domain types.
+//!
+//! A row that does not parse back into its domain type is [`StoreError::Corrupt`]: stored
+//! data is parsed like any other input, never trusted.
+
+use kraftsoci_core::ports::{Account, Connection, ConnectionStatus, Preferences, Theme};
+use kraftsoci_core::{
+    AltText, BusinessDescription, BusinessName, BusinessProfile, Caption, ConnectionId,
+    ConsentReceipt, ContentHash, Email, Hashtag, IgUserId, Language, MediaDigest, MediaKind,
+    Objections, ParseError, PersonName, PostContent, PostId, PostSnapshot, PostStatus,
+    PublishFailure, Restrictions, Sector, StoreError, TargetAudience, Tone, UserId,
+};
+
+use super::types::{Id, Ts};
+
+fn corrupt(table: &str) -> impl Fn(ParseError) -> StoreError + '_ {
+    move |e| StoreError::Corrupt(format!("{table}.{}: {}", e.field(), e.reason()))
+}
+
+/// The stored name of a theme.
+pub(crate) fn theme_str(theme: Theme) -> &'static str {
+    match theme {
+        Theme::Light => "light",
+        Theme::Dark => "dark",
+        Theme::System => "system",
+    }
+}
+
+fn parse_theme(value: &str) -> Result<Theme, ParseError> {
+    match value {
+        "light" => Ok(Theme::Light),
+        "dark" => Ok(Theme::Dark),
+        "system" => Ok(Theme::System),
+        _ => Err(ParseError::new("theme", "unknown theme")),
+    }
+}
+
+/// The stored name of a connection status.
+pub(crate) fn connection_status_str(status: ConnectionStatus) -> &'static str {
+    match status {
+        ConnectionStatus::Active => "active",
+        ConnectionStatus::NeedsReconnect => "needs_reconnect",
+    }
+}
+
+fn parse_connection_status(value: &str) -> Result<ConnectionStatus, ParseError> {
+    match value {
+        "active" => Ok(ConnectionStatus::Active),
+        "needs_reconnect" => Ok(ConnectionStatus::NeedsReconnect),
+        _ => Err(ParseError::new("status", "unknown connection status")),
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccountRow {
+    id: Id,
+    name: String,
+    email: String,
+    business_name: String,
+    sector: String,
+    language: String,
+    theme: String,
+    restrict_generation: bool,
+    restrict_publishing: bool,
+    object_usage_log: bool,
+    accepted_policy_version: String,
+    created_at: Ts,
+    closed_at: Option<Ts>,
+}
+
+impl TryFrom<AccountRow> for Account {
+    type Error = StoreError;
+
+    fn try_from(row: AccountRow) -> Result<Self, StoreError> {
+        let bad = corrupt("users");
+        Ok(Account {
+            id: UserId::from_uuid(row.id.0),
+            name: PersonName::parse(&row.name).map_err(&bad)?,
+            email: Email::parse(&row.email).map_err(&bad)?,
+            business_name: BusinessName::parse(&row.business_name).map_err(&bad)?,
+            sector: Sector::parse(&row.sector).map_err(&bad)?,
+            created_at: row.created_at.0,
+            preferences: Preferences {
+                language: Language::parse(&row.language).map_err(&bad)?,
+                theme: parse_theme(&row.theme).map_err(&bad)?,
+            },
+            restrictions: Restrictions {
+                generation: row.restrict_generation,
+                publishing: row.restrict_publishing,
+            },
+            objections: Objections {
+                usage_log: row.object_usage_log,
+            },
+            accepted_policy_version: row.accepted_policy_version,
+            closed_at: row.closed_at.map(|t| t.0),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ProfileRow {
+    description: String,
+    target_audience: String,
+    tone: String,
+    sector: String,
+    language: String,
+}
+
+impl TryFrom<ProfileRow> for BusinessProfile {
+    type Error = StoreError;
+
+    fn try_from(row: ProfileRow) -> Result<Self, StoreError> {
+        let bad = corrupt("profiles");
+        Ok(BusinessProfile {
+            description: BusinessDescription::parse(&row.description).map_err(&bad)?,
+            target_audience: TargetAudience::parse(&row.target_audience).map_err(&bad)?,
+            tone: Tone::parse(&row.tone).map_err(&bad)?,
+            sector: Sector::parse(&row.sector).map_err(&bad)?,
+            language: Language::parse(&row.language).map_err(&bad)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ConnectionRow {
+    id: Id,
+    owner_id: Id,
+    ig_user_id: String,
+    page_name: String,
+    status: String,
+    token_expires_at: Option<Ts>,
+    created_at: Ts,
+}
+
+impl TryFrom<ConnectionRow> for Connection {
+    type Error = StoreError;
+
+    fn try_from(row: ConnectionRow) -> Result<Self, StoreError> {
+        let bad = corrupt("instagram_connections");
+        Ok(Connection {
+            id: ConnectionId::from_uuid(row.id.0),
+            owner: UserId::from_uuid(row.owner_id.0),
+            ig_user_id: IgUserId::parse(row.ig_user_id).map_err(&bad)?,
+            page_name: row.page_name,
+            status: parse_connection_status(&row.status).map_err(&bad)?,
+            token_expires_at: row.token_expires_at.map(|t| t.0),
+            created_at: row.created_at.0,
+        })
+    }
+}
+
+/// A post with its current consent receipt (`LEFT JOIN consent_receipts c`, columns `c_*`).
+#[derive(sqlx::FromRow)]
+pub(crate) struct PostRow {
+    id: Id,
+    owner_id: Id,
+    caption: String,
+    hashtags: String,
+    alt_text: Option<String>,
+    media_kind: String,
+    media_digests: String,
+    target_ig_user_id: Option<String>,
+    status: String,
+    created_at: Ts,
+    updated_at: Ts,
+    published_at: Option<Ts>,
+    instagram_media_id: Option<String>,
+    permalink: Option<String>,
+    failure_code: Option<String>,
+    failure_message: Option<String>,
+    failure_retryable: Option<bool>,
+    c_user_id: Option<Id>,
+    c_content_hash: Option<String>,
+    c_target_ig_user_id: Option<String>,
+    c_approved_at: Option<Ts>,
+    c_ip: Option<String>,
+    c_user_agent: Option<String>,
+    c_scheduled_for: Option<Ts>,
+}
+
+impl TryFrom<PostRow> for PostSnapshot {
+    type Error = StoreError;
+
+    fn try_from(row: PostRow) -> Result<Self, StoreError> {
+        let bad = corrupt("posts");
+        let json = |field: &str, e: serde_json::Error| {
+            StoreError::Corrupt(format!("posts.{field}: {e}"))
+        };
+        let id = PostId::from_uuid(row.id.0);
+        let hashtags: Vec<Hashtag> =
+            serde_json::from_str(&row.hashtags).map_err(|e| json("hashtags", e))?;
+        let media: Vec<MediaDigest> =
+            serde_json::from_str(&row.media_digests).map_err(|e| json("media_digests", e))?;
+        let content = PostContent {
+            caption: Caption::parse(&row.caption).map_err(&bad)?,
+            hashtags,
+            alt_text: row
+                .alt_text
+                .as_deref()
+                .map(AltText::parse)
+                .transpose()
+                .map_err(&bad)?,
+            media_kind: MediaKind::parse(&row.media_kind).map_err(&bad)?,
+            media,
+            target: row
+                .target_ig_user_id
+                .map(IgUserId::parse)
+                .transpose()
+                .map_err(&bad)?,
+        };
+        let consent = match (
+            row.c_user_id,
+            row.c_content_hash,
+            row.c_target_ig_user_id,
+            row.c_approved_at,
+        ) {
+            (Some(user), Some(hash), Some(target), Some(approved_at)) => {
+                let bad = corrupt("consent_receipts");
+                Some(ConsentReceipt::restore(
+                    UserId::from_uuid(user.0),
+                    id,
+                    ContentHash::parse(&hash).map_err(&bad)?,
+                    IgUserId::parse(target).map_err(&bad)?,
+                    approved_at.0,
+                    row.c_ip,
+                    row.c_user_agent,
+                    row.c_scheduled_for.map(|t| t.0),
+                ))
+            }
+            _ => None,
+        };
+        let failure = match (row.failure_code, row.failure_message, row.failure_retryable) {
+            (Some(code), Some(message), Some(retryable)) => Some(PublishFailure {
+                code,
+                message,
+                retryable,
+            }),
+            _ => None,
+        };
+        Ok(PostSnapshot {
+            id,
+            owner: UserId::from_uuid(row.owner_id.0),
+            content,
+            status: PostStatus::parse(&row.status).map_err(&bad)?,
+            consent,
+            created_at: row.created_at.0,
+            updated_at: row.updated_at.0,
+            published_at: row.published_at.map(|t| t.0),
+            instagram_media_id: row.instagram_media_id,
+            permalink: row.permalink,
+            failure,
+        })
+    }
+}

@@ -1,0 +1,114 @@
+use kraftsoci_core::ports::{Preferences, Theme};
+use kraftsoci_core::{Email, Language, Objections, PersonName, Restrictions, StoreError, UserId};
+use kraftsoci_server::store::NewAccount;
+
+use crate::fixtures::{account, hash, signed_up, t0};
+use crate::support::TestDb;
+
+pub async fn an_account_round_trips_every_field(db: &TestDb) {
+    let store = db.store();
+    let created = signed_up(&*store, "Ada@Example.com").await;
+    let read = store.account(created.id).await.unwrap();
+    assert_eq!(read, created);
+    assert_eq!(read.email.as_str(), "Ada@example.com");
+    let acceptances = db
+        .count(format!(
+            "SELECT COUNT(*) FROM policy_acceptances WHERE user_id = '{}' AND version = '2026-01' \
+             AND ip = '203.0.113.7'",
+            created.id
+        ))
+        .await;
+    assert_eq!(acceptances, 1, "sign-up records the policy acceptance (P38)");
+    let stored_hash = db
+        .strings(format!("SELECT password_hash FROM users WHERE id = '{}'", created.id))
+        .await;
+    assert!(stored_hash[0].starts_with("$2b$"));
+}
+
+pub async fn rectification_updates_the_mutable_fields(db: &TestDb) {
+    let store = db.store();
+    let mut account = signed_up(&*store, "ada@example.com").await;
+    account.name = PersonName::parse("Ada King").unwrap();
+    account.email = Email::parse("countess@example.org").unwrap();
+    account.preferences = Preferences {
+        language: Language::parse("tr").unwrap(),
+        theme: Theme::Dark,
+    };
+    account.restrictions = Restrictions {
+        generation: true,
+        publishing: false,
+    };
+    account.objections = Objections { usage_log: true };
+    store.update_account(&account).await.unwrap();
+    assert_eq!(store.account(account.id).await.unwrap(), account);
+    let credentials = store
+        .credentials_by_email("countess@example.org")
+        .await
+        .unwrap()
+        .expect("the new email logs in");
+    assert_eq!(credentials.user, account.id);
+    assert!(store.credentials_by_email("ada@example.com").await.unwrap().is_none());
+    let state = store.session_state(account.id).await.unwrap();
+    assert!(state.objects_to_usage_log);
+    assert!(!state.closed);
+}
+
+pub async fn a_taken_email_is_a_conflict_named_users_email_key(db: &TestDb) {
+    let store = db.store();
+    signed_up(&*store, "ada@example.com").await;
+    let duplicate = account("ADA@example.com");
+    let err = store
+        .create_account(&NewAccount {
+            account: duplicate,
+            password_hash: hash('b'),
+            ip: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        StoreError::Conflict {
+            constraint: "users_email_key".to_owned()
+        }
+    );
+    let mut other = signed_up(&*store, "other@example.com").await;
+    other.email = Email::parse("Ada@Example.com").unwrap();
+    assert_eq!(
+        store.update_account(&other).await.unwrap_err(),
+        StoreError::Conflict {
+            constraint: "users_email_key".to_owned()
+        }
+    );
+}
+
+pub async fn a_closed_account_frees_its_email_and_has_no_credentials(db: &TestDb) {
+    let store = db.store();
+    let closed = signed_up(&*store, "ada@example.com").await;
+    db.exec(format!(
+        "UPDATE users SET closed_at = '2026-03-02T00:00:00.000000Z', \
+         purge_after = '2026-04-01T00:00:00.000000Z' WHERE id = '{}'",
+        closed.id
+    ))
+    .await;
+    assert!(store.credentials_by_email("ada@example.com").await.unwrap().is_none());
+    assert_eq!(store.credentials(closed.id).await.unwrap_err(), StoreError::NotFound);
+    assert!(store.session_state(closed.id).await.unwrap().closed);
+    assert!(store.account(closed.id).await.unwrap().closed_at.is_some());
+    assert_eq!(
+        store.update_account(&closed).await.unwrap_err(),
+        StoreError::NotFound,
+        "a closed account is not rectified"
+    );
+    let again = signed_up(&*store, "ada@example.com").await;
+    assert_ne!(again.id, closed.id);
+}
+
+pub async fn unknown_accounts_are_not_found(db: &TestDb) {
+    let store = db.store();
+    let nobody = UserId::new();
+    assert_eq!(store.account(nobody).await.unwrap_err(), StoreError::NotFound);
+    assert_eq!(store.session_state(nobody).await.unwrap_err(), StoreError::NotFound);
+    let mut ghost = account("ghost@example.com");
+    ghost.created_at = t0();
+    assert_eq!(store.update_account(&ghost).await.unwrap_err(), StoreError::NotFound);
+}

@@ -1,0 +1,198 @@
+use chrono::Duration;
+use kraftsoci_core::SessionId;
+use kraftsoci_server::auth::TokenHash;
+use kraftsoci_server::store::{NewRefreshToken, Rotation, Store};
+
+use crate::fixtures::{hash, signed_up, t0};
+use crate::support::TestDb;
+
+async fn login(store: &dyn Store, user: kraftsoci_core::UserId, token: &str) -> SessionId {
+    let session = SessionId::new();
+    store
+        .insert_refresh_token(&NewRefreshToken {
+            hash: TokenHash::of(token),
+            session,
+            user,
+            created_at: t0(),
+            expires_at: t0() + Duration::days(30),
+        })
+        .await
+        .unwrap();
+    session
+}
+
+async fn rotate(store: &dyn Store, from: &str, to: &str, minutes: i64) -> Rotation {
+    store
+        .rotate_refresh_token(
+            &TokenHash::of(from),
+            &TokenHash::of(to),
+            t0() + Duration::minutes(minutes),
+            t0() + Duration::days(30),
+        )
+        .await
+        .unwrap()
+}
+
+pub async fn a_refresh_token_rotates_once_and_a_replay_revokes_its_family(db: &TestDb) {
+    let store = db.store();
+    let ada = signed_up(&*store, "ada@example.com").await;
+    let session = login(&*store, ada.id, "rt1").await;
+    let other_session = login(&*store, ada.id, "other-device").await;
+
+    assert_eq!(
+        rotate(&*store, "rt1", "rt2", 1).await,
+        Rotation::Rotated {
+            user: ada.id,
+            session,
+            token_epoch: 0
+        }
+    );
+    assert_eq!(
+        rotate(&*store, "rt1", "rt2-stolen", 2).await,
+        Rotation::Reused {
+            user: ada.id,
+            session
+        },
+        "presenting a spent token is a replay"
+    );
+    assert_eq!(
+        rotate(&*store, "rt2", "rt3", 3).await,
+        Rotation::Invalid,
+        "the whole family is revoked, including the legitimate successor"
+    );
+    assert!(
+        matches!(rotate(&*store, "other-device", "od2", 4).await, Rotation::Rotated { session, .. } if session == other_session),
+        "other sessions are untouched"
+    );
+    let stored = db
+        .count("SELECT COUNT(*) FROM refresh_tokens WHERE token_hash = 'rt1'".to_owned())
+        .await;
+    assert_eq!(stored, 0, "only hashes are stored");
+}
+
+pub async fn expired_unknown_and_logged_out_refresh_tokens_are_invalid(db: &TestDb) {
+    let store = db.store();
+    let ada = signed_up(&*store, "ada@example.com").await;
+    login(&*store, ada.id, "old").await;
+    assert_eq!(
+        rotate(&*store, "old", "x", 60 * 24 * 31).await,
+        Rotation::Invalid,
+        "expired after 30 days"
+    );
+    assert_eq!(rotate(&*store, "never-issued", "x", 1).await, Rotation::Invalid);
+
+    login(&*store, ada.id, "to-log-out").await;
+    assert!(matches!(rotate(&*store, "to-log-out", "next", 1).await, Rotation::Rotated { .. }));
+    store
+        .revoke_session_of(&TokenHash::of("to-log-out"), t0() + Duration::minutes(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        rotate(&*store, "next", "after", 3).await,
+        Rotation::Invalid,
+        "logout with any token of the family ends the session"
+    );
+    store
+        .revoke_session_of(&TokenHash::of("unknown"), t0())
+        .await
+        .unwrap();
+}
+
+pub async fn a_password_change_bumps_the_epoch_and_keeps_only_the_current_session(db: &TestDb) {
+    let store = db.store();
+    let ada = signed_up(&*store, "ada@example.com").await;
+    let current = login(&*store, ada.id, "this-device").await;
+    login(&*store, ada.id, "other-device").await;
+    store
+        .insert_reset_token(ada.id, &TokenHash::of("pending-reset"), t0(), t0() + Duration::minutes(30))
+        .await
+        .unwrap();
+
+    let epoch = store
+        .change_password(ada.id, &hash('n'), Some(current), t0() + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(epoch, 1);
+    assert_eq!(store.session_state(ada.id).await.unwrap().token_epoch, 1);
+    assert_eq!(store.credentials(ada.id).await.unwrap().password_hash, hash('n'));
+    assert!(matches!(
+        rotate(&*store, "this-device", "this-2", 2).await,
+        Rotation::Rotated { token_epoch: 1, .. }
+    ));
+    assert_eq!(rotate(&*store, "other-device", "other-2", 2).await, Rotation::Invalid);
+    assert_eq!(
+        store
+            .reset_password(&TokenHash::of("pending-reset"), &hash('r'), t0() + Duration::minutes(3))
+            .await
+            .unwrap(),
+        None,
+        "a password change voids pending reset links"
+    );
+    let epoch = store
+        .change_password(ada.id, &hash('m'), None, t0() + Duration::minutes(4))
+        .await
+        .unwrap();
+    assert_eq!(epoch, 2);
+    assert_eq!(rotate(&*store, "this-2", "this-3", 5).await, Rotation::Invalid);
+}
+
+pub async fn a_reset_token_works_once_before_it_expires_and_revokes_every_session(db: &TestDb) {
+    let store = db.store();
+    let ada = signed_up(&*store, "ada@example.com").await;
+    login(&*store, ada.id, "device").await;
+    let expires = t0() + Duration::minutes(30);
+    store
+        .insert_reset_token(ada.id, &TokenHash::of("late"), t0(), expires)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .reset_password(&TokenHash::of("late"), &hash('x'), expires + Duration::seconds(1))
+            .await
+            .unwrap(),
+        None,
+        "expired"
+    );
+    store
+        .insert_reset_token(ada.id, &TokenHash::of("reset"), t0(), expires)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .reset_password(&TokenHash::of("reset"), &hash('r'), t0() + Duration::minutes(5))
+            .await
+            .unwrap(),
+        Some(ada.id)
+    );
+    assert_eq!(store.credentials(ada.id).await.unwrap().password_hash, hash('r'));
+    assert_eq!(store.session_state(ada.id).await.unwrap().token_epoch, 1);
+    assert_eq!(rotate(&*store, "device", "device-2", 6).await, Rotation::Invalid);
+    assert_eq!(
+        store
+            .reset_password(&TokenHash::of("reset"), &hash('s'), t0() + Duration::minutes(7))
+            .await
+            .unwrap(),
+        None,
+        "single use"
+    );
+    assert_eq!(
+        store
+            .reset_password(&TokenHash::of("unknown"), &hash('s'), t0())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn closed_accounts_cannot_refresh(db: &TestDb) {
+    let store = db.store();
+    let ada = signed_up(&*store, "ada@example.com").await;
+    login(&*store, ada.id, "device").await;
+    db.exec(format!(
+        "UPDATE users SET closed_at = '2026-03-02T00:00:00.000000Z', \
+         purge_after = '2026-04-01T00:00:00.000000Z' WHERE id = '{}'",
+        ada.id
+    ))
+    .await;
+    assert_eq!(rotate(&*store, "device", "next", 1).await, Rotation::Invalid);
+}

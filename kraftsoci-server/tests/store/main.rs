@@ -1,0 +1,65 @@
+//! The store contract suite: every case runs against SQLite and against PostgreSQL.
+//!
+//! Each case is an `async fn(&TestDb)` in one of the modules below; `contract!` stamps a
+//! `#[tokio::test]` for each engine (`sqlite::case`, `postgres::case`), each on a database of
+//! its own. The PostgreSQL cases fail, not skip, when the server is unreachable.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod accounts;
+mod auth;
+mod connections;
+mod fixtures;
+mod posts;
+mod profiles;
+mod schema;
+mod usage_log;
+
+macro_rules! contract {
+    ($($module:ident :: $case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let db = crate::support::TestDb::sqlite().await;
+                    crate::$module::$case(&db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let db = crate::support::TestDb::postgres().await;
+                    crate::$module::$case(&db).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    accounts::an_account_round_trips_every_field,
+    accounts::rectification_updates_the_mutable_fields,
+    accounts::a_taken_email_is_a_conflict_named_users_email_key,
+    accounts::a_closed_account_frees_its_email_and_has_no_credentials,
+    accounts::unknown_accounts_are_not_found,
+    auth::a_refresh_token_rotates_once_and_a_replay_revokes_its_family,
+    auth::expired_unknown_and_logged_out_refresh_tokens_are_invalid,
+    auth::a_password_change_bumps_the_epoch_and_keeps_only_the_current_session,
+    auth::a_reset_token_works_once_before_it_expires_and_revokes_every_session,
+    auth::closed_accounts_cannot_refresh,
+    profiles::a_profile_is_created_replaced_and_kept_per_user,
+    connections::connections_are_upserted_per_owner_and_instagram_account,
+    connections::another_owners_connection_is_never_reached,
+    posts::a_post_round_trips_with_its_consent_receipt,
+    posts::a_stale_save_is_refused,
+    posts::receipts_are_kept_as_immutable_history,
+    posts::posts_list_newest_first_in_pages_filtered_by_status,
+    posts::another_owners_post_is_never_reached,
+    usage_log::usage_events_are_appended_with_and_without_a_user,
+    schema::deleting_a_user_removes_their_rows_but_keeps_payment_records,
+    schema::the_current_policy_version_is_the_latest_published,
+    schema::the_database_answers_pings,
+);

@@ -1,0 +1,203 @@
+//! Fresh databases for tests: a temp SQLite file, or a new PostgreSQL database per test.
+//!
+//! PostgreSQL is reached at `KRAFTSOCI_TEST_DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`). Each test creates its own
+//! `kraftsoci_test_<uuid>` database, so tests run in parallel, and drops it afterwards. If the
+//! server is unreachable the test FAILS: CI relies on the PostgreSQL suite actually running.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use kraftsoci_server::config::DatabaseUrl;
+use kraftsoci_server::store::{PgStore, SqliteStore, Store};
+use sqlx::{AssertSqlSafe, Connection as _, Executor as _};
+
+/// The default PostgreSQL server for tests.
+pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// A directory removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("kraftsoci-{label}-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&path).expect("create a temp dir");
+        Self(path)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+enum Engine {
+    Sqlite(SqliteStore, TempDir),
+    Postgres {
+        store: PgStore,
+        admin_url: String,
+        name: String,
+    },
+}
+
+/// A migrated, empty database of its own.
+pub struct TestDb {
+    engine: Engine,
+}
+
+impl TestDb {
+    /// A fresh SQLite file in a temp dir.
+    pub async fn sqlite() -> Self {
+        let dir = TempDir::new("sqlite");
+        let url = DatabaseUrl::parse(&format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("test.db").display()
+        ))
+        .unwrap();
+        let store = SqliteStore::connect(&url).await.expect("open sqlite");
+        store.migrate().await.expect("migrate sqlite");
+        Self {
+            engine: Engine::Sqlite(store, dir),
+        }
+    }
+
+    /// The URL a test server should use for this database.
+    pub fn url(&self) -> String {
+        match &self.engine {
+            Engine::Sqlite(_, dir) => {
+                format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display())
+            }
+            Engine::Postgres { admin_url, name, .. } => with_database(admin_url, name),
+        }
+    }
+
+    /// A fresh PostgreSQL database. Panics (fails the test) when the server is unreachable.
+    pub async fn postgres() -> Self {
+        let admin_url = std::env::var("KRAFTSOCI_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_owned());
+        let name = format!("kraftsoci_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL for tests is unreachable at KRAFTSOCI_TEST_DATABASE_URL \
+                 ({e}); start one or point the variable at it"
+            )
+        });
+        admin
+            .execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .await
+            .expect("create the test database");
+        let _ = admin.close().await;
+        let url = DatabaseUrl::parse(&with_database(&admin_url, &name)).unwrap();
+        let store = PgStore::connect(&url).await.expect("connect to the test database");
+        store.migrate().await.expect("migrate postgres");
+        Self {
+            engine: Engine::Postgres {
+                store,
+                admin_url,
+                name,
+            },
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> Arc<dyn Store> {
+        match &self.engine {
+            Engine::Sqlite(store, _) => Arc::new(store.clone()),
+            Engine::Postgres { store, .. } => Arc::new(store.clone()),
+        }
+    }
+
+    /// Runs raw SQL (tests only: for setup the ports do not offer, such as closing an account).
+    pub async fn exec(&self, sql: String) {
+        match &self.engine {
+            Engine::Sqlite(store, _) => {
+                store.pool().execute(AssertSqlSafe(sql)).await.expect("exec");
+            }
+            Engine::Postgres { store, .. } => {
+                store.pool().execute(AssertSqlSafe(sql)).await.expect("exec");
+            }
+        }
+    }
+
+    /// Runs raw SQL and reports whether the database refused it.
+    pub async fn try_exec(&self, sql: String) -> Result<(), String> {
+        match &self.engine {
+            Engine::Sqlite(store, _) => store.pool().execute(AssertSqlSafe(sql)).await.map(drop),
+            Engine::Postgres { store, .. } => {
+                store.pool().execute(AssertSqlSafe(sql)).await.map(drop)
+            }
+        }
+        .map_err(|e| e.to_string())
+    }
+
+    /// `SELECT COUNT(*) …`.
+    pub async fn count(&self, sql: String) -> i64 {
+        match &self.engine {
+            Engine::Sqlite(store, _) => sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql))
+                .fetch_one(store.pool())
+                .await
+                .expect("count"),
+            Engine::Postgres { store, .. } => sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql))
+                .fetch_one(store.pool())
+                .await
+                .expect("count"),
+        }
+    }
+
+    /// Every value of one text column (`SELECT col FROM …`).
+    pub async fn strings(&self, sql: String) -> Vec<String> {
+        match &self.engine {
+            Engine::Sqlite(store, _) => sqlx::query_scalar::<_, String>(AssertSqlSafe(sql))
+                .fetch_all(store.pool())
+                .await
+                .expect("strings"),
+            Engine::Postgres { store, .. } => sqlx::query_scalar::<_, String>(AssertSqlSafe(sql))
+                .fetch_all(store.pool())
+                .await
+                .expect("strings"),
+        }
+    }
+}
+
+fn with_database(admin_url: &str, name: &str) -> String {
+    let mut url = url::Url::parse(admin_url).expect("KRAFTSOCI_TEST_DATABASE_URL is a URL");
+    url.set_path(name);
+    url.to_string()
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Engine::Postgres {
+            admin_url, name, ..
+        } = &self.engine
+        {
+            // Drop runs inside the test's runtime; a short-lived runtime on another thread
+            // does the async cleanup without blocking it.
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            let _ = std::thread::spawn(move || {
+                let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                runtime.block_on(async move {
+                    if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
+                        let _ = admin
+                            .execute(AssertSqlSafe(format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            )))
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}

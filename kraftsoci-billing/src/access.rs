@@ -32,7 +32,7 @@ impl Default for AccessPolicy {
 
 /// The decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "access", rename_all = "snake_case")]
+#[serde(tag = "state", rename_all = "snake_case")]
 pub enum Access {
     /// In good standing.
     Granted,
@@ -57,7 +57,7 @@ impl Access {
 
 /// Why access is denied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "reason", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DenyReason {
     /// There is no subscription.
     NoSubscription,
@@ -191,7 +191,10 @@ mod tests {
     fn past_due_grants_only_inside_the_grace_period() {
         let policy = AccessPolicy::default();
         let past_due = state("past_due");
-        let inside = policy.decide(Some(&past_due), t0() + Duration::days(3) - Duration::seconds(1));
+        let inside = policy.decide(
+            Some(&past_due),
+            t0() + Duration::days(3) - Duration::seconds(1),
+        );
         assert_eq!(
             inside,
             Access::Grace {
@@ -209,7 +212,11 @@ mod tests {
             past_due_grace: Duration::days(7),
             ..AccessPolicy::default()
         };
-        assert!(longer.decide(Some(&past_due), t0() + Duration::days(5)).grants());
+        assert!(
+            longer
+                .decide(Some(&past_due), t0() + Duration::days(5))
+                .grants()
+        );
     }
 
     #[test]
@@ -217,7 +224,11 @@ mod tests {
         let policy = AccessPolicy::default();
         let active = state("active");
         let end = t0() + Duration::days(30);
-        assert!(policy.decide(Some(&active), end + Duration::days(2)).grants());
+        assert!(
+            policy
+                .decide(Some(&active), end + Duration::days(2))
+                .grants()
+        );
         assert_eq!(
             policy.decide(Some(&active), end + Duration::days(3)),
             Access::Denied {
@@ -226,7 +237,11 @@ mod tests {
         );
         let mut ending = active.clone();
         ending.snapshot.cancel_at_period_end = true;
-        assert!(policy.decide(Some(&ending), end - Duration::seconds(1)).grants());
+        assert!(
+            policy
+                .decide(Some(&ending), end - Duration::seconds(1))
+                .grants()
+        );
         assert!(!policy.decide(Some(&ending), end).grants());
     }
 }

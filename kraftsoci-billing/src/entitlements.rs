@@ -176,7 +176,9 @@ impl BillingEntitlements {
                         state.snapshot.current_period_start,
                         state.snapshot.current_period_end,
                     ) {
-                        (Some(start), Some(end)) => BillingPeriod::from_subscription(start, end, now),
+                        (Some(start), Some(end)) => {
+                            BillingPeriod::from_subscription(start, end, now)
+                        }
                         _ => BillingPeriod::calendar_month(now),
                     };
                     (plan.clone(), period)
@@ -186,7 +188,10 @@ impl BillingEntitlements {
         };
         let (plan, period) = match subscribed_plan {
             Some((plan, period)) => (Some(plan), period),
-            None => (self.plans.free().cloned(), BillingPeriod::calendar_month(now)),
+            None => (
+                self.plans.free().cloned(),
+                BillingPeriod::calendar_month(now),
+            ),
         };
         Ok(Entitlement {
             status: state.map(|s| s.snapshot.status.clone()),

@@ -173,16 +173,32 @@ mod tests {
         let b = reservation(user, 1, now);
         assert!(ledger.try_reserve(&a, 3).await.unwrap());
         assert!(ledger.try_reserve(&b, 3).await.unwrap());
-        assert!(!ledger.try_reserve(&reservation(user, 1, now), 3).await.unwrap());
+        assert!(
+            !ledger
+                .try_reserve(&reservation(user, 1, now), 3)
+                .await
+                .unwrap()
+        );
 
         ledger.release(b.id).await.unwrap();
         ledger.release(b.id).await.unwrap();
         ledger.commit(a.id).await.unwrap();
         ledger.release(a.id).await.unwrap();
-        assert_eq!(ledger.used(user, QuotaKind::Posts, a.period_start).await.unwrap(), 2);
+        assert_eq!(
+            ledger
+                .used(user, QuotaKind::Posts, a.period_start)
+                .await
+                .unwrap(),
+            2
+        );
         assert_eq!(ledger.commit(b.id).await, Err(StoreError::NotFound));
         // Another user's quota is separate.
-        assert!(ledger.try_reserve(&reservation(UserId::new(), 3, now), 3).await.unwrap());
+        assert!(
+            ledger
+                .try_reserve(&reservation(UserId::new(), 3, now), 3)
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]
@@ -192,7 +208,13 @@ mod tests {
         let r = reservation(user, 2, Utc::now());
         assert!(ledger.try_reserve(&r, 2).await.unwrap());
         assert!(ledger.try_reserve(&r, 2).await.unwrap());
-        assert_eq!(ledger.used(user, QuotaKind::Posts, r.period_start).await.unwrap(), 2);
+        assert_eq!(
+            ledger
+                .used(user, QuotaKind::Posts, r.period_start)
+                .await
+                .unwrap(),
+            2
+        );
     }
 
     #[tokio::test]
@@ -203,10 +225,21 @@ mod tests {
         let user = UserId::new();
         let abandoned = reservation(user, 1, start);
         assert!(ledger.try_reserve(&abandoned, 1).await.unwrap());
-        assert!(!ledger.try_reserve(&reservation(user, 1, start), 1).await.unwrap());
+        assert!(
+            !ledger
+                .try_reserve(&reservation(user, 1, start), 1)
+                .await
+                .unwrap()
+        );
 
         clock.advance(Duration::minutes(31));
-        assert_eq!(ledger.used(user, QuotaKind::Posts, abandoned.period_start).await.unwrap(), 0);
+        assert_eq!(
+            ledger
+                .used(user, QuotaKind::Posts, abandoned.period_start)
+                .await
+                .unwrap(),
+            0
+        );
         let later = reservation(user, 1, clock.now());
         assert!(ledger.try_reserve(&later, 1).await.unwrap());
     }

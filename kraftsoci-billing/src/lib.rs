@@ -127,10 +127,10 @@ pub use webhook::{
 };
 
 pub use kraftsoci_core::ports::{
-    ApplyOutcome, BillingAccount, BillingCustomerId, BillingEffect, BillingEvent,
-    BillingProvider, BillingProviderError, BillingProviderErrorKind, BillingStore,
-    CheckoutRequest, EntitlementError, Entitlements, HostedSession, IdempotencyKey, InvoiceId,
-    MergeOutcome, PAYMENT_RECORD_RETENTION_YEARS, PaymentRecord, PaymentStatus, PortalRequest,
-    PriceId, QuotaKind, QuotaLedger, QuotaReservation, RESERVATION_TTL, SubscriptionId,
+    ApplyOutcome, BillingAccount, BillingCustomerId, BillingEffect, BillingEvent, BillingProvider,
+    BillingProviderError, BillingProviderErrorKind, BillingStore, CheckoutRequest,
+    EntitlementError, Entitlements, HostedSession, IdempotencyKey, InvoiceId, MergeOutcome,
+    PAYMENT_RECORD_RETENTION_YEARS, PaymentRecord, PaymentStatus, PortalRequest, PriceId,
+    QuotaKind, QuotaLedger, QuotaReservation, RESERVATION_TTL, SubscriptionId,
     SubscriptionSnapshot, SubscriptionState, SubscriptionStatus,
 };

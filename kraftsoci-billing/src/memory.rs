@@ -26,7 +26,7 @@ pub enum StoreCall {
     /// [`BillingStore::apply_event`].
     ApplyEvent {
         /// The event.
-        event: BillingEvent,
+        event: Box<BillingEvent>,
     },
 }
 
@@ -41,7 +41,9 @@ struct Inner {
 
 impl Inner {
     fn owned_by_other(&self, customer: &BillingCustomerId, user: UserId) -> bool {
-        self.owners.get(customer).is_some_and(|owner| *owner != user)
+        self.owners
+            .get(customer)
+            .is_some_and(|owner| *owner != user)
     }
 
     fn apply(&mut self, effect: &BillingEffect) -> MergeOutcome {
@@ -168,7 +170,7 @@ impl BillingStore for InMemoryBillingStore {
     async fn apply_event(&self, event: &BillingEvent) -> Result<ApplyOutcome, StoreError> {
         let mut inner = self.lock();
         inner.calls.push(StoreCall::ApplyEvent {
-            event: event.clone(),
+            event: Box::new(event.clone()),
         });
         if !inner.events.insert(event.id.clone()) {
             return Ok(ApplyOutcome::AlreadyApplied);
@@ -187,7 +189,9 @@ impl BillingStore for InMemoryBillingStore {
             .filter(|r| r.user == user)
             .cloned()
             .collect();
-        records.sort_by(|a, b| (a.as_of, a.invoice_id.as_str()).cmp(&(b.as_of, b.invoice_id.as_str())));
+        records.sort_by(|a, b| {
+            (a.as_of, a.invoice_id.as_str()).cmp(&(b.as_of, b.invoice_id.as_str()))
+        });
         Ok(records)
     }
 }

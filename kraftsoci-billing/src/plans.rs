@@ -201,7 +201,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(table.free().unwrap().limit(QuotaKind::Images), 3);
-        let starter = table.by_price(&PriceId::parse("price_123").unwrap()).unwrap();
+        let starter = table
+            .by_price(&PriceId::parse("price_123").unwrap())
+            .unwrap();
         assert_eq!(starter.name.as_str(), "starter");
         assert_eq!(table.get("starter").unwrap().limit(QuotaKind::Posts), 60);
         assert!(table.get("gold").is_none());

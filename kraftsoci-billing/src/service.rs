@@ -34,8 +34,8 @@ impl BillingUrls {
         portal_return_url: &str,
     ) -> Result<Self, BillingError> {
         let check = |name: &str, value: &str| -> Result<String, BillingError> {
-            let url = Url::parse(value)
-                .map_err(|e| BillingError::Config(format!("{name}: {e}")))?;
+            let url =
+                Url::parse(value).map_err(|e| BillingError::Config(format!("{name}: {e}")))?;
             let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
             if url.scheme() == "https" || (url.scheme() == "http" && local) {
                 Ok(value.to_owned())
@@ -137,7 +137,10 @@ impl BillingService {
             success_url: self.urls.success_url.clone(),
             cancel_url: self.urls.cancel_url.clone(),
         };
-        Ok(self.provider.create_checkout_session(&request, &key).await?)
+        Ok(self
+            .provider
+            .create_checkout_session(&request, &key)
+            .await?)
     }
 
     /// Opens the Billing Portal (card changes, plan changes, cancellation, invoices). The

@@ -21,7 +21,9 @@ use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use stripe_billing::billing_portal_session::CreateBillingPortalSession;
-use stripe_billing::subscription::{ListSubscription, ListSubscriptionStatus, RetrieveSubscription};
+use stripe_billing::subscription::{
+    ListSubscription, ListSubscriptionStatus, RetrieveSubscription,
+};
 use stripe_checkout::CheckoutSessionMode;
 use stripe_checkout::checkout_session::{
     CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionSubscriptionData,
@@ -81,10 +83,8 @@ impl StripeConfig {
     pub fn with_api_base(mut self, base: &str) -> Result<Self, BillingError> {
         let mut url =
             Url::parse(base).map_err(|e| BillingError::Config(format!("stripe base url: {e}")))?;
-        let loopback = matches!(
-            url.host(),
-            Some(url::Host::Domain("localhost"))
-        ) || matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        let loopback = matches!(url.host(), Some(url::Host::Domain("localhost")))
+            || matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
             || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
         let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
         if !scheme_ok {
@@ -159,7 +159,10 @@ enum Attempt {
     Fatal(BillingProviderError),
 }
 
-fn provider_error(kind: BillingProviderErrorKind, message: impl Into<String>) -> BillingProviderError {
+fn provider_error(
+    kind: BillingProviderErrorKind,
+    message: impl Into<String>,
+) -> BillingProviderError {
     BillingProviderError::new(kind, message)
 }
 
@@ -207,7 +210,10 @@ impl StripeBilling {
             .api_base
             .join(&format!("v1{}", request.path))
             .map_err(|e| {
-                provider_error(BillingProviderErrorKind::Misconfigured, format!("stripe url: {e}"))
+                provider_error(
+                    BillingProviderErrorKind::Misconfigured,
+                    format!("stripe url: {e}"),
+                )
             })?;
         if let Some(query) = &request.query {
             url.set_query(Some(query));
@@ -304,7 +310,10 @@ impl StripeBilling {
         let code = body.as_ref().and_then(|b| b.code.clone());
         let mut message = format!("stripe answered {}", status.as_u16());
         if let Some(body) = &body {
-            for part in [&body.kind, &body.code, &body.message].into_iter().flatten() {
+            for part in [&body.kind, &body.code, &body.message]
+                .into_iter()
+                .flatten()
+            {
                 message.push_str(": ");
                 message.push_str(part);
             }
@@ -316,7 +325,10 @@ impl StripeBilling {
             status.as_u16() == 409 || status.as_u16() == 429 || status.is_server_error(),
         );
         if retryable {
-            Attempt::Retry(provider_error(BillingProviderErrorKind::Unavailable, message))
+            Attempt::Retry(provider_error(
+                BillingProviderErrorKind::Unavailable,
+                message,
+            ))
         } else {
             Attempt::Fatal(provider_error(
                 BillingProviderErrorKind::Rejected {

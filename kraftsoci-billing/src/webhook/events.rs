@@ -51,9 +51,12 @@ pub(crate) fn parse(body: &[u8]) -> Result<ParsedEvent, BillingError> {
     let event: wire::Event = serde_json::from_slice(body)
         .map_err(|err| BillingError::MalformedEvent(format!("not a stripe event: {err}")))?;
     if event.id.is_empty() || event.id.len() > 255 {
-        return Err(BillingError::MalformedEvent("the event id is invalid".into()));
+        return Err(BillingError::MalformedEvent(
+            "the event id is invalid".into(),
+        ));
     }
-    let created = wire::timestamp(event.created, "created").map_err(BillingError::MalformedEvent)?;
+    let created =
+        wire::timestamp(event.created, "created").map_err(BillingError::MalformedEvent)?;
     let kind = event.kind;
     let object = event.data.object;
     let meaning = match kind.as_str() {

@@ -71,7 +71,11 @@ impl std::fmt::Debug for WebhookProcessor {
 
 impl WebhookProcessor {
     /// A processor writing to `store`, checking timestamps against `clock`.
-    pub fn new(verifier: WebhookVerifier, store: Arc<dyn BillingStore>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        verifier: WebhookVerifier,
+        store: Arc<dyn BillingStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             verifier,
             store,

@@ -125,7 +125,10 @@ fn mac(secret: &SecretString, timestamp: i64, body: &[u8]) -> Vec<u8> {
 /// The `Stripe-Signature` value Stripe would send for `body` signed at `timestamp` with
 /// `secret`: for tests, examples and local tools that post events to a webhook route.
 pub fn signature_header(secret: &SecretString, timestamp: i64, body: &[u8]) -> String {
-    format!("t={timestamp},v1={}", hex::encode(mac(secret, timestamp, body)))
+    format!(
+        "t={timestamp},v1={}",
+        hex::encode(mac(secret, timestamp, body))
+    )
 }
 
 struct ParsedHeader {

@@ -118,10 +118,10 @@ const ENGLISH: Templates = Templates {
     ],
     generic_tags: ["smallbusiness", "shoplocal"],
     stopwords: &[
-        "about", "after", "again", "also", "been", "before", "from", "have", "into", "just",
-        "more", "most", "only", "over", "some", "than", "that", "their", "them", "then", "there",
-        "these", "they", "this", "those", "very", "what", "when", "where", "which", "while",
-        "will", "with", "your", "ours",
+        "about", "after", "again", "also", "back", "been", "before", "each", "every", "from",
+        "have", "here", "into", "just", "today", "more", "most", "only", "over", "some", "than",
+        "that", "their", "them", "then", "there", "these", "they", "this", "those", "very", "what",
+        "when", "where", "which", "while", "will", "with", "your", "ours",
     ],
 };
 

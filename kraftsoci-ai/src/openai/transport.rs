@@ -188,12 +188,11 @@ impl Transport {
             ))),
             Err(error) if error.is_timeout() => Outcome::Retry(Transient::TimedOut),
             Err(error) if error.is_connect() || error.is_request() || error.is_body() => {
-                // `without_url`: the error's text names the failure, not our endpoint.
-                Outcome::Retry(Transient::Connection(error.without_url().to_string()))
+                Outcome::Retry(Transient::Connection(describe(error)))
             }
             Err(error) => Outcome::Fail(AiError::Unavailable {
                 attempts: attempt,
-                reason: error.without_url().to_string(),
+                reason: describe(error),
             }),
         }
     }
@@ -243,6 +242,23 @@ impl Transport {
         };
         cleaned.chars().take(MAX_MESSAGE_CHARS).collect()
     }
+}
+
+/// The error and its causes on one line (`error sending request: … connection refused`),
+/// without the URL.
+fn describe(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// Reads the body, or `None` once it passes [`MAX_RESPONSE_BYTES`].

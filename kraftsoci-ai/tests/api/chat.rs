@@ -272,3 +272,49 @@ async fn invalid_hashtags_are_sent_back_for_repair() {
     assert!(repair.contains("\"fresh bread\""), "{repair}");
     assert!(repair.contains("\"2024\""), "{repair}");
 }
+
+#[tokio::test]
+async fn a_chat_completion_in_openai_s_full_shape_is_understood() {
+    let app = spawn_openai().await;
+    let content = post("Fresh today.", &["bread"]).to_string();
+    app.chat_answers(ResponseTemplate::new(200).set_body_json(json!({
+        "id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT",
+        "object": "chat.completion",
+        "created": 1_741_569_952,
+        "model": "gpt-4o-mini-2024-07-18",
+        "choices": [{
+            "index": 0,
+            "message": {
+                "role": "assistant",
+                "content": content,
+                "refusal": null,
+                "annotations": []
+            },
+            "logprobs": null,
+            "finish_reason": "stop"
+        }],
+        "usage": {
+            "prompt_tokens": 412,
+            "completion_tokens": 96,
+            "total_tokens": 508,
+            "prompt_tokens_details": { "cached_tokens": 0, "audio_tokens": 0 },
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0
+            }
+        },
+        "service_tier": "default",
+        "system_fingerprint": "fp_06737a9306"
+    })))
+    .await;
+
+    let text = app.generator.write_post(&request()).await.unwrap();
+
+    assert_eq!(text.caption.as_str(), "Fresh today.");
+    assert_eq!(
+        (text.usage.prompt_tokens, text.usage.completion_tokens),
+        (412, 96)
+    );
+}

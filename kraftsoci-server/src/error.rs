@@ -341,6 +341,11 @@ impl Fields {
         self.0.is_empty()
     }
 
+    /// The recorded reasons.
+    pub fn into_map(self) -> FieldErrors {
+        self.0
+    }
+
     /// `Ok` when every field parsed.
     ///
     /// # Errors

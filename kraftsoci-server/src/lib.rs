@@ -1,5 +1,60 @@
-//! placeholder
+//! # kraftsoci-server
+//!
+//! The reference server of kraftsoci: an axum HTTP API over sqlx stores (PostgreSQL or
+//! SQLite), with the authentication, account and profile routes of the API contract.
+//!
+//! - [`config`]: typed configuration from the contract's environment variables.
+//! - [`store`]: one [`Store`](store::Store) abstraction, two backends, one schema for the
+//!   whole product.
+//! - [`auth`]: bcrypt passwords, HS256 access tokens, rotating refresh tokens, resets.
+//! - [`http`]: extractors ([`AuthUser`](http::AuthUser), [`Json`](http::Json)…), rate limits,
+//!   the usage log and the shared layers.
+//! - [`routes`]: one module per route group, each with its OpenAPI description.
+//! - [`Application`]: binds, migrates and serves; [`AppState`] is what handlers see.
+//!
+//! ## Quick start
+//!
+//! ```no_run
+//! use kraftsoci_server::{Application, config::Config};
+//!
+//! # async fn run() -> Result<(), kraftsoci_server::Error> {
+//! // Development defaults: SQLite file, generated keys, mails in ./outbox.
+//! let mut config = Config::development();
+//! config.listen = "127.0.0.1:0".parse().expect("a socket address");
+//! let app = Application::build(config).await?;
+//! println!("listening on port {}", app.port());
+//! app.run_until_stopped().await
+//! # }
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod account;
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod error;
+pub mod http;
+pub mod mail;
+pub mod media;
+pub mod routes;
+mod startup;
+pub mod state;
 pub mod store;
+pub mod telemetry;
+
+pub use error::{ApiError, Error};
+pub use startup::{Application, ApplicationBuilder, shutdown_signal};
+pub use state::AppState;
+
+/// Connects to the configured database and applies its migrations (`kraftsoci-server
+/// migrate`).
+///
+/// # Errors
+/// [`Error::Database`] or [`Error::Migration`].
+pub async fn migrate(config: &config::Config) -> Result<(), Error> {
+    let store = store::connect(&config.database_url).await?;
+    store.migrate().await?;
+    tracing::info!(database = %config.database_url.redacted(), "migrations applied");
+    Ok(())
+}

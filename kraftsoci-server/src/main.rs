@@ -1,1 +1,40 @@
-fn main() {}
+//! The `kraftsoci-server` binary: reads configuration, starts logging, runs a subcommand.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use kraftsoci_server::cli::{Cli, Command};
+use kraftsoci_server::config::Config;
+use kraftsoci_server::{Application, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("kraftsoci-server: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    telemetry::init(config.environment);
+    let result = match cli.command() {
+        Command::Serve => serve(config).await,
+        Command::Migrate => kraftsoci_server::migrate(&config).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "kraftsoci-server failed");
+            eprintln!("kraftsoci-server: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), kraftsoci_server::Error> {
+    let database = config.database_url.redacted();
+    let app = Application::build(config).await?;
+    tracing::info!(address = %app.local_addr()?, database, "kraftsoci-server listening");
+    app.run_until_stopped().await
+}

@@ -1,7 +1,13 @@
-//! Authentication.
+//! Authentication (P24): passwords, tokens and the service that ties them to storage.
+
 mod password;
+mod service;
 mod tokens;
+
 pub use password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Password, PasswordHash, PasswordHasher};
+pub use service::{
+    AuthService, EMAIL_CONSTRAINT, SignUp, TokenPair, email_taken, invalid_credentials,
+};
 pub use tokens::{
     ACCESS_TOKEN_TTL, AUDIENCE, AccessClaims, AccessTokens, IssuedAccess, LEEWAY_SECS,
     REFRESH_TOKEN_TTL, RESET_TOKEN_TTL, TokenError, TokenHash, opaque_token,

@@ -19,7 +19,7 @@ use rand::RngCore as _;
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use url::Url;
 
-pub use net::{CorsConfig, CorsOrigins, IpNet, RateLimit};
+pub use net::{CorsConfig, CorsOrigins, IpNet, RateLimit, canonical as canonical_ip};
 
 /// A variable that is missing or malformed; the message names the variable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

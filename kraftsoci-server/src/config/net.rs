@@ -32,7 +32,7 @@ impl IpNet {
 }
 
 /// `::ffff:a.b.c.d` as `a.b.c.d`; anything else unchanged.
-pub(crate) fn canonical(ip: IpAddr) -> IpAddr {
+pub fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         IpAddr::V4(_) => ip,

@@ -1,0 +1,105 @@
+//! The account's own settings: rectification (P27), restriction of processing (P29),
+//! objection (P31) and preferences (P36).
+
+use kraftsoci_core::ports::{Account, Theme};
+use kraftsoci_core::{BusinessName, Email, Language, Objections, PersonName, Restrictions, Sector, UserId};
+use secrecy::SecretString;
+
+use crate::auth::{EMAIL_CONSTRAINT, email_taken, invalid_credentials};
+use crate::error::{ApiError, ResultExt as _};
+use crate::state::AppState;
+
+/// A rectification: `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct AccountChanges {
+    /// New name.
+    pub name: Option<PersonName>,
+    /// New business name.
+    pub business_name: Option<BusinessName>,
+    /// New sector.
+    pub sector: Option<Sector>,
+    /// New UI language.
+    pub language: Option<Language>,
+    /// New UI theme.
+    pub theme: Option<Theme>,
+    /// New login email; needs `current_password` (ASVS 7.5.1: re-authenticate first).
+    pub email: Option<Email>,
+    /// The current password, for an email change.
+    pub current_password: Option<SecretString>,
+}
+
+/// Applies a rectification and returns the account as stored.
+///
+/// # Errors
+/// 422 when the email changes without `current_password`, 401 `invalid_credentials` when it
+/// is wrong, 409 `email_taken`.
+pub async fn rectify(
+    state: &AppState,
+    user: UserId,
+    changes: AccountChanges,
+) -> Result<Account, ApiError> {
+    let mut account = state.store.account(user).await?;
+    if let Some(email) = changes.email.filter(|e| *e != account.email) {
+        let Some(current) = changes.current_password else {
+            return Err(ApiError::invalid_field(
+                "current_password",
+                "is required to change the email",
+            ));
+        };
+        if !state.auth.verify_password(user, &current).await? {
+            return Err(invalid_credentials());
+        }
+        account.email = email;
+    }
+    if let Some(name) = changes.name {
+        account.name = name;
+    }
+    if let Some(business_name) = changes.business_name {
+        account.business_name = business_name;
+    }
+    if let Some(sector) = changes.sector {
+        account.sector = sector;
+    }
+    if let Some(language) = changes.language {
+        account.preferences.language = language;
+    }
+    if let Some(theme) = changes.theme {
+        account.preferences.theme = theme;
+    }
+    state
+        .store
+        .update_account(&account)
+        .await
+        .on_constraint(EMAIL_CONSTRAINT, email_taken)?;
+    Ok(account)
+}
+
+/// Pauses or resumes AI generation and publishing (P29).
+///
+/// # Errors
+/// Storage failures.
+pub async fn set_restrictions(
+    state: &AppState,
+    user: UserId,
+    restrictions: Restrictions,
+) -> Result<Restrictions, ApiError> {
+    let mut account = state.store.account(user).await?;
+    account.restrictions = restrictions;
+    state.store.update_account(&account).await?;
+    Ok(restrictions)
+}
+
+/// Records objections to optional processing (P31).
+///
+/// # Errors
+/// Storage failures.
+pub async fn set_objections(
+    state: &AppState,
+    user: UserId,
+    objections: Objections,
+) -> Result<Objections, ApiError> {
+    let mut account = state.store.account(user).await?;
+    account.objections = objections;
+    state.store.update_account(&account).await?;
+    Ok(objections)
+}

@@ -1,0 +1,403 @@
+//! The authentication service: sign-up, login, refresh rotation, logout, password change and
+//! reset (P24). Handlers parse input and call one method here.
+
+use std::sync::Arc;
+
+use chrono::SubsecRound as _;
+use kraftsoci_core::ports::{Account, Mail, Mailer, Preferences};
+use kraftsoci_core::{
+    BusinessName, Clock, Email, Objections, PersonName, Restrictions, Sector, SessionId,
+    StoreError, UserId,
+};
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use super::password::{Password, PasswordHasher};
+use super::tokens::{
+    AccessTokens, REFRESH_TOKEN_TTL, RESET_TOKEN_TTL, TokenHash, opaque_token,
+};
+use crate::error::{ApiError, ResultExt as _};
+use crate::store::{NewAccount, NewRefreshToken, Rotation, Store};
+
+/// The name of the unique index on account emails.
+pub const EMAIL_CONSTRAINT: &str = "users_email_key";
+
+/// An access token and a refresh token.
+pub struct TokenPair {
+    /// The JWT.
+    pub access_token: SecretString,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// The opaque refresh token.
+    pub refresh_token: SecretString,
+}
+
+/// A checked sign-up.
+#[derive(Debug)]
+pub struct SignUp {
+    /// The person's name.
+    pub name: PersonName,
+    /// Login email.
+    pub email: Email,
+    /// The password, policy-checked.
+    pub password: Password,
+    /// Business name.
+    pub business_name: BusinessName,
+    /// Sector.
+    pub sector: Sector,
+    /// The policy version the user accepted (already matched against the current one).
+    pub accepted_policy_version: String,
+    /// Where the request came from (recorded with the policy acceptance).
+    pub ip: Option<String>,
+}
+
+/// 401 `invalid_credentials`: the same for an unknown email and a wrong password.
+pub fn invalid_credentials() -> ApiError {
+    ApiError::Unauthorized {
+        code: "invalid_credentials",
+        message: "The email or password is not correct.".into(),
+    }
+}
+
+fn invalid_refresh_token() -> ApiError {
+    ApiError::Unauthorized {
+        code: "invalid_token",
+        message: "The refresh token is not valid; log in again.".into(),
+    }
+}
+
+fn invalid_reset_token() -> ApiError {
+    ApiError::bad_request(
+        "invalid_token",
+        "The reset link is invalid, used or expired; ask for a new one.",
+    )
+}
+
+/// Authentication.
+pub struct AuthService {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    mailer: Arc<dyn Mailer>,
+    hasher: PasswordHasher,
+    tokens: AccessTokens,
+    frontend_url: Url,
+}
+
+impl std::fmt::Debug for AuthService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthService")
+            .field("hasher", &self.hasher)
+            .field("tokens", &self.tokens)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthService {
+    /// The service over its collaborators.
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        mailer: Arc<dyn Mailer>,
+        hasher: PasswordHasher,
+        tokens: AccessTokens,
+        frontend_url: Url,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            mailer,
+            hasher,
+            tokens,
+            frontend_url,
+        }
+    }
+
+    /// The access-token signer and verifier.
+    pub fn tokens(&self) -> &AccessTokens {
+        &self.tokens
+    }
+
+    /// The password hasher.
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+
+    /// Starts a new session (refresh-token family) for `user`.
+    async fn open_session(&self, user: UserId, epoch: i64) -> Result<TokenPair, ApiError> {
+        let now = self.clock.now();
+        let session = SessionId::new();
+        let refresh = opaque_token();
+        self.store
+            .insert_refresh_token(&NewRefreshToken {
+                hash: TokenHash::of(refresh.expose_secret()),
+                session,
+                user,
+                created_at: now,
+                expires_at: now + REFRESH_TOKEN_TTL,
+            })
+            .await?;
+        self.pair(user, session, epoch, refresh)
+    }
+
+    fn pair(
+        &self,
+        user: UserId,
+        session: SessionId,
+        epoch: i64,
+        refresh: SecretString,
+    ) -> Result<TokenPair, ApiError> {
+        let access = self
+            .tokens
+            .issue(user, session, epoch, self.clock.now())
+            .map_err(ApiError::Internal)?;
+        Ok(TokenPair {
+            access_token: access.token,
+            expires_in: access.expires_in,
+            refresh_token: refresh,
+        })
+    }
+
+    /// Creates the account (P01, P35, P38) and logs it in.
+    ///
+    /// # Errors
+    /// 409 `email_taken` when an open account has the email.
+    pub async fn sign_up(&self, request: SignUp) -> Result<(Account, TokenPair), ApiError> {
+        let password_hash = self
+            .hasher
+            .hash(&request.password)
+            .await
+            .map_err(ApiError::Internal)?;
+        let account = Account {
+            id: UserId::new(),
+            name: request.name,
+            email: request.email,
+            business_name: request.business_name,
+            sector: request.sector,
+            // Stored at microsecond precision; answer with what a later read will return.
+            created_at: self.clock.now().trunc_subsecs(6),
+            preferences: Preferences::default(),
+            restrictions: Restrictions::default(),
+            objections: Objections::default(),
+            accepted_policy_version: request.accepted_policy_version,
+            closed_at: None,
+        };
+        self.store
+            .create_account(&NewAccount {
+                account: account.clone(),
+                password_hash,
+                ip: request.ip,
+            })
+            .await
+            .on_constraint(EMAIL_CONSTRAINT, email_taken)?;
+        let pair = self.open_session(account.id, 0).await?;
+        Ok((account, pair))
+    }
+
+    /// Logs in. An unknown email, a closed account and a wrong password are indistinguishable
+    /// from outside: same error, and bcrypt runs in every case.
+    ///
+    /// # Errors
+    /// 401 `invalid_credentials`.
+    pub async fn log_in(
+        &self,
+        email: Option<&Email>,
+        password: &SecretString,
+    ) -> Result<(UserId, TokenPair), ApiError> {
+        let credentials = match email {
+            Some(email) => self.store.credentials_by_email(&email.normalized()).await?,
+            None => None,
+        };
+        let matched = self
+            .hasher
+            .verify(password, credentials.as_ref().map(|c| &c.password_hash))
+            .await
+            .map_err(ApiError::Internal)?;
+        match credentials {
+            Some(credentials) if matched => {
+                let pair = self
+                    .open_session(credentials.user, credentials.token_epoch)
+                    .await?;
+                Ok((credentials.user, pair))
+            }
+            _ => Err(invalid_credentials()),
+        }
+    }
+
+    /// Spends a refresh token for a new pair; a replayed one revokes its whole session.
+    ///
+    /// # Errors
+    /// 401 `invalid_token`.
+    pub async fn refresh(&self, presented: &SecretString) -> Result<(UserId, TokenPair), ApiError> {
+        let now = self.clock.now();
+        let next = opaque_token();
+        let rotation = self
+            .store
+            .rotate_refresh_token(
+                &TokenHash::of(presented.expose_secret()),
+                &TokenHash::of(next.expose_secret()),
+                now,
+                now + REFRESH_TOKEN_TTL,
+            )
+            .await?;
+        match rotation {
+            Rotation::Rotated {
+                user,
+                session,
+                token_epoch,
+            } => Ok((user, self.pair(user, session, token_epoch, next)?)),
+            Rotation::Reused { user, session } => {
+                tracing::warn!(%user, %session, "refresh token replayed; session revoked");
+                Err(invalid_refresh_token())
+            }
+            Rotation::Invalid => Err(invalid_refresh_token()),
+        }
+    }
+
+    /// Ends the session the refresh token belongs to (unknown tokens are ignored).
+    ///
+    /// # Errors
+    /// Storage failures only.
+    pub async fn log_out(&self, presented: &SecretString) -> Result<(), ApiError> {
+        self.store
+            .revoke_session_of(&TokenHash::of(presented.expose_secret()), self.clock.now())
+            .await?;
+        Ok(())
+    }
+
+    /// Whether `password` is the user's current password.
+    ///
+    /// # Errors
+    /// Storage or hashing failures.
+    pub async fn verify_password(
+        &self,
+        user: UserId,
+        password: &SecretString,
+    ) -> Result<bool, ApiError> {
+        let hash = match self.store.credentials(user).await {
+            Ok(credentials) => Some(credentials.password_hash),
+            Err(StoreError::NotFound) => None,
+            Err(other) => return Err(other.into()),
+        };
+        self.hasher
+            .verify(password, hash.as_ref())
+            .await
+            .map_err(ApiError::Internal)
+    }
+
+    /// Changes the password; every other session is revoked and every access token issued
+    /// before is refused (the epoch moves). The calling session stays, so its refresh token
+    /// yields a fresh access token.
+    ///
+    /// # Errors
+    /// 401 `invalid_credentials` when `current` is wrong.
+    pub async fn change_password(
+        &self,
+        user: UserId,
+        session: SessionId,
+        current: &SecretString,
+        new: &Password,
+    ) -> Result<(), ApiError> {
+        if !self.verify_password(user, current).await? {
+            return Err(invalid_credentials());
+        }
+        let hash = self.hasher.hash(new).await.map_err(ApiError::Internal)?;
+        self.store
+            .change_password(user, &hash, Some(session), self.clock.now())
+            .await?;
+        Ok(())
+    }
+
+    /// Starts a password reset in the background and returns at once, so the answer and its
+    /// timing are the same whether or not the email has an account.
+    pub fn request_reset(self: &Arc<Self>, email: Email) {
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            if let Err(error) = this.send_reset(&email).await {
+                tracing::error!(error = format!("{error:#}"), "password reset mail not sent");
+            }
+        });
+    }
+
+    async fn send_reset(&self, email: &Email) -> anyhow::Result<()> {
+        let Some(credentials) = self.store.credentials_by_email(&email.normalized()).await? else {
+            return Ok(());
+        };
+        let account = self.store.account(credentials.user).await?;
+        let now = self.clock.now();
+        let token = opaque_token();
+        self.store
+            .insert_reset_token(
+                credentials.user,
+                &TokenHash::of(token.expose_secret()),
+                now,
+                now + RESET_TOKEN_TTL,
+            )
+            .await?;
+        // The token travels in the fragment, which browsers never send to a server or put in
+        // a Referer header.
+        let mut link = self.frontend_url.join("reset-password")?;
+        link.set_fragment(Some(&format!("token={}", token.expose_secret())));
+        self.mailer
+            .send(&Mail {
+                to: account.email,
+                subject: "Reset your kraftsoci password".to_owned(),
+                body: format!(
+                    "Hello {name},\n\nSomeone (hopefully you) asked to reset the password of your \
+                     kraftsoci account. Open this link within 30 minutes to choose a new one:\n\n\
+                     {link}\n\nIf you did not ask for this, ignore this mail; your password stays \
+                     as it is.\n",
+                    name = account.name
+                ),
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Sets a new password with a reset token: single use, 30 minutes; every session ends.
+    ///
+    /// # Errors
+    /// 400 `invalid_token` when the token is unknown, used or expired.
+    pub async fn confirm_reset(&self, token: &SecretString, new: &Password) -> Result<(), ApiError> {
+        let hash = self.hasher.hash(new).await.map_err(ApiError::Internal)?;
+        let user = self
+            .store
+            .reset_password(&TokenHash::of(token.expose_secret()), &hash, self.clock.now())
+            .await?
+            .ok_or_else(invalid_reset_token)?;
+        self.notify_password_changed(user);
+        Ok(())
+    }
+
+    /// Tells the user their password changed (OWASP: notify after a reset).
+    fn notify_password_changed(&self, user: UserId) {
+        let store = Arc::clone(&self.store);
+        let mailer = Arc::clone(&self.mailer);
+        tokio::spawn(async move {
+            let result: anyhow::Result<()> = async {
+                let account = store.account(user).await?;
+                mailer
+                    .send(&Mail {
+                        to: account.email,
+                        subject: "Your kraftsoci password was changed".to_owned(),
+                        body: format!(
+                            "Hello {name},\n\nThe password of your kraftsoci account was just \
+                             reset, and every device was logged out. If this was not you, reset \
+                             it again at once and contact us.\n",
+                            name = account.name
+                        ),
+                    })
+                    .await?;
+                Ok(())
+            }
+            .await;
+            if let Err(error) = result {
+                tracing::warn!(error = format!("{error:#}"), "password-changed notice not sent");
+            }
+        });
+    }
+}
+
+/// 409 `email_taken`.
+pub fn email_taken() -> ApiError {
+    ApiError::conflict("email_taken", "An account with this email already exists.")
+}

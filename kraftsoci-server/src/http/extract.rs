@@ -1,0 +1,109 @@
+//! Extractors whose rejections speak the contract's error envelope.
+//!
+//! Handlers use these instead of axum's own, so that a malformed body is 400, a wrong content
+//! type 415, an oversized body 413 and a missing or mistyped field 422, always as
+//! `{"error": {…}}` and never with serde's text (which can quote the rejected input).
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, FieldErrors};
+
+/// A JSON body (in) or JSON response (out).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<S, T> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(&rejection)),
+        }
+    }
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+fn json_rejection(rejection: &JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
+        JsonRejection::JsonSyntaxError(_) => ApiError::bad_request(
+            "malformed_json",
+            "The request body is not valid JSON.",
+        ),
+        JsonRejection::JsonDataError(_) => ApiError::Unprocessable {
+            code: "invalid_body",
+            message: "The JSON body is missing fields or has fields of the wrong type.".into(),
+            fields: FieldErrors::new(),
+        },
+        JsonRejection::BytesRejection(_) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::PayloadTooLarge
+        }
+        JsonRejection::BytesRejection(_) => {
+            ApiError::bad_request("unreadable_body", "The request body could not be read.")
+        }
+        _ => ApiError::bad_request("invalid_body", "The request body could not be read."),
+    }
+}
+
+/// Path parameters; a parameter that does not parse (e.g. not a UUID) is 404, like an id
+/// that does not exist.
+#[derive(Debug, Clone, Copy)]
+pub struct Path<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Self(value))
+            .map_err(|rejection: PathRejection| {
+                if rejection.status().is_server_error() {
+                    ApiError::internal(anyhow::anyhow!("path extraction: {rejection}"))
+                } else {
+                    ApiError::NotFound
+                }
+            })
+    }
+}
+
+/// Query parameters; malformed ones are 400 `invalid_query`.
+#[derive(Debug, Clone, Copy)]
+pub struct Query<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|_: QueryRejection| {
+                ApiError::bad_request("invalid_query", "The query parameters are malformed.")
+            })
+    }
+}

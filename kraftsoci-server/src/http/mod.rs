@@ -1,0 +1,13 @@
+//! HTTP plumbing shared by every route: extractors, middleware and layers.
+
+mod auth;
+pub mod client;
+pub mod extract;
+pub mod layers;
+pub mod rate_limit;
+pub mod usage;
+
+pub use auth::AuthUser;
+pub use client::ClientInfo;
+pub use extract::{Json, Path, Query};
+pub use usage::UsageSubject;

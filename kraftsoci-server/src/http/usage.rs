@@ -1,0 +1,118 @@
+//! The usage log (P06): one row per request with the user, method, route template, status,
+//! client address, user agent and time. Never a body, a query string or a header value other
+//! than the user agent.
+//!
+//! While a user objects (P31), only security-relevant events are kept for them: requests to
+//! `/v1/auth/*` and any 401, 403 or 429. Health probes are not logged.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
+use kraftsoci_core::UserId;
+use kraftsoci_core::ports::UsageEvent;
+
+use super::client::ClientInfo;
+use crate::state::AppState;
+
+/// Routes that are not user activity.
+const NOT_LOGGED: &[&str] = &["/healthz", "/readyz"];
+
+/// Who a request turned out to be for. The middleware puts an empty one in the request's
+/// extensions; whatever authenticates the request (the [`AuthUser`](super::AuthUser)
+/// extractor, or a login handler) fills it in.
+#[derive(Debug, Clone, Default)]
+pub struct UsageSubject(Arc<Mutex<Option<Subject>>>);
+
+#[derive(Debug, Clone, Copy)]
+struct Subject {
+    user: UserId,
+    objects: bool,
+}
+
+impl UsageSubject {
+    /// Records the request's user and whether they object to usage logging.
+    pub fn set(&self, user: UserId, objects_to_usage_log: bool) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(Subject {
+            user,
+            objects: objects_to_usage_log,
+        });
+    }
+
+    fn get(&self) -> Option<Subject> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Handlers that identify the user themselves (login, sign-up) take this to tell the usage
+/// log who the request was for. Outside the middleware it is a detached, unused slot.
+impl<S: Send + Sync> FromRequestParts<S> for UsageSubject {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(parts.extensions.get::<Self>().cloned().unwrap_or_default())
+    }
+}
+
+/// Whether an event is kept even while the user objects.
+pub fn is_security_event(route: &str, status: u16) -> bool {
+    route.starts_with("/v1/auth/") || matches!(status, 401 | 403 | 429)
+}
+
+/// Middleware: writes the usage event after the response is built.
+pub async fn record_usage(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "(unmatched)".to_owned(), |p| p.as_str().to_owned());
+    if NOT_LOGGED.contains(&route.as_str()) {
+        return next.run(request).await;
+    }
+    let method = request.method().to_string();
+    let (mut parts, body) = request.into_parts();
+    let client = ClientInfo::from_parts(&parts, &state.config.trusted_proxies);
+    let subject = UsageSubject::default();
+    parts.extensions.insert(subject.clone());
+
+    let response = next.run(Request::from_parts(parts, body)).await;
+
+    let status = response.status().as_u16();
+    let security = is_security_event(&route, status);
+    let who = subject.get();
+    if who.is_some_and(|s| s.objects) && !security {
+        return response;
+    }
+    let event = UsageEvent {
+        user: who.map(|s| s.user),
+        method,
+        route,
+        status,
+        ip: client.ip_string(),
+        user_agent: client.user_agent,
+        security,
+        at: state.clock.now(),
+    };
+    if let Err(error) = state.store.append(&event).await {
+        // Losing one log line must not fail the request it describes.
+        tracing::warn!(%error, "usage event not recorded");
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_routes_and_refusals_are_security_events() {
+        assert!(is_security_event("/v1/auth/login", 200));
+        assert!(is_security_event("/v1/me", 401));
+        assert!(is_security_event("/v1/posts/{id}", 403));
+        assert!(is_security_event("/v1/me", 429));
+        assert!(!is_security_event("/v1/me", 200));
+        assert!(!is_security_event("/v1/profile", 404));
+    }
+}

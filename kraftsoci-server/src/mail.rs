@@ -1,0 +1,147 @@
+//! Outgoing mail through core's [`Mailer`] port: SMTP (lettre, rustls) when
+//! `KRAFTSOCI_SMTP_URL` is set, otherwise one file per mail in the outbox directory.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use kraftsoci_core::Clock;
+use kraftsoci_core::ports::{Mail, MailError, Mailer};
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
+
+use crate::config::{MailConfig, MailTransport};
+
+/// Builds the configured mailer.
+///
+/// # Errors
+/// When the SMTP URL or the sender mailbox is invalid.
+pub fn from_config(config: &MailConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<dyn Mailer>> {
+    let from: Mailbox = config
+        .from
+        .parse()
+        .map_err(|_| anyhow::anyhow!("KRAFTSOCI_MAIL_FROM is not a mailbox"))?;
+    Ok(match &config.transport {
+        MailTransport::Smtp(url) => {
+            let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
+                // lettre's error may quote the URL, which can hold a password.
+                .map_err(|_| anyhow::anyhow!("KRAFTSOCI_SMTP_URL is not a valid SMTP URL"))?
+                .build();
+            Arc::new(SmtpMailer { transport, from })
+        }
+        MailTransport::Outbox(dir) => Arc::new(OutboxMailer {
+            dir: dir.clone(),
+            from: config.from.clone(),
+            clock,
+        }),
+    })
+}
+
+/// Sends over SMTP.
+pub struct SmtpMailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+#[async_trait]
+impl Mailer for SmtpMailer {
+    async fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        let to: Mailbox = mail
+            .to
+            .as_str()
+            .parse()
+            .map_err(|_| MailError("the recipient is not a valid mailbox".to_owned()))?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(&mail.subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(mail.body.clone())
+            .map_err(|e| MailError(format!("building the message: {e}")))?;
+        self.transport
+            .send(message)
+            .await
+            .map_err(|e| MailError(format!("smtp: {e}")))?;
+        Ok(())
+    }
+}
+
+/// Writes each mail as a UTF-8 text file `{unix-millis}-{uuid}.eml` into a directory
+/// (development: read your password-reset links there).
+pub struct OutboxMailer {
+    dir: PathBuf,
+    from: String,
+    clock: Arc<dyn Clock>,
+}
+
+impl OutboxMailer {
+    /// An outbox in `dir` (created on first use).
+    pub fn new(dir: PathBuf, from: String, clock: Arc<dyn Clock>) -> Self {
+        Self { dir, from, clock }
+    }
+}
+
+#[async_trait]
+impl Mailer for OutboxMailer {
+    async fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        let io = |e: std::io::Error| MailError(format!("outbox: {e}"));
+        tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
+        let now = self.clock.now();
+        let name = format!("{}-{}", now.timestamp_millis(), uuid::Uuid::new_v4());
+        let text = format!(
+            "From: {}\r\nTo: {}\r\nSubject: {}\r\nDate: {}\r\nContent-Type: text/plain; \
+             charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}",
+            self.from,
+            mail.to,
+            mail.subject,
+            now.to_rfc2822(),
+            mail.body
+        );
+        // Written under a temporary name and renamed, so a reader never sees half a mail.
+        let partial = self.dir.join(format!("{name}.partial"));
+        tokio::fs::write(&partial, text).await.map_err(io)?;
+        tokio::fs::rename(&partial, self.dir.join(format!("{name}.eml")))
+            .await
+            .map_err(io)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kraftsoci_core::{Email, SystemClock};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_outbox_holds_one_readable_file_per_mail() {
+        let dir = std::env::temp_dir().join(format!("kraftsoci-outbox-{}", uuid::Uuid::new_v4()));
+        let mailer = OutboxMailer::new(dir.clone(), "kraftsoci <no-reply@localhost>".to_owned(), Arc::new(SystemClock));
+        mailer
+            .send(&Mail {
+                to: Email::parse("ada@example.com").unwrap(),
+                subject: "Hello".to_owned(),
+                body: "Şifre: https://app.example.com/reset-password#token=abc".to_owned(),
+            })
+            .await
+            .unwrap();
+        let files: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(files.len(), 1);
+        let text = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+        assert!(text.contains("To: ada@example.com"));
+        assert!(text.ends_with("Şifre: https://app.example.com/reset-password#token=abc"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_invalid_smtp_url_is_refused_without_echoing_it() {
+        let config = MailConfig {
+            transport: MailTransport::Smtp("smtp://user:hunter2@[bad".to_owned().into()),
+            from: "kraftsoci <no-reply@localhost>".to_owned(),
+        };
+        let error = from_config(&config, Arc::new(SystemClock)).err().unwrap();
+        assert!(!error.to_string().contains("hunter2"));
+    }
+}

@@ -1,0 +1,100 @@
+//! The HTTP API: one module per route group, each with `routes()` and an OpenAPI `Doc`.
+//!
+//! To add a group (e.g. `posts`): create `routes/posts.rs` with `pub fn routes() ->
+//! Router<AppState>` and `#[derive(OpenApi)] pub struct Doc` listing its `#[utoipa::path]`
+//! handlers, then add it to [`router`] and [`openapi`] below. Use the extractors of
+//! [`crate::http`] (`AuthUser`, `Json`, `Path`, `Query`, `ClientInfo`) and return
+//! [`ApiError`](crate::error::ApiError), and the route is logged, documented and speaks
+//! the contract's error envelope.
+
+pub mod account;
+pub mod auth;
+pub mod health;
+pub mod profile;
+
+use std::sync::LazyLock;
+
+use axum::Router;
+use axum::http::header;
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::{ApiError, ErrorBody};
+use crate::http::usage::record_usage;
+use crate::state::AppState;
+
+/// Every route, with the usage log and the JSON 404/405 answers (the shared layers are added
+/// by [`crate::http::layers::apply`]).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(health::routes())
+        .merge(auth::routes(&state))
+        .merge(account::routes())
+        .merge(profile::routes())
+        .route("/openapi.json", get(openapi_json))
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(middleware::from_fn_with_state(state.clone(), record_usage))
+        .with_state(state)
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "kraftsoci API",
+        description = "AI-assisted, consent-gated Instagram publishing for small businesses."
+    ),
+    paths(openapi_json),
+    components(schemas(ErrorBody)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Sign-up, login, sessions and passwords"),
+        (name = "account", description = "The account and the data subject's settings"),
+        (name = "profile", description = "The business profile"),
+        (name = "operations", description = "Probes and this document"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI document of every route group.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(health::Doc::openapi());
+    doc.merge(auth::Doc::openapi());
+    doc.merge(account::Doc::openapi());
+    doc.merge(profile::Doc::openapi());
+    doc
+}
+
+static OPENAPI_JSON: LazyLock<String> = LazyLock::new(|| {
+    openapi()
+        .to_json()
+        .unwrap_or_else(|e| format!("{{\"error\":\"openapi: {e}\"}}"))
+});
+
+/// This API's OpenAPI document.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
+async fn openapi_json() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON.as_str())
+}

@@ -1,0 +1,100 @@
+//! `/v1/profile`: the business profile the generators read (P02, P27).
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use kraftsoci_core::{
+    BusinessDescription, BusinessProfile, Language, Sector, TargetAudience, Tone,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+
+use crate::error::{ApiError, ErrorBody, Fields};
+use crate::http::{AuthUser, Json};
+use crate::state::AppState;
+
+/// The routes.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/v1/profile", get(profile).put(put_profile))
+}
+
+/// The OpenAPI description of these routes.
+#[derive(OpenApi)]
+#[openapi(paths(profile, put_profile))]
+pub struct Doc;
+
+/// The business profile: the only account data a generator ever sees (P11).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProfileDto {
+    /// What the business does (1–2,000 characters).
+    description: String,
+    /// Who the posts are for (1–500 characters).
+    target_audience: String,
+    /// The voice, e.g. "warm and playful" (1–80 characters).
+    tone: String,
+    /// Sector (1–80 characters).
+    sector: String,
+    /// The language posts are written in (BCP 47, e.g. `tr`).
+    language: String,
+}
+
+impl From<&BusinessProfile> for ProfileDto {
+    fn from(profile: &BusinessProfile) -> Self {
+        Self {
+            description: profile.description.to_string(),
+            target_audience: profile.target_audience.to_string(),
+            tone: profile.tone.to_string(),
+            sector: profile.sector.to_string(),
+            language: profile.language.to_string(),
+        }
+    }
+}
+
+/// The profile (404 until one is saved).
+#[utoipa::path(get, path = "/v1/profile", tag = "profile", security(("bearer" = [])),
+    responses(
+        (status = 200, body = ProfileDto),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "No profile yet", body = ErrorBody),
+    ))]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+async fn profile(State(state): State<AppState>, user: AuthUser) -> Result<Json<ProfileDto>, ApiError> {
+    let profile = state.store.profile(user.id).await?.ok_or(ApiError::NotFound)?;
+    Ok(Json(ProfileDto::from(&profile)))
+}
+
+/// Creates or replaces the profile.
+#[utoipa::path(put, path = "/v1/profile", tag = "profile", security(("bearer" = [])),
+    request_body = ProfileDto,
+    responses(
+        (status = 200, body = ProfileDto),
+        (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ))]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+async fn put_profile(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(body): Json<ProfileDto>,
+) -> Result<Json<ProfileDto>, ApiError> {
+    let mut fields = Fields::default();
+    let description = fields.check(BusinessDescription::parse(&body.description));
+    let target_audience = fields.check(TargetAudience::parse(&body.target_audience));
+    let tone = fields.check(Tone::parse(&body.tone));
+    let sector = fields.check(Sector::parse(&body.sector));
+    let language = fields.check(Language::parse(&body.language));
+    let (Some(description), Some(target_audience), Some(tone), Some(sector), Some(language)) =
+        (description, target_audience, tone, sector, language)
+    else {
+        return Err(fields.finish().err().unwrap_or(ApiError::NotFound));
+    };
+    let profile = BusinessProfile {
+        description,
+        target_audience,
+        tone,
+        sector,
+        language,
+    };
+    state.store.put_profile(user.id, &profile).await?;
+    Ok(Json(ProfileDto::from(&profile)))
+}

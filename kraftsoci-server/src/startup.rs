@@ -1,0 +1,236 @@
+//! Building and running the application.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use kraftsoci_core::ports::{Mailer, MediaStore};
+use kraftsoci_core::{Clock, SystemClock};
+use tokio::net::TcpListener;
+
+use crate::auth::{AccessTokens, AuthService, PasswordHasher};
+use crate::config::Config;
+use crate::error::Error;
+use crate::http::layers;
+use crate::http::rate_limit::AuthLimits;
+use crate::state::AppState;
+use crate::store::{self, Store};
+use crate::{mail, media, routes};
+
+/// A built application: bound to its port, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("address", &self.listener.local_addr().ok())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`Application`], letting tests (and later features) replace collaborators.
+pub struct ApplicationBuilder {
+    config: Config,
+    store: Option<Arc<dyn Store>>,
+    clock: Option<Arc<dyn Clock>>,
+    mailer: Option<Arc<dyn Mailer>>,
+    media: Option<Arc<dyn MediaStore>>,
+}
+
+impl ApplicationBuilder {
+    /// Uses this store instead of connecting to `KRAFTSOCI_DATABASE_URL`. It is still
+    /// migrated.
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Uses this clock instead of the system clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Uses this mailer instead of the configured transport.
+    pub fn mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
+    /// Uses this media store instead of `KRAFTSOCI_MEDIA_URL`.
+    pub fn media(mut self, media: Arc<dyn MediaStore>) -> Self {
+        self.media = Some(media);
+        self
+    }
+
+    /// Connects, migrates, assembles the state and binds the listener (port 0 picks a free
+    /// port).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an unusable configuration (e.g. CORS `*` with credentials),
+    /// [`Error::Database`]/[`Error::Migration`] when storage is not ready,
+    /// [`Error::Setup`] for mail or media, [`Error::Io`] when the address cannot be bound.
+    pub async fn build(self) -> Result<Application, Error> {
+        let config = self.config;
+        // Fail fast, before touching anything, on a CORS setup browsers would refuse.
+        layers::cors_layer(&config.cors)?;
+        for variable in &config.generated {
+            tracing::warn!(
+                variable,
+                "not set: a random value was generated for this run (development only); \
+                 sessions and sealed tokens will not survive a restart"
+            );
+        }
+        if config.sandbox {
+            tracing::warn!("sandbox mode: offline generators and a sandbox Instagram publisher");
+        }
+
+        let store = match self.store {
+            Some(store) => store,
+            None => store::connect(&config.database_url).await?,
+        };
+        store.migrate().await?;
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let mailer = match self.mailer {
+            Some(mailer) => mailer,
+            None => mail::from_config(&config.mail, Arc::clone(&clock))
+                .map_err(|source| Error::Setup { what: "mail", source })?,
+        };
+        let media = match self.media {
+            Some(media) => media,
+            None => media::from_config(&config.media_url)
+                .map_err(|source| Error::Setup { what: "media store", source })?,
+        };
+        let concurrency = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let hasher = PasswordHasher::new(config.bcrypt_cost, concurrency)
+            .await
+            .map_err(|source| Error::Setup { what: "password hashing", source })?;
+        let issuer = config.public_url.origin().ascii_serialization();
+        let tokens = AccessTokens::new(&config.jwt_secret, &issuer);
+        let auth = Arc::new(AuthService::new(
+            Arc::clone(&store),
+            Arc::clone(&clock),
+            Arc::clone(&mailer),
+            hasher,
+            tokens,
+            config.frontend_url.clone(),
+        ));
+        let limits = Arc::new(AuthLimits::new(
+            config.auth_rate_per_ip,
+            config.auth_rate_per_account,
+            Arc::clone(&clock),
+        ));
+        let state = AppState {
+            config: Arc::new(config),
+            store,
+            clock,
+            mailer,
+            media,
+            auth,
+            limits,
+        };
+        let router = layers::apply(
+            routes::router(state.clone()),
+            &state.config.cors,
+            state.config.environment,
+        )?;
+        let listener = TcpListener::bind(state.config.listen).await?;
+        Ok(Application {
+            listener,
+            router,
+            state,
+        })
+    }
+}
+
+impl Application {
+    /// Starts building with `config`.
+    pub fn builder(config: Config) -> ApplicationBuilder {
+        ApplicationBuilder {
+            config,
+            store: None,
+            clock: None,
+            mailer: None,
+            media: None,
+        }
+    }
+
+    /// Builds with every collaborator from `config`.
+    ///
+    /// # Errors
+    /// As [`ApplicationBuilder::build`].
+    pub async fn build(config: Config) -> Result<Self, Error> {
+        Self::builder(config).build().await
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.local_addr().map_or(0, |a| a.port())
+    }
+
+    /// The bound address.
+    ///
+    /// # Errors
+    /// When the socket cannot report it.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The state handlers see.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when serving fails.
+    pub async fn run_until_stopped(self) -> Result<(), Error> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `signal` completes, then finishes in-flight requests.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when serving fails.
+    pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal)
+        .await?;
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or (on Unix) SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,46 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+
+use kraftsoci_core::Clock;
+use kraftsoci_core::ports::{Mailer, MediaStore};
+
+use crate::auth::AuthService;
+use crate::config::Config;
+use crate::http::rate_limit::AuthLimits;
+use crate::store::Store;
+
+/// The application state: configuration, ports and services, each behind an `Arc`, so cloning
+/// is cheap (axum clones it per request).
+///
+/// Extension points: a feature adds its service here (e.g. `publisher: Arc<dyn
+/// SocialPublisher>`, `generator: Arc<dyn ContentGenerator>`, `billing: Arc<dyn
+/// BillingProvider>`), builds it in [`ApplicationBuilder::build`](crate::ApplicationBuilder)
+/// from configuration, and lets tests replace it through the builder.
+#[derive(Clone)]
+pub struct AppState {
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// Every storage port (coerces to `Arc<dyn PostStore>` etc. for core services).
+    pub store: Arc<dyn Store>,
+    /// Where time comes from (a manual clock in tests).
+    pub clock: Arc<dyn Clock>,
+    /// Outgoing mail.
+    pub mailer: Arc<dyn Mailer>,
+    /// Image bytes.
+    pub media: Arc<dyn MediaStore>,
+    /// Authentication.
+    pub auth: Arc<AuthService>,
+    /// Rate limits of the auth routes.
+    pub limits: Arc<AuthLimits>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .field("backend", &self.store.backend())
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
+}

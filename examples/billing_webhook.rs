@@ -77,6 +77,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         clock,
     );
     let overview = entitlements.overview(user).await?;
-    println!("GET /v1/billing => {}", serde_json::to_string_pretty(&overview)?);
+    println!(
+        "GET /v1/billing => {}",
+        serde_json::to_string_pretty(&overview)?
+    );
     Ok(())
 }

@@ -190,9 +190,20 @@ impl BillingService {
         Ok(Some(self.store.apply_event(&event).await?))
     }
 
+    /// The user's Stripe customer, created (and stored) on first use. The `Idempotency-Key`
+    /// is `customer:{user}`, so concurrent first calls for one user get the same customer.
+    ///
+    /// # Errors
+    /// [`BillingError::Provider`] or [`BillingError::Store`].
+    #[tracing::instrument(skip(self), fields(user = %user))]
+    pub async fn ensure_customer(&self, user: UserId) -> Result<BillingCustomerId, BillingError> {
+        match self.store.account(user).await?.and_then(|a| a.customer) {
+            Some(customer) => Ok(customer),
+            None => self.create_customer(user).await,
+        }
+    }
+
     async fn create_customer(&self, user: UserId) -> Result<BillingCustomerId, BillingError> {
-        // The key derives from the user row, so concurrent first checkouts of one user get
-        // the same Stripe customer back.
         let customer = self
             .provider
             .create_customer(user, &IdempotencyKey::for_customer(user))

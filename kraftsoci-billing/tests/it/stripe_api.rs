@@ -624,3 +624,28 @@ fn return_urls_must_be_https() {
         .is_ok()
     );
 }
+
+#[tokio::test]
+async fn ensure_customer_creates_the_customer_once_and_then_reuses_it() {
+    let f = fake().await;
+    let store = Arc::new(InMemoryBillingStore::new());
+    let billing = service(&f, store.clone());
+    let user = UserId::new();
+    Mock::given(method("POST"))
+        .and(path("/v1/customers"))
+        .and(header(
+            "idempotency-key",
+            format!("customer:{user}").as_str(),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": "cus_Once", "object": "customer"})),
+        )
+        .expect(1)
+        .mount(&f.server)
+        .await;
+    let first = billing.ensure_customer(user).await.unwrap();
+    let second = billing.ensure_customer(user).await.unwrap();
+    assert_eq!((first.as_str(), second.as_str()), ("cus_Once", "cus_Once"));
+    assert_eq!(store.user_for_customer(&first).await.unwrap(), Some(user));
+}

@@ -587,7 +587,15 @@ pub enum ApplyOutcome {
 }
 
 /// Storage of billing state, implemented by the server's stores (and an in-memory store in
-/// `kraftsoci-billing`).
+/// `kraftsoci-billing`, whose behaviour is the reference).
+///
+/// Applying an effect, inside the transaction that records the event id:
+/// - [`BillingEffect::LinkCustomer`]: [`BillingAccount::link_customer`]; a customer already
+///   owned by another user changes nothing ([`ApplyOutcome::Superseded`]);
+/// - [`BillingEffect::Subscription`]: lock the user's account row (creating it when absent),
+///   then [`BillingAccount::merge`]; a customer owned by another user changes nothing;
+/// - [`BillingEffect::Payment`]: upsert by invoice id when [`PaymentRecord::supersedes`] the
+///   stored record (or none is stored). Payment records outlive account erasure (P17).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait BillingStore: Send + Sync {

@@ -45,7 +45,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Arc<dyn ContentGenerator>,
         Arc<dyn ImageGenerator>,
         &str,
-    ) = match std::env::var("OPENAI_API_KEY").ok().filter(|k| !k.trim().is_empty()) {
+    ) = match std::env::var("OPENAI_API_KEY")
+        .ok()
+        .filter(|k| !k.trim().is_empty())
+    {
         Some(key) => {
             let mut config = OpenAiConfig::new(SecretString::from(key));
             if let Ok(base_url) = std::env::var("OPENAI_BASE_URL") {
@@ -56,7 +59,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         None => {
             let generator = Arc::new(OfflineGenerator::new());
-            (generator.clone(), generator, "offline templates (no OPENAI_API_KEY)")
+            (
+                generator.clone(),
+                generator,
+                "offline templates (no OPENAI_API_KEY)",
+            )
         }
     };
 

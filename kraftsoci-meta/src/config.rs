@@ -65,7 +65,8 @@ pub struct MetaConfig {
     /// Timeout of establishing a connection (`None`: no timeout). Default 10 s.
     pub connect_timeout: Option<Duration>,
     /// Timeout of a `media_publish` call, which Meta sometimes answers only after minutes.
-    /// Default 120 s. A timeout here is an ambiguous outcome, resolved by reading the container.
+    /// Default 120 s; `None`: `request_timeout` applies. A timeout here is an ambiguous outcome,
+    /// resolved by reading the container.
     pub publish_timeout: Option<Duration>,
     /// How containers are polled until they are ready.
     pub poll: PollPolicy,

@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use kraftsoci_core::ports::{Mailer, MediaStore};
+use kraftsoci_core::ports::{
+    ContentGenerator, Entitlements, ImageGenerator, Mailer, MediaStore, SocialPublisher,
+};
 use kraftsoci_core::{Clock, SystemClock};
 use tokio::net::TcpListener;
 
@@ -16,6 +18,7 @@ use crate::http::layers;
 use crate::http::rate_limit::AuthLimits;
 use crate::state::AppState;
 use crate::store::{self, Store};
+use crate::posts::providers;
 use crate::{mail, media, routes};
 
 /// A built application: bound to its port, not yet serving.
@@ -40,6 +43,10 @@ pub struct ApplicationBuilder {
     clock: Option<Arc<dyn Clock>>,
     mailer: Option<Arc<dyn Mailer>>,
     media: Option<Arc<dyn MediaStore>>,
+    publisher: Option<Arc<dyn SocialPublisher>>,
+    generator: Option<Arc<dyn ContentGenerator>>,
+    images: Option<Arc<dyn ImageGenerator>>,
+    entitlements: Option<Arc<dyn Entitlements>>,
 }
 
 impl ApplicationBuilder {
@@ -65,6 +72,31 @@ impl ApplicationBuilder {
     /// Uses this media store instead of `KRAFTSOCI_MEDIA_URL`.
     pub fn media(mut self, media: Arc<dyn MediaStore>) -> Self {
         self.media = Some(media);
+        self
+    }
+
+    /// Uses this publisher instead of the sandbox or Graph one the configuration picks.
+    pub fn publisher(mut self, publisher: Arc<dyn SocialPublisher>) -> Self {
+        self.publisher = Some(publisher);
+        self
+    }
+
+    /// Uses this text generator instead of the configured one.
+    pub fn generator(mut self, generator: Arc<dyn ContentGenerator>) -> Self {
+        self.generator = Some(generator);
+        self
+    }
+
+    /// Uses this image generator instead of the configured one.
+    pub fn images(mut self, images: Arc<dyn ImageGenerator>) -> Self {
+        self.images = Some(images);
+        self
+    }
+
+    /// Uses these entitlements (e.g. backed by the database ledger) instead of the default
+    /// in-memory ones.
+    pub fn entitlements(mut self, entitlements: Arc<dyn Entitlements>) -> Self {
+        self.entitlements = Some(entitlements);
         self
     }
 
@@ -125,6 +157,29 @@ impl ApplicationBuilder {
             config.auth_rate_per_account,
             Arc::clone(&clock),
         ));
+        let setup = |what: &'static str| move |source: anyhow::Error| Error::Setup { what, source };
+        let media_links = Arc::new(providers::media_links(&config, Arc::clone(&clock)));
+        let vault = Arc::new(providers::vault(&config.token_keys).map_err(setup("token vault"))?);
+        let meta = providers::meta_client(&config).map_err(setup("meta client"))?;
+        let publisher = match self.publisher {
+            Some(publisher) => publisher,
+            None => providers::publisher(&config, meta.as_ref(), &store, &media, &media_links, &clock)
+                .map_err(setup("publisher"))?,
+        };
+        let (generator, images) = match (self.generator, self.images) {
+            (Some(generator), Some(images)) => (generator, images),
+            (generator, images) => {
+                let (default_text, default_images) =
+                    providers::generators(&config).map_err(setup("generators"))?;
+                (
+                    generator.unwrap_or(default_text),
+                    images.unwrap_or(default_images),
+                )
+            }
+        };
+        let entitlements = self
+            .entitlements
+            .unwrap_or_else(|| providers::entitlements(&clock));
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -133,6 +188,13 @@ impl ApplicationBuilder {
             media,
             auth,
             limits,
+            media_links,
+            publisher,
+            generator,
+            images,
+            entitlements,
+            vault,
+            meta,
         };
         let router = layers::apply(
             routes::router(state.clone()),
@@ -157,6 +219,10 @@ impl Application {
             clock: None,
             mailer: None,
             media: None,
+            publisher: None,
+            generator: None,
+            images: None,
+            entitlements: None,
         }
     }
 

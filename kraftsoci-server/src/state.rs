@@ -2,12 +2,16 @@
 
 use std::sync::Arc;
 
-use kraftsoci_core::Clock;
-use kraftsoci_core::ports::{Mailer, MediaStore};
+use kraftsoci_core::ports::{
+    ContentGenerator, Entitlements, ImageGenerator, Mailer, MediaStore, SocialPublisher,
+};
+use kraftsoci_core::{Clock, TokenVault};
+use kraftsoci_meta::MetaClient;
 
 use crate::auth::AuthService;
 use crate::config::Config;
 use crate::http::rate_limit::AuthLimits;
+use crate::media_links::MediaLinks;
 use crate::store::Store;
 
 /// The application state: configuration, ports and services, each behind an `Arc`, so cloning
@@ -33,6 +37,21 @@ pub struct AppState {
     pub auth: Arc<AuthService>,
     /// Rate limits of the auth routes.
     pub limits: Arc<AuthLimits>,
+    /// Signed, expiring links to stored media (`GET /media/{token}`), for previews and for
+    /// Meta's fetcher.
+    pub media_links: Arc<MediaLinks>,
+    /// Instagram publishing: the sandbox publisher in sandbox mode, else the Graph adapter.
+    pub publisher: Arc<dyn SocialPublisher>,
+    /// Caption, hashtags and alt text (offline in sandbox mode, else OpenAI).
+    pub generator: Arc<dyn ContentGenerator>,
+    /// Images (offline in sandbox mode, else OpenAI).
+    pub images: Arc<dyn ImageGenerator>,
+    /// Plan quotas: reserve before generating, commit or release after.
+    pub entitlements: Arc<dyn Entitlements>,
+    /// Encryption of OAuth tokens at rest (P10, P22).
+    pub vault: Arc<TokenVault>,
+    /// The Facebook Login and Graph client, when the Meta app is configured.
+    pub meta: Option<Arc<MetaClient>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -41,6 +60,8 @@ impl std::fmt::Debug for AppState {
             .field("config", &self.config)
             .field("backend", &self.store.backend())
             .field("auth", &self.auth)
+            .field("media_links", &self.media_links)
+            .field("meta", &self.meta)
             .finish_non_exhaustive()
     }
 }

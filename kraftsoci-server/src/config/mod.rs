@@ -343,6 +343,18 @@ pub struct Config {
     pub auth_rate_per_account: RateLimit,
     /// `KRAFTSOCI_BCRYPT_COST`: bcrypt work factor (≥ 10 in production).
     pub bcrypt_cost: u32,
+    /// `KRAFTSOCI_MEDIA_SIGNING_KEY`: the key of signed media links (at least 32 bytes); when
+    /// unset it is derived from the JWT secret under a fixed label.
+    pub media_signing_key: Option<SecretString>,
+    /// `KRAFTSOCI_MEDIA_PREVIEW_TTL`: seconds a preview's image link works (default 3600).
+    pub media_preview_ttl: std::time::Duration,
+    /// `KRAFTSOCI_MEDIA_PUBLISH_TTL`: seconds the image link handed to Meta's fetcher works
+    /// (default 86400: a container may be created well before it is published).
+    pub media_publish_ttl: std::time::Duration,
+    /// `KRAFTSOCI_DAILY_PUBLISH_LIMIT`: posts per Instagram account per rolling 24 hours,
+    /// checked before queuing (default 50, Meta's current cap); also the sandbox publisher's
+    /// quota.
+    pub daily_publish_limit: u32,
     /// The variables that were generated because they were unset (development only).
     pub generated: Vec<&'static str>,
 }
@@ -424,6 +436,36 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
             return Err(ConfigError::new(name, "must not carry credentials"));
         }
         Ok(url)
+    }
+
+    fn media_signing_key(&self) -> Result<Option<SecretString>, ConfigError> {
+        let key = self.secret("KRAFTSOCI_MEDIA_SIGNING_KEY");
+        if key
+            .as_ref()
+            .is_some_and(|k| k.expose_secret().len() < MIN_JWT_SECRET_BYTES)
+        {
+            return Err(ConfigError::new(
+                "KRAFTSOCI_MEDIA_SIGNING_KEY",
+                format!("must be at least {MIN_JWT_SECRET_BYTES} bytes"),
+            ));
+        }
+        Ok(key)
+    }
+
+    /// A whole number of seconds, at least 1.
+    fn seconds(&self, name: &'static str, default: u32) -> Result<std::time::Duration, ConfigError> {
+        Ok(std::time::Duration::from_secs(u64::from(
+            self.positive(name, default)?,
+        )))
+    }
+
+    /// A whole number, at least 1.
+    fn positive(&self, name: &'static str, default: u32) -> Result<u32, ConfigError> {
+        let value: u32 = self.parse(name, &default.to_string())?;
+        if value == 0 {
+            return Err(ConfigError::new(name, "must be at least 1"));
+        }
+        Ok(value)
     }
 
     fn flag(&self, name: &'static str) -> Result<Option<bool>, ConfigError> {
@@ -606,6 +648,10 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
             auth_rate_per_ip: self.parse("KRAFTSOCI_AUTH_RATE_PER_IP", "10/6")?,
             auth_rate_per_account: self.parse("KRAFTSOCI_AUTH_RATE_PER_ACCOUNT", "5/60")?,
             bcrypt_cost,
+            media_signing_key: self.media_signing_key()?,
+            media_preview_ttl: self.seconds("KRAFTSOCI_MEDIA_PREVIEW_TTL", 3600)?,
+            media_publish_ttl: self.seconds("KRAFTSOCI_MEDIA_PUBLISH_TTL", 86_400)?,
+            daily_publish_limit: self.positive("KRAFTSOCI_DAILY_PUBLISH_LIMIT", 50)?,
             generated: self.generated,
         };
         if production {

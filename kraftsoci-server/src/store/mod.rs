@@ -25,6 +25,8 @@
 
 mod auth;
 mod cursor;
+pub mod instagram;
+pub mod posts_flow;
 mod postgres;
 mod rows;
 mod sqlite;
@@ -37,6 +39,8 @@ use kraftsoci_core::ports::{AccountStore, ConnectionStore, PostStore, ProfileSto
 use kraftsoci_core::StoreError;
 
 pub use auth::{AuthStore, Credentials, NewAccount, NewRefreshToken, Rotation, SessionState};
+pub use instagram::{InstagramStore, NewOAuthState};
+pub use posts_flow::{PostFlowStore, SandboxStore};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -54,6 +58,7 @@ pub trait PolicyStore: Send + Sync {
 #[async_trait]
 pub trait Store:
     AccountStore + ProfileStore + ConnectionStore + PostStore + UsageLogStore + AuthStore + PolicyStore
+    + InstagramStore + PostFlowStore + SandboxStore
 {
     /// Which engine this is.
     fn backend(&self) -> Backend;

@@ -17,6 +17,9 @@ type ThisStore = PgStore;
 #[path = "queries.rs"]
 mod queries;
 
+#[path = "flow_queries.rs"]
+mod flow_queries;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// The store on PostgreSQL.

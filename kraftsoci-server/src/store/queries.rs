@@ -252,7 +252,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
 
 /// Records the post's consent receipt (immutable history: an identical click is stored once)
 /// and points the post at it; or clears the pointer when the post has no consent.
-async fn link_consent(
+pub(super) async fn link_consent(
     conn: &mut <Db as sqlx::Database>::Connection,
     post: &PostSnapshot,
 ) -> Result<(), StoreError> {

@@ -18,6 +18,9 @@ type ThisStore = SqliteStore;
 #[path = "queries.rs"]
 mod queries;
 
+#[path = "flow_queries.rs"]
+mod flow_queries;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// SQLite names the columns of a violated unique constraint, not the constraint; this maps

@@ -2,7 +2,9 @@
 //! objection (P31) and preferences (P36).
 
 use kraftsoci_core::ports::{Account, Theme};
-use kraftsoci_core::{BusinessName, Email, Language, Objections, PersonName, Restrictions, Sector, UserId};
+use kraftsoci_core::{
+    BusinessName, Email, Language, Objections, PersonName, Restrictions, Sector, UserId,
+};
 use secrecy::SecretString;
 
 use crate::auth::{EMAIL_CONSTRAINT, email_taken, invalid_credentials};

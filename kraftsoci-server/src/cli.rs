@@ -37,9 +37,15 @@ mod tests {
 
     #[test]
     fn serve_is_the_default_and_migrate_parses() {
-        Cli::command().debug_assert();
-        assert_eq!(Cli::parse_from(["kraftsoci-server"]).command(), Command::Serve);
-        assert_eq!(Cli::parse_from(["kraftsoci-server", "migrate"]).command(), Command::Migrate);
+        <Cli as CommandFactory>::command().debug_assert();
+        assert_eq!(
+            Cli::parse_from(["kraftsoci-server"]).command(),
+            Command::Serve
+        );
+        assert_eq!(
+            Cli::parse_from(["kraftsoci-server", "migrate"]).command(),
+            Command::Migrate
+        );
         assert!(Cli::try_parse_from(["kraftsoci-server", "frobnicate"]).is_err());
     }
 }

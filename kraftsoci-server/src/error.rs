@@ -262,7 +262,13 @@ impl IntoResponse for ApiError {
             Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         };
-        let unauthorized = matches!(self, Self::Unauthorized { code: "unauthorized", .. });
+        let unauthorized = matches!(
+            self,
+            Self::Unauthorized {
+                code: "unauthorized",
+                ..
+            }
+        );
         let mut response = (
             status,
             Json(ErrorBody {
@@ -275,10 +281,7 @@ impl IntoResponse for ApiError {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
         }
         if unauthorized {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer"),
-            );
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
@@ -333,7 +336,10 @@ impl Fields {
 
     /// Records a reason for `field`.
     pub fn add(&mut self, field: &str, reason: impl Into<String>) {
-        self.0.entry(field.to_owned()).or_default().push(reason.into());
+        self.0
+            .entry(field.to_owned())
+            .or_default()
+            .push(reason.into());
     }
 
     /// Whether nothing was rejected so far.
@@ -367,13 +373,20 @@ pub trait ResultExt<T> {
     ///
     /// # Errors
     /// The mapped error.
-    fn on_constraint(self, constraint: &str, map: impl FnOnce() -> ApiError) -> Result<T, ApiError>;
+    fn on_constraint(self, constraint: &str, map: impl FnOnce() -> ApiError)
+    -> Result<T, ApiError>;
 }
 
 impl<T> ResultExt<T> for Result<T, StoreError> {
-    fn on_constraint(self, constraint: &str, map: impl FnOnce() -> ApiError) -> Result<T, ApiError> {
+    fn on_constraint(
+        self,
+        constraint: &str,
+        map: impl FnOnce() -> ApiError,
+    ) -> Result<T, ApiError> {
         self.map_err(|error| match error {
-            StoreError::Conflict { constraint: ref name } if name == constraint => map(),
+            StoreError::Conflict {
+                constraint: ref name,
+            } if name == constraint => map(),
             other => other.into(),
         })
     }
@@ -398,8 +411,10 @@ mod tests {
 
     #[tokio::test]
     async fn internal_errors_answer_generically() {
-        let (status, json, _) =
-            body(ApiError::internal(anyhow::anyhow!("relation \"users\" does not exist"))).await;
+        let (status, json, _) = body(ApiError::internal(anyhow::anyhow!(
+            "relation \"users\" does not exist"
+        )))
+        .await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(json["error"]["code"], "internal_error");
         assert!(!json.to_string().contains("relation"));
@@ -408,14 +423,21 @@ mod tests {
 
     #[tokio::test]
     async fn validation_errors_carry_fields() {
-        let (status, json, _) = body(ParseError::new("email", "is not a valid email address").into()).await;
+        let (status, json, _) =
+            body(ParseError::new("email", "is not a valid email address").into()).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(json["error"]["fields"]["email"][0], "is not a valid email address");
+        assert_eq!(
+            json["error"]["fields"]["email"][0],
+            "is not a valid email address"
+        );
     }
 
     #[tokio::test]
     async fn rate_limits_say_when_to_retry() {
-        let (status, _, retry) = body(ApiError::RateLimited { retry_after_secs: 0 }).await;
+        let (status, _, retry) = body(ApiError::RateLimited {
+            retry_after_secs: 0,
+        })
+        .await;
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(retry.as_deref(), Some("1"));
     }
@@ -426,15 +448,31 @@ mod tests {
             constraint: "users_email_key".to_owned(),
         });
         let error = result
-            .on_constraint("users_email_key", || ApiError::conflict("email_taken", "taken"))
+            .on_constraint("users_email_key", || {
+                ApiError::conflict("email_taken", "taken")
+            })
             .unwrap_err();
-        assert!(matches!(error, ApiError::Conflict { code: "email_taken", .. }));
+        assert!(matches!(
+            error,
+            ApiError::Conflict {
+                code: "email_taken",
+                ..
+            }
+        ));
         let other: Result<(), StoreError> = Err(StoreError::Conflict {
             constraint: "other".to_owned(),
         });
         let error = other
-            .on_constraint("users_email_key", || ApiError::conflict("email_taken", "taken"))
+            .on_constraint("users_email_key", || {
+                ApiError::conflict("email_taken", "taken")
+            })
             .unwrap_err();
-        assert!(matches!(error, ApiError::Conflict { code: "conflict", .. }));
+        assert!(matches!(
+            error,
+            ApiError::Conflict {
+                code: "conflict",
+                ..
+            }
+        ));
     }
 }

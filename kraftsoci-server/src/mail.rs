@@ -118,7 +118,11 @@ mod tests {
     #[tokio::test]
     async fn the_outbox_holds_one_readable_file_per_mail() {
         let dir = std::env::temp_dir().join(format!("kraftsoci-outbox-{}", uuid::Uuid::new_v4()));
-        let mailer = OutboxMailer::new(dir.clone(), "kraftsoci <no-reply@localhost>".to_owned(), Arc::new(SystemClock));
+        let mailer = OutboxMailer::new(
+            dir.clone(),
+            "kraftsoci <no-reply@localhost>".to_owned(),
+            Arc::new(SystemClock),
+        );
         mailer
             .send(&Mail {
                 to: Email::parse("ada@example.com").unwrap(),

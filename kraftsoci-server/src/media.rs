@@ -10,7 +10,9 @@ use kraftsoci_core::UserId;
 use kraftsoci_core::ports::{MediaKey, MediaStore, MediaStoreError, StoredMedia};
 use object_store::path::Path;
 use object_store::prefix::PrefixStore;
-use object_store::{Attribute, Attributes, ObjectStore, ObjectStoreExt as _, PutOptions, PutPayload};
+use object_store::{
+    Attribute, Attributes, ObjectStore, ObjectStoreExt as _, PutOptions, PutPayload,
+};
 
 use crate::config::MediaUrl;
 
@@ -67,7 +69,10 @@ fn failed(e: object_store::Error) -> MediaStoreError {
 }
 
 fn type_from_extension(key: &str) -> &'static str {
-    match key.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase()) {
+    match key
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase())
+    {
         Some(ext) if ext == "jpg" || ext == "jpeg" => "image/jpeg",
         Some(ext) if ext == "png" => "image/png",
         Some(ext) if ext == "mp4" => "video/mp4",
@@ -102,10 +107,10 @@ impl MediaStore for ObjectMediaStore {
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(other) => return Err(failed(other)),
         };
-        let content_type = result
-            .attributes
-            .get(&Attribute::ContentType)
-            .map_or_else(|| type_from_extension(key.as_str()).to_owned(), |v| v.to_string());
+        let content_type = result.attributes.get(&Attribute::ContentType).map_or_else(
+            || type_from_extension(key.as_str()).to_owned(),
+            |v| v.to_string(),
+        );
         let bytes = result.bytes().await.map_err(failed)?;
         Ok(Some(StoredMedia {
             bytes: bytes.to_vec(),
@@ -153,7 +158,10 @@ mod tests {
         let a2 = MediaKey::new(ada, "post-2.jpg").unwrap();
         let b1 = MediaKey::new(bob, "post-1.jpg").unwrap();
         for key in [&a1, &a2, &b1] {
-            store.put(key, b"\xff\xd8jpeg".to_vec(), "image/jpeg").await.unwrap();
+            store
+                .put(key, b"\xff\xd8jpeg".to_vec(), "image/jpeg")
+                .await
+                .unwrap();
         }
         let got = store.get(&a1).await.unwrap().unwrap();
         assert_eq!(got.bytes, b"\xff\xd8jpeg");
@@ -165,7 +173,10 @@ mod tests {
 
         assert_eq!(store.delete_user(ada).await.unwrap(), 1);
         assert_eq!(store.get(&a2).await.unwrap(), None);
-        assert!(store.get(&b1).await.unwrap().is_some(), "other users keep theirs");
+        assert!(
+            store.get(&b1).await.unwrap().is_some(),
+            "other users keep theirs"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -4,7 +4,9 @@ mod password;
 mod service;
 mod tokens;
 
-pub use password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Password, PasswordHash, PasswordHasher};
+pub use password::{
+    MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Password, PasswordHash, PasswordHasher,
+};
 pub use service::{
     AuthService, EMAIL_CONSTRAINT, SignUp, TokenPair, email_taken, invalid_credentials,
 };

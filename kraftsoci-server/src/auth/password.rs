@@ -9,9 +9,10 @@
 //! Hashing and verifying run on the blocking pool (`spawn_blocking`) behind a semaphore, so a
 //! burst of logins neither stalls the async workers nor queues unbounded CPU work.
 
-use std::fmt;
-use std::sync::{Arc, LazyLock};
 use std::collections::HashSet;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 
 use anyhow::Context as _;
 use secrecy::zeroize::Zeroizing;
@@ -108,6 +109,7 @@ pub struct PasswordHasher {
     cost: u32,
     permits: Arc<Semaphore>,
     dummy: PasswordHash,
+    verifications: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for PasswordHasher {
@@ -137,12 +139,19 @@ impl PasswordHasher {
             cost,
             permits,
             dummy: PasswordHash(dummy),
+            verifications: Arc::new(AtomicU64::new(0)),
         })
     }
 
     /// The work factor.
     pub fn cost(&self) -> u32 {
         self.cost
+    }
+
+    /// How many bcrypt verifications ran, real or dummy (an operational counter; tests use it
+    /// to prove that an unknown account costs a bcrypt run like a known one).
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
     }
 
     /// Hashes a policy-checked password.
@@ -178,9 +187,13 @@ impl PasswordHasher {
             _ => (self.dummy.0.clone(), false),
         };
         let bytes = zeroizing_copy(candidate_bytes);
-        let matched = run_blocking(&self.permits, move || bcrypt::verify(bytes.as_slice(), &target))
-            .await?
-            .unwrap_or(false);
+        let counter = Arc::clone(&self.verifications);
+        let matched = run_blocking(&self.permits, move || {
+            counter.fetch_add(1, Ordering::Relaxed);
+            bcrypt::verify(bytes.as_slice(), &target)
+        })
+        .await?
+        .unwrap_or(false);
         Ok(real && matched)
     }
 }
@@ -226,7 +239,13 @@ mod tests {
         // 36 two-byte letters: 36 characters, 72 bytes: accepted; one more is 74 bytes.
         assert!(Password::parse("password", &secret(&"ş".repeat(36))).is_ok());
         assert!(Password::parse("password", &secret(&"ş".repeat(37))).is_err());
-        for common in ["password123", "Password123", "QWERTYUIOP", "iloveyou1", "galatasaray"] {
+        for common in [
+            "password123",
+            "Password123",
+            "QWERTYUIOP",
+            "iloveyou1",
+            "galatasaray",
+        ] {
             let err = Password::parse("password", &secret(common)).unwrap_err();
             assert!(err.reason().contains("common"), "{common}");
             assert!(!err.reason().to_lowercase().contains(&common.to_lowercase()));
@@ -236,7 +255,11 @@ mod tests {
     #[test]
     fn the_common_list_holds_a_few_hundred_entries() {
         assert!(COMMON.len() > 300, "{}", COMMON.len());
-        assert!(COMMON.iter().all(|p| p.chars().count() >= MIN_PASSWORD_CHARS));
+        assert!(
+            COMMON
+                .iter()
+                .all(|p| p.chars().count() >= MIN_PASSWORD_CHARS)
+        );
     }
 
     #[test]
@@ -258,8 +281,22 @@ mod tests {
         assert!(hash.as_str().starts_with("$2b$04$"));
         assert!(!hash.as_str().contains("secret"));
         assert!(hasher.verify(&plain, Some(&hash)).await.unwrap());
-        assert!(!hasher.verify(&secret("a very secret phrasE"), Some(&hash)).await.unwrap());
-        assert!(!hasher.verify(&plain, None).await.unwrap(), "no account, no match");
+        assert!(
+            !hasher
+                .verify(&secret("a very secret phrasE"), Some(&hash))
+                .await
+                .unwrap()
+        );
+        let before = hasher.verifications();
+        assert!(
+            !hasher.verify(&plain, None).await.unwrap(),
+            "no account, no match"
+        );
+        assert_eq!(
+            hasher.verifications(),
+            before + 1,
+            "the dummy hash is checked"
+        );
         let corrupt = PasswordHash::from_stored("not a hash".to_owned());
         assert!(!hasher.verify(&plain, Some(&corrupt)).await.unwrap());
     }
@@ -272,7 +309,12 @@ mod tests {
             .hash(&Password::parse("password", &secret(&exactly_72)).unwrap())
             .await
             .unwrap();
-        assert!(hasher.verify(&secret(&exactly_72), Some(&hash)).await.unwrap());
+        assert!(
+            hasher
+                .verify(&secret(&exactly_72), Some(&hash))
+                .await
+                .unwrap()
+        );
         // Plain bcrypt would read only the first 72 bytes of these and accept them.
         for tail in ["x", "anything else"] {
             let longer = format!("{exactly_72}{tail}");

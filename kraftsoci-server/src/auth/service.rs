@@ -13,9 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::password::{Password, PasswordHasher};
-use super::tokens::{
-    AccessTokens, REFRESH_TOKEN_TTL, RESET_TOKEN_TTL, TokenHash, opaque_token,
-};
+use super::tokens::{AccessTokens, REFRESH_TOKEN_TTL, RESET_TOKEN_TTL, TokenHash, opaque_token};
 use crate::error::{ApiError, ResultExt as _};
 use crate::store::{NewAccount, NewRefreshToken, Rotation, Store};
 
@@ -357,11 +355,19 @@ impl AuthService {
     ///
     /// # Errors
     /// 400 `invalid_token` when the token is unknown, used or expired.
-    pub async fn confirm_reset(&self, token: &SecretString, new: &Password) -> Result<(), ApiError> {
+    pub async fn confirm_reset(
+        &self,
+        token: &SecretString,
+        new: &Password,
+    ) -> Result<(), ApiError> {
         let hash = self.hasher.hash(new).await.map_err(ApiError::Internal)?;
         let user = self
             .store
-            .reset_password(&TokenHash::of(token.expose_secret()), &hash, self.clock.now())
+            .reset_password(
+                &TokenHash::of(token.expose_secret()),
+                &hash,
+                self.clock.now(),
+            )
             .await?
             .ok_or_else(invalid_reset_token)?;
         self.notify_password_changed(user);
@@ -391,7 +397,10 @@ impl AuthService {
             }
             .await;
             if let Err(error) = result {
-                tracing::warn!(error = format!("{error:#}"), "password-changed notice not sent");
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "password-changed notice not sent"
+                );
             }
         });
     }

@@ -236,7 +236,14 @@ mod tests {
         let issued = keys.issue(user, session, 3, now).unwrap();
         assert_eq!(issued.expires_in, 900);
         let claims = keys.verify(issued.token.expose_secret(), now).unwrap();
-        assert_eq!(claims, AccessClaims { user, session, epoch: 3 });
+        assert_eq!(
+            claims,
+            AccessClaims {
+                user,
+                session,
+                epoch: 3
+            }
+        );
         let later = now + ACCESS_TOKEN_TTL + Duration::seconds(LEEWAY_SECS + 1);
         assert_eq!(
             keys.verify(issued.token.expose_secret(), later),
@@ -247,7 +254,9 @@ mod tests {
     #[test]
     fn another_issuer_or_key_is_refused() {
         let now = Utc::now();
-        let issued = keys().issue(UserId::new(), SessionId::new(), 0, now).unwrap();
+        let issued = keys()
+            .issue(UserId::new(), SessionId::new(), 0, now)
+            .unwrap();
         let other_issuer = AccessTokens::new(
             &SecretString::from("0123456789abcdef0123456789abcdef".to_owned()),
             "https://evil.example.com/",

@@ -115,7 +115,10 @@ mod tests {
     #[test]
     fn without_trusted_proxies_the_peer_is_the_client() {
         let spoofed = headers(&["1.2.3.4"]);
-        assert_eq!(client_ip(Some(ip("203.0.113.5")), &spoofed, &[]), Some(ip("203.0.113.5")));
+        assert_eq!(
+            client_ip(Some(ip("203.0.113.5")), &spoofed, &[]),
+            Some(ip("203.0.113.5"))
+        );
     }
 
     #[test]
@@ -133,12 +136,20 @@ mod tests {
             "no header: the proxy itself"
         );
         assert_eq!(
-            client_ip(Some(ip("10.0.0.1")), &headers(&["not-an-ip, 10.0.0.3"]), &trusted),
+            client_ip(
+                Some(ip("10.0.0.1")),
+                &headers(&["not-an-ip, 10.0.0.3"]),
+                &trusted
+            ),
             Some(ip("10.0.0.3")),
             "garbage stops the walk"
         );
         assert_eq!(
-            client_ip(Some(ip("::ffff:10.0.0.1")), &headers(&["[2001:db8::1]:4711"]), &trusted),
+            client_ip(
+                Some(ip("::ffff:10.0.0.1")),
+                &headers(&["[2001:db8::1]:4711"]),
+                &trusted
+            ),
             Some(ip("2001:db8::1"))
         );
     }

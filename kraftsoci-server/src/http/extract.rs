@@ -42,10 +42,9 @@ impl<T: Serialize> IntoResponse for Json<T> {
 fn json_rejection(rejection: &JsonRejection) -> ApiError {
     match rejection {
         JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
-        JsonRejection::JsonSyntaxError(_) => ApiError::bad_request(
-            "malformed_json",
-            "The request body is not valid JSON.",
-        ),
+        JsonRejection::JsonSyntaxError(_) => {
+            ApiError::bad_request("malformed_json", "The request body is not valid JSON.")
+        }
         JsonRejection::JsonDataError(_) => ApiError::Unprocessable {
             code: "invalid_body",
             message: "The JSON body is missing fields or has fields of the wrong type.".into(),

@@ -80,7 +80,11 @@ pub fn cors_layer(cors: &CorsConfig) -> Result<Option<CorsLayer>, ConfigError> {
 ///
 /// # Errors
 /// As [`cors_layer`].
-pub fn apply(router: Router, cors: &CorsConfig, environment: Environment) -> Result<Router, ConfigError> {
+pub fn apply(
+    router: Router,
+    cors: &CorsConfig,
+    environment: Environment,
+) -> Result<Router, ConfigError> {
     let cors = cors_layer(cors)?;
     let hsts = environment
         .is_production()

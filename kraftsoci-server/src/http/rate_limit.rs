@@ -173,7 +173,10 @@ mod tests {
             assert!(limiter.check("a").is_err());
         }
         clock.advance(Duration::seconds(60));
-        assert!(limiter.check("a").is_ok(), "hammering does not lock the key out");
+        assert!(
+            limiter.check("a").is_ok(),
+            "hammering does not lock the key out"
+        );
     }
 
     #[test]
@@ -184,14 +187,19 @@ mod tests {
         clock.advance(Duration::hours(1));
         assert!(limiter.check("a").is_ok());
         assert!(limiter.check("a").is_ok());
-        assert!(limiter.check("a").is_err(), "idle time does not bank beyond the burst");
+        assert!(
+            limiter.check("a").is_err(),
+            "idle time does not bank beyond the burst"
+        );
     }
 
     #[test]
     fn retry_after_rounds_up() {
         assert!(matches!(
             rate_limited(Duration::milliseconds(1001)),
-            ApiError::RateLimited { retry_after_secs: 2 }
+            ApiError::RateLimited {
+                retry_after_secs: 2
+            }
         ));
     }
 }

@@ -177,18 +177,27 @@ async fn rectify(
     let mut fields = Fields::default();
     let preferences = patch.preferences.unwrap_or_default();
     let changes = AccountChanges {
-        name: patch.name.as_deref().and_then(|v| fields.check(PersonName::parse(v))),
+        name: patch
+            .name
+            .as_deref()
+            .and_then(|v| fields.check(PersonName::parse(v))),
         business_name: patch
             .business_name
             .as_deref()
             .and_then(|v| fields.check(BusinessName::parse(v))),
-        sector: patch.sector.as_deref().and_then(|v| fields.check(Sector::parse(v))),
+        sector: patch
+            .sector
+            .as_deref()
+            .and_then(|v| fields.check(Sector::parse(v))),
         language: preferences
             .language
             .as_deref()
             .and_then(|v| fields.check(Language::parse(v))),
         theme: preferences.theme.map(Theme::from),
-        email: patch.email.as_deref().and_then(|v| fields.check(Email::parse(v))),
+        email: patch
+            .email
+            .as_deref()
+            .and_then(|v| fields.check(Email::parse(v))),
         current_password: patch.current_password,
     };
     fields.finish()?;

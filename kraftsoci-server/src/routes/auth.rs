@@ -1,11 +1,11 @@
 //! `/v1/auth/*`: sign-up, login, refresh, logout, password change and reset (P24, P35, P38).
 //! Every route here is rate limited per client address; login and reset also per account.
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::routing::post;
-use axum::Router;
 use kraftsoci_core::{BusinessName, Email, PersonName, Sector};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -210,7 +210,10 @@ async fn signup(
     let (Some(name), Some(email), Some(password), Some(business_name), Some(sector), Some(version)) =
         (name, email, password, business_name, sector, version)
     else {
-        return Err(fields.finish().err().unwrap_or_else(|| ApiError::invalid_field("body", "is invalid")));
+        return Err(fields
+            .finish()
+            .err()
+            .unwrap_or_else(|| ApiError::invalid_field("body", "is invalid")));
     };
     let (account, tokens) = state
         .auth

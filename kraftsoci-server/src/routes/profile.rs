@@ -58,8 +58,15 @@ impl From<&BusinessProfile> for ProfileDto {
         (status = 404, description = "No profile yet", body = ErrorBody),
     ))]
 #[tracing::instrument(skip_all, fields(user = %user.id))]
-async fn profile(State(state): State<AppState>, user: AuthUser) -> Result<Json<ProfileDto>, ApiError> {
-    let profile = state.store.profile(user.id).await?.ok_or(ApiError::NotFound)?;
+async fn profile(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<ProfileDto>, ApiError> {
+    let profile = state
+        .store
+        .profile(user.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(Json(ProfileDto::from(&profile)))
 }
 

@@ -19,8 +19,11 @@ pub(crate) struct BadCursor;
 
 impl PostCursor {
     pub(crate) fn encode(&self) -> String {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(format!("{}|{}", sqlite_time(self.created_at), self.id))
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+            "{}|{}",
+            sqlite_time(self.created_at),
+            self.id
+        ))
     }
 
     pub(crate) fn decode(cursor: &str) -> Result<Self, BadCursor> {

@@ -27,16 +27,22 @@ mod auth;
 mod cursor;
 pub mod instagram;
 pub mod posts_flow;
+// Both backend modules compile `queries.rs` (and the other shared query files) as their own
+// submodule, on purpose: see "How the two backends share their queries" above.
+#[allow(clippy::duplicate_mod)]
 mod postgres;
 mod rows;
+#[allow(clippy::duplicate_mod)]
 mod sqlite;
 pub(crate) mod types;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use kraftsoci_core::ports::{AccountStore, ConnectionStore, PostStore, ProfileStore, UsageLogStore};
 use kraftsoci_core::StoreError;
+use kraftsoci_core::ports::{
+    AccountStore, ConnectionStore, PostStore, ProfileStore, UsageLogStore,
+};
 
 pub use auth::{AuthStore, Credentials, NewAccount, NewRefreshToken, Rotation, SessionState};
 pub use instagram::{InstagramStore, NewOAuthState};

@@ -183,9 +183,8 @@ impl TryFrom<PostRow> for PostSnapshot {
 
     fn try_from(row: PostRow) -> Result<Self, StoreError> {
         let bad = corrupt("posts");
-        let json = |field: &str, e: serde_json::Error| {
-            StoreError::Corrupt(format!("posts.{field}: {e}"))
-        };
+        let json =
+            |field: &str, e: serde_json::Error| StoreError::Corrupt(format!("posts.{field}: {e}"));
         let id = PostId::from_uuid(row.id.0);
         let hashtags: Vec<Hashtag> =
             serde_json::from_str(&row.hashtags).map_err(|e| json("hashtags", e))?;

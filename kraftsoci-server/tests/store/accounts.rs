@@ -18,9 +18,15 @@ pub async fn an_account_round_trips_every_field(db: &TestDb) {
             created.id
         ))
         .await;
-    assert_eq!(acceptances, 1, "sign-up records the policy acceptance (P38)");
+    assert_eq!(
+        acceptances, 1,
+        "sign-up records the policy acceptance (P38)"
+    );
     let stored_hash = db
-        .strings(format!("SELECT password_hash FROM users WHERE id = '{}'", created.id))
+        .strings(format!(
+            "SELECT password_hash FROM users WHERE id = '{}'",
+            created.id
+        ))
         .await;
     assert!(stored_hash[0].starts_with("$2b$"));
 }
@@ -47,7 +53,13 @@ pub async fn rectification_updates_the_mutable_fields(db: &TestDb) {
         .unwrap()
         .expect("the new email logs in");
     assert_eq!(credentials.user, account.id);
-    assert!(store.credentials_by_email("ada@example.com").await.unwrap().is_none());
+    assert!(
+        store
+            .credentials_by_email("ada@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
     let state = store.session_state(account.id).await.unwrap();
     assert!(state.objects_to_usage_log);
     assert!(!state.closed);
@@ -90,8 +102,17 @@ pub async fn a_closed_account_frees_its_email_and_has_no_credentials(db: &TestDb
         closed.id
     ))
     .await;
-    assert!(store.credentials_by_email("ada@example.com").await.unwrap().is_none());
-    assert_eq!(store.credentials(closed.id).await.unwrap_err(), StoreError::NotFound);
+    assert!(
+        store
+            .credentials_by_email("ada@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store.credentials(closed.id).await.unwrap_err(),
+        StoreError::NotFound
+    );
     assert!(store.session_state(closed.id).await.unwrap().closed);
     assert!(store.account(closed.id).await.unwrap().closed_at.is_some());
     assert_eq!(
@@ -106,9 +127,18 @@ pub async fn a_closed_account_frees_its_email_and_has_no_credentials(db: &TestDb
 pub async fn unknown_accounts_are_not_found(db: &TestDb) {
     let store = db.store();
     let nobody = UserId::new();
-    assert_eq!(store.account(nobody).await.unwrap_err(), StoreError::NotFound);
-    assert_eq!(store.session_state(nobody).await.unwrap_err(), StoreError::NotFound);
+    assert_eq!(
+        store.account(nobody).await.unwrap_err(),
+        StoreError::NotFound
+    );
+    assert_eq!(
+        store.session_state(nobody).await.unwrap_err(),
+        StoreError::NotFound
+    );
     let mut ghost = account("ghost@example.com");
     ghost.created_at = t0();
-    assert_eq!(store.update_account(&ghost).await.unwrap_err(), StoreError::NotFound);
+    assert_eq!(
+        store.update_account(&ghost).await.unwrap_err(),
+        StoreError::NotFound
+    );
 }

@@ -79,10 +79,16 @@ pub async fn expired_unknown_and_logged_out_refresh_tokens_are_invalid(db: &Test
         Rotation::Invalid,
         "expired after 30 days"
     );
-    assert_eq!(rotate(&*store, "never-issued", "x", 1).await, Rotation::Invalid);
+    assert_eq!(
+        rotate(&*store, "never-issued", "x", 1).await,
+        Rotation::Invalid
+    );
 
     login(&*store, ada.id, "to-log-out").await;
-    assert!(matches!(rotate(&*store, "to-log-out", "next", 1).await, Rotation::Rotated { .. }));
+    assert!(matches!(
+        rotate(&*store, "to-log-out", "next", 1).await,
+        Rotation::Rotated { .. }
+    ));
     store
         .revoke_session_of(&TokenHash::of("to-log-out"), t0() + Duration::minutes(2))
         .await
@@ -104,25 +110,45 @@ pub async fn a_password_change_bumps_the_epoch_and_keeps_only_the_current_sessio
     let current = login(&*store, ada.id, "this-device").await;
     login(&*store, ada.id, "other-device").await;
     store
-        .insert_reset_token(ada.id, &TokenHash::of("pending-reset"), t0(), t0() + Duration::minutes(30))
+        .insert_reset_token(
+            ada.id,
+            &TokenHash::of("pending-reset"),
+            t0(),
+            t0() + Duration::minutes(30),
+        )
         .await
         .unwrap();
 
     let epoch = store
-        .change_password(ada.id, &hash('n'), Some(current), t0() + Duration::minutes(1))
+        .change_password(
+            ada.id,
+            &hash('n'),
+            Some(current),
+            t0() + Duration::minutes(1),
+        )
         .await
         .unwrap();
     assert_eq!(epoch, 1);
     assert_eq!(store.session_state(ada.id).await.unwrap().token_epoch, 1);
-    assert_eq!(store.credentials(ada.id).await.unwrap().password_hash, hash('n'));
+    assert_eq!(
+        store.credentials(ada.id).await.unwrap().password_hash,
+        hash('n')
+    );
     assert!(matches!(
         rotate(&*store, "this-device", "this-2", 2).await,
         Rotation::Rotated { token_epoch: 1, .. }
     ));
-    assert_eq!(rotate(&*store, "other-device", "other-2", 2).await, Rotation::Invalid);
+    assert_eq!(
+        rotate(&*store, "other-device", "other-2", 2).await,
+        Rotation::Invalid
+    );
     assert_eq!(
         store
-            .reset_password(&TokenHash::of("pending-reset"), &hash('r'), t0() + Duration::minutes(3))
+            .reset_password(
+                &TokenHash::of("pending-reset"),
+                &hash('r'),
+                t0() + Duration::minutes(3)
+            )
             .await
             .unwrap(),
         None,
@@ -133,7 +159,10 @@ pub async fn a_password_change_bumps_the_epoch_and_keeps_only_the_current_sessio
         .await
         .unwrap();
     assert_eq!(epoch, 2);
-    assert_eq!(rotate(&*store, "this-2", "this-3", 5).await, Rotation::Invalid);
+    assert_eq!(
+        rotate(&*store, "this-2", "this-3", 5).await,
+        Rotation::Invalid
+    );
 }
 
 pub async fn a_reset_token_works_once_before_it_expires_and_revokes_every_session(db: &TestDb) {
@@ -147,7 +176,11 @@ pub async fn a_reset_token_works_once_before_it_expires_and_revokes_every_sessio
         .unwrap();
     assert_eq!(
         store
-            .reset_password(&TokenHash::of("late"), &hash('x'), expires + Duration::seconds(1))
+            .reset_password(
+                &TokenHash::of("late"),
+                &hash('x'),
+                expires + Duration::seconds(1)
+            )
             .await
             .unwrap(),
         None,
@@ -159,17 +192,31 @@ pub async fn a_reset_token_works_once_before_it_expires_and_revokes_every_sessio
         .unwrap();
     assert_eq!(
         store
-            .reset_password(&TokenHash::of("reset"), &hash('r'), t0() + Duration::minutes(5))
+            .reset_password(
+                &TokenHash::of("reset"),
+                &hash('r'),
+                t0() + Duration::minutes(5)
+            )
             .await
             .unwrap(),
         Some(ada.id)
     );
-    assert_eq!(store.credentials(ada.id).await.unwrap().password_hash, hash('r'));
+    assert_eq!(
+        store.credentials(ada.id).await.unwrap().password_hash,
+        hash('r')
+    );
     assert_eq!(store.session_state(ada.id).await.unwrap().token_epoch, 1);
-    assert_eq!(rotate(&*store, "device", "device-2", 6).await, Rotation::Invalid);
+    assert_eq!(
+        rotate(&*store, "device", "device-2", 6).await,
+        Rotation::Invalid
+    );
     assert_eq!(
         store
-            .reset_password(&TokenHash::of("reset"), &hash('s'), t0() + Duration::minutes(7))
+            .reset_password(
+                &TokenHash::of("reset"),
+                &hash('s'),
+                t0() + Duration::minutes(7)
+            )
             .await
             .unwrap(),
         None,
@@ -194,5 +241,8 @@ pub async fn closed_accounts_cannot_refresh(db: &TestDb) {
         ada.id
     ))
     .await;
-    assert_eq!(rotate(&*store, "device", "next", 1).await, Rotation::Invalid);
+    assert_eq!(
+        rotate(&*store, "device", "next", 1).await,
+        Rotation::Invalid
+    );
 }

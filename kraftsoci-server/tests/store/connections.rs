@@ -26,14 +26,26 @@ pub async fn connections_are_upserted_per_owner_and_instagram_account(db: &TestD
 
     let mut renewed = connection(ada.id, "17841405822304914", "Ada's Bakery & Cafe");
     renewed.token_expires_at = None;
-    let stored = store.upsert_connection(&renewed, b"sealed-2").await.unwrap();
-    assert_eq!(stored.id, first.id, "same owner and account: the row is refreshed");
+    let stored = store
+        .upsert_connection(&renewed, b"sealed-2")
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.id, first.id,
+        "same owner and account: the row is refreshed"
+    );
     assert_eq!(stored.page_name, "Ada's Bakery & Cafe");
     assert_eq!(stored.token_expires_at, None);
-    assert_eq!(store.sealed_token(ada.id, first.id).await.unwrap(), b"sealed-2");
+    assert_eq!(
+        store.sealed_token(ada.id, first.id).await.unwrap(),
+        b"sealed-2"
+    );
 
     let second = store
-        .upsert_connection(&connection(ada.id, "17841400000000001", "Second page"), b"s")
+        .upsert_connection(
+            &connection(ada.id, "17841400000000001", "Second page"),
+            b"s",
+        )
         .await
         .unwrap();
     let all = store.connections(ada.id).await.unwrap();
@@ -48,8 +60,14 @@ pub async fn connections_are_upserted_per_owner_and_instagram_account(db: &TestD
         ConnectionStatus::NeedsReconnect
     );
     store.delete_connection(ada.id, second.id).await.unwrap();
-    assert_eq!(store.connection(ada.id, second.id).await.unwrap_err(), StoreError::NotFound);
-    assert_eq!(store.sealed_token(ada.id, second.id).await.unwrap_err(), StoreError::NotFound);
+    assert_eq!(
+        store.connection(ada.id, second.id).await.unwrap_err(),
+        StoreError::NotFound
+    );
+    assert_eq!(
+        store.sealed_token(ada.id, second.id).await.unwrap_err(),
+        StoreError::NotFound
+    );
     assert_eq!(store.connections(ada.id).await.unwrap().len(), 1);
 }
 
@@ -58,20 +76,35 @@ pub async fn another_owners_connection_is_never_reached(db: &TestDb) {
     let ada = signed_up(&*store, "ada@example.com").await;
     let eve = signed_up(&*store, "eve@example.com").await;
     let adas = store
-        .upsert_connection(&connection(ada.id, "17841405822304914", "Ada's"), b"ada-token")
+        .upsert_connection(
+            &connection(ada.id, "17841405822304914", "Ada's"),
+            b"ada-token",
+        )
         .await
         .unwrap();
     // Eve connecting the same Instagram account gets a row of her own.
     let eves = store
-        .upsert_connection(&connection(eve.id, "17841405822304914", "Eve's"), b"eve-token")
+        .upsert_connection(
+            &connection(eve.id, "17841405822304914", "Eve's"),
+            b"eve-token",
+        )
         .await
         .unwrap();
     assert_ne!(adas.id, eves.id);
-    assert_eq!(store.sealed_token(ada.id, adas.id).await.unwrap(), b"ada-token");
+    assert_eq!(
+        store.sealed_token(ada.id, adas.id).await.unwrap(),
+        b"ada-token"
+    );
 
     assert_eq!(store.connections(eve.id).await.unwrap(), vec![eves.clone()]);
-    assert_eq!(store.connection(eve.id, adas.id).await.unwrap_err(), StoreError::NotFound);
-    assert_eq!(store.sealed_token(eve.id, adas.id).await.unwrap_err(), StoreError::NotFound);
+    assert_eq!(
+        store.connection(eve.id, adas.id).await.unwrap_err(),
+        StoreError::NotFound
+    );
+    assert_eq!(
+        store.sealed_token(eve.id, adas.id).await.unwrap_err(),
+        StoreError::NotFound
+    );
     assert_eq!(
         store
             .set_connection_status(eve.id, adas.id, ConnectionStatus::NeedsReconnect)
@@ -79,7 +112,10 @@ pub async fn another_owners_connection_is_never_reached(db: &TestDb) {
             .unwrap_err(),
         StoreError::NotFound
     );
-    assert_eq!(store.delete_connection(eve.id, adas.id).await.unwrap_err(), StoreError::NotFound);
+    assert_eq!(
+        store.delete_connection(eve.id, adas.id).await.unwrap_err(),
+        StoreError::NotFound
+    );
     assert_eq!(
         store.connection(ada.id, adas.id).await.unwrap().status,
         ConnectionStatus::Active,

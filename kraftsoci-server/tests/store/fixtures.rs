@@ -3,8 +3,8 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use kraftsoci_core::ports::{Account, Preferences};
 use kraftsoci_core::{
-    AltText, BusinessName, Caption, Email, Hashtag, IgUserId, MediaDigest, MediaKind,
-    Objections, PersonName, PostContent, Restrictions, Sector, UserId,
+    AltText, BusinessName, Caption, Email, Hashtag, IgUserId, MediaDigest, MediaKind, Objections,
+    PersonName, PostContent, Restrictions, Sector, UserId,
 };
 use kraftsoci_server::auth::PasswordHash;
 use kraftsoci_server::store::{NewAccount, Store};
@@ -52,7 +52,10 @@ pub async fn signed_up(store: &dyn Store, email: &str) -> Account {
 pub fn content(caption: &str) -> PostContent {
     PostContent {
         caption: Caption::parse(caption).unwrap(),
-        hashtags: vec![Hashtag::parse("#simit").unwrap(), Hashtag::parse("bakery").unwrap()],
+        hashtags: vec![
+            Hashtag::parse("#simit").unwrap(),
+            Hashtag::parse("bakery").unwrap(),
+        ],
         alt_text: Some(AltText::parse("Sesame bread rings on a tray").unwrap()),
         media_kind: MediaKind::Image,
         media: vec![MediaDigest::of(caption.as_bytes())],

@@ -1,7 +1,5 @@
 use chrono::Duration;
-use kraftsoci_core::{
-    Approval, Caption, Edit, Post, PostId, PostStatus, StoreError, UserId,
-};
+use kraftsoci_core::{Approval, Caption, Edit, Post, PostId, PostStatus, StoreError, UserId};
 
 use crate::fixtures::{content, ig, signed_up, t0};
 use crate::support::TestDb;
@@ -23,7 +21,10 @@ pub async fn a_post_round_trips_with_its_consent_receipt(db: &TestDb) {
     let ada = signed_up(&*store, "ada@example.com").await;
     let mut post = Post::generated(ada.id, content("Fresh simit"), t0()).unwrap();
     store.insert_post(post.snapshot()).await.unwrap();
-    assert_eq!(&store.post(ada.id, post.id()).await.unwrap(), post.snapshot());
+    assert_eq!(
+        &store.post(ada.id, post.id()).await.unwrap(),
+        post.snapshot()
+    );
 
     let before = post.snapshot().updated_at;
     post.approve(approval(&post, 5)).unwrap();
@@ -80,16 +81,28 @@ pub async fn receipts_are_kept_as_immutable_history(db: &TestDb) {
     )
     .unwrap();
     store.save_post(post.snapshot(), seen).await.unwrap();
-    assert_eq!(store.post(ada.id, post.id()).await.unwrap().consent, None, "an edit voids consent");
+    assert_eq!(
+        store.post(ada.id, post.id()).await.unwrap().consent,
+        None,
+        "an edit voids consent"
+    );
 
     seen = post.snapshot().updated_at;
     post.approve(approval(&post, 3)).unwrap();
     store.save_post(post.snapshot(), seen).await.unwrap();
 
-    let receipts = format!("SELECT COUNT(*) FROM consent_receipts WHERE post_id = '{}'", post.id());
+    let receipts = format!(
+        "SELECT COUNT(*) FROM consent_receipts WHERE post_id = '{}'",
+        post.id()
+    );
     assert_eq!(db.count(receipts).await, 2, "both clicks are on record");
     assert_eq!(
-        store.post(ada.id, post.id()).await.unwrap().consent.as_ref(),
+        store
+            .post(ada.id, post.id())
+            .await
+            .unwrap()
+            .consent
+            .as_ref(),
         post.consent(),
         "the post points at the latest click"
     );
@@ -121,15 +134,20 @@ pub async fn posts_list_newest_first_in_pages_filtered_by_status(db: &TestDb) {
     approved.approve(approval(&approved, 10)).unwrap();
     store.save_post(approved.snapshot(), seen).await.unwrap();
 
-    let mut expected: Vec<(chrono::DateTime<chrono::Utc>, PostId)> =
-        adas.iter().map(|p| (p.snapshot().created_at, p.id())).collect();
+    let mut expected: Vec<(chrono::DateTime<chrono::Utc>, PostId)> = adas
+        .iter()
+        .map(|p| (p.snapshot().created_at, p.id()))
+        .collect();
     expected.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.as_uuid().cmp(&a.1.as_uuid())));
     let expected: Vec<PostId> = expected.into_iter().map(|(_, id)| id).collect();
 
     let mut seen_ids = Vec::new();
     let mut cursor = None;
     loop {
-        let page = store.list_posts(ada.id, None, cursor.clone(), 2).await.unwrap();
+        let page = store
+            .list_posts(ada.id, None, cursor.clone(), 2)
+            .await
+            .unwrap();
         assert!(page.posts.len() <= 2);
         seen_ids.extend(page.posts.iter().map(|p| p.id));
         match page.next_cursor {
@@ -137,7 +155,10 @@ pub async fn posts_list_newest_first_in_pages_filtered_by_status(db: &TestDb) {
             None => break,
         }
     }
-    assert_eq!(seen_ids, expected, "every post once, newest first, Eve's never");
+    assert_eq!(
+        seen_ids, expected,
+        "every post once, newest first, Eve's never"
+    );
 
     let approved_only = store
         .list_posts(ada.id, Some(PostStatus::Approved), None, 10)
@@ -163,19 +184,41 @@ pub async fn another_owners_post_is_never_reached(db: &TestDb) {
     let post = Post::generated(ada.id, content("Ada's"), t0()).unwrap();
     store.insert_post(post.snapshot()).await.unwrap();
 
-    assert_eq!(store.post(eve.id, post.id()).await.unwrap_err(), StoreError::NotFound);
+    assert_eq!(
+        store.post(eve.id, post.id()).await.unwrap_err(),
+        StoreError::NotFound
+    );
     let mut hijack = post.snapshot().clone();
     hijack.owner = eve.id;
     assert_eq!(
-        store.save_post(&hijack, post.snapshot().updated_at).await.unwrap_err(),
+        store
+            .save_post(&hijack, post.snapshot().updated_at)
+            .await
+            .unwrap_err(),
         StoreError::NotFound
     );
-    assert_eq!(store.delete_post(eve.id, post.id()).await.unwrap_err(), StoreError::NotFound);
-    assert!(store.list_posts(eve.id, None, None, 10).await.unwrap().posts.is_empty());
-    assert_eq!(&store.post(ada.id, post.id()).await.unwrap(), post.snapshot());
+    assert_eq!(
+        store.delete_post(eve.id, post.id()).await.unwrap_err(),
+        StoreError::NotFound
+    );
+    assert!(
+        store
+            .list_posts(eve.id, None, None, 10)
+            .await
+            .unwrap()
+            .posts
+            .is_empty()
+    );
+    assert_eq!(
+        &store.post(ada.id, post.id()).await.unwrap(),
+        post.snapshot()
+    );
 
     store.delete_post(ada.id, post.id()).await.unwrap();
-    assert_eq!(store.post(ada.id, post.id()).await.unwrap_err(), StoreError::NotFound);
+    assert_eq!(
+        store.post(ada.id, post.id()).await.unwrap_err(),
+        StoreError::NotFound
+    );
     assert_eq!(
         store.post(UserId::new(), PostId::new()).await.unwrap_err(),
         StoreError::NotFound

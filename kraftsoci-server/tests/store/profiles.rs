@@ -21,15 +21,24 @@ pub async fn a_profile_is_created_replaced_and_kept_per_user(db: &TestDb) {
     let ada = signed_up(&*store, "ada@example.com").await;
     let bob = signed_up(&*store, "bob@example.com").await;
     assert_eq!(store.profile(ada.id).await.unwrap(), None);
-    store.put_profile(ada.id, &profile("Simit since 1980")).await.unwrap();
-    store.put_profile(ada.id, &profile("Simit and pogaca since 1980")).await.unwrap();
+    store
+        .put_profile(ada.id, &profile("Simit since 1980"))
+        .await
+        .unwrap();
+    store
+        .put_profile(ada.id, &profile("Simit and pogaca since 1980"))
+        .await
+        .unwrap();
     assert_eq!(
         store.profile(ada.id).await.unwrap(),
         Some(profile("Simit and pogaca since 1980"))
     );
     assert_eq!(store.profile(bob.id).await.unwrap(), None);
     assert_eq!(
-        store.put_profile(UserId::new(), &profile("nobody")).await.unwrap_err(),
+        store
+            .put_profile(UserId::new(), &profile("nobody"))
+            .await
+            .unwrap_err(),
         StoreError::NotFound
     );
 }

@@ -65,7 +65,8 @@ pub async fn deleting_a_user_removes_their_rows_but_keeps_payment_records(db: &T
         .await;
     }
 
-    db.exec(format!("DELETE FROM users WHERE id = '{}'", ada.id)).await;
+    db.exec(format!("DELETE FROM users WHERE id = '{}'", ada.id))
+        .await;
 
     for table in [
         "profiles",
@@ -82,23 +83,34 @@ pub async fn deleting_a_user_removes_their_rows_but_keeps_payment_records(db: &T
         "notices",
     ] {
         let count = db
-            .count(format!("SELECT COUNT(*) FROM {table} WHERE user_id = '{}'", ada.id))
+            .count(format!(
+                "SELECT COUNT(*) FROM {table} WHERE user_id = '{}'",
+                ada.id
+            ))
             .await;
         assert_eq!(count, 0, "{table} keeps nothing of a deleted user");
     }
     for table in ["instagram_connections", "posts", "publish_jobs"] {
         let count = db
-            .count(format!("SELECT COUNT(*) FROM {table} WHERE owner_id = '{}'", ada.id))
+            .count(format!(
+                "SELECT COUNT(*) FROM {table} WHERE owner_id = '{}'",
+                ada.id
+            ))
             .await;
         assert_eq!(count, 0, "{table} keeps nothing of a deleted user");
     }
     assert_eq!(
-        db.count("SELECT COUNT(*) FROM payment_records WHERE user_id IS NULL".to_owned()).await,
+        db.count("SELECT COUNT(*) FROM payment_records WHERE user_id IS NULL".to_owned())
+            .await,
         1,
         "the ledger outlives the account (P17)"
     );
     assert_eq!(
-        db.count(format!("SELECT COUNT(*) FROM posts WHERE owner_id = '{}'", bob.id)).await,
+        db.count(format!(
+            "SELECT COUNT(*) FROM posts WHERE owner_id = '{}'",
+            bob.id
+        ))
+        .await,
         1,
         "other users are untouched"
     );

@@ -19,11 +19,16 @@ pub async fn usage_events_are_appended_with_and_without_a_user(db: &TestDb) {
     store.append(&event(Some(ada.id), false)).await.unwrap();
     store.append(&event(None, true)).await.unwrap();
     assert_eq!(
-        db.count(format!("SELECT COUNT(*) FROM usage_log WHERE user_id = '{}'", ada.id)).await,
+        db.count(format!(
+            "SELECT COUNT(*) FROM usage_log WHERE user_id = '{}'",
+            ada.id
+        ))
+        .await,
         1
     );
     assert_eq!(
-        db.count("SELECT COUNT(*) FROM usage_log WHERE user_id IS NULL".to_owned()).await,
+        db.count("SELECT COUNT(*) FROM usage_log WHERE user_id IS NULL".to_owned())
+            .await,
         1
     );
     assert_eq!(

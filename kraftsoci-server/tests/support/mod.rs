@@ -73,7 +73,9 @@ impl TestDb {
             Engine::Sqlite(_, dir) => {
                 format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display())
             }
-            Engine::Postgres { admin_url, name, .. } => with_database(admin_url, name),
+            Engine::Postgres {
+                admin_url, name, ..
+            } => with_database(admin_url, name),
         }
     }
 
@@ -82,19 +84,23 @@ impl TestDb {
         let admin_url = std::env::var("KRAFTSOCI_TEST_DATABASE_URL")
             .unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_owned());
         let name = format!("kraftsoci_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL for tests is unreachable at KRAFTSOCI_TEST_DATABASE_URL \
+        let mut admin = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL for tests is unreachable at KRAFTSOCI_TEST_DATABASE_URL \
                  ({e}); start one or point the variable at it"
-            )
-        });
+                )
+            });
         admin
             .execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .await
             .expect("create the test database");
         let _ = admin.close().await;
         let url = DatabaseUrl::parse(&with_database(&admin_url, &name)).unwrap();
-        let store = PgStore::connect(&url).await.expect("connect to the test database");
+        let store = PgStore::connect(&url)
+            .await
+            .expect("connect to the test database");
         store.migrate().await.expect("migrate postgres");
         Self {
             engine: Engine::Postgres {
@@ -113,14 +119,37 @@ impl TestDb {
         }
     }
 
+    /// The bytes of a SQLite database's files (main file and write-ahead log), to prove that
+    /// something is stored nowhere in plain text. Empty for PostgreSQL.
+    pub fn raw_bytes(&self) -> Vec<u8> {
+        let Engine::Sqlite(_, dir) = &self.engine else {
+            return Vec::new();
+        };
+        let mut bytes = Vec::new();
+        for name in ["test.db", "test.db-wal"] {
+            if let Ok(content) = std::fs::read(dir.path().join(name)) {
+                bytes.extend(content);
+            }
+        }
+        bytes
+    }
+
     /// Runs raw SQL (tests only: for setup the ports do not offer, such as closing an account).
     pub async fn exec(&self, sql: String) {
         match &self.engine {
             Engine::Sqlite(store, _) => {
-                store.pool().execute(AssertSqlSafe(sql)).await.expect("exec");
+                store
+                    .pool()
+                    .execute(AssertSqlSafe(sql))
+                    .await
+                    .expect("exec");
             }
             Engine::Postgres { store, .. } => {
-                store.pool().execute(AssertSqlSafe(sql)).await.expect("exec");
+                store
+                    .pool()
+                    .execute(AssertSqlSafe(sql))
+                    .await
+                    .expect("exec");
             }
         }
     }

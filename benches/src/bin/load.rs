@@ -1,0 +1,335 @@
+//! The load harness: `cargo run --release -p kraftsoci-benches --bin load -- <scenario> [options]`.
+//!
+//! Every scenario targets servers it starts itself on 127.0.0.1, sends a bounded number of
+//! requests within a time limit, stops by itself, and prints Markdown tables with the machine
+//! and the command that reproduces them. See `docs/performance.md`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use kraftsoci_benches::api::{self, ENDPOINTS};
+use kraftsoci_benches::load::LoadSpec;
+use kraftsoci_benches::publish::{self, PublishSpec};
+use kraftsoci_benches::report::{Table, ms, per_second, percent, print_epilogue, print_preamble};
+use kraftsoci_benches::scratch::{DEFAULT_ADMIN_URL, with_scratch_db};
+use kraftsoci_benches::server::{BenchServer, http_client, sign_up_many};
+
+#[derive(Debug, Parser)]
+#[command(about = "kraftsoci load scenarios against in-process servers on 127.0.0.1")]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Debug, Subcommand)]
+enum Scenario {
+    /// Approved posts through the publish pipeline against a fake Graph API.
+    Publish(PublishArgs),
+    /// Requests per second and latency of GET /v1/me and GET /v1/posts beside a bare
+    /// axum + sqlx ceiling (PostgreSQL).
+    Api(ApiArgs),
+    /// Latency of GET /v1/me while clients log in continuously (bcrypt at production cost).
+    LoginStorm(StormArgs),
+}
+
+#[derive(Debug, Args)]
+struct Database {
+    /// A PostgreSQL server to create the scratch database `kraftsoci_bench_<uuid>` on (it is
+    /// dropped at the end).
+    #[arg(long, env = "KRAFTSOCI_BENCH_DATABASE_URL", default_value = DEFAULT_ADMIN_URL)]
+    database_url: String,
+}
+
+#[derive(Debug, Args)]
+struct PublishArgs {
+    /// Approved posts to publish.
+    #[arg(long, default_value_t = 200)]
+    posts: usize,
+    /// Instagram accounts the posts are spread over.
+    #[arg(long, default_value_t = 10)]
+    accounts: usize,
+    /// Publishes in flight at once.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// The fake Graph API's latency per call, in milliseconds.
+    #[arg(long, default_value_t = 20)]
+    latency_ms: u64,
+    /// Every n-th media_publish publishes but answers 500 (0: never).
+    #[arg(long, default_value_t = 0)]
+    ambiguous_every: u64,
+    /// Stop starting posts after this many seconds.
+    #[arg(long, default_value_t = 120)]
+    time_limit_s: u64,
+}
+
+#[derive(Debug, Args)]
+struct ApiArgs {
+    #[command(flatten)]
+    database: Database,
+    /// Requests per target.
+    #[arg(long, default_value_t = 2_000)]
+    requests: u64,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Users the requests rotate over.
+    #[arg(long, default_value_t = 20)]
+    users: usize,
+    /// Posts seeded per user.
+    #[arg(long, default_value_t = 50)]
+    posts_per_user: u32,
+    /// Posts per page (kraftsoci's default page size).
+    #[arg(long, default_value_t = 20)]
+    page: u32,
+    /// Seconds after which a target stops, whatever is left.
+    #[arg(long, default_value_t = 60)]
+    time_limit_s: u64,
+}
+
+#[derive(Debug, Args)]
+struct StormArgs {
+    #[command(flatten)]
+    database: Database,
+    /// GET /v1/me requests per phase.
+    #[arg(long, default_value_t = 1_000)]
+    requests: u64,
+    /// GET /v1/me requests in flight at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Clients logging in back to back during the storm.
+    #[arg(long, default_value_t = 50)]
+    login_clients: usize,
+    /// bcrypt cost (default: the server's, 12 as in production).
+    #[arg(long)]
+    bcrypt_cost: Option<u32>,
+    /// Seconds after which a phase stops, whatever is left.
+    #[arg(long, default_value_t = 60)]
+    time_limit_s: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.scenario {
+        Scenario::Publish(args) => publish(args).await,
+        Scenario::Api(args) => api(args).await,
+        Scenario::LoginStorm(args) => login_storm(args).await,
+    }
+}
+
+async fn publish(args: PublishArgs) -> anyhow::Result<()> {
+    print_preamble("Publish pipeline (core PublishOrchestrator + GraphPublisher, fake Graph API)");
+    let report = publish::run(PublishSpec {
+        posts: args.posts,
+        accounts: args.accounts,
+        concurrency: args.concurrency,
+        latency: Duration::from_millis(args.latency_ms),
+        ambiguous_every: (args.ambiguous_every > 0).then_some(args.ambiguous_every),
+        time_limit: Duration::from_secs(args.time_limit_s),
+    })
+    .await?;
+    let s = &report.summary;
+    let mut table = Table::new([
+        "posts",
+        "accounts",
+        "concurrency",
+        "latency/call",
+        "published",
+        "elapsed",
+        "posts/s",
+        "calls/post",
+        "ideal posts/s",
+        "ratio",
+        "p50/post",
+        "p99/post",
+    ]);
+    table.row([
+        args.posts.to_string(),
+        args.accounts.to_string(),
+        args.concurrency.to_string(),
+        format!("{} ms", args.latency_ms),
+        s.succeeded().to_string(),
+        format!("{:.2} s", s.elapsed().as_secs_f64()),
+        format!("{:.1}", s.rate()),
+        format!("{:.2}", report.calls_per_post()),
+        format!("{:.1}", report.ideal_rate()),
+        percent(s.rate() / report.ideal_rate()),
+        ms(s.quantile(0.5)),
+        ms(s.quantile(0.99)),
+    ]);
+    table.print();
+    println!();
+    let g = &report.graph;
+    let mut check = Table::new([
+        "containers",
+        "media_publish calls",
+        "containers published",
+        "published twice",
+        "ambiguous 500s",
+        "other outcomes",
+        "exactly once",
+    ]);
+    let mut others: Vec<_> = report.other_outcomes.iter().collect();
+    others.sort();
+    check.row([
+        g.containers.to_string(),
+        g.publish_calls.to_string(),
+        g.published_containers.to_string(),
+        g.published_twice.to_string(),
+        g.ambiguous_answers.to_string(),
+        if others.is_empty() {
+            "none".to_owned()
+        } else {
+            others
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+        if report.exactly_once() { "yes" } else { "NO" }.to_owned(),
+    ]);
+    check.print();
+    if let Some(error) = s.first_error() {
+        println!("\nfirst non-published outcome: {error}");
+    }
+    print_epilogue();
+    anyhow::ensure!(
+        report.exactly_once(),
+        "a container was published more than once"
+    );
+    Ok(())
+}
+
+async fn api(args: ApiArgs) -> anyhow::Result<()> {
+    print_preamble("API on PostgreSQL, beside a bare axum + sqlx ceiling");
+    with_scratch_db(&args.database.database_url, |url| async move {
+        // Sign-ups only: the cost does not touch the measured reads.
+        let server = BenchServer::start(&url, Some(4)).await?;
+        let client = http_client()?;
+        let users = Arc::new(sign_up_many(&client, &server, "api", args.users).await?);
+        let pool = sqlx::PgPool::connect(&url)
+            .await
+            .context("seeding connection")?;
+        let ids: Vec<_> = users.iter().map(|u| u.id).collect();
+        let seeded = api::seed_posts(&pool, &ids, args.posts_per_user).await?;
+        pool.close().await;
+        println!(
+            "{} users, {seeded} posts; {} requests per target, {} in flight\n",
+            users.len(),
+            args.requests,
+            args.concurrency
+        );
+        let spec = LoadSpec::new(
+            args.requests,
+            args.concurrency,
+            Duration::from_secs(args.time_limit_s),
+        );
+        let results = api::compare(&client, &server, &url, &users, &spec, args.page).await?;
+        let mut table = Table::new([
+            "target",
+            "ok",
+            "errors",
+            "req/s",
+            "p50",
+            "p99",
+            "max",
+            "kraftsoci ÷ this",
+        ]);
+        for (_, [kraftsoci, same, read]) in &results {
+            for m in [kraftsoci, same, read] {
+                let s = &m.summary;
+                table.row([
+                    m.label.clone(),
+                    s.succeeded().to_string(),
+                    s.errors().to_string(),
+                    per_second(s.rate()),
+                    ms(s.quantile(0.5)),
+                    ms(s.quantile(0.99)),
+                    ms(s.max()),
+                    percent(kraftsoci.summary.rate() / s.rate()),
+                ]);
+            }
+        }
+        table.print();
+        for (_, measured) in &results {
+            for m in measured {
+                if let Some(error) = m.summary.first_error() {
+                    println!("\n{}: first error: {error}", m.label);
+                }
+            }
+        }
+        debug_assert_eq!(results.len(), ENDPOINTS.len());
+        print_epilogue();
+        Ok(())
+    })
+    .await
+}
+
+async fn login_storm(args: StormArgs) -> anyhow::Result<()> {
+    print_preamble("GET /v1/me during a login storm (PostgreSQL)");
+    with_scratch_db(&args.database.database_url, |url| async move {
+        let server = BenchServer::start(&url, args.bcrypt_cost).await?;
+        let client = http_client()?;
+        let users = Arc::new(sign_up_many(&client, &server, "storm", 50).await?);
+        let spec = LoadSpec::new(
+            args.requests,
+            args.concurrency,
+            Duration::from_secs(args.time_limit_s),
+        );
+        let me = server.url("/v1/me");
+        let _ = api::measure_get(
+            &client,
+            &LoadSpec::new(200, args.concurrency, spec.time_limit),
+            me.clone(),
+            &users,
+            true,
+        )
+        .await;
+        let quiet = api::measure_get(&client, &spec, me.clone(), &users, true).await;
+        let (stormy, storm) = api::during_login_storm(
+            &client,
+            server.url("/v1/auth/login"),
+            &users,
+            args.login_clients,
+            || api::measure_get(&client, &spec, me.clone(), &users, true),
+        )
+        .await;
+        println!(
+            "bcrypt cost {}; {} login clients; GET /v1/me: {} requests, {} in flight\n",
+            server.bcrypt_cost, args.login_clients, args.requests, args.concurrency
+        );
+        let mut table = Table::new([
+            "phase", "ok", "errors", "req/s", "p50", "p99", "max", "logins", "logins/s",
+        ]);
+        for (phase, s, logins) in [
+            ("quiet", &quiet, None),
+            ("login storm", &stormy, Some(&storm)),
+        ] {
+            table.row([
+                phase.to_owned(),
+                s.succeeded().to_string(),
+                s.errors().to_string(),
+                per_second(s.rate()),
+                ms(s.quantile(0.5)),
+                ms(s.quantile(0.99)),
+                ms(s.max()),
+                logins.map_or("-".to_owned(), |l| {
+                    format!("{} ok, {} failed", l.logins, l.failed)
+                }),
+                logins.map_or("-".to_owned(), |l| {
+                    format!("{:.1}", l.logins as f64 / l.elapsed.as_secs_f64())
+                }),
+            ]);
+        }
+        table.print();
+        println!(
+            "\np99 during the storm ÷ quiet p99: {:.1}×",
+            stormy.quantile(0.99).as_secs_f64() / quiet.quantile(0.99).as_secs_f64()
+        );
+        print_epilogue();
+        Ok(())
+    })
+    .await
+}

@@ -210,10 +210,8 @@ async fn signup(
     let (Some(name), Some(email), Some(password), Some(business_name), Some(sector), Some(version)) =
         (name, email, password, business_name, sector, version)
     else {
-        return Err(fields
-            .finish()
-            .err()
-            .unwrap_or_else(|| ApiError::invalid_field("body", "is invalid")));
+        // A field is missing exactly when its reason was recorded.
+        return Err(ApiError::Validation(fields.into_map()));
     };
     let (account, tokens) = state
         .auth

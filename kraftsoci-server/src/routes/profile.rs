@@ -93,7 +93,8 @@ async fn put_profile(
     let (Some(description), Some(target_audience), Some(tone), Some(sector), Some(language)) =
         (description, target_audience, tone, sector, language)
     else {
-        return Err(fields.finish().err().unwrap_or(ApiError::NotFound));
+        // A field is missing exactly when its reason was recorded.
+        return Err(ApiError::Validation(fields.into_map()));
     };
     let profile = BusinessProfile {
         description,

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use kraftsoci_server::config::DatabaseUrl;
 use kraftsoci_server::store::{PgStore, SqliteStore, Store};
+use sha2::{Digest as _, Sha256};
 use sqlx::{AssertSqlSafe, Connection as _, Executor as _};
 
 /// The default PostgreSQL server for tests.
@@ -80,20 +81,19 @@ impl TestDb {
     }
 
     /// A fresh PostgreSQL database. Panics (fails the test) when the server is unreachable.
+    ///
+    /// The database is a copy of a migrated template (see [`postgres_template`]), so a test
+    /// pays for `CREATE DATABASE`, not for running every migration again.
     pub async fn postgres() -> Self {
         let admin_url = std::env::var("KRAFTSOCI_TEST_DATABASE_URL")
             .unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_owned());
+        let template = postgres_template(&admin_url).await;
         let name = format!("kraftsoci_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "PostgreSQL for tests is unreachable at KRAFTSOCI_TEST_DATABASE_URL \
-                 ({e}); start one or point the variable at it"
-                )
-            });
+        let mut admin = admin_connection(&admin_url).await;
         admin
-            .execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(AssertSqlSafe(format!(
+                "CREATE DATABASE {name} TEMPLATE {template}"
+            )))
             .await
             .expect("create the test database");
         let _ = admin.close().await;
@@ -101,6 +101,7 @@ impl TestDb {
         let store = PgStore::connect(&url)
             .await
             .expect("connect to the test database");
+        // Already migrated through the template; this only confirms it is current.
         store.migrate().await.expect("migrate postgres");
         Self {
             engine: Engine::Postgres {
@@ -192,6 +193,81 @@ impl TestDb {
                 .expect("strings"),
         }
     }
+}
+
+async fn admin_connection(admin_url: &str) -> sqlx::PgConnection {
+    sqlx::PgConnection::connect(admin_url)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL for tests is unreachable at KRAFTSOCI_TEST_DATABASE_URL ({e}); \
+                 start one or point the variable at it"
+            )
+        })
+}
+
+/// The fingerprint of the migrations compiled into this test binary (the ones the server
+/// applies): a template is reused only while they are unchanged.
+fn migrations_fingerprint() -> String {
+    let migrator = sqlx::migrate!("./migrations/postgres");
+    let mut hash = Sha256::new();
+    for migration in migrator.iter() {
+        hash.update(migration.version.to_be_bytes());
+        hash.update(&migration.checksum);
+    }
+    hex::encode(&hash.finalize()[..8])
+}
+
+static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+/// The name of a database holding every migration, from which test databases are copied.
+///
+/// It is named after the migrations' fingerprint and kept between runs, so only the first run
+/// after a migration changes pays for migrating. It is built under a temporary name and
+/// renamed when complete, so a concurrent process never copies a half-migrated template.
+/// Templates of older migrations are left alone (another checkout may still use them); drop
+/// `kraftsoci_template_*` databases by hand when they pile up.
+async fn postgres_template(admin_url: &str) -> String {
+    TEMPLATE
+        .get_or_init(|| async {
+            let name = format!("kraftsoci_template_{}", migrations_fingerprint());
+            let mut admin = admin_connection(admin_url).await;
+            let existing: Vec<String> =
+                sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname = $1")
+                    .bind(&name)
+                    .fetch_all(&mut admin)
+                    .await
+                    .expect("list templates");
+            if existing.contains(&name) {
+                return name;
+            }
+            let building = format!("kraftsoci_building_{}", uuid::Uuid::new_v4().simple());
+            admin
+                .execute(AssertSqlSafe(format!("CREATE DATABASE {building}")))
+                .await
+                .expect("create the template database");
+            let url = DatabaseUrl::parse(&with_database(admin_url, &building)).unwrap();
+            let store = PgStore::connect(&url)
+                .await
+                .expect("connect to the template");
+            store.migrate().await.expect("migrate the template");
+            store.pool().close().await;
+            let renamed = admin
+                .execute(AssertSqlSafe(format!(
+                    "ALTER DATABASE {building} RENAME TO {name}"
+                )))
+                .await;
+            if renamed.is_err() {
+                // Another process finished the same template first: use theirs.
+                let _ = admin
+                    .execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {building}")))
+                    .await;
+            }
+            let _ = admin.close().await;
+            name
+        })
+        .await
+        .clone()
 }
 
 fn with_database(admin_url: &str, name: &str) -> String {

@@ -11,7 +11,9 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
 
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
@@ -37,10 +39,24 @@ pub struct GraphCounts {
     pub ambiguous_answers: u64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Container {
+    created: Instant,
     publishes: u32,
     media_id: Option<String>,
+    /// From the creation request to the first `media_publish` answer.
+    create_to_publish: Option<Duration>,
+}
+
+impl Container {
+    fn new() -> Self {
+        Self {
+            created: Instant::now(),
+            publishes: 0,
+            media_id: None,
+            create_to_publish: None,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -144,11 +160,14 @@ async fn write_edge(
     Path((_version, _node, edge)): Path<(String, String, String)>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
+    let received = Instant::now();
     graph.answer().await;
     match edge.as_str() {
         "media" => {
             let id = graph.fresh_id(17);
-            graph.containers().insert(id.clone(), Container::default());
+            let mut container = Container::new();
+            container.created = received;
+            graph.containers().insert(id.clone(), container);
             Json(json!({"id": id})).into_response()
         }
         "media_publish" => {
@@ -174,6 +193,8 @@ async fn write_edge(
                 };
                 container.publishes += 1;
                 container.media_id.get_or_insert_with(|| media_id.clone());
+                let took = container.created.elapsed();
+                container.create_to_publish.get_or_insert(took);
             }
             if graph
                 .ambiguous_every
@@ -254,5 +275,20 @@ impl FakeGraph {
             published_twice: containers.values().filter(|c| c.publishes > 1).count() as u64,
             ambiguous_answers: self.graph.ambiguous_answers.load(Ordering::Relaxed),
         }
+    }
+
+    /// For every published container, the time from its creation request to the answer of its
+    /// first `media_publish`, in microseconds.
+    pub fn create_to_publish(&self) -> Histogram<u64> {
+        let mut histogram = crate::load::new_histogram();
+        for took in self
+            .graph
+            .containers()
+            .values()
+            .filter_map(|c| c.create_to_publish)
+        {
+            crate::load::record(&mut histogram, took);
+        }
+        histogram
     }
 }

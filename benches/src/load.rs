@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
@@ -120,6 +120,20 @@ where
     F: Fn(u64) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), String>> + Send + 'static,
 {
+    closed_loop_while(spec, Arc::new(AtomicBool::new(true)), request).await
+}
+
+/// As [`closed_loop`], and also stops starting requests once `running` turns false (to load a
+/// server exactly while something else happens).
+pub async fn closed_loop_while<F, Fut>(
+    spec: &LoadSpec,
+    running: Arc<AtomicBool>,
+    request: F,
+) -> Summary
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
     let request = Arc::new(request);
     let next = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
@@ -129,13 +143,15 @@ where
         .map(|_| {
             let request = Arc::clone(&request);
             let next = Arc::clone(&next);
+            let running = Arc::clone(&running);
             tokio::spawn(async move {
                 let mut latencies = new_histogram();
                 let mut errors = 0;
                 let mut first_error = None;
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= total || Instant::now() >= deadline {
+                    if i >= total || Instant::now() >= deadline || !running.load(Ordering::Relaxed)
+                    {
                         break;
                     }
                     let sent = Instant::now();
@@ -224,5 +240,20 @@ mod tests {
         let spec = LoadSpec::new(u64::MAX, 2, Duration::ZERO);
         let summary = closed_loop(&spec, |_| async { Ok(()) }).await;
         assert_eq!(summary.succeeded() + summary.errors(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_driver_stops_when_told_to() {
+        let running = Arc::new(AtomicBool::new(true));
+        let flag = Arc::clone(&running);
+        let spec = LoadSpec::new(u64::MAX, 1, Duration::from_secs(60));
+        let summary = closed_loop_while(&spec, running, move |i| {
+            if i == 9 {
+                flag.store(false, Ordering::Relaxed);
+            }
+            async { Ok(()) }
+        })
+        .await;
+        assert_eq!(summary.succeeded(), 10);
     }
 }

@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use hdrhistogram::Histogram;
 use kraftsoci_core::ports::{JournalEntry, MediaSource, PublishAccount, PublishJournal};
 use kraftsoci_core::{
     Approval, Caption, Hashtag, IgUserId, MediaDigest, MediaKind, Post, PostContent, PostId,
@@ -26,8 +27,15 @@ use kraftsoci_meta::{GraphPublisher, MetaClient, MetaConfig};
 use secrecy::SecretString;
 use tokio::time::Instant;
 
+use kraftsoci_core::ports::{Connection, ConnectionStatus, MediaKey};
+use kraftsoci_core::vault::key_version_of;
+use kraftsoci_core::{ConnectionId, TokenContext};
+use kraftsoci_server::store::posts_flow::{JobRequest, PostMedia, PostUpdate, StoredImage};
+use kraftsoci_server::worker::{Worker, WorkerConfig, WorkerDeps};
+
 use crate::fake_graph::{FakeGraph, GraphCounts};
 use crate::load::{Summary, new_histogram, record};
+use crate::server::{BenchServer, http_client, sign_up_many};
 
 /// The recovery points, in memory.
 #[derive(Debug, Default)]
@@ -58,6 +66,16 @@ impl PublishJournal for MemoryJournal {
     }
 }
 
+/// What publishes the posts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pipeline {
+    /// The server's publish worker over PostgreSQL: claims with leases, fenced journal writes,
+    /// the post saved as `publishing` first, outcomes settled in one transaction.
+    Worker,
+    /// Core's orchestrator alone, with an in-memory journal: the Graph round trips only.
+    Orchestrator,
+}
+
 /// The scenario's knobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PublishSpec {
@@ -80,8 +98,17 @@ pub struct PublishSpec {
 pub struct PublishReport {
     /// The knobs.
     pub spec: PublishSpec,
-    /// Per-post latency (claim to outcome) of the published posts; failures otherwise.
+    /// Which pipeline published.
+    pub pipeline: Pipeline,
+    /// Posts published (for the worker: posts whose stored status is `published`).
+    pub published: u64,
+    /// Published posts over the run's wall-clock time, with per-post latencies (orchestrator:
+    /// claim to outcome; worker: see [`PublishReport::create_to_publish`]); other outcomes are
+    /// the errors.
     pub summary: Summary,
+    /// Per published container, from its creation request to its `media_publish` answer, as
+    /// the fake Graph API saw it.
+    pub create_to_publish: Histogram<u64>,
     /// Outcomes other than `Published`, by kind.
     pub other_outcomes: HashMap<&'static str, u64>,
     /// What the fake Graph API counted.
@@ -89,10 +116,19 @@ pub struct PublishReport {
 }
 
 impl PublishReport {
+    /// Published posts per second of the run.
+    pub fn rate(&self) -> f64 {
+        let seconds = self.summary.elapsed().as_secs_f64();
+        if seconds > 0.0 {
+            self.published as f64 / seconds
+        } else {
+            0.0
+        }
+    }
+
     /// Graph calls per published post.
     pub fn calls_per_post(&self) -> f64 {
-        let published = self.summary.succeeded().max(1);
-        self.graph.calls as f64 / published as f64
+        self.graph.calls as f64 / self.published.max(1) as f64
     }
 
     /// The best throughput the slots could reach: each slot always waiting on one call.
@@ -107,8 +143,7 @@ impl PublishReport {
 
     /// Whether every post was published by exactly one `media_publish` of its own container.
     pub fn exactly_once(&self) -> bool {
-        self.graph.published_twice == 0
-            && self.graph.published_containers == self.summary.succeeded()
+        self.graph.published_twice == 0 && self.graph.published_containers == self.published
     }
 }
 
@@ -121,9 +156,8 @@ fn outcome_kind(outcome: &PublishOutcome) -> &'static str {
     }
 }
 
-fn approved_post(owner: UserId, target: &IgUserId, i: usize) -> anyhow::Result<PublishPermit> {
-    let now = Utc::now();
-    let content = PostContent {
+fn content(target: &IgUserId, i: usize) -> anyhow::Result<PostContent> {
+    Ok(PostContent {
         caption: Caption::parse(&format!(
             "Fresh simit every morning from our stone oven, batch {i}."
         ))?,
@@ -132,26 +166,34 @@ fn approved_post(owner: UserId, target: &IgUserId, i: usize) -> anyhow::Result<P
         media_kind: MediaKind::Image,
         media: vec![MediaDigest::of(format!("image {i}").as_bytes())],
         target: Some(target.clone()),
-    };
-    let mut post = Post::generated(owner, content, now)?;
-    post.approve(Approval {
+    })
+}
+
+fn approval(owner: UserId, post: &Post, target: &IgUserId, at: DateTime<Utc>) -> Approval {
+    Approval {
         user: owner,
         shown_hash: post.content_hash(),
         target: target.clone(),
-        at: now,
+        at,
         ip: None,
         user_agent: None,
         scheduled_for: None,
-    })?;
+    }
+}
+
+fn approved_post(owner: UserId, target: &IgUserId, i: usize) -> anyhow::Result<PublishPermit> {
+    let now = Utc::now();
+    let mut post = Post::generated(owner, content(target, i)?, now)?;
+    post.approve(approval(owner, &post, target, now))?;
     Ok(post.begin_publishing(now, &Restrictions::default())?)
 }
 
-/// Runs the scenario.
+/// Runs the scenario through core's orchestrator with an in-memory journal.
 ///
 /// # Errors
 /// When the fake cannot start or the posts cannot be built; failed publishes are counted,
 /// not errors.
-pub async fn run(spec: PublishSpec) -> anyhow::Result<PublishReport> {
+pub async fn run_orchestrator(spec: PublishSpec) -> anyhow::Result<PublishReport> {
     let fake = FakeGraph::start(spec.latency, spec.ambiguous_every).await?;
     let client =
         MetaClient::new(MetaConfig::token_only().with_graph_base_url(fake.base_url().clone()))
@@ -250,7 +292,203 @@ pub async fn run(spec: PublishSpec) -> anyhow::Result<PublishReport> {
     let errors = other_outcomes.values().sum();
     Ok(PublishReport {
         spec,
+        pipeline: Pipeline::Orchestrator,
+        published: latencies.len(),
         summary: Summary::from_parts(latencies, errors, first_error, elapsed),
+        create_to_publish: fake.create_to_publish(),
+        other_outcomes,
+        graph: fake.counts(),
+    })
+}
+
+/// The image bytes a seeded post was "generated" with (only their digest matters: the fake
+/// Graph API never fetches the link).
+fn image_bytes(i: usize) -> Vec<u8> {
+    format!("bench image {i}").into_bytes()
+}
+
+/// Seeds `spec.accounts` users, each with one active Instagram connection (token sealed by the
+/// server's vault), and `spec.posts` approved posts spread over them, each queued with its
+/// consent receipt as the Publish click does (`approve_and_queue`).
+async fn seed_approved_posts(server: &BenchServer, spec: &PublishSpec) -> anyhow::Result<()> {
+    let state = &server.state;
+    let client = http_client()?;
+    let users = sign_up_many(&client, server, "publish", spec.accounts.max(1)).await?;
+    let now = Utc::now();
+    let mut connections = Vec::with_capacity(users.len());
+    for (a, user) in users.iter().enumerate() {
+        let owner = UserId::from_uuid(user.id);
+        let ig = IgUserId::parse(format!("1784140{a:010}"))?;
+        let token = SecretString::from(format!("EAAG-bench-token-{a}"));
+        let sealed = state
+            .vault
+            .seal(&token, &TokenContext::instagram(owner, &ig))?;
+        let connection = state
+            .store
+            .save_connection(
+                &Connection {
+                    id: ConnectionId::new(),
+                    owner,
+                    ig_user_id: ig.clone(),
+                    page_name: format!("Bench Bakery {a}"),
+                    status: ConnectionStatus::Active,
+                    token_expires_at: None,
+                    created_at: now,
+                },
+                &sealed,
+                key_version_of(&sealed)?,
+            )
+            .await?;
+        connections.push((owner, ig, connection.id));
+    }
+    let connections = Arc::new(connections);
+    let indices: Vec<usize> = (0..spec.posts).collect();
+    for chunk in indices.chunks(16) {
+        let seeded = futures::future::join_all(chunk.iter().map(|&i| {
+            let connections = Arc::clone(&connections);
+            async move {
+                let (owner, ig, connection) = &connections[i % connections.len()];
+                let mut post = Post::generated(*owner, content_with_image(ig, i)?, now)?;
+                state
+                    .store
+                    .insert_generated_post(
+                        post.snapshot(),
+                        &PostMedia {
+                            topic: Some("fresh simit".to_owned()),
+                            image: Some(StoredImage {
+                                key: MediaKey::new(*owner, &format!("bench-{i}.jpg"))?,
+                                width: 1080,
+                                height: 1080,
+                            }),
+                            sandbox: false,
+                        },
+                    )
+                    .await?;
+                let expected_updated_at = post.snapshot().updated_at;
+                let clicked = now + chrono::Duration::milliseconds(1);
+                post.approve(approval(*owner, &post, ig, clicked))?;
+                state
+                    .store
+                    .approve_and_queue(
+                        &PostUpdate {
+                            post: post.snapshot().clone(),
+                            expected_updated_at,
+                        },
+                        &JobRequest {
+                            connection: *connection,
+                            run_after: clicked,
+                            at: clicked,
+                        },
+                    )
+                    .await?;
+                anyhow::Ok(())
+            }
+        }))
+        .await;
+        for outcome in seeded {
+            outcome?;
+        }
+    }
+    Ok(())
+}
+
+fn content_with_image(target: &IgUserId, i: usize) -> anyhow::Result<PostContent> {
+    let mut content = content(target, i)?;
+    content.media = vec![MediaDigest::of(&image_bytes(i))];
+    Ok(content)
+}
+
+/// Post counts by status, read straight from the database.
+async fn status_counts(pool: &sqlx::PgPool) -> anyhow::Result<HashMap<String, i64>> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, count(*) FROM posts GROUP BY status")
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Runs the scenario through the server's publish worker on the PostgreSQL database at
+/// `database_url` (a scratch database: it is filled with users, connections and posts).
+///
+/// The worker is started once every job is queued, with `spec.concurrency` claim loops and
+/// the server's defaults otherwise (lease, back-off, journal fenced by the claim); the run
+/// ends when no post is `approved` or `publishing` any more, or at the time limit.
+///
+/// # Errors
+/// When the server, the fake or the seeding fails; failed publishes are counted, not errors.
+pub async fn run_worker(spec: PublishSpec, database_url: &str) -> anyhow::Result<PublishReport> {
+    let fake = FakeGraph::start(spec.latency, spec.ambiguous_every).await?;
+    let server = BenchServer::start(database_url, Some(4)).await?;
+    seed_approved_posts(&server, &spec).await?;
+    let pool = sqlx::PgPool::connect(database_url)
+        .await
+        .context("connecting to count posts")?;
+
+    let client =
+        MetaClient::new(MetaConfig::token_only().with_graph_base_url(fake.base_url().clone()))
+            .context("building the Graph client")?;
+    let state = &server.state;
+    let deps = WorkerDeps {
+        store: Arc::clone(&state.store),
+        publisher: Arc::new(GraphPublisher::new(client)),
+        vault: Arc::clone(&state.vault),
+        links: Arc::clone(&state.media_links),
+        link_ttl: state.config.media_publish_ttl,
+        clock: Arc::new(SystemClock),
+    };
+    let config = WorkerConfig {
+        concurrency: u32::try_from(spec.concurrency.max(1)).unwrap_or(u32::MAX),
+        // A claim loop that finds nothing waits this long; the queue is full from the start,
+        // so this only matters at the very end.
+        poll_interval: Duration::from_millis(20),
+        ..WorkerConfig::default()
+    };
+    let started = Instant::now();
+    let worker = Worker::new(deps, config).spawn();
+    let mut counts = status_counts(&pool).await?;
+    while Instant::now() < started + spec.time_limit {
+        let pending = ["approved", "publishing"]
+            .iter()
+            .filter_map(|s| counts.get(*s))
+            .sum::<i64>();
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        counts = status_counts(&pool).await?;
+    }
+    let elapsed = started.elapsed();
+    worker.stop().await;
+    pool.close().await;
+
+    let published = counts.get("published").copied().unwrap_or(0);
+    let mut other_outcomes: HashMap<&'static str, u64> = HashMap::new();
+    for (status, count) in &counts {
+        let kind = match status.as_str() {
+            "published" => continue,
+            "approved" | "publishing" => "unfinished",
+            "failed" => "failed",
+            "needs_reconnect" => "needs_reconnect",
+            _ => "other",
+        };
+        *other_outcomes.entry(kind).or_default() += u64::try_from(*count).unwrap_or(0);
+    }
+    let create_to_publish = fake.create_to_publish();
+    let errors = other_outcomes.values().sum();
+    // The per-post latency the worker mode can observe: container creation to the
+    // media_publish answer (claiming and settling are in the wall-clock rate).
+    let summary = Summary::from_parts(
+        create_to_publish.clone(),
+        errors,
+        (errors > 0).then(|| format!("post statuses at the end: {counts:?}")),
+        elapsed,
+    );
+    Ok(PublishReport {
+        spec,
+        pipeline: Pipeline::Worker,
+        published: u64::try_from(published).unwrap_or(0),
+        summary,
+        create_to_publish,
         other_outcomes,
         graph: fake.counts(),
     })

@@ -48,7 +48,8 @@ impl Drop for TempDir {
 
 /// The configuration the scenarios run the server with: production's defaults where they
 /// matter to speed (bcrypt cost unless overridden), auth rate limits opened wide (a load
-/// generator on one address is not what they are for), mails and media in temp dirs.
+/// generator on one address is not what they are for), mails and media in temp dirs, and no
+/// background publish worker or retention sweep.
 ///
 /// # Errors
 /// When `database_url` is not a `postgres://` or `sqlite:` URL.
@@ -77,6 +78,10 @@ pub fn bench_config(
     };
     config.auth_rate_per_ip = open;
     config.auth_rate_per_account = open;
+    // The scenarios run the publish worker and the retention sweep themselves, when they
+    // measure them; in the background they would only add noise.
+    config.worker.enabled = false;
+    config.sweep.enabled = false;
     Ok(config)
 }
 

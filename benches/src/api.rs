@@ -17,19 +17,19 @@ use crate::server::{BenchServer, BenchUser, PASSWORD};
 /// A SHA-256 in hex, for seeded posts' media digests.
 const DIGEST: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
-/// Inserts `per_user` posts (status `ready`, one image digest, two hashtags) for each of
-/// `users`, in one `INSERT … SELECT generate_series` per call.
+/// Inserts `per_user` posts (status `ready`, one image digest and a stored-image key, three
+/// hashtags) for each of `users`, in one `INSERT … SELECT generate_series`.
 ///
 /// # Errors
 /// When the insert fails.
 pub async fn seed_posts(pool: &PgPool, users: &[uuid::Uuid], per_user: u32) -> anyhow::Result<u64> {
     let inserted = sqlx::query(
         "INSERT INTO posts (id, owner_id, topic, caption, hashtags, alt_text, media_kind, \
-         media_digests, status, created_at, updated_at) \
+         media_digests, image_key, image_width, image_height, status, created_at, updated_at) \
          SELECT gen_random_uuid(), u, 'fresh simit', \
          'Fresh simit every morning from our stone oven, batch ' || g || '. Come early!', \
          '[\"simit\",\"bakery\",\"istanbul\"]', 'A basket of sesame bread rings', 'image', \
-         '[\"' || $3 || '\"]', 'ready', \
+         '[\"' || $3 || '\"]', 'u/' || u || '/bench-' || g || '.jpg', 1080, 1080, 'ready', \
          now() - g * interval '1 minute', now() - g * interval '1 minute' \
          FROM unnest($1::uuid[]) AS u CROSS JOIN generate_series(1, $2) AS g",
     )

@@ -40,9 +40,11 @@
 
 pub mod api;
 pub mod bare;
+pub mod export;
 pub mod fake_graph;
 pub mod load;
 pub mod publish;
 pub mod report;
 pub mod scratch;
 pub mod server;
+pub mod sweep;

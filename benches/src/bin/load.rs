@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
-use kraftsoci_benches::api;
 use kraftsoci_benches::load::LoadSpec;
 use kraftsoci_benches::publish::{self, Pipeline, PublishSpec};
 use kraftsoci_benches::report::{Table, ms, per_second, percent, print_epilogue, print_preamble};
 use kraftsoci_benches::scratch::{DEFAULT_ADMIN_URL, with_scratch_db};
 use kraftsoci_benches::server::{BenchServer, http_client, sign_up_many};
+use kraftsoci_benches::{api, export, sweep};
 
 #[derive(Debug, Parser)]
 #[command(about = "kraftsoci load scenarios against in-process servers on 127.0.0.1")]
@@ -32,6 +32,40 @@ enum Scenario {
     Api(ApiArgs),
     /// Latency of GET /v1/me while clients log in continuously (bcrypt at production cost).
     LoginStorm(StormArgs),
+    /// Time and peak memory of GET /v1/me/export for an account with many posts.
+    Export(ExportArgs),
+    /// The retention sweep of a large expired usage log, and GET /v1/me latency meanwhile.
+    Sweep(SweepArgs),
+}
+
+#[derive(Debug, Args)]
+struct ExportArgs {
+    #[command(flatten)]
+    database: Database,
+    /// Posts the exported account has.
+    #[arg(long, default_value_t = 10_000)]
+    posts: u32,
+    /// Seconds after which the export is abandoned.
+    #[arg(long, default_value_t = 120)]
+    time_limit_s: u64,
+}
+
+#[derive(Debug, Args)]
+struct SweepArgs {
+    #[command(flatten)]
+    database: Database,
+    /// Expired usage-log rows to insert and sweep.
+    #[arg(long, default_value_t = 100_000)]
+    rows: u64,
+    /// GET /v1/me requests measured before the sweep (during it, requests run until it ends).
+    #[arg(long, default_value_t = 1_000)]
+    requests: u64,
+    /// GET /v1/me requests in flight at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Seconds after which the sweep (and each measurement) stops, whatever is left.
+    #[arg(long, default_value_t = 300)]
+    time_limit_s: u64,
 }
 
 #[derive(Debug, Args)]
@@ -129,7 +163,92 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Publish(args) => publish(args).await,
         Scenario::Api(args) => api(args).await,
         Scenario::LoginStorm(args) => login_storm(args).await,
+        Scenario::Export(args) => export(args).await,
+        Scenario::Sweep(args) => sweep(args).await,
     }
+}
+
+async fn export(args: ExportArgs) -> anyhow::Result<()> {
+    print_preamble("Account export (GET /v1/me/export) on PostgreSQL");
+    let report = with_scratch_db(&args.database.database_url, |url| async move {
+        export::run(&url, args.posts, Duration::from_secs(args.time_limit_s)).await
+    })
+    .await?;
+    let mib = |kib: u64| format!("{:.1} MiB", kib as f64 / 1024.0);
+    let mut table = Table::new([
+        "posts",
+        "document",
+        "first byte",
+        "total",
+        "MB/s",
+        "RSS before",
+        "peak RSS during",
+        "peak − before",
+    ]);
+    table.row([
+        report.posts.to_string(),
+        format!("{:.1} MB", report.bytes as f64 / 1e6),
+        ms(report.first_byte),
+        ms(report.elapsed),
+        format!(
+            "{:.1}",
+            report.bytes as f64 / 1e6 / report.elapsed.as_secs_f64()
+        ),
+        mib(report.rss_before_kib),
+        mib(report.peak_kib),
+        mib(report.peak_kib.saturating_sub(report.rss_before_kib)),
+    ]);
+    table.print();
+    if !report.peak_was_reset {
+        println!("\n(the peak could not be reset: it is the process's lifetime peak)");
+    }
+    print_epilogue();
+    Ok(())
+}
+
+async fn sweep(args: SweepArgs) -> anyhow::Result<()> {
+    print_preamble("Retention sweep of an expired usage log (PostgreSQL)");
+    let time_limit = Duration::from_secs(args.time_limit_s);
+    let spec = LoadSpec::new(args.requests, args.concurrency, time_limit);
+    let report = with_scratch_db(&args.database.database_url, |url| async move {
+        sweep::run(&url, args.rows, &spec, time_limit).await
+    })
+    .await?;
+    println!(
+        "{} expired rows inserted in {:.1} s; sweeper batch size {}\n",
+        report.rows,
+        report.insert.as_secs_f64(),
+        report.batch_size
+    );
+    let mut sweep_table = Table::new(["deleted", "left", "runs", "batches", "elapsed", "rows/s"]);
+    sweep_table.row([
+        report.deleted.to_string(),
+        report.left.to_string(),
+        report.runs.to_string(),
+        report.batches.to_string(),
+        format!("{:.2} s", report.elapsed.as_secs_f64()),
+        per_second(report.deleted as f64 / report.elapsed.as_secs_f64()),
+    ]);
+    sweep_table.print();
+    println!();
+    let mut table = Table::new(["GET /v1/me", "ok", "errors", "req/s", "p50", "p99", "max"]);
+    for (phase, s) in [
+        ("before the sweep", &report.quiet),
+        ("during the sweep", &report.during),
+    ] {
+        table.row([
+            phase.to_owned(),
+            s.succeeded().to_string(),
+            s.errors().to_string(),
+            per_second(s.rate()),
+            ms(s.quantile(0.5)),
+            ms(s.quantile(0.99)),
+            ms(s.max()),
+        ]);
+    }
+    table.print();
+    print_epilogue();
+    Ok(())
 }
 
 async fn publish(args: PublishArgs) -> anyhow::Result<()> {

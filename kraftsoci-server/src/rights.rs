@@ -1,0 +1,270 @@
+//! Data-subject rights as services the routes call: requests with their 30-day due date
+//! (P33), erasure by closing the account at once (P19, P28, P34) and Meta's signed callbacks
+//! (P15, P34).
+//!
+//! Erasure has two steps. Closing happens here, immediately and in one transaction: sessions
+//! end, Instagram tokens are deleted, approved or scheduled posts are withdrawn and their
+//! publish jobs deleted. The purge of every row and stored object but the payment records
+//! follows within 30 days, done by the retention sweep ([`crate::retention`]).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use kraftsoci_core::retention::RetentionPeriod;
+use kraftsoci_core::{DataSubjectRequest, Email, RequestKind, UserId};
+use rand::RngCore as _;
+use secrecy::SecretString;
+use sha2::{Digest as _, Sha256};
+
+use crate::auth::invalid_credentials;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::rights::{Closure, ClosureOutcome, MetaDeletion, MetaDeletionStatus};
+
+/// The oldest `signed_request` accepted from Meta. Meta signs each callback when it sends it;
+/// the bound limits what a captured request is worth.
+pub const MAX_SIGNED_REQUEST_AGE: Duration = Duration::from_secs(3600);
+
+/// Records that `user` exercised `kind` now, still to be answered.
+///
+/// # Errors
+/// Storage failures.
+pub async fn receive_request(
+    state: &AppState,
+    user: UserId,
+    kind: RequestKind,
+) -> Result<DataSubjectRequest, ApiError> {
+    let request = DataSubjectRequest::receive(user, kind, state.clock.now());
+    state.store.record_request(&request).await?;
+    Ok(request)
+}
+
+/// Records a request that was answered at once (a restriction or objection takes effect as
+/// it is saved).
+///
+/// # Errors
+/// Storage failures.
+pub async fn record_answered_request(
+    state: &AppState,
+    user: UserId,
+    kind: RequestKind,
+) -> Result<DataSubjectRequest, ApiError> {
+    let now = state.clock.now();
+    let mut request = DataSubjectRequest::receive(user, kind, now);
+    request.complete(now);
+    state.store.record_request(&request).await?;
+    Ok(request)
+}
+
+/// When an account closed at `closed_at` must be purged by (P19: within 30 days).
+pub fn purge_deadline(closed_at: DateTime<Utc>) -> DateTime<Utc> {
+    RetentionPeriod::THIRTY_DAYS
+        .after(closed_at)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// Closes `user`'s account now and records the erasure request (P19, P28). Closing a closed
+/// account changes nothing and answers the same deadline.
+///
+/// # Errors
+/// 404 when the account does not exist; storage failures.
+pub async fn close_account(state: &AppState, user: UserId) -> Result<ClosureOutcome, ApiError> {
+    let at = state.clock.now();
+    let closure = Closure {
+        user,
+        at,
+        purge_after: purge_deadline(at),
+        request: DataSubjectRequest::receive(user, RequestKind::Erasure, at),
+    };
+    let outcome = state.store.close_account(&closure).await?;
+    if let ClosureOutcome::Closed {
+        sessions_revoked,
+        tokens_removed,
+        posts_withdrawn,
+        jobs_removed,
+        purge_after,
+    } = outcome
+    {
+        tracing::info!(
+            %user,
+            sessions_revoked,
+            tokens_removed,
+            posts_withdrawn,
+            jobs_removed,
+            %purge_after,
+            "account closed; purge scheduled"
+        );
+    }
+    Ok(outcome)
+}
+
+/// `DELETE /v1/me`: closes the caller's account after checking the password again.
+///
+/// # Errors
+/// 401 `invalid_credentials` for a wrong password; as [`close_account`].
+pub async fn close_own_account(
+    state: &AppState,
+    user: UserId,
+    password: &SecretString,
+) -> Result<ClosureOutcome, ApiError> {
+    if !state.auth.verify_password(user, password).await? {
+        return Err(invalid_credentials());
+    }
+    close_account(state, user).await
+}
+
+/// `POST /data-deletion`: closes the account of `email` if `password` is its password. An
+/// unknown email, a closed account and a wrong password answer the same way, in the same time
+/// (bcrypt runs in every case).
+///
+/// # Errors
+/// 401 `invalid_credentials`; as [`close_account`].
+pub async fn close_with_credentials(
+    state: &AppState,
+    email: Option<&Email>,
+    password: &SecretString,
+) -> Result<ClosureOutcome, ApiError> {
+    let credentials = match email {
+        Some(email) => state.store.credentials_by_email(&email.normalized()).await?,
+        None => None,
+    };
+    let matched = state
+        .auth
+        .hasher()
+        .verify(password, credentials.as_ref().map(|c| &c.password_hash))
+        .await
+        .map_err(ApiError::Internal)?;
+    match credentials {
+        Some(credentials) if matched => close_account(state, credentials.user).await,
+        _ => Err(invalid_credentials()),
+    }
+}
+
+/// The stored form of an app-scoped Meta user id: lowercase hex SHA-256, so the id itself is
+/// never kept. The Instagram connect flow stores it per connection
+/// ([`RightsStore::set_meta_user_hash`](crate::store::RightsStore::set_meta_user_hash)).
+pub fn meta_user_hash(app_scoped_user_id: &str) -> String {
+    hex::encode(Sha256::digest(app_scoped_user_id.trim().as_bytes()))
+}
+
+/// A fresh confirmation code for a Meta data-deletion request: 96 random bits as hex.
+fn confirmation_code() -> String {
+    let mut bytes = [0_u8; 12];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn app_secret(state: &AppState) -> Result<&SecretString, ApiError> {
+    state.config.meta.app_secret.as_ref().ok_or_else(|| {
+        ApiError::dependency_unavailable(
+            "meta_callbacks_unavailable",
+            "Meta callbacks are not configured on this server (META_APP_SECRET is not set).",
+            None,
+        )
+    })
+}
+
+/// Verifies a `signed_request` and returns the hash of its app-scoped user id. Nothing is
+/// read from a request whose signature does not verify.
+fn verified_meta_user(state: &AppState, signed_request: &str) -> Result<String, ApiError> {
+    let secret = app_secret(state)?;
+    let verified = kraftsoci_meta::verify_signed_request(
+        secret,
+        signed_request,
+        state.clock.now(),
+        MAX_SIGNED_REQUEST_AGE,
+    )
+    .map_err(|error| {
+        tracing::warn!(%error, "meta callback refused");
+        ApiError::bad_request(
+            "invalid_signed_request",
+            "The signed_request is malformed, stale or not signed with this app's secret.",
+        )
+    })?;
+    Ok(meta_user_hash(&verified.user_id))
+}
+
+/// Meta's Data Deletion Request callback (P34): closes every account with a connection made
+/// by that Meta user (the purge follows within 30 days) and records the request under a new
+/// confirmation code. Without a matching account the request is completed at once: nothing
+/// is held.
+///
+/// # Errors
+/// 503 without `META_APP_SECRET`; 400 `invalid_signed_request` for anything that does not
+/// verify (nothing changes then); storage failures.
+pub async fn meta_data_deletion(
+    state: &AppState,
+    signed_request: &str,
+) -> Result<MetaDeletion, ApiError> {
+    let meta_user = verified_meta_user(state, signed_request)?;
+    let accounts = state.store.accounts_of_meta_user(&meta_user).await?;
+    for &user in &accounts {
+        close_account(state, user).await?;
+    }
+    let now = state.clock.now();
+    let (status, completed_at) = if accounts.is_empty() {
+        (MetaDeletionStatus::NothingHeld, Some(now))
+    } else {
+        (MetaDeletionStatus::Received, None)
+    };
+    let request = MetaDeletion {
+        confirmation_code: confirmation_code(),
+        app_user_hash: meta_user,
+        user: match accounts.as_slice() {
+            [only] => Some(*only),
+            _ => None,
+        },
+        status,
+        created_at: now,
+        completed_at,
+    };
+    state.store.insert_meta_deletion(&request).await?;
+    tracing::info!(accounts = accounts.len(), "meta data-deletion request received");
+    Ok(request)
+}
+
+/// Meta's deauthorize callback (P15): deletes the Instagram tokens of every connection that
+/// Meta user made; the connections then need a reconnect. Returns how many were removed.
+///
+/// # Errors
+/// As [`meta_data_deletion`].
+pub async fn meta_deauthorize(state: &AppState, signed_request: &str) -> Result<u64, ApiError> {
+    let meta_user = verified_meta_user(state, signed_request)?;
+    let removed = state.store.remove_meta_user_tokens(&meta_user).await?;
+    tracing::info!(removed, "meta deauthorized the app; tokens removed");
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone as _;
+
+    use super::*;
+
+    #[test]
+    fn a_meta_user_id_is_stored_as_its_sha256() {
+        // sha256("218471"), computed independently.
+        let expected = "a16eadf35df86bf31b67643469cff09e096fc1823a4d1ad0325462615bfce650";
+        assert_eq!(meta_user_hash("218471"), expected);
+        assert_eq!(meta_user_hash(" 218471 "), expected);
+        assert_ne!(meta_user_hash("218472"), expected);
+    }
+
+    #[test]
+    fn the_purge_deadline_is_thirty_days_after_closure() {
+        let closed = Utc.with_ymd_and_hms(2026, 1, 31, 10, 0, 0).unwrap();
+        assert_eq!(
+            purge_deadline(closed),
+            Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn confirmation_codes_are_long_random_and_url_safe() {
+        let a = confirmation_code();
+        let b = confirmation_code();
+        assert_eq!(a.len(), 24);
+        assert_ne!(a, b);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+    }
+}

@@ -41,6 +41,15 @@ pub enum Error {
     /// The listener could not be bound or the server failed while serving.
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
+    /// An operator command (`sweep`, `rotate-key`, `publish-policy`) failed.
+    #[error("{command}: {source}")]
+    Command {
+        /// The subcommand.
+        command: &'static str,
+        /// Why.
+        #[source]
+        source: anyhow::Error,
+    },
 }
 
 /// Per-field reasons, as the contract's `fields` (`{"name": ["why"]}`).
@@ -61,6 +70,14 @@ pub enum ApiError {
     #[error("unauthorized: {code}")]
     Unauthorized {
         /// `unauthorized` for tokens, `invalid_credentials` for a failed login.
+        code: &'static str,
+        /// A sentence for the client.
+        message: Cow<'static, str>,
+    },
+    /// 402: the plan does not allow this (`quota_exceeded`, `subscription_inactive`).
+    #[error("payment required: {code}")]
+    PaymentRequired {
+        /// A stable snake_case code.
         code: &'static str,
         /// A sentence for the client.
         message: Cow<'static, str>,
@@ -115,6 +132,21 @@ pub enum ApiError {
     /// 503: a dependency (the database) is unavailable.
     #[error("service unavailable")]
     Unavailable(#[source] anyhow::Error),
+    /// 502 (a provider behind the route failed) or 503 (a provider is unavailable or not
+    /// configured) with a specific code, e.g. `payment_provider_error`, `billing_unavailable`.
+    /// The cause, if any, is logged, never shown.
+    #[error("dependency failed: {code}")]
+    Dependency {
+        /// 502 or 503.
+        status: StatusCode,
+        /// A stable snake_case code.
+        code: &'static str,
+        /// A sentence for the client.
+        message: Cow<'static, str>,
+        /// The cause, for the log.
+        #[source]
+        source: Option<anyhow::Error>,
+    },
     /// 500: anything else. The cause is logged, never shown.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -169,6 +201,35 @@ impl ApiError {
         Self::Validation(BTreeMap::from([(field.to_owned(), vec![reason.into()])]))
     }
 
+    /// 502 with a code: a provider behind the route failed or answered something unusable.
+    pub fn bad_gateway(
+        code: &'static str,
+        message: impl Into<Cow<'static, str>>,
+        source: impl Into<anyhow::Error>,
+    ) -> Self {
+        Self::Dependency {
+            status: StatusCode::BAD_GATEWAY,
+            code,
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// 503 with a code: a provider behind the route is unavailable (`source`) or not
+    /// configured (`None`).
+    pub fn dependency_unavailable(
+        code: &'static str,
+        message: impl Into<Cow<'static, str>>,
+        source: Option<anyhow::Error>,
+    ) -> Self {
+        Self::Dependency {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code,
+            message: message.into(),
+            source,
+        }
+    }
+
     /// 500 from any error.
     pub fn internal(error: impl Into<anyhow::Error>) -> Self {
         Self::Internal(error.into())
@@ -179,6 +240,7 @@ impl ApiError {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::PaymentRequired { .. } => StatusCode::PAYMENT_REQUIRED,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -188,6 +250,7 @@ impl ApiError {
             Self::Validation(_) | Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Dependency { status, .. } => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -196,8 +259,10 @@ impl ApiError {
         let (code, message, fields): (&str, Cow<'static, str>, Option<FieldErrors>) = match self {
             Self::BadRequest { code, message }
             | Self::Unauthorized { code, message }
+            | Self::PaymentRequired { code, message }
             | Self::Forbidden { code, message }
-            | Self::Conflict { code, message } => (code, message, None),
+            | Self::Conflict { code, message }
+            | Self::Dependency { code, message, .. } => (code, message, None),
             Self::NotFound => ("not_found", "No such resource.".into(), None),
             Self::MethodNotAllowed => (
                 "method_not_allowed",
@@ -255,6 +320,13 @@ impl IntoResponse for ApiError {
             // The one place a server-side failure is logged, with its whole chain.
             Self::Internal(source) | Self::Unavailable(source) => {
                 tracing::error!(error = format!("{source:#}"), %status, "request failed");
+            }
+            Self::Dependency {
+                code,
+                source: Some(source),
+                ..
+            } => {
+                tracing::error!(error = format!("{source:#}"), %status, code, "request failed");
             }
             _ => {}
         }

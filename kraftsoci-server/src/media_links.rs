@@ -240,7 +240,10 @@ mod tests {
         let links = links(clock.clone());
         let key = MediaKey::new(UserId::new(), "post-1.jpg").unwrap();
         let url = links.sign(&key, Duration::from_secs(3600));
-        assert!(url.starts_with("https://api.example.com/base/media/"), "{url}");
+        assert!(
+            url.starts_with("https://api.example.com/base/media/"),
+            "{url}"
+        );
         let token = links.token_of(&url).unwrap();
         let verified = links.verify(token).unwrap();
         assert_eq!(verified.key, key);
@@ -287,7 +290,14 @@ mod tests {
             ours.verify(&theirs.token(&key, Duration::from_secs(60))),
             Err(LinkError::BadSignature)
         );
-        for garbage in ["", ".", "abc", "a.b.c", "!!!.???", &"A".repeat(MAX_TOKEN_LEN + 1)] {
+        for garbage in [
+            "",
+            ".",
+            "abc",
+            "a.b.c",
+            "!!!.???",
+            &"A".repeat(MAX_TOKEN_LEN + 1),
+        ] {
             assert!(ours.verify(garbage).is_err(), "{garbage}");
         }
     }
@@ -295,7 +305,10 @@ mod tests {
     #[test]
     fn urls_of_other_hosts_have_no_token() {
         let links = links(clock());
-        assert_eq!(links.token_of("https://evil.example.com/base/media/abc"), None);
+        assert_eq!(
+            links.token_of("https://evil.example.com/base/media/abc"),
+            None
+        );
         assert_eq!(links.token_of("https://api.example.com/base/media/"), None);
         assert_eq!(
             links.token_of("https://api.example.com/base/media/abc"),

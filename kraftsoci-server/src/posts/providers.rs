@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use kraftsoci_ai::{OfflineGenerator, OpenAiConfig, OpenAiGenerator};
-use kraftsoci_billing::{BillingEntitlements, InMemoryBillingStore, InMemoryQuotaLedger, PlanTable};
+use kraftsoci_billing::{
+    BillingEntitlements, InMemoryBillingStore, InMemoryQuotaLedger, PlanTable,
+};
 use kraftsoci_core::ports::{
     ContentGenerator, Entitlements, ImageGenerator, MediaStore, SocialPublisher,
 };
@@ -111,16 +113,19 @@ pub fn generators(
 ) -> anyhow::Result<(Arc<dyn ContentGenerator>, Arc<dyn ImageGenerator>)> {
     match (&config.openai.api_key, config.sandbox) {
         (Some(key), false) => {
-            let base = config.openai.base_url.as_str().trim_end_matches('/').to_owned();
+            let base = config
+                .openai
+                .base_url
+                .as_str()
+                .trim_end_matches('/')
+                .to_owned();
             let openai = Arc::new(OpenAiGenerator::new(
                 OpenAiConfig::new(key.clone()).with_base_url(base),
             )?);
             Ok((openai.clone(), openai))
         }
         (None, false) => {
-            tracing::warn!(
-                "OPENAI_API_KEY is not set: posts are written by the offline generator"
-            );
+            tracing::warn!("OPENAI_API_KEY is not set: posts are written by the offline generator");
             let offline = Arc::new(OfflineGenerator::new());
             Ok((offline.clone(), offline))
         }

@@ -10,6 +10,9 @@
 pub mod account;
 pub mod auth;
 pub mod health;
+pub mod instagram;
+pub mod media;
+pub mod posts;
 pub mod profile;
 
 use std::sync::LazyLock;
@@ -34,6 +37,9 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes(&state))
         .merge(account::routes())
         .merge(profile::routes())
+        .merge(instagram::routes())
+        .merge(posts::routes())
+        .merge(media::routes())
         .route("/openapi.json", get(openapi_json))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -54,6 +60,9 @@ pub fn router(state: AppState) -> Router {
         (name = "auth", description = "Sign-up, login, sessions and passwords"),
         (name = "account", description = "The account and the data subject's settings"),
         (name = "profile", description = "The business profile"),
+        (name = "instagram", description = "Connecting Instagram business accounts"),
+        (name = "posts", description = "Generating posts and the consent-gated Publish click"),
+        (name = "media", description = "Signed, expiring image links"),
         (name = "operations", description = "Probes and this document"),
     )
 )]
@@ -83,6 +92,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(auth::Doc::openapi());
     doc.merge(account::Doc::openapi());
     doc.merge(profile::Doc::openapi());
+    doc.merge(instagram::Doc::openapi());
+    doc.merge(posts::Doc::openapi());
+    doc.merge(media::Doc::openapi());
     doc
 }
 

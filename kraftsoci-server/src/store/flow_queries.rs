@@ -7,7 +7,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kraftsoci_core::ports::{Connection, ConnectionStatus, MediaKey};
-use kraftsoci_core::{ConnectionId, IgUserId, PostId, PostSnapshot, PostStatus, StoreError, UserId};
+use kraftsoci_core::{
+    ConnectionId, IgUserId, PostId, PostSnapshot, PostStatus, StoreError, UserId,
+};
 
 use super::queries::link_consent;
 use super::{Db, ThisStore, db_error};
@@ -52,7 +54,8 @@ fn job_running() -> StoreError {
 
 /// A non-negative number for an `INTEGER` column (32-bit on PostgreSQL).
 fn small(value: u32) -> Result<i32, StoreError> {
-    i32::try_from(value).map_err(|_| StoreError::Corrupt(format!("{value} does not fit an integer column")))
+    i32::try_from(value)
+        .map_err(|_| StoreError::Corrupt(format!("{value} does not fit an integer column")))
 }
 
 fn count(value: i64) -> u32 {
@@ -442,11 +445,11 @@ impl PostFlowStore for ThisStore {
         excluding: PostId,
     ) -> Result<u32, StoreError> {
         let load = sqlx::query_scalar::<Db, i64>(
-            "SELECT COUNT(*) FROM posts p LEFT JOIN consent_receipts c ON c.id = p.consent_id \
+            "SELECT COUNT(*) FROM posts p LEFT JOIN publish_jobs j ON j.post_id = p.id \
              WHERE p.target_ig_user_id = $1 AND p.id <> $4 AND ( \
-               (p.status = 'published' AND p.published_at >= $2) \
+               (p.status = 'published' AND p.published_at >= $2 AND p.published_at < $3) \
                OR p.status = 'publishing' \
-               OR (p.status = 'approved' AND (c.scheduled_for IS NULL OR c.scheduled_for < $3)))",
+               OR (p.status = 'approved' AND j.run_after >= $2 AND j.run_after < $3))",
         )
         .bind(ig_user_id.as_str())
         .bind(Ts(since))

@@ -159,9 +159,9 @@ pub trait PostFlowStore: Send + Sync {
         ig_user_id: &IgUserId,
     ) -> Result<Vec<PostSnapshot>, StoreError>;
 
-    /// How much of `ig_user_id`'s daily publishing quota is spoken for, besides `excluding`:
-    /// posts published since `since`, posts publishing now, and approved posts due before
-    /// `until`.
+    /// How much of `ig_user_id`'s daily publishing quota is spoken for around a publishing
+    /// time, besides `excluding`: posts published or queued to run between `since` and
+    /// `until`, and posts publishing now.
     async fn publishing_load(
         &self,
         ig_user_id: &IgUserId,
@@ -234,8 +234,10 @@ pub struct SandboxContainer {
 #[async_trait]
 pub trait SandboxStore: Send + Sync {
     /// Records a new container (status `in_progress`).
-    async fn insert_sandbox_container(&self, container: &SandboxContainer)
-    -> Result<(), StoreError>;
+    async fn insert_sandbox_container(
+        &self,
+        container: &SandboxContainer,
+    ) -> Result<(), StoreError>;
 
     /// A container of `ig_user_id`.
     async fn sandbox_container(

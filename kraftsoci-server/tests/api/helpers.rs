@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{SubsecRound as _, Utc};
 use kraftsoci_core::ManualClock;
 use kraftsoci_server::config::{Config, MailTransport, MediaUrl, RateLimit};
-use kraftsoci_server::{AppState, Application};
+use kraftsoci_server::{AppState, Application, ApplicationBuilder};
 use reqwest::{Response, StatusCode};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -71,14 +71,22 @@ pub async fn spawn_app() -> TestApp {
 
 /// A server whose configuration `adjust` may change first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_built(adjust, |builder| builder).await
+}
+
+/// A server whose configuration `adjust` and collaborators `build` (publisher, generators,
+/// entitlements…) may change first.
+pub async fn spawn_app_built(
+    adjust: impl FnOnce(&mut Config),
+    build: impl FnOnce(ApplicationBuilder) -> ApplicationBuilder,
+) -> TestApp {
     let db = TestDb::sqlite().await;
     let outbox = TempDir::new("outbox");
     let media = TempDir::new("media");
     let mut config = test_config(&db, &outbox, &media);
     adjust(&mut config);
     let clock = Arc::new(ManualClock::new(Utc::now().trunc_subsecs(6)));
-    let app = Application::builder(config)
-        .clock(clock.clone())
+    let app = build(Application::builder(config).clock(clock.clone()))
         .build()
         .await
         .expect("the test server builds");

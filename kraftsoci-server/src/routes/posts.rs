@@ -1,0 +1,510 @@
+//! `/v1/posts/*`: the consent-gated flow (P09, P32). Generate a post, preview it, edit it, and
+//! publish it only with the owner's explicit click, which echoes the hash of the content shown.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use kraftsoci_core::{PostId, PostStatus};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::error::{ApiError, ErrorBody};
+use crate::http::{AuthUser, ClientInfo, Json, Path, Query};
+use crate::posts::flow::{self, Click, EditRequest, PostView};
+use crate::state::AppState;
+
+/// The routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/posts", post(generate).get(list))
+        .route("/v1/posts/{id}", get(preview).patch(edit).delete(remove))
+        .route("/v1/posts/{id}/publish", post(publish))
+        .route("/v1/posts/{id}/withdraw", post(withdraw))
+        .route("/v1/posts/{id}/consent", get(consent))
+}
+
+/// The OpenAPI description of these routes.
+#[derive(OpenApi)]
+#[openapi(paths(generate, list, preview, edit, publish, withdraw, remove, consent))]
+pub struct Doc;
+
+/// What to write about.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct GenerateBody {
+    /// The topic (3–500 characters).
+    topic: String,
+    /// Whether to generate an image too (default true; Instagram needs one to publish).
+    #[serde(default = "yes")]
+    with_image: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The current consent, in brief (the full receipt is at `/v1/posts/{id}/consent`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsentSummary {
+    /// When the owner clicked Publish.
+    approved_at: DateTime<Utc>,
+    /// The hash of the content approved (including the account).
+    content_hash: String,
+    /// The Instagram account approved.
+    ig_user_id: String,
+    /// The time chosen, when scheduled.
+    scheduled_for: Option<DateTime<Utc>>,
+}
+
+/// Why publishing failed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FailureView {
+    /// A stable code.
+    code: String,
+    /// A sentence for the owner.
+    message: String,
+    /// Whether approving again may succeed.
+    retryable: bool,
+}
+
+/// The image's size.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImageView {
+    /// Width in pixels.
+    width: u32,
+    /// Height in pixels.
+    height: u32,
+}
+
+/// The publish job of an approved post.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobSummary {
+    /// `queued`, `running`, `done`, `failed` or `cancelled`.
+    state: String,
+    /// Not before this time.
+    run_after: DateTime<Utc>,
+    /// Attempts so far.
+    attempts: u32,
+}
+
+/// A post: the preview the owner approves.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PostDto {
+    /// The id.
+    id: String,
+    /// `ready`, `approved`, `publishing`, `published`, `failed`, `withdrawn` or
+    /// `needs_reconnect`.
+    #[schema(example = "ready")]
+    status: &'static str,
+    /// The topic asked for.
+    topic: Option<String>,
+    /// The caption body.
+    caption: String,
+    /// Hashtags, without `#`, in order.
+    hashtags: Vec<String>,
+    /// The caption with hashtags exactly as Instagram would receive it.
+    text: String,
+    /// Alt text for the image.
+    alt_text: Option<String>,
+    /// A signed, expiring link to the image (no credentials needed), or `null`.
+    image_url: Option<String>,
+    /// The image's size.
+    image: Option<ImageView>,
+    /// What a Publish click must echo: SHA-256 of the content as it is now (caption,
+    /// hashtags, alt text, image, account).
+    content_hash: String,
+    /// The connected account the post targets (`id` of `/v1/instagram/accounts`).
+    instagram_account_id: Option<String>,
+    /// The Instagram user id the post targets.
+    ig_user_id: Option<String>,
+    /// The current consent, if approved.
+    consent: Option<ConsentSummary>,
+    /// The approved publishing time, when scheduled.
+    scheduled_for: Option<DateTime<Utc>>,
+    /// The publish job, while approved or publishing.
+    job: Option<JobSummary>,
+    /// When it went live.
+    published_at: Option<DateTime<Utc>>,
+    /// Instagram's media id.
+    instagram_media_id: Option<String>,
+    /// The post on Instagram (or the sandbox).
+    permalink: Option<String>,
+    /// Why publishing failed.
+    failure: Option<FailureView>,
+    /// Whether this is a sandbox post (offline generator, nothing reaches Instagram).
+    sandbox: bool,
+    /// When generated.
+    created_at: DateTime<Utc>,
+    /// When last changed.
+    updated_at: DateTime<Utc>,
+}
+
+impl PostDto {
+    fn from_view(state: &AppState, view: PostView) -> Self {
+        let PostView {
+            post,
+            media,
+            target_connection,
+            job,
+        } = view;
+        let content_hash = post.content.hash().to_hex();
+        let text = post
+            .content
+            .post_text()
+            .map(|t| t.as_str().to_owned())
+            .unwrap_or_else(|_| post.content.caption.as_str().to_owned());
+        let sandbox = media.sandbox || post.content.target.as_ref().is_some_and(|t| t.is_sandbox());
+        Self {
+            id: post.id.to_string(),
+            status: post.status.as_str(),
+            topic: media.topic,
+            caption: post.content.caption.as_str().to_owned(),
+            hashtags: post
+                .content
+                .hashtags
+                .iter()
+                .map(|h| h.as_str().to_owned())
+                .collect(),
+            text,
+            alt_text: post
+                .content
+                .alt_text
+                .as_ref()
+                .map(|a| a.as_str().to_owned()),
+            image_url: media.image.as_ref().map(|i| {
+                state
+                    .media_links
+                    .sign(&i.key, state.config.media_preview_ttl)
+            }),
+            image: media.image.as_ref().map(|i| ImageView {
+                width: i.width,
+                height: i.height,
+            }),
+            content_hash,
+            instagram_account_id: target_connection.map(|c| c.to_string()),
+            ig_user_id: post.content.target.as_ref().map(|t| t.to_string()),
+            scheduled_for: post.consent.as_ref().and_then(|c| c.scheduled_for()),
+            consent: post.consent.as_ref().map(|c| ConsentSummary {
+                approved_at: c.approved_at(),
+                content_hash: c.content_hash().to_hex(),
+                ig_user_id: c.target().to_string(),
+                scheduled_for: c.scheduled_for(),
+            }),
+            job: job.map(|j| JobSummary {
+                state: j.state,
+                run_after: j.run_after,
+                attempts: j.attempts,
+            }),
+            published_at: post.published_at,
+            instagram_media_id: post.instagram_media_id,
+            permalink: post.permalink,
+            failure: post.failure.map(|f| FailureView {
+                code: f.code,
+                message: f.message,
+                retryable: f.retryable,
+            }),
+            sandbox,
+            created_at: post.created_at,
+            updated_at: post.updated_at,
+        }
+    }
+}
+
+/// A page of posts, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PostPageDto {
+    /// The posts.
+    posts: Vec<PostDto>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    next_cursor: Option<String>,
+}
+
+/// Listing parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// From a previous page's `next_cursor`.
+    cursor: Option<String>,
+    /// Page size, 1–100 (default 20).
+    limit: Option<u32>,
+    /// Only posts in this status.
+    status: Option<String>,
+}
+
+/// An edit; absent fields stay, `null` clears `alt_text` or `instagram_account_id`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EditBody {
+    /// New caption.
+    caption: Option<String>,
+    /// New hashtags (with or without `#`).
+    hashtags: Option<Vec<String>>,
+    /// New alt text; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    alt_text: Option<Option<String>>,
+    /// The connected account to publish to; `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    instagram_account_id: Option<Option<String>>,
+}
+
+/// Tells an explicit `null` (`Some(None)`) from an absent field (`None`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// The Publish click.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PublishBody {
+    /// The `content_hash` of the preview the owner saw.
+    content_hash: String,
+    /// The connected account to publish to.
+    instagram_account_id: String,
+    /// Publish at this time (RFC 3339, in the future) instead of now.
+    scheduled_for: Option<DateTime<Utc>>,
+}
+
+/// The consent receipt of the current approval (P09).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsentDto {
+    /// The post.
+    post_id: String,
+    /// Who clicked.
+    user_id: String,
+    /// The hash of the approved content.
+    content_hash: String,
+    /// The Instagram account approved.
+    ig_user_id: String,
+    /// When.
+    approved_at: DateTime<Utc>,
+    /// From which address.
+    ip: Option<String>,
+    /// With which browser.
+    user_agent: Option<String>,
+    /// For when, if scheduled.
+    scheduled_for: Option<DateTime<Utc>>,
+}
+
+/// Generates a post (caption, hashtags, alt text and image) in status `ready`. Nothing is
+/// published.
+#[utoipa::path(post, path = "/v1/posts", tag = "posts", security(("bearer" = [])),
+    request_body = GenerateBody,
+    responses(
+        (status = 201, body = PostDto),
+        (status = 401, body = ErrorBody),
+        (status = 402, description = "`quota_exceeded`", body = ErrorBody),
+        (status = 403, description = "`processing_restricted`", body = ErrorBody),
+        (status = 422, description = "`profile_required`, `content_flagged`, `content_refused`, invalid topic", body = ErrorBody),
+        (status = 502, description = "`generator_unavailable`", body = ErrorBody),
+    ))]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+async fn generate(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(body): Json<GenerateBody>,
+) -> Result<(StatusCode, Json<PostDto>), ApiError> {
+    let view = flow::generate(&state, user.id, &body.topic, body.with_image).await?;
+    Ok((StatusCode::CREATED, Json(PostDto::from_view(&state, view))))
+}
+
+/// The caller's posts, newest first.
+#[utoipa::path(get, path = "/v1/posts", tag = "posts", security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, body = PostPageDto),
+        (status = 400, description = "`invalid_query`, `invalid_cursor`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+    ))]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<PostPageDto>, ApiError> {
+    let status = query
+        .status
+        .as_deref()
+        .map(PostStatus::parse)
+        .transpose()
+        .map_err(|_| ApiError::bad_request("invalid_query", "Unknown post status."))?;
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "The limit must be between 1 and 100.",
+        ));
+    }
+    let page = state
+        .store
+        .list_posts(user.id, status, query.cursor, limit)
+        .await
+        .map_err(|error| match error {
+            kraftsoci_core::StoreError::NotFound => {
+                ApiError::bad_request("invalid_cursor", "The cursor is not valid.")
+            }
+            other => other.into(),
+        })?;
+    let views = flow::views(&state, user.id, page.posts).await?;
+    Ok(Json(PostPageDto {
+        posts: views
+            .into_iter()
+            .map(|v| PostDto::from_view(&state, v))
+            .collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// The preview: everything the owner approves, and where the post stands.
+#[utoipa::path(get, path = "/v1/posts/{id}", tag = "posts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The post's id")),
+    responses((status = 200, body = PostDto), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+async fn preview(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<PostId>,
+) -> Result<Json<PostDto>, ApiError> {
+    let view = flow::view(&state, user.id, id).await?;
+    Ok(Json(PostDto::from_view(&state, view)))
+}
+
+/// Edits caption, hashtags, alt text or account. An approval is void: the post returns to
+/// `ready` with a new `content_hash`.
+#[utoipa::path(patch, path = "/v1/posts/{id}", tag = "posts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The post's id")), request_body = EditBody,
+    responses(
+        (status = 200, body = PostDto),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`publishing_started`, `publishing_in_progress`, `conflict`", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ))]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+async fn edit(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<PostId>,
+    Json(body): Json<EditBody>,
+) -> Result<Json<PostDto>, ApiError> {
+    let view = flow::edit(
+        &state,
+        user.id,
+        id,
+        EditRequest {
+            caption: body.caption,
+            hashtags: body.hashtags,
+            alt_text: body.alt_text,
+            instagram_account_id: body.instagram_account_id,
+        },
+    )
+    .await?;
+    Ok(Json(PostDto::from_view(&state, view)))
+}
+
+/// **The Publish click.** Records the consent receipt for exactly the content whose hash is
+/// echoed (user, time, address, user agent, account, schedule) and queues the post. Repeating
+/// it is harmless.
+#[utoipa::path(post, path = "/v1/posts/{id}/publish", tag = "posts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The post's id")), request_body = PublishBody,
+    responses(
+        (status = 202, description = "Approved and queued", body = PostDto),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "`processing_restricted`", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`content_changed`, `target_changed`, `connection_needs_reconnect`, `publishing_limit_reached`, `publishing_started`", body = ErrorBody),
+        (status = 422, description = "invalid fields, `image_required`, `image_invalid`", body = ErrorBody),
+    ))]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+async fn publish(
+    State(state): State<AppState>,
+    user: AuthUser,
+    client: ClientInfo,
+    Path(id): Path<PostId>,
+    Json(body): Json<PublishBody>,
+) -> Result<(StatusCode, Json<PostDto>), ApiError> {
+    let view = flow::publish(
+        &state,
+        user.id,
+        id,
+        Click {
+            content_hash: body.content_hash,
+            instagram_account_id: body.instagram_account_id,
+            scheduled_for: body.scheduled_for,
+            ip: client.ip_string(),
+            user_agent: client.user_agent,
+        },
+    )
+    .await?;
+    Ok((StatusCode::ACCEPTED, Json(PostDto::from_view(&state, view))))
+}
+
+/// Withdraws an approval that has not started publishing: back to `ready`.
+#[utoipa::path(post, path = "/v1/posts/{id}/withdraw", tag = "posts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The post's id")),
+    responses(
+        (status = 200, body = PostDto),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`invalid_state`, `publishing_started`, `publishing_in_progress`", body = ErrorBody),
+    ))]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+async fn withdraw(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<PostId>,
+) -> Result<Json<PostDto>, ApiError> {
+    let view = flow::withdraw(&state, user.id, id).await?;
+    Ok(Json(PostDto::from_view(&state, view)))
+}
+
+/// Deletes our copy of a post (row and image bytes, P16); a post already on Instagram stays
+/// there.
+#[utoipa::path(delete, path = "/v1/posts/{id}", tag = "posts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The post's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`publishing_in_progress`", body = ErrorBody),
+    ))]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+async fn remove(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<PostId>,
+) -> Result<StatusCode, ApiError> {
+    flow::delete(&state, user.id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The consent receipt of the post's current approval.
+#[utoipa::path(get, path = "/v1/posts/{id}/consent", tag = "posts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The post's id")),
+    responses(
+        (status = 200, body = ConsentDto),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "No such post, or not approved (`no_consent`)", body = ErrorBody),
+    ))]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+async fn consent(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<PostId>,
+) -> Result<Json<ConsentDto>, ApiError> {
+    let post = state.store.post(user.id, id).await?;
+    let receipt = post.consent.ok_or(ApiError::NotFound)?;
+    Ok(Json(ConsentDto {
+        post_id: receipt.post().to_string(),
+        user_id: receipt.user().to_string(),
+        content_hash: receipt.content_hash().to_hex(),
+        ig_user_id: receipt.target().to_string(),
+        approved_at: receipt.approved_at(),
+        ip: receipt.ip().map(str::to_owned),
+        user_agent: receipt.user_agent().map(str::to_owned),
+        scheduled_for: receipt.scheduled_for(),
+    }))
+}

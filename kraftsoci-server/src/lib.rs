@@ -31,6 +31,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod billing;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -12,6 +12,7 @@ use kraftsoci_core::{Clock, SystemClock};
 use tokio::net::TcpListener;
 
 use crate::auth::{AccessTokens, AuthService, PasswordHasher};
+use crate::billing::Billing;
 use crate::config::Config;
 use crate::error::Error;
 use crate::http::layers;
@@ -93,8 +94,8 @@ impl ApplicationBuilder {
         self
     }
 
-    /// Uses these entitlements (e.g. backed by the database ledger) instead of the default
-    /// in-memory ones.
+    /// Uses these entitlements instead of the default ones (billing's: the stored
+    /// subscription, the plan table and the database quota ledger).
     pub fn entitlements(mut self, entitlements: Arc<dyn Entitlements>) -> Self {
         self.entitlements = Some(entitlements);
         self
@@ -177,9 +178,13 @@ impl ApplicationBuilder {
                 )
             }
         };
+        let billing = Arc::new(
+            Billing::from_config(&config, Arc::clone(&store), Arc::clone(&clock))
+                .map_err(|e| setup("billing")(e.into()))?,
+        );
         let entitlements = self
             .entitlements
-            .unwrap_or_else(|| providers::entitlements(&clock));
+            .unwrap_or_else(|| billing.entitlements());
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -193,6 +198,7 @@ impl ApplicationBuilder {
             generator,
             images,
             entitlements,
+            billing,
             vault,
             meta,
         };

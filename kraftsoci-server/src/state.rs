@@ -9,6 +9,7 @@ use kraftsoci_core::{Clock, TokenVault};
 use kraftsoci_meta::MetaClient;
 
 use crate::auth::AuthService;
+use crate::billing::Billing;
 use crate::config::Config;
 use crate::http::rate_limit::AuthLimits;
 use crate::media_links::MediaLinks;
@@ -46,8 +47,12 @@ pub struct AppState {
     pub generator: Arc<dyn ContentGenerator>,
     /// Images (offline in sandbox mode, else OpenAI).
     pub images: Arc<dyn ImageGenerator>,
-    /// Plan quotas: reserve before generating, commit or release after.
+    /// Plan quotas: reserve before generating, commit or release after. By default
+    /// [`Billing::entitlements`]: the stored subscription, the plan table and the database
+    /// ledger.
     pub entitlements: Arc<dyn Entitlements>,
+    /// Plans, Stripe checkout and portal, webhooks and the billing overview.
+    pub billing: Arc<Billing>,
     /// Encryption of OAuth tokens at rest (P10, P22).
     pub vault: Arc<TokenVault>,
     /// The Facebook Login and Graph client, when the Meta app is configured.

@@ -6,6 +6,7 @@
 //! warning); production refuses to start without its secrets or with a plain-http external
 //! URL, and the error names the variable.
 
+mod billing;
 mod net;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use rand::RngCore as _;
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use url::Url;
 
+pub use billing::{BillingConfig, DEFAULT_UNBILLED_PLAN};
 pub use net::{CorsConfig, CorsOrigins, IpNet, RateLimit, canonical as canonical_ip};
 
 /// A variable that is missing or malformed; the message names the variable.
@@ -331,6 +333,8 @@ pub struct Config {
     pub openai: OpenAiConfig,
     /// Stripe.
     pub stripe: StripeConfig,
+    /// Plans, the plan used without Stripe, and Stripe call timeouts.
+    pub billing: BillingConfig,
     /// Outgoing mail.
     pub mail: MailConfig,
     /// `KRAFTSOCI_CORS_ORIGINS` and `KRAFTSOCI_CORS_CREDENTIALS`.
@@ -567,6 +571,7 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
             webhook_secret: self.secret("STRIPE_WEBHOOK_SECRET"),
             api_base: self.url("STRIPE_API_BASE", "https://api.stripe.com")?,
         };
+        let billing = billing::load(|name| self.get(name), production)?;
 
         let sandbox = match self.flag("KRAFTSOCI_SANDBOX")? {
             Some(true) if production => {
@@ -642,6 +647,7 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
             meta,
             openai,
             stripe,
+            billing,
             mail: MailConfig { transport, from },
             cors,
             trusted_proxies,
@@ -743,6 +749,10 @@ mod tests {
             ("OPENAI_API_KEY", "sk-openai-secret-value"),
             ("STRIPE_SECRET_KEY", "sk_test_stripe-secret-value"),
             ("STRIPE_WEBHOOK_SECRET", "whsec_stripe-webhook-value"),
+            (
+                "KRAFTSOCI_PLANS",
+                r#"[{"name":"starter","price_id":"price_1Q","monthly_posts":60,"monthly_images":30}]"#,
+            ),
         ]
     }
 
@@ -800,6 +810,7 @@ mod tests {
             "OPENAI_API_KEY",
             "STRIPE_SECRET_KEY",
             "STRIPE_WEBHOOK_SECRET",
+            "KRAFTSOCI_PLANS",
         ] {
             let err = load(&without(&production(), variable)).unwrap_err();
             assert_eq!(err.variable, variable);

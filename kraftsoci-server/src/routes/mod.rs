@@ -9,6 +9,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod billing;
 pub mod health;
 pub mod instagram;
 pub mod media;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(instagram::routes())
         .merge(posts::routes())
         .merge(media::routes())
+        .merge(billing::routes())
         .route("/openapi.json", get(openapi_json))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -63,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         (name = "instagram", description = "Connecting Instagram business accounts"),
         (name = "posts", description = "Generating posts and the consent-gated Publish click"),
         (name = "media", description = "Signed, expiring image links"),
+        (name = "billing", description = "Plans, usage, Stripe Checkout and Portal, Stripe webhooks"),
         (name = "operations", description = "Probes and this document"),
     )
 )]
@@ -95,6 +98,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(instagram::Doc::openapi());
     doc.merge(posts::Doc::openapi());
     doc.merge(media::Doc::openapi());
+    doc.merge(billing::Doc::openapi());
     doc
 }
 

@@ -24,6 +24,7 @@
 //! 4. Add cases to the contract suite in `tests/store/`; it runs against both engines.
 
 mod auth;
+pub mod billing;
 mod cursor;
 pub mod instagram;
 pub mod posts_flow;
@@ -45,6 +46,7 @@ use kraftsoci_core::ports::{
 };
 
 pub use auth::{AuthStore, Credentials, NewAccount, NewRefreshToken, Rotation, SessionState};
+pub use billing::{BillingStateStore, QuotaStore};
 pub use instagram::{InstagramStore, NewOAuthState};
 pub use posts_flow::{PostFlowStore, SandboxStore};
 pub use postgres::PgStore;
@@ -64,7 +66,7 @@ pub trait PolicyStore: Send + Sync {
 #[async_trait]
 pub trait Store:
     AccountStore + ProfileStore + ConnectionStore + PostStore + UsageLogStore + AuthStore + PolicyStore
-    + InstagramStore + PostFlowStore + SandboxStore
+    + InstagramStore + PostFlowStore + SandboxStore + BillingStateStore + QuotaStore
 {
     /// Which engine this is.
     fn backend(&self) -> Backend;

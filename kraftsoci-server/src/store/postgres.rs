@@ -20,6 +20,9 @@ mod queries;
 #[path = "flow_queries.rs"]
 mod flow_queries;
 
+#[path = "billing_queries.rs"]
+mod billing_queries;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// The store on PostgreSQL.

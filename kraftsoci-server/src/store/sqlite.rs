@@ -21,6 +21,9 @@ mod queries;
 #[path = "flow_queries.rs"]
 mod flow_queries;
 
+#[path = "billing_queries.rs"]
+mod billing_queries;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// SQLite names the columns of a violated unique constraint, not the constraint; this maps

@@ -5,6 +5,7 @@
 mod support;
 
 mod account;
+mod billing;
 mod health;
 mod helpers;
 mod hygiene;

@@ -9,6 +9,7 @@ mod support;
 
 mod accounts;
 mod auth;
+mod billing;
 mod connections;
 mod fixtures;
 mod posts;
@@ -40,6 +41,14 @@ macro_rules! contract {
 }
 
 contract!(
+    billing::concurrent_reservations_never_exceed_the_limit,
+    billing::reservations_commit_release_resubmit_and_expire,
+    billing::a_stripe_event_is_applied_once_even_when_delivered_concurrently,
+    billing::a_failure_while_applying_leaves_neither_the_event_id_nor_the_effect,
+    billing::subscription_state_round_trips_and_terminal_states_are_final,
+    billing::a_customer_belongs_to_one_user,
+    billing::payment_records_keep_paid_final_and_outlive_the_account,
+    billing::pending_intents_are_reused_only_for_the_same_request_in_the_window,
     accounts::an_account_round_trips_every_field,
     accounts::rectification_updates_the_mutable_fields,
     accounts::a_taken_email_is_a_conflict_named_users_email_key,

@@ -16,10 +16,13 @@ pub struct Cli {
 /// here as variants, each dispatched in `main.rs`.
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Command {
-    /// Apply migrations, then serve the HTTP API until SIGTERM or Ctrl-C.
+    /// Apply migrations, then serve the HTTP API (and, unless `KRAFTSOCI_WORKER=0`, the publish
+    /// worker) until SIGTERM or Ctrl-C.
     Serve,
     /// Apply the database migrations and exit.
     Migrate,
+    /// Run the publish worker alone (no HTTP API) until SIGTERM or Ctrl-C.
+    Worker,
 }
 
 impl Cli {
@@ -45,6 +48,10 @@ mod tests {
         assert_eq!(
             Cli::parse_from(["kraftsoci-server", "migrate"]).command(),
             Command::Migrate
+        );
+        assert_eq!(
+            Cli::parse_from(["kraftsoci-server", "worker"]).command(),
+            Command::Worker
         );
         assert!(Cli::try_parse_from(["kraftsoci-server", "frobnicate"]).is_err());
     }

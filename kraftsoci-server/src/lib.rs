@@ -46,6 +46,7 @@ mod startup;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod worker;
 
 pub use error::{ApiError, Error};
 pub use startup::{Application, ApplicationBuilder, shutdown_signal};

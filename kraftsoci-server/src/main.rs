@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use kraftsoci_server::cli::{Cli, Command};
 use kraftsoci_server::config::Config;
+use kraftsoci_server::worker::{Worker, WorkerDeps};
 use kraftsoci_server::{Application, telemetry};
 
 #[tokio::main]
@@ -21,6 +22,7 @@ async fn main() -> ExitCode {
     let result = match cli.command() {
         Command::Serve => serve(config).await,
         Command::Migrate => kraftsoci_server::migrate(&config).await,
+        Command::Worker => worker(config).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -37,4 +39,16 @@ async fn serve(config: Config) -> Result<(), kraftsoci_server::Error> {
     let app = Application::build(config).await?;
     tracing::info!(address = %app.local_addr()?, database, "kraftsoci-server listening");
     app.run_until_stopped().await
+}
+
+async fn worker(config: Config) -> Result<(), kraftsoci_server::Error> {
+    let deps = WorkerDeps::from_config(&config).await?;
+    let worker = Worker::new(deps, config.worker.clone());
+    tracing::info!(
+        worker = worker.id(),
+        database = config.database_url.redacted(),
+        "kraftsoci-server publish worker running"
+    );
+    worker.run_until(kraftsoci_server::shutdown_signal()).await;
+    Ok(())
 }

@@ -20,6 +20,7 @@ use crate::http::rate_limit::AuthLimits;
 use crate::state::AppState;
 use crate::store::{self, Store};
 use crate::posts::providers;
+use crate::worker::{Worker, WorkerDeps};
 use crate::{mail, media, routes};
 
 /// A built application: bound to its port, not yet serving.
@@ -271,13 +272,23 @@ impl Application {
     /// # Errors
     /// [`Error::Io`] when serving fails.
     pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
-        axum::serve(
+        // The publish worker runs beside the API and stops after it (KRAFTSOCI_WORKER=0 leaves
+        // publishing to dedicated `kraftsoci-server worker` processes).
+        let config = &self.state.config;
+        let worker = config.worker.enabled.then(|| {
+            Worker::new(WorkerDeps::from_state(&self.state), config.worker.clone()).spawn()
+        });
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(signal)
-        .await?;
+        .await;
+        if let Some(worker) = worker {
+            worker.stop().await;
+        }
+        served?;
         Ok(())
     }
 }

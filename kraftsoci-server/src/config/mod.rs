@@ -359,6 +359,8 @@ pub struct Config {
     /// checked before queuing (default 50, Meta's current cap); also the sandbox publisher's
     /// quota.
     pub daily_publish_limit: u32,
+    /// The publish worker (`KRAFTSOCI_WORKER*`).
+    pub worker: crate::worker::WorkerConfig,
     /// The variables that were generated because they were unset (development only).
     pub generated: Vec<&'static str>,
 }
@@ -470,6 +472,22 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
             return Err(ConfigError::new(name, "must be at least 1"));
         }
         Ok(value)
+    }
+
+    /// The publish worker's settings.
+    fn worker(&self) -> Result<crate::worker::WorkerConfig, ConfigError> {
+        let defaults = crate::worker::WorkerConfig::default();
+        Ok(crate::worker::WorkerConfig {
+            enabled: self.flag("KRAFTSOCI_WORKER")?.unwrap_or(true),
+            concurrency: self.positive("KRAFTSOCI_WORKER_CONCURRENCY", 2)?,
+            poll_interval: std::time::Duration::from_millis(u64::from(
+                self.positive("KRAFTSOCI_WORKER_POLL_MS", 1000)?,
+            )),
+            recheck: self.seconds("KRAFTSOCI_WORKER_RECHECK", 900)?,
+            max_transient_deferrals: self.positive("KRAFTSOCI_WORKER_MAX_RETRIES", 5)?,
+            ..defaults
+        }
+        .with_lease(self.seconds("KRAFTSOCI_WORKER_LEASE", 120)?))
     }
 
     fn flag(&self, name: &'static str) -> Result<Option<bool>, ConfigError> {
@@ -658,6 +676,7 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
             media_preview_ttl: self.seconds("KRAFTSOCI_MEDIA_PREVIEW_TTL", 3600)?,
             media_publish_ttl: self.seconds("KRAFTSOCI_MEDIA_PUBLISH_TTL", 86_400)?,
             daily_publish_limit: self.positive("KRAFTSOCI_DAILY_PUBLISH_LIMIT", 50)?,
+            worker: self.worker()?,
             generated: self.generated,
         };
         if production {
@@ -917,6 +936,42 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.variable, "KRAFTSOCI_CORS_ORIGINS");
+    }
+
+    #[test]
+    fn the_publish_worker_settings_are_read_and_zero_is_refused() {
+        let defaults = load(&[]).unwrap().worker;
+        assert!(defaults.enabled);
+        assert_eq!(defaults.lease, std::time::Duration::from_secs(120));
+        assert_eq!(defaults.renew_every, std::time::Duration::from_secs(40));
+        let worker = load(&[
+            ("KRAFTSOCI_WORKER", "0"),
+            ("KRAFTSOCI_WORKER_CONCURRENCY", "4"),
+            ("KRAFTSOCI_WORKER_POLL_MS", "250"),
+            ("KRAFTSOCI_WORKER_LEASE", "300"),
+            ("KRAFTSOCI_WORKER_RECHECK", "60"),
+            ("KRAFTSOCI_WORKER_MAX_RETRIES", "8"),
+        ])
+        .unwrap()
+        .worker;
+        assert!(!worker.enabled);
+        assert_eq!(worker.concurrency, 4);
+        assert_eq!(worker.poll_interval, std::time::Duration::from_millis(250));
+        assert_eq!(worker.lease, std::time::Duration::from_secs(300));
+        assert_eq!(worker.renew_every, std::time::Duration::from_secs(100));
+        assert_eq!(worker.recheck, std::time::Duration::from_secs(60));
+        assert_eq!(worker.max_transient_deferrals, 8);
+        for variable in [
+            "KRAFTSOCI_WORKER_CONCURRENCY",
+            "KRAFTSOCI_WORKER_LEASE",
+            "KRAFTSOCI_WORKER_MAX_RETRIES",
+        ] {
+            assert_eq!(load(&[(variable, "0")]).unwrap_err().variable, variable);
+        }
+        assert_eq!(
+            load(&[("KRAFTSOCI_WORKER", "maybe")]).unwrap_err().variable,
+            "KRAFTSOCI_WORKER"
+        );
     }
 
     #[test]

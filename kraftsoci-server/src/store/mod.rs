@@ -27,6 +27,7 @@ mod auth;
 pub mod billing;
 mod cursor;
 pub mod instagram;
+pub mod jobs;
 pub mod posts_flow;
 // Both backend modules compile `queries.rs` (and the other shared query files) as their own
 // submodule, on purpose: see "How the two backends share their queries" above.
@@ -42,12 +43,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use kraftsoci_core::StoreError;
 use kraftsoci_core::ports::{
-    AccountStore, ConnectionStore, PostStore, ProfileStore, UsageLogStore,
+    AccountStore, ConnectionStore, PostStore, ProfileStore, PublishJournal, UsageLogStore,
 };
 
 pub use auth::{AuthStore, Credentials, NewAccount, NewRefreshToken, Rotation, SessionState};
 pub use billing::{BillingStateStore, QuotaStore};
 pub use instagram::{InstagramStore, NewOAuthState};
+pub use jobs::{PublishQueue, WaitReason};
 pub use posts_flow::{PostFlowStore, SandboxStore};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -67,6 +69,7 @@ pub trait PolicyStore: Send + Sync {
 pub trait Store:
     AccountStore + ProfileStore + ConnectionStore + PostStore + UsageLogStore + AuthStore + PolicyStore
     + InstagramStore + PostFlowStore + SandboxStore + BillingStateStore + QuotaStore
+    + PublishQueue + PublishJournal
 {
     /// Which engine this is.
     fn backend(&self) -> Backend;

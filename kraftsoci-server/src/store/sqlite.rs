@@ -21,6 +21,9 @@ mod queries;
 #[path = "flow_queries.rs"]
 mod flow_queries;
 
+#[path = "jobs_queries.rs"]
+mod jobs_queries;
+
 #[path = "billing_queries.rs"]
 mod billing_queries;
 

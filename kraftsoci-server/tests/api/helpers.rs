@@ -54,6 +54,9 @@ pub fn test_config(db: &TestDb, outbox: &TempDir, media: &TempDir) -> Config {
     config.database_url = kraftsoci_server::config::DatabaseUrl::parse(&db.url()).unwrap();
     config.jwt_secret = SecretString::from(JWT_SECRET.to_owned());
     config.bcrypt_cost = 4;
+    // The publish worker stays off unless a test turns it on (`spawn_app_with`): a test that
+    // clicks Publish then sees the post as it left the click, not as a background worker made it.
+    config.worker.enabled = false;
     config.mail.transport = MailTransport::Outbox(outbox.path().to_path_buf());
     config.media_url = MediaUrl::Directory(media.path().to_path_buf());
     let generous = RateLimit {

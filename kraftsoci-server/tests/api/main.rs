@@ -21,3 +21,5 @@ mod sessions;
 mod signup;
 mod tokens;
 mod usage_log;
+mod worker;
+mod worker_postgres;

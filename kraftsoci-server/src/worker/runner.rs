@@ -1,0 +1,547 @@
+//! One claimed job, from the stored post to a settled outcome.
+//!
+//! The order matters:
+//! 1. the post must still be `approved` (or `publishing`, after a crash or a deferral);
+//! 2. the lifecycle issues the permit (consent matches, the scheduled time has come, the owner
+//!    has not restricted publishing) — otherwise the job just waits;
+//! 3. the connection must be active and its token must open, else the post (and the
+//!    connection) need a reconnect;
+//! 4. the post is saved as `publishing` **before** anything is sent to Meta;
+//! 5. the orchestration runs with a journal fenced by the claim, while the lease is renewed;
+//! 6. its outcome, the post's new state and the job's fate are written in one transaction.
+
+use std::sync::Arc;
+
+use kraftsoci_core::ports::{ConnectionStatus, MediaKey, MediaSource, PublishAccount};
+use kraftsoci_core::vault::TokenContext;
+use kraftsoci_core::{
+    ConnectionId, DeferReason, IgUserId, LifecycleError, OrchestrationError, Post, PostStatus,
+    PublishFailure, PublishOrchestrator, PublishOutcome, PublishPermit, StoreError,
+};
+
+use super::lease::{LeasedJournal, after, hold};
+use super::{JobOutcome, Worker};
+use crate::store::jobs::{ClaimedJob, JobChange, Settled, Settlement, WaitReason};
+use crate::store::posts_flow::PostUpdate;
+
+/// The failure recorded when transient deferrals reach the worker's bound.
+pub const RETRIES_EXHAUSTED: &str = "publish_retries_exhausted";
+
+/// The account to publish as, or why there is none.
+enum Account {
+    Ready {
+        account: PublishAccount,
+        connection: ConnectionId,
+    },
+    /// The owner must reconnect; `connection` is the row to mark, when there is one.
+    Reconnect {
+        connection: Option<ConnectionId>,
+        why: &'static str,
+    },
+    /// The token could not be opened for a reason that is ours, not the owner's (the key
+    /// ring is misconfigured): wait and retry, never bother the owner.
+    Unavailable(String),
+}
+
+impl Worker {
+    /// Processes one claimed job. Storage failures are returned; the caller releases the job.
+    pub(super) async fn process(&self, job: &ClaimedJob) -> Result<JobOutcome, StoreError> {
+        let deps = &self.inner.deps;
+        let now = deps.clock.now();
+        let snapshot =
+            match kraftsoci_core::ports::PostStore::post(&*deps.store, job.owner, job.post).await {
+                Ok(snapshot) => snapshot,
+                Err(StoreError::NotFound) => {
+                    return self.finish(job, "the post no longer exists").await;
+                }
+                Err(StoreError::Corrupt(error)) => return self.abandon(job, error).await,
+                Err(error) => return Err(error),
+            };
+        let read_at = snapshot.updated_at;
+        let mut post = match Post::restore(snapshot) {
+            Ok(post) => post,
+            Err(error) => {
+                return self
+                    .abandon(job, format!("the stored post is inconsistent: {error}"))
+                    .await;
+            }
+        };
+        let status = post.status();
+        match status {
+            PostStatus::Approved | PostStatus::Publishing => {}
+            PostStatus::NeedsReconnect => {
+                let until = after(now, self.inner.config.recheck);
+                return self.wait(job, WaitReason::Reconnect, until, None).await;
+            }
+            PostStatus::Ready
+            | PostStatus::Withdrawn
+            | PostStatus::Published
+            | PostStatus::Failed => {
+                // The approval was withdrawn or voided by an edit, or the post is finished:
+                // there is nothing left to publish (P09).
+                return self
+                    .finish(job, &format!("the post is {status}; nothing to publish"))
+                    .await;
+            }
+        }
+        let owner =
+            match kraftsoci_core::ports::AccountStore::account(&*deps.store, job.owner).await {
+                Ok(account) => account,
+                Err(StoreError::NotFound) => return self.finish(job, "the account is gone").await,
+                Err(error) => return Err(error),
+            };
+        if owner.closed_at.is_some() {
+            // P19: a closed account's processing stops.
+            return self.finish(job, "the account is closed").await;
+        }
+
+        let permit = if status == PostStatus::Approved {
+            post.begin_publishing(now, &owner.restrictions)
+        } else {
+            post.resume_publishing(&owner.restrictions)
+        };
+        let permit = match permit {
+            Ok(permit) => permit,
+            Err(LifecycleError::NotYetDue(at)) => {
+                return self.wait(job, WaitReason::Scheduled, at, None).await;
+            }
+            Err(LifecycleError::Restricted(_)) => {
+                // P29: an approved post waits while its owner pauses publishing.
+                let until = after(now, self.inner.config.recheck);
+                return self.wait(job, WaitReason::Restricted, until, None).await;
+            }
+            Err(error) => {
+                return self
+                    .abandon(
+                        job,
+                        format!("the post cannot be published as approved: {error}"),
+                    )
+                    .await;
+            }
+        };
+
+        let (account, connection) = match self.account_for(job, permit.target()).await? {
+            Account::Ready {
+                account,
+                connection,
+            } => (account, connection),
+            Account::Reconnect { connection, why } => {
+                if let Err(error) = post.mark_needs_reconnect(now) {
+                    return self.abandon(job, error.to_string()).await;
+                }
+                let change = PostUpdate {
+                    post: post.into_snapshot(),
+                    expected_updated_at: read_at,
+                };
+                return self.park_for_reconnect(job, change, connection, why).await;
+            }
+            Account::Unavailable(note) => {
+                tracing::error!(job = %job.lease.job, post = %job.post, note, "publish token unavailable");
+                let until = after(now, self.inner.config.retry_after);
+                return self
+                    .wait(job, WaitReason::Transient, until, Some(note))
+                    .await;
+            }
+        };
+        let media = self.media_for(job, &permit).await?;
+
+        // The post is `publishing` in storage before anything reaches Meta: from here on an
+        // edit or a withdrawal is refused, and a crash resumes with `resume_publishing`.
+        let mut read_at = read_at;
+        if status == PostStatus::Approved {
+            let change = PostUpdate {
+                post: post.snapshot().clone(),
+                expected_updated_at: read_at,
+            };
+            match self.apply(job, Some(change), None, JobChange::Keep).await? {
+                Settled::Applied => read_at = post.snapshot().updated_at,
+                Settled::LeaseLost => return Ok(JobOutcome::LeaseLost),
+                Settled::PostChanged => return self.retry_soon(job).await,
+            }
+        }
+
+        let orchestrator = PublishOrchestrator::new(
+            Arc::clone(&deps.publisher),
+            Arc::new(LeasedJournal::new(
+                Arc::clone(&deps.store),
+                job.lease.clone(),
+            )),
+            Arc::clone(&deps.clock),
+            self.inner.config.policy.clone(),
+        );
+        let outcome = tokio::select! {
+            outcome = orchestrator.run(&permit, &account, &media) => outcome,
+            () = hold(
+                &*deps.store,
+                &*deps.clock,
+                &job.lease,
+                self.inner.config.lease,
+                self.inner.config.renew_every,
+            ) => return Ok(JobOutcome::LeaseLost),
+        };
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            // The fence refused a recovery point: another worker holds the job now.
+            Err(OrchestrationError(StoreError::Stale)) => return Ok(JobOutcome::LeaseLost),
+            Err(OrchestrationError(error)) => return Err(error),
+        };
+        self.conclude(job, post, read_at, connection, outcome).await
+    }
+
+    /// Applies the orchestration's outcome to the post and the job.
+    async fn conclude(
+        &self,
+        job: &ClaimedJob,
+        mut post: Post,
+        read_at: chrono::DateTime<chrono::Utc>,
+        connection: ConnectionId,
+        outcome: PublishOutcome,
+    ) -> Result<JobOutcome, StoreError> {
+        let now = self.inner.deps.clock.now();
+        match outcome {
+            PublishOutcome::Published {
+                media_id,
+                permalink,
+                at,
+            } => {
+                if let Err(error) = post.mark_published(media_id.clone(), permalink, at) {
+                    return self.abandon(job, error.to_string()).await;
+                }
+                let change = PostUpdate {
+                    post: post.into_snapshot(),
+                    expected_updated_at: read_at,
+                };
+                self.settle(
+                    job,
+                    Some(change),
+                    None,
+                    JobChange::Done,
+                    JobOutcome::Published { media_id },
+                )
+                .await
+            }
+            PublishOutcome::Deferred { until, reason } => {
+                let (wait, counted) = match reason {
+                    DeferReason::RateLimited => (WaitReason::RateLimited, false),
+                    DeferReason::QuotaSpent => (WaitReason::Quota, false),
+                    DeferReason::OutcomeUnknown => (WaitReason::OutcomeUnknown, false),
+                    DeferReason::NotReady => (WaitReason::NotReady, true),
+                    DeferReason::Transient => (WaitReason::Transient, true),
+                };
+                let bound = self.inner.config.max_transient_deferrals;
+                if counted && job.transient_deferrals.saturating_add(1) >= bound {
+                    // Never reached with `media_publish` sent: those deferrals are
+                    // `OutcomeUnknown`, which is not counted.
+                    let failure = PublishFailure {
+                        code: RETRIES_EXHAUSTED.to_owned(),
+                        message: "Instagram kept failing temporarily; approve the post again \
+                                  to retry"
+                            .to_owned(),
+                        retryable: true,
+                    };
+                    return self.fail(job, post, read_at, failure, now).await;
+                }
+                let change = JobChange::Requeue {
+                    run_after: until,
+                    wait: Some(wait),
+                    transient: counted,
+                    note: Some(format!("deferred: {wait}")),
+                };
+                self.settle(
+                    job,
+                    None,
+                    None,
+                    change,
+                    JobOutcome::Waiting {
+                        until,
+                        reason: wait,
+                    },
+                )
+                .await
+            }
+            PublishOutcome::NeedsReconnect { message } => {
+                if let Err(error) = post.mark_needs_reconnect(now) {
+                    return self.abandon(job, error.to_string()).await;
+                }
+                let change = PostUpdate {
+                    post: post.into_snapshot(),
+                    expected_updated_at: read_at,
+                };
+                tracing::warn!(job = %job.lease.job, post = %job.post, message, "instagram asks for a reconnect");
+                self.park_for_reconnect(job, change, Some(connection), "meta refused the token")
+                    .await
+            }
+            PublishOutcome::Failed(failure) => self.fail(job, post, read_at, failure, now).await,
+        }
+    }
+
+    async fn fail(
+        &self,
+        job: &ClaimedJob,
+        mut post: Post,
+        read_at: chrono::DateTime<chrono::Utc>,
+        failure: PublishFailure,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<JobOutcome, StoreError> {
+        let reported = JobOutcome::Failed {
+            code: failure.code.clone(),
+            retryable: failure.retryable,
+        };
+        if let Err(error) = post.mark_failed(failure, now) {
+            return self.abandon(job, error.to_string()).await;
+        }
+        let change = PostUpdate {
+            post: post.into_snapshot(),
+            expected_updated_at: read_at,
+        };
+        self.settle(job, Some(change), None, JobChange::Done, reported)
+            .await
+    }
+
+    /// Finds the connection the post was approved for and opens its token.
+    async fn account_for(
+        &self,
+        job: &ClaimedJob,
+        target: &IgUserId,
+    ) -> Result<Account, StoreError> {
+        let store = &*self.inner.deps.store;
+        let named = match job.connection {
+            Some(id) => {
+                match kraftsoci_core::ports::ConnectionStore::connection(store, job.owner, id).await
+                {
+                    Ok(connection) if connection.ig_user_id == *target => Some(connection),
+                    Ok(_) | Err(StoreError::NotFound) => None,
+                    Err(error) => return Err(error),
+                }
+            }
+            None => None,
+        };
+        let connection = match named {
+            Some(connection) => connection,
+            None => match store.connection_by_ig_user(job.owner, target).await? {
+                Some(connection) => connection,
+                None => {
+                    return Ok(Account::Reconnect {
+                        connection: None,
+                        why: "the instagram account is not connected",
+                    });
+                }
+            },
+        };
+        if connection.status != ConnectionStatus::Active {
+            return Ok(Account::Reconnect {
+                connection: Some(connection.id),
+                why: "the connection needs a reconnect",
+            });
+        }
+        let sealed = match kraftsoci_core::ports::ConnectionStore::sealed_token(
+            store,
+            job.owner,
+            connection.id,
+        )
+        .await
+        {
+            Ok(sealed) => sealed,
+            // P15: Meta revoked it (deauthorize callback) and the token was removed.
+            Err(StoreError::NotFound) => {
+                return Ok(Account::Reconnect {
+                    connection: Some(connection.id),
+                    why: "the connection has no token",
+                });
+            }
+            Err(error) => return Err(error),
+        };
+        let context = TokenContext::instagram(job.owner, &connection.ig_user_id);
+        match self.inner.deps.vault.open(&sealed, &context) {
+            Ok(access_token) => Ok(Account::Ready {
+                account: PublishAccount {
+                    ig_user_id: connection.ig_user_id,
+                    access_token,
+                },
+                connection: connection.id,
+            }),
+            Err(error) if error.needs_reconnect() => Ok(Account::Reconnect {
+                connection: Some(connection.id),
+                why: "the stored token cannot be opened",
+            }),
+            Err(error) => Ok(Account::Unavailable(format!(
+                "the token vault failed: {error}"
+            ))),
+        }
+    }
+
+    /// Signed links to the post's media, in order. An image key that does not parse is left
+    /// out, so the orchestration fails the post with `media_missing` instead of sending
+    /// something other than what was approved.
+    async fn media_for(
+        &self,
+        job: &ClaimedJob,
+        permit: &PublishPermit,
+    ) -> Result<Vec<MediaSource>, StoreError> {
+        if permit.content().media.is_empty() {
+            return Ok(Vec::new());
+        }
+        let key = self
+            .inner
+            .deps
+            .store
+            .post_image_key(job.owner, job.post)
+            .await?;
+        let Some(key) = key else {
+            return Ok(Vec::new());
+        };
+        match MediaKey::parse(&key) {
+            Ok(key) => Ok(vec![MediaSource {
+                url: self.inner.deps.links.sign(&key, self.inner.deps.link_ttl),
+                is_video: false,
+            }]),
+            Err(error) => {
+                tracing::error!(job = %job.lease.job, post = %job.post, %error, "stored image key is invalid");
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    async fn park_for_reconnect(
+        &self,
+        job: &ClaimedJob,
+        change: PostUpdate,
+        connection: Option<ConnectionId>,
+        why: &str,
+    ) -> Result<JobOutcome, StoreError> {
+        let now = self.inner.deps.clock.now();
+        let job_change = JobChange::Requeue {
+            run_after: after(now, self.inner.config.recheck),
+            wait: Some(WaitReason::Reconnect),
+            transient: false,
+            note: Some(why.to_owned()),
+        };
+        self.settle(
+            job,
+            Some(change),
+            connection,
+            job_change,
+            JobOutcome::NeedsReconnect,
+        )
+        .await
+    }
+
+    async fn wait(
+        &self,
+        job: &ClaimedJob,
+        reason: WaitReason,
+        until: chrono::DateTime<chrono::Utc>,
+        note: Option<String>,
+    ) -> Result<JobOutcome, StoreError> {
+        let change = JobChange::Requeue {
+            run_after: until,
+            wait: Some(reason),
+            transient: false,
+            note,
+        };
+        self.settle(
+            job,
+            None,
+            None,
+            change,
+            JobOutcome::Waiting { until, reason },
+        )
+        .await
+    }
+
+    /// The job has nothing left to do: it is deleted, nothing is published.
+    async fn finish(&self, job: &ClaimedJob, why: &str) -> Result<JobOutcome, StoreError> {
+        self.settle(
+            job,
+            None,
+            None,
+            JobChange::Done,
+            JobOutcome::Dropped {
+                reason: why.to_owned(),
+            },
+        )
+        .await
+    }
+
+    async fn abandon(&self, job: &ClaimedJob, error: String) -> Result<JobOutcome, StoreError> {
+        tracing::error!(job = %job.lease.job, post = %job.post, error, "publish job abandoned");
+        let change = JobChange::Abandon {
+            error: error.clone(),
+        };
+        self.settle(job, None, None, change, JobOutcome::Abandoned { error })
+            .await
+    }
+
+    /// Releases the job to run again at once (the post changed while it was held).
+    async fn retry_soon(&self, job: &ClaimedJob) -> Result<JobOutcome, StoreError> {
+        let now = self.inner.deps.clock.now();
+        let change = JobChange::Requeue {
+            run_after: now,
+            wait: Some(WaitReason::Conflict),
+            transient: false,
+            note: Some("the post changed while the job was held".to_owned()),
+        };
+        match self.apply(job, None, None, change).await? {
+            Settled::LeaseLost => Ok(JobOutcome::LeaseLost),
+            Settled::Applied | Settled::PostChanged => Ok(JobOutcome::Waiting {
+                until: now,
+                reason: WaitReason::Conflict,
+            }),
+        }
+    }
+
+    /// Releases the job without touching the post: to run again at `run_after`.
+    pub(super) async fn release(
+        &self,
+        job: &ClaimedJob,
+        run_after: chrono::DateTime<chrono::Utc>,
+        wait: Option<WaitReason>,
+        note: String,
+    ) -> Result<Settled, StoreError> {
+        let change = JobChange::Requeue {
+            run_after,
+            wait,
+            transient: false,
+            note: Some(note),
+        };
+        self.apply(job, None, None, change).await
+    }
+
+    /// Settles and reports `outcome` (or what happened instead).
+    async fn settle(
+        &self,
+        job: &ClaimedJob,
+        post: Option<PostUpdate>,
+        reconnect: Option<ConnectionId>,
+        change: JobChange,
+        outcome: JobOutcome,
+    ) -> Result<JobOutcome, StoreError> {
+        match self.apply(job, post, reconnect, change).await? {
+            Settled::Applied => Ok(outcome),
+            Settled::LeaseLost => Ok(JobOutcome::LeaseLost),
+            // The owner changed the post meanwhile (e.g. withdrew it): re-read it at once. A
+            // publish that already happened is in the journal, so the next run confirms it.
+            Settled::PostChanged => self.retry_soon(job).await,
+        }
+    }
+
+    async fn apply(
+        &self,
+        job: &ClaimedJob,
+        post: Option<PostUpdate>,
+        reconnect: Option<ConnectionId>,
+        change: JobChange,
+    ) -> Result<Settled, StoreError> {
+        let settlement = Settlement {
+            post,
+            reconnect,
+            job: change,
+            now: self.inner.deps.clock.now(),
+        };
+        self.inner
+            .deps
+            .store
+            .settle_publish_job(&job.lease, &settlement)
+            .await
+    }
+}

@@ -1,0 +1,87 @@
+//! `kraftsoci-server rotate-key` (P22): every stored token moves to the newest key.
+
+use kraftsoci_core::Clock as _;
+use base64::Engine as _;
+use kraftsoci_core::vault::{KeyRing, key_version_of};
+use kraftsoci_core::{TokenContext, TokenVault};
+use kraftsoci_server::admin;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::helpers::spawn_app;
+use crate::rights::user_id;
+use crate::user_data::{INSTAGRAM_TOKEN, Seeded};
+
+fn key(byte: u8) -> String {
+    base64::engine::general_purpose::STANDARD.encode([byte; 32])
+}
+
+fn vault(keys: &[(u32, u8)]) -> TokenVault {
+    let value = keys
+        .iter()
+        .map(|(id, byte)| format!("{id}:{}", key(*byte)))
+        .collect::<Vec<_>>()
+        .join(",");
+    TokenVault::new(KeyRing::parse(&SecretString::from(value)).unwrap())
+}
+
+#[tokio::test]
+async fn every_token_is_resealed_with_the_newest_key_and_a_second_run_changes_nothing() {
+    let app = spawn_app().await;
+    let store = &*app.state.store;
+    let old = vault(&[(1, 7)]);
+    let mut seeded: Vec<Seeded> = Vec::new();
+    for email in ["ada@example.com", "bob@example.com", "carol@example.com"] {
+        let user = app.signup_user(email).await;
+        seeded.push(
+            crate::user_data::seed(
+                &app.db,
+                store,
+                &old,
+                &*app.state.media,
+                user_id(&user),
+                app.clock.now(),
+            )
+            .await,
+        );
+    }
+    // One row was damaged (or sealed with a key that is gone): it is reported, not fatal.
+    let damaged = &seeded[2];
+    app.db
+        .exec(format!(
+            "UPDATE instagram_connections SET sealed_token = X'01000000010000' \
+             WHERE id = '{}'",
+            damaged.connection
+        ))
+        .await;
+
+    let rotated = vault(&[(1, 7), (2, 9)]);
+    // A batch of one exercises the paging.
+    let report = admin::rotate_key(store, &rotated, 1).await.unwrap();
+    assert_eq!(report.current_key, 2);
+    assert_eq!(report.examined, 3);
+    assert_eq!(report.resealed, 2);
+    assert_eq!(report.unreadable, 1);
+
+    let only_new = vault(&[(2, 9)]);
+    for seeded in &seeded[..2] {
+        let sealed = store.sealed_token(seeded.user, seeded.connection).await.unwrap();
+        assert_eq!(key_version_of(&sealed).unwrap(), 2);
+        assert_ne!(sealed, seeded.sealed_token);
+        let token = only_new
+            .open(&sealed, &TokenContext::instagram(seeded.user, &seeded.ig_user_id))
+            .unwrap();
+        assert_eq!(token.expose_secret(), INSTAGRAM_TOKEN, "the old key is no longer needed");
+    }
+    let versions = app
+        .db
+        .strings(
+            "SELECT CAST(token_key_version AS TEXT) FROM instagram_connections \
+             WHERE token_key_version IS NOT NULL"
+                .to_owned(),
+        )
+        .await;
+    assert_eq!(versions, vec!["2", "2"]);
+
+    let again = admin::rotate_key(store, &rotated, 100).await.unwrap();
+    assert_eq!((again.examined, again.resealed, again.already_current), (3, 0, 2));
+}

@@ -3,7 +3,8 @@
 
 use kraftsoci_core::ports::{Account, Theme};
 use kraftsoci_core::{
-    BusinessName, Email, Language, Objections, PersonName, Restrictions, Sector, UserId,
+    BusinessName, Email, Language, Objections, PersonName, RequestKind, Restrictions, Sector,
+    UserId,
 };
 use secrecy::SecretString;
 
@@ -73,6 +74,7 @@ pub async fn rectify(
         .update_account(&account)
         .await
         .on_constraint(EMAIL_CONSTRAINT, email_taken)?;
+    crate::rights::record_answered_request(state, user, RequestKind::Rectification).await?;
     Ok(account)
 }
 
@@ -88,6 +90,7 @@ pub async fn set_restrictions(
     let mut account = state.store.account(user).await?;
     account.restrictions = restrictions;
     state.store.update_account(&account).await?;
+    crate::rights::record_answered_request(state, user, RequestKind::Restriction).await?;
     Ok(restrictions)
 }
 
@@ -103,5 +106,6 @@ pub async fn set_objections(
     let mut account = state.store.account(user).await?;
     account.objections = objections;
     state.store.update_account(&account).await?;
+    crate::rights::record_answered_request(state, user, RequestKind::Objection).await?;
     Ok(objections)
 }

@@ -23,6 +23,28 @@ pub enum Command {
     Migrate,
     /// Run the publish worker alone (no HTTP API) until SIGTERM or Ctrl-C.
     Worker,
+    /// Run one retention sweep (P17–P19: usage logs after 30 days, closed accounts, expired
+    /// sessions, payment records after 10 years) and print what it did.
+    Sweep {
+        /// Count what is due and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-encrypt every stored Instagram token with the newest key of KRAFTSOCI_TOKEN_KEYS.
+    RotateKey,
+    /// Record a new privacy-policy version and announce it to every open account by email
+    /// and in-app notice (once per account, so it can be run again safely).
+    PublishPolicy {
+        /// The version label, e.g. 2026-02.
+        #[arg(long)]
+        version: String,
+        /// What changed, in a few sentences.
+        #[arg(long)]
+        summary: String,
+    },
 }
 
 impl Cli {
@@ -54,5 +76,43 @@ mod tests {
             Command::Worker
         );
         assert!(Cli::try_parse_from(["kraftsoci-server", "frobnicate"]).is_err());
+    }
+
+    #[test]
+    fn the_operator_commands_parse() {
+        assert_eq!(
+            Cli::parse_from(["kraftsoci-server", "sweep", "--dry-run"]).command(),
+            Command::Sweep {
+                dry_run: true,
+                json: false
+            }
+        );
+        assert_eq!(
+            Cli::parse_from(["kraftsoci-server", "sweep"]).command(),
+            Command::Sweep {
+                dry_run: false,
+                json: false
+            }
+        );
+        assert_eq!(
+            Cli::parse_from(["kraftsoci-server", "rotate-key"]).command(),
+            Command::RotateKey
+        );
+        assert_eq!(
+            Cli::parse_from([
+                "kraftsoci-server",
+                "publish-policy",
+                "--version",
+                "2026-02",
+                "--summary",
+                "New processor"
+            ])
+            .command(),
+            Command::PublishPolicy {
+                version: "2026-02".to_owned(),
+                summary: "New processor".to_owned()
+            }
+        );
+        assert!(Cli::try_parse_from(["kraftsoci-server", "publish-policy", "--version", "x"]).is_err());
     }
 }

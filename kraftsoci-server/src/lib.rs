@@ -30,16 +30,20 @@
 #![forbid(unsafe_code)]
 
 pub mod account;
+pub mod admin;
 pub mod auth;
 pub mod billing;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod export;
 pub mod http;
 pub mod mail;
 pub mod media;
 pub mod media_links;
 pub mod posts;
+pub mod retention;
+pub mod rights;
 pub mod routes;
 pub mod sandbox;
 mod startup;

@@ -6,7 +6,7 @@ use clap::Parser;
 use kraftsoci_server::cli::{Cli, Command};
 use kraftsoci_server::config::Config;
 use kraftsoci_server::worker::{Worker, WorkerDeps};
-use kraftsoci_server::{Application, telemetry};
+use kraftsoci_server::{Application, admin, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -23,6 +23,11 @@ async fn main() -> ExitCode {
         Command::Serve => serve(config).await,
         Command::Migrate => kraftsoci_server::migrate(&config).await,
         Command::Worker => worker(config).await,
+        Command::Sweep { dry_run, json } => admin::sweep_command(&config, dry_run, json).await,
+        Command::RotateKey => admin::rotate_key_command(&config).await,
+        Command::PublishPolicy { version, summary } => {
+            admin::publish_policy_command(&config, &version, &summary).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

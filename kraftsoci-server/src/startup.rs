@@ -132,18 +132,27 @@ impl ApplicationBuilder {
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let mailer = match self.mailer {
             Some(mailer) => mailer,
-            None => mail::from_config(&config.mail, Arc::clone(&clock))
-                .map_err(|source| Error::Setup { what: "mail", source })?,
+            None => mail::from_config(&config.mail, Arc::clone(&clock)).map_err(|source| {
+                Error::Setup {
+                    what: "mail",
+                    source,
+                }
+            })?,
         };
         let media = match self.media {
             Some(media) => media,
-            None => media::from_config(&config.media_url)
-                .map_err(|source| Error::Setup { what: "media store", source })?,
+            None => media::from_config(&config.media_url).map_err(|source| Error::Setup {
+                what: "media store",
+                source,
+            })?,
         };
         let concurrency = std::thread::available_parallelism().map_or(2, |n| n.get());
         let hasher = PasswordHasher::new(config.bcrypt_cost, concurrency)
             .await
-            .map_err(|source| Error::Setup { what: "password hashing", source })?;
+            .map_err(|source| Error::Setup {
+                what: "password hashing",
+                source,
+            })?;
         let issuer = config.public_url.origin().ascii_serialization();
         let tokens = AccessTokens::new(&config.jwt_secret, &issuer);
         let auth = Arc::new(AuthService::new(
@@ -271,13 +280,29 @@ impl Application {
     ///
     /// # Errors
     /// [`Error::Io`] when serving fails.
-    pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
+    pub async fn run_until(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error> {
         // The publish worker runs beside the API and stops after it (KRAFTSOCI_WORKER=0 leaves
         // publishing to dedicated `kraftsoci-server worker` processes).
         let config = &self.state.config;
         let worker = config.worker.enabled.then(|| {
             Worker::new(WorkerDeps::from_state(&self.state), config.worker.clone()).spawn()
         });
+        // So does the retention sweep (KRAFTSOCI_SWEEP=0 leaves it to a scheduled
+        // `kraftsoci-server sweep`).
+        let sweep = if config.sweep.enabled {
+            let sweeper = crate::retention::sweeper_for(&self.state).map_err(|error| {
+                crate::config::ConfigError {
+                    variable: "KRAFTSOCI_SWEEP_INTERVAL",
+                    reason: error.to_string(),
+                }
+            })?;
+            Some(crate::retention::PeriodicSweep::spawn(sweeper, &config.sweep))
+        } else {
+            None
+        };
         let served = axum::serve(
             self.listener,
             self.router
@@ -287,6 +312,9 @@ impl Application {
         .await;
         if let Some(worker) = worker {
             worker.stop().await;
+        }
+        if let Some(sweep) = sweep {
+            sweep.stop().await;
         }
         served?;
         Ok(())

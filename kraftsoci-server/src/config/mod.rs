@@ -120,7 +120,9 @@ impl DatabaseUrl {
 
 impl fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("DatabaseUrl").field(&self.redacted()).finish()
+        f.debug_tuple("DatabaseUrl")
+            .field(&self.redacted())
+            .finish()
     }
 }
 
@@ -361,6 +363,8 @@ pub struct Config {
     pub daily_publish_limit: u32,
     /// The publish worker (`KRAFTSOCI_WORKER*`).
     pub worker: crate::worker::WorkerConfig,
+    /// The periodic retention sweep inside `serve` (`KRAFTSOCI_SWEEP*`).
+    pub sweep: crate::retention::SweepSettings,
     /// The variables that were generated because they were unset (development only).
     pub generated: Vec<&'static str>,
 }
@@ -433,8 +437,8 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
 
     fn url(&self, name: &'static str, default: &str) -> Result<Url, ConfigError> {
         let value = self.get(name).unwrap_or_else(|| default.to_owned());
-        let url = Url::parse(&value)
-            .map_err(|_| ConfigError::new(name, "is not an absolute URL"))?;
+        let url =
+            Url::parse(&value).map_err(|_| ConfigError::new(name, "is not an absolute URL"))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err(ConfigError::new(name, "must be an http(s) URL with a host"));
         }
@@ -472,6 +476,24 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
             return Err(ConfigError::new(name, "must be at least 1"));
         }
         Ok(value)
+    }
+
+    /// The retention sweep's settings: on by default, hourly, 500 rows per statement.
+    fn sweep(&self) -> Result<crate::retention::SweepSettings, ConfigError> {
+        let settings = crate::retention::SweepSettings {
+            enabled: self.flag("KRAFTSOCI_SWEEP")?.unwrap_or(true),
+            interval: self.seconds("KRAFTSOCI_SWEEP_INTERVAL", 3600)?,
+            // `positive` refuses 0, so the fallback is never taken.
+            batch_size: std::num::NonZeroU32::new(self.positive("KRAFTSOCI_SWEEP_BATCH", 500)?)
+                .unwrap_or(std::num::NonZeroU32::MIN),
+        };
+        settings.planner().map_err(|_| {
+            ConfigError::new(
+                "KRAFTSOCI_SWEEP_INTERVAL",
+                "must be shorter than 30 days (the shortest deletion period)",
+            )
+        })?;
+        Ok(settings)
     }
 
     /// The publish worker's settings.
@@ -518,9 +540,10 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
         let frontend_url = self.url("KRAFTSOCI_FRONTEND_URL", public_url.as_str())?;
         let database_url = self
             .get("KRAFTSOCI_DATABASE_URL")
-            .map_or_else(|| DatabaseUrl::parse("sqlite://kraftsoci.db?mode=rwc"), |v| {
-                DatabaseUrl::parse(&v)
-            })
+            .map_or_else(
+                || DatabaseUrl::parse("sqlite://kraftsoci.db?mode=rwc"),
+                |v| DatabaseUrl::parse(&v),
+            )
             .map_err(|e| ConfigError::new("KRAFTSOCI_DATABASE_URL", e))?;
         let media_url = self.parse("KRAFTSOCI_MEDIA_URL", "file://./media")?;
 
@@ -677,6 +700,7 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
             media_publish_ttl: self.seconds("KRAFTSOCI_MEDIA_PUBLISH_TTL", 86_400)?,
             daily_publish_limit: self.positive("KRAFTSOCI_DAILY_PUBLISH_LIMIT", 50)?,
             worker: self.worker()?,
+            sweep: self.sweep()?,
             generated: self.generated,
         };
         if production {
@@ -689,7 +713,9 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
 fn is_graph_version(v: &str) -> bool {
     v.strip_prefix('v').is_some_and(|rest| {
         let mut parts = rest.split('.');
-        let ok = |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        let ok = |p: Option<&str>| {
+            p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        };
         ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
     })
 }
@@ -723,7 +749,10 @@ fn check_production(config: &Config) -> Result<(), ConfigError> {
     ];
     for (variable, url) in https {
         if url.scheme() != "https" {
-            return Err(ConfigError::new(variable, "must be an https URL in production"));
+            return Err(ConfigError::new(
+                variable,
+                "must be an https URL in production",
+            ));
         }
     }
     let required = [
@@ -731,7 +760,10 @@ fn check_production(config: &Config) -> Result<(), ConfigError> {
         ("META_APP_SECRET", config.meta.app_secret.is_some()),
         ("OPENAI_API_KEY", config.openai.api_key.is_some()),
         ("STRIPE_SECRET_KEY", config.stripe.secret_key.is_some()),
-        ("STRIPE_WEBHOOK_SECRET", config.stripe.webhook_secret.is_some()),
+        (
+            "STRIPE_WEBHOOK_SECRET",
+            config.stripe.webhook_secret.is_some(),
+        ),
     ];
     for (variable, present) in required {
         if !present {
@@ -761,8 +793,14 @@ mod tests {
         vec![
             ("KRAFTSOCI_ENV", "production"),
             ("KRAFTSOCI_PUBLIC_URL", "https://api.example.com"),
-            ("KRAFTSOCI_JWT_SECRET", "0123456789abcdef0123456789abcdef-jwt"),
-            ("KRAFTSOCI_TOKEN_KEYS", "1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="),
+            (
+                "KRAFTSOCI_JWT_SECRET",
+                "0123456789abcdef0123456789abcdef-jwt",
+            ),
+            (
+                "KRAFTSOCI_TOKEN_KEYS",
+                "1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            ),
             ("META_APP_ID", "123"),
             ("META_APP_SECRET", "meta-secret-value"),
             ("OPENAI_API_KEY", "sk-openai-secret-value"),
@@ -775,7 +813,10 @@ mod tests {
         ]
     }
 
-    fn without(vars: &[(&'static str, &'static str)], name: &str) -> Vec<(&'static str, &'static str)> {
+    fn without(
+        vars: &[(&'static str, &'static str)],
+        name: &str,
+    ) -> Vec<(&'static str, &'static str)> {
         vars.iter().copied().filter(|(k, _)| *k != name).collect()
     }
 
@@ -795,8 +836,14 @@ mod tests {
         assert_eq!(config.environment, Environment::Development);
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.database_url.backend(), Backend::Sqlite);
-        assert_eq!(config.database_url.expose(), "sqlite://kraftsoci.db?mode=rwc");
-        assert_eq!(config.media_url, MediaUrl::Directory(PathBuf::from("./media")));
+        assert_eq!(
+            config.database_url.expose(),
+            "sqlite://kraftsoci.db?mode=rwc"
+        );
+        assert_eq!(
+            config.media_url,
+            MediaUrl::Directory(PathBuf::from("./media"))
+        );
         assert_eq!(
             config.generated,
             vec!["KRAFTSOCI_JWT_SECRET", "KRAFTSOCI_TOKEN_KEYS"]
@@ -848,7 +895,12 @@ mod tests {
             "OPENAI_BASE_URL",
             "STRIPE_API_BASE",
         ] {
-            let err = load(&with(&production(), variable, "http://insecure.example.com")).unwrap_err();
+            let err = load(&with(
+                &production(),
+                variable,
+                "http://insecure.example.com",
+            ))
+            .unwrap_err();
             assert_eq!(err.variable, variable, "{err}");
         }
     }
@@ -859,10 +911,25 @@ mod tests {
         assert_eq!(err.variable, "KRAFTSOCI_SANDBOX");
         let err = load(&with(&production(), "KRAFTSOCI_BCRYPT_COST", "4")).unwrap_err();
         assert_eq!(err.variable, "KRAFTSOCI_BCRYPT_COST");
-        let err = load(&with(&production(), "KRAFTSOCI_SMTP_URL", "smtp://mail.example.com")).unwrap_err();
+        let err = load(&with(
+            &production(),
+            "KRAFTSOCI_SMTP_URL",
+            "smtp://mail.example.com",
+        ))
+        .unwrap_err();
         assert_eq!(err.variable, "KRAFTSOCI_SMTP_URL");
-        assert!(load(&with(&production(), "KRAFTSOCI_SMTP_URL", "smtps://u:p@mail.example.com")).is_ok());
-        assert!(load(&[("KRAFTSOCI_BCRYPT_COST", "4")]).is_ok(), "tests may use cost 4");
+        assert!(
+            load(&with(
+                &production(),
+                "KRAFTSOCI_SMTP_URL",
+                "smtps://u:p@mail.example.com"
+            ))
+            .is_ok()
+        );
+        assert!(
+            load(&[("KRAFTSOCI_BCRYPT_COST", "4")]).is_ok(),
+            "tests may use cost 4"
+        );
     }
 
     #[test]
@@ -875,9 +942,19 @@ mod tests {
     fn token_keys_parse_and_the_highest_id_encrypts() {
         let keys = TokenKeys::parse(&format!("1:{KEY}, 3:{KEY},2:{KEY}")).unwrap();
         assert_eq!(keys.current().0, 3);
-        assert_eq!(keys.iter().map(|(id, _)| id).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(
+            keys.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
         assert_eq!(keys.get(2).unwrap().expose_secret().len(), 32);
-        for bad in ["", "1", "x:AAAA", "1:not base64!", "1:AAAA", &format!("1:{KEY},1:{KEY}")] {
+        for bad in [
+            "",
+            "1",
+            "x:AAAA",
+            "1:not base64!",
+            "1:AAAA",
+            &format!("1:{KEY},1:{KEY}"),
+        ] {
             let err = TokenKeys::parse(bad).unwrap_err();
             assert!(!err.contains(KEY), "{err}");
         }
@@ -886,7 +963,11 @@ mod tests {
     #[test]
     fn debug_output_never_shows_a_secret() {
         let vars = with(
-            &with(&production(), "KRAFTSOCI_DATABASE_URL", "postgres://kraft:db-password-value@db/kraftsoci"),
+            &with(
+                &production(),
+                "KRAFTSOCI_DATABASE_URL",
+                "postgres://kraft:db-password-value@db/kraftsoci",
+            ),
             "KRAFTSOCI_SMTP_URL",
             "smtps://mailer:smtp-password-value@mail.example.com",
         );

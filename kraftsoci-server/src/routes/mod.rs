@@ -10,11 +10,15 @@
 pub mod account;
 pub mod auth;
 pub mod billing;
+pub mod data_deletion;
 pub mod health;
 pub mod instagram;
 pub mod media;
+pub mod meta_callbacks;
+pub mod policy;
 pub mod posts;
 pub mod profile;
+pub mod rights;
 
 use std::sync::LazyLock;
 
@@ -42,6 +46,10 @@ pub fn router(state: AppState) -> Router {
         .merge(posts::routes())
         .merge(media::routes())
         .merge(billing::routes())
+        .merge(rights::routes())
+        .merge(data_deletion::routes())
+        .merge(meta_callbacks::routes())
+        .merge(policy::routes())
         .route("/openapi.json", get(openapi_json))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -66,6 +74,8 @@ pub fn router(state: AppState) -> Router {
         (name = "posts", description = "Generating posts and the consent-gated Publish click"),
         (name = "media", description = "Signed, expiring image links"),
         (name = "billing", description = "Plans, usage, Stripe Checkout and Portal, Stripe webhooks"),
+        (name = "policy", description = "Privacy-policy versions, acceptances and in-app notices"),
+        (name = "meta", description = "Callbacks Meta sends: data deletion and deauthorize"),
         (name = "operations", description = "Probes and this document"),
     )
 )]
@@ -99,6 +109,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(posts::Doc::openapi());
     doc.merge(media::Doc::openapi());
     doc.merge(billing::Doc::openapi());
+    doc.merge(rights::Doc::openapi());
+    doc.merge(data_deletion::Doc::openapi());
+    doc.merge(meta_callbacks::Doc::openapi());
+    doc.merge(policy::Doc::openapi());
     doc
 }
 

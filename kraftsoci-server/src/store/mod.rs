@@ -28,6 +28,8 @@ pub mod billing;
 mod cursor;
 pub mod instagram;
 pub mod jobs;
+pub mod key_rotation;
+pub mod policy;
 pub mod posts_flow;
 // Both backend modules compile `queries.rs` (and the other shared query files) as their own
 // submodule, on purpose: see "How the two backends share their queries" above.
@@ -36,7 +38,10 @@ mod postgres;
 mod rows;
 #[allow(clippy::duplicate_mod)]
 mod sqlite;
+pub mod retention;
+pub mod rights;
 pub(crate) mod types;
+pub mod user_tables;
 
 use std::sync::Arc;
 
@@ -50,26 +55,37 @@ pub use auth::{AuthStore, Credentials, NewAccount, NewRefreshToken, Rotation, Se
 pub use billing::{BillingStateStore, QuotaStore};
 pub use instagram::{InstagramStore, NewOAuthState};
 pub use jobs::{PublishQueue, WaitReason};
+pub use key_rotation::SealedTokenStore;
+pub use policy::PolicyStore;
 pub use posts_flow::{PostFlowStore, SandboxStore};
 pub use postgres::PgStore;
+pub use retention::RetentionOps;
+pub use rights::RightsStore;
 pub use sqlite::SqliteStore;
 
 use crate::config::{Backend, DatabaseUrl};
 use crate::error::Error;
 
-/// Privacy-policy versions (P38). The policy routes extend this trait.
-#[async_trait]
-pub trait PolicyStore: Send + Sync {
-    /// The most recently published version, if any was published.
-    async fn current_policy_version(&self) -> Result<Option<String>, StoreError>;
-}
-
 /// Every storage port, implemented by [`PgStore`] and [`SqliteStore`].
 #[async_trait]
 pub trait Store:
-    AccountStore + ProfileStore + ConnectionStore + PostStore + UsageLogStore + AuthStore + PolicyStore
-    + InstagramStore + PostFlowStore + SandboxStore + BillingStateStore + QuotaStore
-    + PublishQueue + PublishJournal
+    AccountStore
+    + ProfileStore
+    + ConnectionStore
+    + PostStore
+    + UsageLogStore
+    + AuthStore
+    + PolicyStore
+    + InstagramStore
+    + PostFlowStore
+    + SandboxStore
+    + PublishQueue
+    + PublishJournal
+    + BillingStateStore
+    + QuotaStore
+    + RightsStore
+    + RetentionOps
+    + SealedTokenStore
 {
     /// Which engine this is.
     fn backend(&self) -> Backend;

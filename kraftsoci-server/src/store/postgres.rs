@@ -26,6 +26,12 @@ mod jobs_queries;
 #[path = "billing_queries.rs"]
 mod billing_queries;
 
+#[path = "rights_queries.rs"]
+mod rights_queries;
+
+#[path = "retention_queries.rs"]
+mod retention_queries;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// The store on PostgreSQL.

@@ -13,21 +13,20 @@ use kraftsoci_core::ports::{
     ProfileStore, UsageEvent, UsageLogStore,
 };
 use kraftsoci_core::{
-    BusinessProfile, ConnectionId, PostId, PostSnapshot, PostStatus, SessionId, StoreError,
-    UserId,
+    BusinessProfile, ConnectionId, PostId, PostSnapshot, PostStatus, SessionId, StoreError, UserId,
 };
 use sqlx::Row as _;
 
 use super::{Db, ThisStore, db_error};
 use crate::auth::{PasswordHash, TokenHash};
+use crate::store::cursor::PostCursor;
 use crate::store::rows::{
     AccountRow, ConnectionRow, PostRow, ProfileRow, connection_status_str, theme_str,
 };
 use crate::store::types::{Id, Ts};
 use crate::store::{
-    AuthStore, Credentials, NewAccount, NewRefreshToken, PolicyStore, Rotation, SessionState,
+    AuthStore, Credentials, NewAccount, NewRefreshToken, Rotation, SessionState,
 };
-use crate::store::cursor::PostCursor;
 
 macro_rules! account_select {
     () => {
@@ -479,18 +478,6 @@ impl UsageLogStore for ThisStore {
         .await
         .map_err(db_error)?;
         Ok(())
-    }
-}
-
-#[async_trait]
-impl PolicyStore for ThisStore {
-    async fn current_policy_version(&self) -> Result<Option<String>, StoreError> {
-        sqlx::query_scalar::<Db, String>(
-            "SELECT version FROM policy_versions ORDER BY published_at DESC, version DESC LIMIT 1",
-        )
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)
     }
 }
 

@@ -27,6 +27,12 @@ mod jobs_queries;
 #[path = "billing_queries.rs"]
 mod billing_queries;
 
+#[path = "rights_queries.rs"]
+mod rights_queries;
+
+#[path = "retention_queries.rs"]
+mod retention_queries;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// SQLite names the columns of a violated unique constraint, not the constraint; this maps
@@ -43,7 +49,10 @@ const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
         "consent_receipts_click_key",
     ),
     ("publish_jobs.post_id", "publish_jobs_post_key"),
-    ("billing_customers.stripe_customer_id", "billing_customers_stripe_customer_key"),
+    (
+        "billing_customers.stripe_customer_id",
+        "billing_customers_stripe_customer_key",
+    ),
     ("billing_intents.idempotency_key", "billing_intents_key"),
     ("payment_records.invoice_id", "payment_records_invoice_key"),
 ];
@@ -180,7 +189,10 @@ mod tests {
             ),
             "instagram_connections_owner_ig_key"
         );
-        assert_eq!(constraint_name("UNIQUE constraint failed: posts.id"), "posts_pkey");
+        assert_eq!(
+            constraint_name("UNIQUE constraint failed: posts.id"),
+            "posts_pkey"
+        );
         assert_eq!(
             constraint_name("UNIQUE constraint failed: stripe_events.event_id"),
             "stripe_events_pkey"

@@ -57,6 +57,8 @@ pub fn test_config(db: &TestDb, outbox: &TempDir, media: &TempDir) -> Config {
     // The publish worker stays off unless a test turns it on (`spawn_app_with`): a test that
     // clicks Publish then sees the post as it left the click, not as a background worker made it.
     config.worker.enabled = false;
+    // Nor does the periodic retention sweep run: retention tests sweep when they choose.
+    config.sweep.enabled = false;
     config.mail.transport = MailTransport::Outbox(outbox.path().to_path_buf());
     config.media_url = MediaUrl::Directory(media.path().to_path_buf());
     let generous = RateLimit {

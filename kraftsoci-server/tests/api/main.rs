@@ -3,6 +3,8 @@
 
 #[path = "../support/mod.rs"]
 mod support;
+#[path = "../support/user_data.rs"]
+mod user_data;
 
 mod account;
 mod billing;
@@ -11,12 +13,17 @@ mod helpers;
 mod hygiene;
 mod instagram;
 mod isolation;
+mod key_rotation;
 mod login;
 mod media;
+mod meta_callbacks;
+mod policy;
 mod posts;
 mod profile;
 mod rate_limit;
 mod reset;
+mod retention;
+mod rights;
 mod sessions;
 mod signup;
 mod tokens;

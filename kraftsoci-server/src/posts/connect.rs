@@ -220,6 +220,9 @@ pub async fn callback(state: &AppState, params: CallbackParams) -> Result<Connec
         .instagram_accounts(&long.token)
         .await
         .map_err(meta_failed)?;
+    // Meta's data-deletion and deauthorize callbacks name the person by their app-scoped id:
+    // its hash is kept with each connection so they can be found (P15, P34).
+    let meta_user = meta_user_hash(meta, &long.token, user).await;
     let mut accounts = Vec::with_capacity(found.accounts.len());
     for account in found.accounts {
         // A Page token read with a long-lived user token does not expire; without one, the
@@ -237,6 +240,12 @@ pub async fn callback(state: &AppState, params: CallbackParams) -> Result<Connec
             expires_at,
         )
         .await?;
+        if let Some(meta_user) = &meta_user {
+            state
+                .store
+                .set_meta_user_hash(user, connection.id, meta_user)
+                .await?;
+        }
         accounts.push(connection);
     }
     tracing::info!(
@@ -250,6 +259,29 @@ pub async fn callback(state: &AppState, params: CallbackParams) -> Result<Connec
         pages_without_instagram: found.pages_without_instagram,
         sandbox: false,
     })
+}
+
+/// The hashed app-scoped id of the person who logged in, from `debug_token`. Its failure does
+/// not stop the connection (the token works); it is logged, since Meta's callbacks will not
+/// find this connection until the next reconnect.
+async fn meta_user_hash(
+    meta: &kraftsoci_meta::MetaClient,
+    token: &SecretString,
+    user: UserId,
+) -> Option<String> {
+    match meta.debug_token(token).await {
+        Ok(info) => {
+            let hash = info.user_id.as_deref().map(crate::rights::meta_user_hash);
+            if hash.is_none() {
+                tracing::warn!(%user, "debug_token named no user; Meta's callbacks cannot find this connection");
+            }
+            hash
+        }
+        Err(error) => {
+            tracing::warn!(%user, %error, "debug_token failed; Meta's callbacks cannot find this connection");
+            None
+        }
+    }
 }
 
 async fn connect_sandbox(

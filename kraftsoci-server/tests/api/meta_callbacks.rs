@@ -1,16 +1,20 @@
 //! Meta's signed callbacks (P15, P34): data deletion with its status page, and deauthorize.
 
-use kraftsoci_core::Clock as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Duration;
 use hmac::{Hmac, Mac};
+use kraftsoci_core::Clock as _;
 use kraftsoci_core::retention::SweepMode;
 use reqwest::header::CONTENT_SECURITY_POLICY;
 use reqwest::{Response, StatusCode};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use sha2::Sha256;
+
+use url::Url;
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::{TestApp, code, parts, spawn_app, spawn_app_with};
 use crate::user_data::META_USER_ID;
@@ -88,8 +92,11 @@ async fn a_valid_deletion_request_answers_a_status_url_and_code_and_closes_the_a
         .unwrap();
 
     let request = app.meta_signed(META_USER_ID);
-    let (status, body) =
-        parts(app.meta_callback("/meta/data-deletion", &[("signed_request", &request)]).await).await;
+    let (status, body) = parts(
+        app.meta_callback("/meta/data-deletion", &[("signed_request", &request)])
+            .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let confirmation = body["confirmation_code"].as_str().unwrap().to_owned();
     assert!(confirmation.len() >= 16);
@@ -102,7 +109,10 @@ async fn a_valid_deletion_request_answers_a_status_url_and_code_and_closes_the_a
     );
 
     // The account is closed at once: its sessions and Instagram tokens are gone.
-    assert_eq!(app.get_me(&ada.access).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get_me(&ada.access).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(
         app.db
             .count(format!(
@@ -113,7 +123,10 @@ async fn a_valid_deletion_request_answers_a_status_url_and_code_and_closes_the_a
             .await,
         0
     );
-    assert!(app.get_me(&bob.access).await.status().is_success(), "bob is untouched");
+    assert!(
+        app.get_me(&bob.access).await.status().is_success(),
+        "bob is untouched"
+    );
 
     let page = app.meta_status(&confirmation).await;
     assert_eq!(page.status(), StatusCode::OK);
@@ -139,8 +152,11 @@ async fn a_valid_deletion_request_answers_a_status_url_and_code_and_closes_the_a
 async fn a_request_about_someone_without_an_account_is_answered_with_nothing_held() {
     let app = meta_app().await;
     let request = app.meta_signed("123456789");
-    let (status, body) =
-        parts(app.meta_callback("/meta/data-deletion", &[("signed_request", &request)]).await).await;
+    let (status, body) = parts(
+        app.meta_callback("/meta/data-deletion", &[("signed_request", &request)])
+            .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let html = app
         .meta_status(body["confirmation_code"].as_str().unwrap())
@@ -234,15 +250,26 @@ async fn deauthorize_removes_that_meta_users_tokens_only() {
         .unwrap();
 
     let request = app.meta_signed(META_USER_ID);
-    let (status, body) =
-        parts(app.meta_callback("/meta/deauthorize", &[("signed_request", &request)]).await).await;
+    let (status, body) = parts(
+        app.meta_callback("/meta/deauthorize", &[("signed_request", &request)])
+            .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let store = &app.state.store;
     assert!(
-        store.sealed_token(ada_seed.user, ada_seed.connection).await.is_err(),
+        store
+            .sealed_token(ada_seed.user, ada_seed.connection)
+            .await
+            .is_err(),
         "ada's token is deleted (P15)"
     );
-    assert!(store.sealed_token(bob_seed.user, bob_seed.connection).await.is_ok());
+    assert!(
+        store
+            .sealed_token(bob_seed.user, bob_seed.connection)
+            .await
+            .is_ok()
+    );
     let accounts = app
         .client
         .get(app.url("/v1/instagram/accounts"))
@@ -265,8 +292,11 @@ async fn without_an_app_secret_the_callbacks_answer_unavailable_and_unknown_code
     assert!(app.state.config.meta.app_secret.is_none());
     let request = signed_request(APP_SECRET, &app.meta_payload(META_USER_ID));
     for path in ["/meta/data-deletion", "/meta/deauthorize"] {
-        let (status, body) =
-            parts(app.meta_callback(path, &[("signed_request", &request)]).await).await;
+        let (status, body) = parts(
+            app.meta_callback(path, &[("signed_request", &request)])
+                .await,
+        )
+        .await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}: {body}");
         assert_eq!(code(&body), "meta_callbacks_unavailable");
     }
@@ -277,4 +307,123 @@ async fn without_an_app_secret_the_callbacks_answer_unavailable_and_unknown_code
         let html = page.text().await.unwrap();
         assert!(!html.contains("<script>alert"), "input is never echoed");
     }
+}
+
+/// Meta answering a whole Facebook Login, `debug_token` naming the app-scoped user.
+async fn mount_login_of(meta: &MockServer, app_scoped_user: &str) {
+    let token = |value: &str| {
+        ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": value, "token_type": "bearer", "expires_in": 5_000_000}),
+        )
+    };
+    Mock::given(method("GET"))
+        .and(path("/v25.0/oauth/access_token"))
+        .and(query_param("code", "AQDcode-rights-0001"))
+        .respond_with(token("EAAshort-rights-0001"))
+        .mount(meta)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v25.0/oauth/access_token"))
+        .and(query_param("grant_type", "fb_exchange_token"))
+        .respond_with(token("EAAlong-rights-0001"))
+        .mount(meta)
+        .await;
+    let granted: Vec<Value> = [
+        "instagram_basic",
+        "instagram_content_publish",
+        "pages_show_list",
+        "pages_read_engagement",
+        "business_management",
+    ]
+    .iter()
+    .map(|p| json!({"permission": p, "status": "granted"}))
+    .collect();
+    Mock::given(method("GET"))
+        .and(path("/v25.0/me/permissions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "data": granted })))
+        .mount(meta)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v25.0/me/accounts"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
+            {"id": "111", "name": "Simit Corner", "access_token": "EAApage-rights-0001",
+             "instagram_business_account": {"id": "17841405822304914"}},
+        ]})))
+        .mount(meta)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v25.0/debug_token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {
+            "is_valid": true,
+            "app_id": "4242424242",
+            "type": "USER",
+            "user_id": app_scoped_user,
+            "expires_at": 0,
+            "scopes": ["instagram_basic"],
+        }})))
+        .expect(1)
+        .mount(meta)
+        .await;
+}
+
+#[tokio::test]
+async fn a_connection_made_through_facebook_login_is_found_by_metas_deletion_callback() {
+    let meta = MockServer::start().await;
+    let uri = Url::parse(&meta.uri()).unwrap();
+    let app = spawn_app_with(|config| {
+        config.sandbox = false;
+        config.meta.app_id = Some("4242424242".to_owned());
+        config.meta.app_secret = Some(SecretString::from(APP_SECRET));
+        config.meta.graph_url = uri.clone();
+        config.meta.dialog_url = uri;
+    })
+    .await;
+    mount_login_of(&meta, "5550001").await;
+    let ada = app.signup_user("ada@example.com").await;
+    let (status, body) = parts(
+        app.client
+            .post(app.url("/v1/instagram/connect"))
+            .bearer_auth(&ada.access)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let dialog = Url::parse(body["authorize_url"].as_str().unwrap()).unwrap();
+    let state = dialog
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let callback = app
+        .client
+        .get(app.url(&format!(
+            "/v1/instagram/callback?code=AQDcode-rights-0001&state={state}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(callback.status(), StatusCode::OK);
+    let stored = app
+        .db
+        .strings("SELECT meta_user_hash FROM instagram_connections".to_owned())
+        .await;
+    assert_eq!(
+        stored,
+        vec![kraftsoci_server::rights::meta_user_hash("5550001")],
+        "only the hash of the app-scoped id is kept"
+    );
+
+    let request = app.meta_signed("5550001");
+    let (status, body) = parts(
+        app.meta_callback("/meta/data-deletion", &[("signed_request", &request)])
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        app.get_me(&ada.access).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 }

@@ -1,0 +1,494 @@
+//! The post-flow, Instagram and sandbox stores (`flow_queries.rs`) on both engines.
+
+use chrono::Duration;
+use kraftsoci_core::ports::{Connection, ConnectionStatus, MediaKey};
+use kraftsoci_core::{Approval, ConnectionId, IgUserId, Post, PostStatus, StoreError, UserId};
+use kraftsoci_server::store::NewOAuthState;
+use kraftsoci_server::store::Store;
+use kraftsoci_server::store::posts_flow::{
+    JOB_RUNNING, JobRequest, PostMedia, PostUpdate, Queued, SandboxContainer, SandboxStatus,
+    StoredImage,
+};
+
+use crate::fixtures::{content, ig, signed_up, t0};
+use crate::support::TestDb;
+
+const IG: &str = "17841405822304914";
+
+async fn connected(store: &dyn Store, owner: UserId, ig_user_id: &str) -> Connection {
+    store
+        .save_connection(
+            &Connection {
+                id: ConnectionId::new(),
+                owner,
+                ig_user_id: ig(ig_user_id),
+                page_name: "Simit Corner".to_owned(),
+                status: ConnectionStatus::Active,
+                token_expires_at: None,
+                created_at: t0(),
+            },
+            b"sealed",
+            1,
+        )
+        .await
+        .unwrap()
+}
+
+async fn generated(store: &dyn Store, owner: UserId) -> Post {
+    let post = Post::generated(owner, content("Fresh simit"), t0()).unwrap();
+    let media = PostMedia {
+        topic: Some("simit".to_owned()),
+        image: Some(StoredImage {
+            key: MediaKey::new(owner, &format!("{}.jpg", post.id())).unwrap(),
+            width: 1080,
+            height: 1350,
+        }),
+        sandbox: true,
+    };
+    store
+        .insert_generated_post(post.snapshot(), &media)
+        .await
+        .unwrap();
+    post
+}
+
+fn approved(post: &Post, minutes: i64, scheduled: Option<i64>) -> PostUpdate {
+    let expected_updated_at = post.snapshot().updated_at;
+    let mut post = post.clone();
+    let at = t0() + Duration::minutes(minutes);
+    post.approve(Approval {
+        user: post.owner(),
+        shown_hash: post.content_hash(),
+        target: ig(IG),
+        at,
+        ip: Some("203.0.113.7".to_owned()),
+        user_agent: Some("test".to_owned()),
+        scheduled_for: scheduled.map(|m| t0() + Duration::minutes(m)),
+    })
+    .unwrap();
+    PostUpdate {
+        post: post.into_snapshot(),
+        expected_updated_at,
+    }
+}
+
+fn job(connection: &Connection, minutes: i64) -> JobRequest {
+    JobRequest {
+        connection: connection.id,
+        run_after: t0() + Duration::minutes(minutes),
+        at: t0() + Duration::minutes(1),
+    }
+}
+
+pub async fn an_oauth_state_is_spent_once_and_only_before_it_expires(db: &TestDb) {
+    let store = db.store();
+    let ada = signed_up(&*store, "ada@example.com").await;
+    for hash in ["a".repeat(64), "b".repeat(64)] {
+        store
+            .insert_oauth_state(&NewOAuthState {
+                state_hash: hash,
+                user: ada.id,
+                created_at: t0(),
+                expires_at: t0() + Duration::minutes(10),
+            })
+            .await
+            .unwrap();
+    }
+    let now = t0() + Duration::minutes(1);
+    assert_eq!(
+        store
+            .consume_oauth_state(&"a".repeat(64), now)
+            .await
+            .unwrap(),
+        Some(ada.id)
+    );
+    assert_eq!(
+        store
+            .consume_oauth_state(&"a".repeat(64), now)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .consume_oauth_state(&"c".repeat(64), now)
+            .await
+            .unwrap(),
+        None
+    );
+    let late = t0() + Duration::minutes(10);
+    assert_eq!(
+        store
+            .consume_oauth_state(&"b".repeat(64), late)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn a_connection_is_saved_with_its_key_version_and_found_by_instagram_id(db: &TestDb) {
+    let store = db.store();
+    let ada = signed_up(&*store, "ada@example.com").await;
+    let bob = signed_up(&*store, "bob@example.com").await;
+    let first = connected(&*store, ada.id, IG).await;
+    let again = connected(&*store, ada.id, IG).await;
+    assert_eq!(again.id, first.id, "one row per owner and account");
+    assert_eq!(
+        store
+            .connection_by_ig_user(ada.id, &ig(IG))
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        first.id
+    );
+    assert_eq!(
+        store.connection_by_ig_user(bob.id, &ig(IG)).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        db.strings("SELECT CAST(token_key_version AS TEXT) FROM instagram_connections".to_owned())
+            .await,
+        vec!["1".to_owned()]
+    );
+    store.mark_needs_reconnect(ada.id, first.id).await.unwrap();
+    assert_eq!(
+        store.connection(ada.id, first.id).await.unwrap().status,
+        ConnectionStatus::NeedsReconnect
+    );
+    assert_eq!(
+        store.mark_needs_reconnect(bob.id, first.id).await,
+        Err(StoreError::NotFound)
+    );
+}
+
+pub async fn a_click_saves_the_post_its_receipt_and_one_job_together(db: &TestDb) {
+    let store = db.store();
+    let ada = signed_up(&*store, "ada@example.com").await;
+    let connection = connected(&*store, ada.id, IG).await;
+    let post = generated(&*store, ada.id).await;
+    let media = store.post_media(ada.id, &[post.id()]).await.unwrap();
+    assert_eq!(media.len(), 1);
+    assert!(media[0].1.sandbox);
+    assert_eq!(media[0].1.image.as_ref().unwrap().height, 1350);
+
+    let click = approved(&post, 2, None);
+    assert_eq!(
+        store
+            .approve_and_queue(&click, &job(&connection, 2))
+            .await
+            .unwrap(),
+        Queued::Created
+    );
+    // The same read, clicked again concurrently: the optimistic check refuses it.
+    assert_eq!(
+        store
+            .approve_and_queue(&approved(&post, 3, None), &job(&connection, 3))
+            .await,
+        Err(StoreError::Stale)
+    );
+    assert_eq!(
+        store
+            .ensure_queued(ada.id, post.id(), &job(&connection, 2))
+            .await
+            .unwrap(),
+        Queued::Unchanged
+    );
+    let stored = store.post(ada.id, post.id()).await.unwrap();
+    assert_eq!(stored.status, PostStatus::Approved);
+    assert_eq!(stored.consent, click.post.consent);
+    let view = store.publish_job(ada.id, post.id()).await.unwrap().unwrap();
+    assert_eq!((view.state.as_str(), view.attempts), ("queued", 0));
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM publish_jobs".to_owned())
+            .await,
+        1
+    );
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM consent_receipts".to_owned())
+            .await,
+        1
+    );
+
+    // A reschedule is a new approval: the job moves.
+    let current = Post::restore(stored).unwrap();
+    let later = approved(&current, 4, Some(600));
+    assert_eq!(
+        store
+            .approve_and_queue(&later, &job(&connection, 600))
+            .await
+            .unwrap(),
+        Queued::Updated
+    );
+    let view = store.publish_job(ada.id, post.id()).await.unwrap().unwrap();
+    assert_eq!(view.run_after, t0() + Duration::minutes(600));
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM publish_jobs".to_owned())
+            .await,
+        1
+    );
+}
+
+pub async fn unqueueing_is_refused_while_a_worker_holds_a_live_lease(db: &TestDb) {
+    let store = db.store();
+    let ada = signed_up(&*store, "ada@example.com").await;
+    let connection = connected(&*store, ada.id, IG).await;
+    let post = generated(&*store, ada.id).await;
+    let click = approved(&post, 2, None);
+    store
+        .approve_and_queue(&click, &job(&connection, 2))
+        .await
+        .unwrap();
+    let lease = t0() + Duration::minutes(10);
+    db.exec(format!(
+        "UPDATE publish_jobs SET state = 'running', locked_by = 'w', lease_until = '{}'",
+        lease.format("%Y-%m-%dT%H:%M:%S%.6fZ")
+    ))
+    .await;
+
+    let mut withdrawn = Post::restore(click.post.clone()).unwrap();
+    withdrawn.withdraw(t0() + Duration::minutes(5)).unwrap();
+    let update = PostUpdate {
+        post: withdrawn.into_snapshot(),
+        expected_updated_at: click.post.updated_at,
+    };
+    assert_eq!(
+        store
+            .save_and_unqueue(&update, t0() + Duration::minutes(5))
+            .await,
+        Err(StoreError::Conflict {
+            constraint: JOB_RUNNING.to_owned()
+        })
+    );
+    assert_eq!(
+        store
+            .delete_post_checked(ada.id, post.id(), t0() + Duration::minutes(5))
+            .await,
+        Err(StoreError::Conflict {
+            constraint: JOB_RUNNING.to_owned()
+        })
+    );
+    assert_eq!(
+        store.post(ada.id, post.id()).await.unwrap().status,
+        PostStatus::Approved
+    );
+
+    // Once the lease ran out, the job is the owner's to drop.
+    store
+        .save_and_unqueue(&update, t0() + Duration::minutes(11))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.post(ada.id, post.id()).await.unwrap().status,
+        PostStatus::Withdrawn
+    );
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM publish_jobs".to_owned())
+            .await,
+        0
+    );
+    store
+        .delete_post_checked(ada.id, post.id(), t0() + Duration::minutes(12))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .delete_post_checked(ada.id, post.id(), t0() + Duration::minutes(12))
+            .await,
+        Err(StoreError::NotFound)
+    );
+}
+
+pub async fn the_publishing_load_counts_what_is_due_around_a_time(db: &TestDb) {
+    let store = db.store();
+    let ada = signed_up(&*store, "ada@example.com").await;
+    let connection = connected(&*store, ada.id, IG).await;
+    let now_post = generated(&*store, ada.id).await;
+    store
+        .approve_and_queue(&approved(&now_post, 2, None), &job(&connection, 2))
+        .await
+        .unwrap();
+    let later_post = generated(&*store, ada.id).await;
+    store
+        .approve_and_queue(
+            &approved(&later_post, 2, Some(3 * 24 * 60)),
+            &job(&connection, 3 * 24 * 60),
+        )
+        .await
+        .unwrap();
+    let other = generated(&*store, ada.id).await;
+    let day = Duration::hours(24);
+    let around = |at: chrono::DateTime<chrono::Utc>| (at - day, at + day);
+
+    let (since, until) = around(t0());
+    assert_eq!(
+        store
+            .publishing_load(&ig(IG), since, until, other.id())
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .publishing_load(&ig(IG), since, until, now_post.id())
+            .await
+            .unwrap(),
+        0
+    );
+    let (since, until) = around(t0() + Duration::days(3));
+    assert_eq!(
+        store
+            .publishing_load(&ig(IG), since, until, other.id())
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .publishing_load(&IgUserId::parse("1").unwrap(), since, until, other.id())
+            .await
+            .unwrap(),
+        0
+    );
+    let awaiting = store.posts_queued_for(ada.id, &ig(IG)).await.unwrap();
+    assert_eq!(awaiting.len(), 2);
+    assert!(
+        store
+            .posts_awaiting_reconnect(ada.id, &ig(IG))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn disconnecting_withdraws_queued_posts_and_deletes_the_token_at_once(db: &TestDb) {
+    let store = db.store();
+    let ada = signed_up(&*store, "ada@example.com").await;
+    let bob = signed_up(&*store, "bob@example.com").await;
+    let connection = connected(&*store, ada.id, IG).await;
+    let post = generated(&*store, ada.id).await;
+    let click = approved(&post, 2, None);
+    store
+        .approve_and_queue(&click, &job(&connection, 2))
+        .await
+        .unwrap();
+    let mut withdrawn = Post::restore(click.post.clone()).unwrap();
+    withdrawn.withdraw(t0() + Duration::minutes(3)).unwrap();
+    let update = PostUpdate {
+        post: withdrawn.into_snapshot(),
+        expected_updated_at: click.post.updated_at,
+    };
+
+    assert_eq!(
+        store.disconnect(bob.id, connection.id, &[], t0()).await,
+        Err(StoreError::NotFound)
+    );
+    store
+        .disconnect(
+            ada.id,
+            connection.id,
+            &[update],
+            t0() + Duration::minutes(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.connections(ada.id).await.unwrap(), vec![]);
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM publish_jobs".to_owned())
+            .await,
+        0
+    );
+    assert_eq!(
+        store.post(ada.id, post.id()).await.unwrap().status,
+        PostStatus::Withdrawn
+    );
+}
+
+pub async fn a_sandbox_container_is_published_once(db: &TestDb) {
+    let store = db.store();
+    let ada = signed_up(&*store, "ada@example.com").await;
+    connected(&*store, ada.id, "sandbox-123456").await;
+    let sandbox = IgUserId::parse("sandbox-123456").unwrap();
+    let container = SandboxContainer {
+        id: "sandbox-container-1".to_owned(),
+        ig_user_id: sandbox.clone(),
+        kind: "image".to_owned(),
+        caption: Some("Fresh simit".to_owned()),
+        alt_text: None,
+        items: 1,
+        status: SandboxStatus::InProgress,
+        media_id: None,
+        permalink: None,
+        created_at: t0(),
+        published_at: None,
+    };
+    store.insert_sandbox_container(&container).await.unwrap();
+    assert_eq!(
+        store
+            .sandbox_container(&sandbox, "sandbox-container-1")
+            .await
+            .unwrap(),
+        Some(container.clone())
+    );
+    assert_eq!(
+        store
+            .sandbox_container(&ig(IG), "sandbox-container-1")
+            .await
+            .unwrap(),
+        None,
+        "another account's container is not found"
+    );
+    let at = t0() + Duration::minutes(1);
+    assert!(
+        !store
+            .publish_sandbox_container("sandbox-container-1", "sandbox-9", "p", at)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .advance_sandbox_container(
+                "sandbox-container-1",
+                SandboxStatus::InProgress,
+                SandboxStatus::Finished
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .publish_sandbox_container("sandbox-container-1", "sandbox-9", "p", at)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .publish_sandbox_container("sandbox-container-1", "sandbox-10", "p", at)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.sandbox_published_since(&sandbox, t0()).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .sandbox_published_since(&sandbox, at + Duration::seconds(1))
+            .await
+            .unwrap(),
+        0
+    );
+    let published = store
+        .sandbox_publication("sandbox-9")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(published.status, SandboxStatus::Published);
+    assert_eq!(published.published_at, Some(at));
+    // Owned through the connection: an account purge takes it along.
+    assert_eq!(
+        db.strings("SELECT CAST(owner_id AS TEXT) FROM sandbox_containers".to_owned())
+            .await,
+        vec![ada.id.to_string()]
+    );
+}

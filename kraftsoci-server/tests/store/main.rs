@@ -6,6 +6,8 @@
 
 #[path = "../support/mod.rs"]
 mod support;
+#[path = "../support/user_data.rs"]
+mod user_data;
 
 mod accounts;
 mod auth;
@@ -15,6 +17,7 @@ mod fixtures;
 mod posts;
 mod posts_flow;
 mod profiles;
+mod rights;
 mod schema;
 mod usage_log;
 
@@ -42,6 +45,21 @@ macro_rules! contract {
 }
 
 contract!(
+    rights::every_table_and_column_holding_user_data_is_listed,
+    rights::the_export_reads_every_seeded_table_and_never_a_secret,
+    rights::export_pages_follow_the_key_without_gaps_or_repeats,
+    rights::closing_an_account_ends_everything_at_once_and_only_once,
+    rights::an_open_account_is_never_purged,
+    rights::a_purge_leaves_only_detached_payment_records,
+    rights::a_purge_completes_the_meta_requests_waiting_for_it,
+    rights::meta_users_are_found_and_their_tokens_removed,
+    rights::usage_log_purges_are_bounded_and_keep_the_cutoff_instant,
+    rights::expired_auth_artifacts_are_purged_within_one_budget,
+    rights::payment_records_are_purged_after_their_cutoff_paid_else_reported,
+    rights::closed_accounts_are_due_oldest_closure_first,
+    rights::requests_are_listed_newest_first_and_completed_once,
+    rights::policy_versions_acceptances_and_notices_round_trip,
+    rights::sealed_tokens_page_in_id_order_and_are_replaced_only_if_unchanged,
     billing::concurrent_reservations_never_exceed_the_limit,
     billing::reservations_commit_release_resubmit_and_expire,
     billing::a_stripe_event_is_applied_once_even_when_delivered_concurrently,

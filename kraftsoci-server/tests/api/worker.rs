@@ -1152,3 +1152,229 @@ async fn a_job_left_running_by_a_dead_worker_is_not_stolen_by_a_requeue_of_its_p
     };
     assert!(!h.store.renew_publish_lease(&lease, h.now()).await.unwrap());
 }
+
+// --- through the API: the Publish click, then the worker ----------------------------------
+
+mod through_the_api {
+    use reqwest::{Method, StatusCode};
+    use serde_json::{Value, json};
+    use url::Url;
+    use wiremock::matchers::{method, path, query_param, query_param_is_missing};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::{FakeInstagram, expect_none, fast_config};
+    use crate::helpers::{TestApp, parts, spawn_app_with};
+    use kraftsoci_server::worker::{JobOutcome, Worker, WorkerDeps};
+
+    const APP_SECRET: &str = "meta-app-secret-for-worker-tests";
+    const CODE: &str = "AQDworker-code-0001";
+    const SHORT_TOKEN: &str = "EAAworker-short-user-token";
+    const LONG_TOKEN: &str = "EAAworker-long-user-token";
+    const PAGE_TOKEN: &str = "EAAworker-page-token-simit";
+    const IG_USER: &str = "17841405822300077";
+
+    /// Meta answering Facebook Login with one Page that has an Instagram business account.
+    async fn mount_login(meta: &MockServer) {
+        Mock::given(method("GET"))
+            .and(path("/v25.0/oauth/access_token"))
+            .and(query_param("code", CODE))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"access_token": SHORT_TOKEN, "token_type": "bearer", "expires_in": 3600}),
+            ))
+            .mount(meta)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v25.0/oauth/access_token"))
+            .and(query_param("fb_exchange_token", SHORT_TOKEN))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"access_token": LONG_TOKEN, "token_type": "bearer", "expires_in": 5_183_944}),
+            ))
+            .mount(meta)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v25.0/me/permissions"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
+                {"permission": "instagram_basic", "status": "granted"},
+                {"permission": "instagram_content_publish", "status": "granted"},
+                {"permission": "pages_show_list", "status": "granted"},
+                {"permission": "pages_read_engagement", "status": "granted"},
+                {"permission": "business_management", "status": "granted"},
+            ]})))
+            .mount(meta)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v25.0/me/accounts"))
+            .and(query_param_is_missing("after"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
+                {"id": "111", "name": "Simit Corner", "access_token": PAGE_TOKEN,
+                 "instagram_business_account": {"id": IG_USER, "username": "simitcorner"}},
+            ]})))
+            .mount(meta)
+            .await;
+    }
+
+    /// Connects the user's Instagram account through Facebook Login; returns its id.
+    async fn connect(app: &TestApp, access: &str) -> String {
+        let (status, body) = parts(
+            app.call(Method::POST, "/v1/instagram/connect", access, None)
+                .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let url = Url::parse(body["authorize_url"].as_str().unwrap()).unwrap();
+        let state = url
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+        let (status, connected) = parts(
+            app.client
+                .get(app.url(&format!("/v1/instagram/callback?code={CODE}&state={state}")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{connected}");
+        connected["accounts"][0]["id"].as_str().unwrap().to_owned()
+    }
+
+    #[tokio::test]
+    async fn a_publish_click_reaches_instagram_once_through_the_worker_and_the_graph_api() {
+        let meta = MockServer::start().await;
+        let uri = Url::parse(&meta.uri()).unwrap();
+        let app = spawn_app_with(|config| {
+            config.sandbox = false;
+            config.meta.app_id = Some("4242424242".to_owned());
+            config.meta.app_secret = Some(secrecy::SecretString::from(APP_SECRET));
+            config.meta.graph_url = uri.clone();
+            config.meta.dialog_url = uri;
+        })
+        .await;
+        mount_login(&meta).await;
+        let instagram = FakeInstagram::mount(&meta).await;
+        let user = app.profiled_user("ada@example.com").await;
+        let account = connect(&app, &user.access).await;
+        let post = app.generated(&user.access).await;
+        let id = post["id"].as_str().unwrap();
+        let worker = Worker::new(WorkerDeps::from_state(&app.state), fast_config());
+
+        // Nothing is published before the click (P09).
+        assert!(worker.run_once().await.unwrap().is_none());
+        assert_eq!(instagram.publish_count(), 0);
+
+        let (status, clicked) = app.click_publish(&user.access, &post, &account).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{clicked}");
+        let report = worker
+            .run_once()
+            .await
+            .unwrap()
+            .expect("the click queued a job");
+        assert!(
+            matches!(report.outcome, JobOutcome::Published { media_id: Some(_) }),
+            "{report:?}"
+        );
+
+        let (_, shown) = app.get_post(&user.access, id).await;
+        assert_eq!(shown["status"], "published", "{shown}");
+        assert!(
+            shown["permalink"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://www.instagram.com/p/")
+        );
+        assert_eq!(instagram.publish_count(), 1);
+        // Meta fetched the image through the server's signed link, without credentials.
+        let urls = instagram.image_urls();
+        assert_eq!(urls.len(), 1);
+        let image = app.client.get(app.local(&urls[0])).send().await.unwrap();
+        assert_eq!(image.status(), StatusCode::OK);
+        assert_eq!(image.headers()["content-type"], "image/jpeg");
+        // The same click again changes nothing and publishes nothing.
+        let (status, _) = app.click_publish(&user.access, &post, &account).await;
+        assert!(
+            status.is_success() || status == StatusCode::CONFLICT,
+            "{status}"
+        );
+        while let Some(report) = worker.run_once().await.unwrap() {
+            assert!(
+                !matches!(report.outcome, JobOutcome::Published { .. }),
+                "{report:?}"
+            );
+        }
+        assert_eq!(instagram.publish_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_worker_inside_serve_publishes_a_sandbox_click() {
+        let app = spawn_app_with(|config| {
+            config.worker.enabled = true;
+            config.worker.poll_interval = std::time::Duration::from_millis(5);
+        })
+        .await;
+        let flow = app.flow_user("ada@example.com").await;
+        let post = app.generated(&flow.user.access).await;
+        let id = post["id"].as_str().unwrap();
+
+        let (status, _) = app
+            .click_publish(&flow.user.access, &post, &flow.account_id)
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+
+        let mut shown = Value::Null;
+        for _ in 0..2000 {
+            shown = app.get_post(&flow.user.access, id).await.1;
+            if shown["status"] == "published" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert_eq!(shown["status"], "published", "{shown}");
+        assert!(
+            shown["instagram_media_id"]
+                .as_str()
+                .unwrap()
+                .starts_with("sandbox-")
+        );
+        assert_eq!(app.count("publish_jobs").await, 0);
+    }
+
+    #[tokio::test]
+    async fn a_click_that_is_withdrawn_before_the_worker_runs_never_reaches_meta() {
+        let meta = MockServer::start().await;
+        let uri = Url::parse(&meta.uri()).unwrap();
+        let app = spawn_app_with(|config| {
+            config.sandbox = false;
+            config.meta.app_id = Some("4242424242".to_owned());
+            config.meta.app_secret = Some(secrecy::SecretString::from(APP_SECRET));
+            config.meta.graph_url = uri.clone();
+            config.meta.dialog_url = uri;
+        })
+        .await;
+        mount_login(&meta).await;
+        expect_none("media_publish", "POST", r"/media_publish$")
+            .mount(&meta)
+            .await;
+        expect_none("create container", "POST", r"/media$")
+            .mount(&meta)
+            .await;
+        let user = app.profiled_user("ada@example.com").await;
+        let account = connect(&app, &user.access).await;
+        let post = app.generated(&user.access).await;
+        let id = post["id"].as_str().unwrap();
+        let (status, _) = app.click_publish(&user.access, &post, &account).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        let (status, _) = app.withdraw(&user.access, id).await;
+        assert_eq!(status, StatusCode::OK);
+
+        let worker = Worker::new(WorkerDeps::from_state(&app.state), fast_config());
+        while let Some(report) = worker.run_once().await.unwrap() {
+            assert!(
+                matches!(report.outcome, JobOutcome::Dropped { .. }),
+                "{report:?}"
+            );
+        }
+        let (_, shown) = app.get_post(&user.access, id).await;
+        assert_ne!(shown["status"], "published");
+    }
+}

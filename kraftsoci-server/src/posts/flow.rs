@@ -185,12 +185,6 @@ fn generation(error: GenerationError) -> ApiError {
     }
 }
 
-fn parse_connection(value: &str) -> Result<ConnectionId, ApiError> {
-    value.trim().parse::<ConnectionId>().map_err(|_| {
-        ApiError::invalid_field("instagram_account_id", "is not a connected account's id")
-    })
-}
-
 /// The owner's connection `id`, or a 422 naming the field (another user's id looks the same
 /// as one that does not exist).
 async fn owned_connection(
@@ -536,21 +530,21 @@ pub async fn publish(
     id: PostId,
     click: Click,
 ) -> Result<PostView, ApiError> {
-    let mut fields = Fields::default();
-    let shown_hash = fields.check(ContentHash::parse(&click.content_hash));
-    let connection_id = match parse_connection(&click.instagram_account_id) {
-        Ok(id) => Some(id),
-        Err(_) => {
-            fields.add("instagram_account_id", "is not a connected account's id");
-            None
-        }
-    };
+    let shown_hash = ContentHash::parse(&click.content_hash);
+    let connection_id = click.instagram_account_id.trim().parse::<ConnectionId>();
     let now = state.clock.now();
+    let mut fields = Fields::default();
+    if let Err(error) = &shown_hash {
+        fields.add(error.field(), error.reason());
+    }
+    if connection_id.is_err() {
+        fields.add("instagram_account_id", "is not a connected account's id");
+    }
     if click.scheduled_for.is_some_and(|at| at <= now) {
         fields.add("scheduled_for", "must be in the future");
     }
-    let (Some(shown_hash), Some(connection_id)) = (shown_hash, connection_id) else {
-        return Err(fields.finish().err().unwrap_or(ApiError::NotFound));
+    let (Ok(shown_hash), Ok(connection_id)) = (shown_hash, connection_id) else {
+        return Err(ApiError::Validation(fields.into_map()));
     };
     fields.finish()?;
 

@@ -1,17 +1,12 @@
 //! The collaborators of the post flow, built from configuration: the token vault, the Meta
-//! client, the publisher (sandbox or Graph), the generators (offline or OpenAI) and the
-//! entitlements.
+//! client, the publisher (sandbox or Graph) and the generators (offline or OpenAI). The
+//! entitlements come from [`crate::billing`].
 
 use std::sync::Arc;
 
 use base64::Engine as _;
 use kraftsoci_ai::{OfflineGenerator, OpenAiConfig, OpenAiGenerator};
-use kraftsoci_billing::{
-    BillingEntitlements, InMemoryBillingStore, InMemoryQuotaLedger, PlanTable,
-};
-use kraftsoci_core::ports::{
-    ContentGenerator, Entitlements, ImageGenerator, MediaStore, SocialPublisher,
-};
+use kraftsoci_core::ports::{ContentGenerator, ImageGenerator, MediaStore, SocialPublisher};
 use kraftsoci_core::{Clock, KeyRing, TokenVault};
 use kraftsoci_meta::{GraphPublisher, MetaClient, MetaConfig};
 use secrecy::{ExposeSecret as _, SecretString};
@@ -134,16 +129,4 @@ pub fn generators(
             Ok((offline.clone(), offline))
         }
     }
-}
-
-/// Entitlements on the development plan table with an in-memory ledger and billing state:
-/// every user is on the free plan until the billing routes wire the stored subscription and
-/// the database ledger in (see `ApplicationBuilder::entitlements`).
-pub fn entitlements(clock: &Arc<dyn Clock>) -> Arc<dyn Entitlements> {
-    Arc::new(BillingEntitlements::new(
-        Arc::new(InMemoryBillingStore::new()),
-        Arc::new(PlanTable::development()),
-        Arc::new(InMemoryQuotaLedger::with_clock(Arc::clone(clock))),
-        Arc::clone(clock),
-    ))
 }

@@ -487,7 +487,7 @@ async fn remove(
     responses(
         (status = 200, body = ConsentDto),
         (status = 401, body = ErrorBody),
-        (status = 404, description = "No such post, or not approved (`no_consent`)", body = ErrorBody),
+        (status = 404, description = "No such post, or it has no current approval", body = ErrorBody),
     ))]
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 async fn consent(

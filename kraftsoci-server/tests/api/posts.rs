@@ -1046,3 +1046,41 @@ async fn every_posts_route_requires_a_token() {
         );
     }
 }
+
+#[test]
+fn the_post_flow_settings_are_checked_and_name_their_variable() {
+    use kraftsoci_server::config::Config;
+    let load = |name: &'static str, value: &'static str| {
+        Config::from_lookup(|n| (n == name).then(|| value.to_owned()))
+    };
+    let config = Config::from_lookup(|_| None).unwrap();
+    assert_eq!(config.daily_publish_limit, 50);
+    assert_eq!(
+        config.media_preview_ttl,
+        std::time::Duration::from_secs(3600)
+    );
+    assert_eq!(
+        config.media_publish_ttl,
+        std::time::Duration::from_secs(86_400)
+    );
+    assert!(
+        config.media_signing_key.is_none(),
+        "derived from the JWT secret"
+    );
+    for (name, value) in [
+        ("KRAFTSOCI_MEDIA_SIGNING_KEY", "too short"),
+        ("KRAFTSOCI_DAILY_PUBLISH_LIMIT", "0"),
+        ("KRAFTSOCI_DAILY_PUBLISH_LIMIT", "many"),
+        ("KRAFTSOCI_MEDIA_PREVIEW_TTL", "0"),
+        ("KRAFTSOCI_MEDIA_PUBLISH_TTL", "-5"),
+    ] {
+        let error = load(name, value).unwrap_err();
+        assert_eq!(error.variable, name, "{value}");
+        assert!(
+            !error.to_string().contains(value) || value == "0",
+            "{error}"
+        );
+    }
+    let config = load("KRAFTSOCI_DAILY_PUBLISH_LIMIT", "25").unwrap();
+    assert_eq!(config.daily_publish_limit, 25);
+}

@@ -82,12 +82,11 @@ pub async fn sweep_command(config: &Config, dry_run: bool, json: bool) -> Result
     let store = open_store(config).await?;
     let media = crate::media::from_config(&config.media_url).map_err(setup("media store"))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let sweeper = retention::sweeper(store, media, clock, &config.sweep).map_err(|error| {
-        Error::Command {
+    let sweeper =
+        retention::sweeper(store, media, clock, &config.sweep).map_err(|error| Error::Command {
             command: "sweep",
             source: error.into(),
-        }
-    })?;
+        })?;
     let mode = if dry_run {
         SweepMode::DryRun
     } else {

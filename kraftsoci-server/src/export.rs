@@ -91,9 +91,10 @@ pub fn body(state: AppState, user: UserId, request: DataSubjectRequest) -> Body 
             }
         }
     });
-    Body::from_stream(futures::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|chunk| (chunk, receiver))
-    }))
+    Body::from_stream(futures::stream::unfold(
+        receiver,
+        |mut receiver| async move { receiver.recv().await.map(|chunk| (chunk, receiver)) },
+    ))
 }
 
 /// Where the document goes.

@@ -109,7 +109,9 @@ impl RetentionStore for SweepStore {
         &self,
         expired_before: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        self.store.count_expired_auth_artifacts(expired_before).await
+        self.store
+            .count_expired_auth_artifacts(expired_before)
+            .await
     }
 
     async fn closed_accounts_due(
@@ -310,7 +312,11 @@ impl From<&SweepReport> for ReportView {
 /// The report as a plain-text table.
 pub fn report_table(report: &SweepReport) -> String {
     let view = ReportView::from(report);
-    let verb = if view.mode == "dry_run" { "due" } else { "removed" };
+    let verb = if view.mode == "dry_run" {
+        "due"
+    } else {
+        "removed"
+    };
     let mut out = format!(
         "retention sweep ({}) at {}\n{:<16} {:<32} {:>10} {:>8}  outcome\n",
         view.mode.replace('_', " "),
@@ -385,7 +391,12 @@ mod tests {
         let json = serde_json::to_value(ReportView::from(&failed)).unwrap();
         assert_eq!(json["complete"], false);
         assert_eq!(json["categories"][0]["outcome"], "failed");
-        assert!(json["categories"][0]["error"].as_str().unwrap().contains("usage_log"));
+        assert!(
+            json["categories"][0]["error"]
+                .as_str()
+                .unwrap()
+                .contains("usage_log")
+        );
     }
 
     #[test]
@@ -396,6 +407,123 @@ mod tests {
         };
         assert!(settings.planner().is_err());
         assert!(SweepSettings::default().planner().is_ok());
+    }
+
+    /// A retention store with nothing to purge that counts the sweeps reaching it.
+    #[derive(Default)]
+    struct CountingStore {
+        sweeps: std::sync::atomic::AtomicU32,
+    }
+
+    #[async_trait]
+    impl RetentionStore for CountingStore {
+        async fn purge_usage_log_before(
+            &self,
+            _: DateTime<Utc>,
+            _: u32,
+        ) -> Result<u64, StoreError> {
+            self.sweeps
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(0)
+        }
+        async fn count_usage_log_before(&self, _: DateTime<Utc>) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+        async fn purge_expired_auth_artifacts(
+            &self,
+            _: DateTime<Utc>,
+            _: u32,
+        ) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+        async fn count_expired_auth_artifacts(&self, _: DateTime<Utc>) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+        async fn closed_accounts_due(
+            &self,
+            _: DateTime<Utc>,
+            _: u32,
+        ) -> Result<Vec<UserId>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn count_closed_accounts_due(&self, _: DateTime<Utc>) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+        async fn purge_account(&self, _: UserId) -> Result<PurgeReport, StoreError> {
+            Ok(PurgeReport::default())
+        }
+        async fn purge_payment_records_before(
+            &self,
+            _: DateTime<Utc>,
+            _: u32,
+        ) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+        async fn count_payment_records_before(&self, _: DateTime<Utc>) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+    }
+
+    struct NoMedia;
+
+    #[async_trait]
+    impl MediaStore for NoMedia {
+        async fn put(
+            &self,
+            _: &kraftsoci_core::ports::MediaKey,
+            _: Vec<u8>,
+            _: &str,
+        ) -> Result<(), kraftsoci_core::ports::MediaStoreError> {
+            Ok(())
+        }
+        async fn get(
+            &self,
+            _: &kraftsoci_core::ports::MediaKey,
+        ) -> Result<
+            Option<kraftsoci_core::ports::StoredMedia>,
+            kraftsoci_core::ports::MediaStoreError,
+        > {
+            Ok(None)
+        }
+        async fn delete(
+            &self,
+            _: &kraftsoci_core::ports::MediaKey,
+        ) -> Result<(), kraftsoci_core::ports::MediaStoreError> {
+            Ok(())
+        }
+        async fn delete_user(
+            &self,
+            _: UserId,
+        ) -> Result<u64, kraftsoci_core::ports::MediaStoreError> {
+            Ok(0)
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_periodic_sweep_runs_within_a_minute_then_every_interval_until_stopped() {
+        let store = Arc::new(CountingStore::default());
+        let settings = SweepSettings::default();
+        let clock = Arc::new(kraftsoci_core::ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 7, 1, 0, 0, 0).unwrap(),
+        ));
+        let sweeper = RetentionSweeper::new(
+            store.clone(),
+            Arc::new(NoMedia),
+            clock,
+            settings.planner().unwrap(),
+            SweepConfig::default(),
+        );
+        let sweeps = || store.sweeps.load(std::sync::atomic::Ordering::SeqCst);
+        let periodic = PeriodicSweep::spawn(sweeper, &settings);
+        tokio::time::sleep(Duration::from_secs(29)).await;
+        assert_eq!(sweeps(), 0, "not at once");
+        tokio::time::sleep(Duration::from_secs(32)).await;
+        assert_eq!(sweeps(), 1, "within a minute");
+        tokio::time::sleep(DEFAULT_SWEEP_INTERVAL).await;
+        assert_eq!(sweeps(), 2, "then every interval");
+        periodic.stop().await;
+        tokio::time::sleep(DEFAULT_SWEEP_INTERVAL * 3).await;
+        assert_eq!(sweeps(), 2, "stopped");
     }
 
     #[test]

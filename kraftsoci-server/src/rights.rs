@@ -125,7 +125,12 @@ pub async fn close_with_credentials(
     password: &SecretString,
 ) -> Result<ClosureOutcome, ApiError> {
     let credentials = match email {
-        Some(email) => state.store.credentials_by_email(&email.normalized()).await?,
+        Some(email) => {
+            state
+                .store
+                .credentials_by_email(&email.normalized())
+                .await?
+        }
         None => None,
     };
     let matched = state
@@ -219,7 +224,10 @@ pub async fn meta_data_deletion(
         completed_at,
     };
     state.store.insert_meta_deletion(&request).await?;
-    tracing::info!(accounts = accounts.len(), "meta data-deletion request received");
+    tracing::info!(
+        accounts = accounts.len(),
+        "meta data-deletion request received"
+    );
     Ok(request)
 }
 

@@ -183,7 +183,8 @@ async fn status_page(
 ) -> Response {
     let code = params.code.or(params.id).unwrap_or_default();
     // Codes are hex; anything else cannot be one (and is never echoed into the page).
-    let plausible = !code.is_empty() && code.len() <= 64 && code.bytes().all(|b| b.is_ascii_hexdigit());
+    let plausible =
+        !code.is_empty() && code.len() <= 64 && code.bytes().all(|b| b.is_ascii_hexdigit());
     let found = if plausible {
         match state.store.meta_deletion(&code).await {
             Ok(found) => found,

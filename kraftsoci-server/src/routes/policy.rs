@@ -247,7 +247,11 @@ async fn mark_read(
     user: AuthUser,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    match state.store.mark_notice_read(user.id, id, state.clock.now()).await {
+    match state
+        .store
+        .mark_notice_read(user.id, id, state.clock.now())
+        .await
+    {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(StoreError::NotFound) => Err(ApiError::NotFound),
         Err(other) => Err(other.into()),

@@ -133,11 +133,12 @@ async fn close_account(
     Json(body): Json<CloseRequest>,
 ) -> Result<(StatusCode, Json<Closed>), ApiError> {
     // The password is asked again, so it is guessable here too: limit like a login.
-    state
-        .limits
-        .check_account("close", &user.id.to_string())?;
+    state.limits.check_account("close", &user.id.to_string())?;
     let outcome = rights::close_own_account(&state, user.id, &body.password).await?;
-    Ok((StatusCode::ACCEPTED, Json(Closed::new(outcome.purge_after()))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Closed::new(outcome.purge_after())),
+    ))
 }
 
 /// Everything held about the user as one JSON document (`"format": "kraftsoci.export.v1"`),

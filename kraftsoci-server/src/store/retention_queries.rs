@@ -86,8 +86,12 @@ impl RetentionOps for ThisStore {
     }
 
     async fn count_usage_log_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
-        count_before(&self.pool, "SELECT COUNT(*) FROM usage_log WHERE at < $1", cutoff)
-            .await
+        count_before(
+            &self.pool,
+            "SELECT COUNT(*) FROM usage_log WHERE at < $1",
+            cutoff,
+        )
+        .await
     }
 
     async fn purge_expired_auth_artifacts(
@@ -159,11 +163,12 @@ impl RetentionOps for ThisStore {
     ) -> Result<PurgeReport, StoreError> {
         let id = Id::from(user);
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let account = sqlx::query_scalar::<Db, Option<Ts>>("SELECT closed_at FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_error)?;
+        let account =
+            sqlx::query_scalar::<Db, Option<Ts>>("SELECT closed_at FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_error)?;
         match account {
             // Already purged (by another replica, or an earlier run that crashed after commit).
             None => return Ok(PurgeReport::default()),

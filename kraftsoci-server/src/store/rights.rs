@@ -176,8 +176,7 @@ pub trait RightsStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// The accounts (open or closed) with a connection made by this Meta user.
-    async fn accounts_of_meta_user(&self, meta_user_hash: &str)
-    -> Result<Vec<UserId>, StoreError>;
+    async fn accounts_of_meta_user(&self, meta_user_hash: &str) -> Result<Vec<UserId>, StoreError>;
 
     /// Deletes the Instagram tokens of every connection this Meta user made (P15); returns
     /// how many were removed. The connections stay, needing a reconnect.

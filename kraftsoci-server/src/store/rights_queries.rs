@@ -7,8 +7,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kraftsoci_core::{
-    ConnectionId, DataSubjectRequest, Email, IgUserId, RequestId, RequestKind, RequestStatus, StoreError,
-    UserId,
+    ConnectionId, DataSubjectRequest, Email, IgUserId, RequestId, RequestKind, RequestStatus,
+    StoreError, UserId,
 };
 use serde_json::{Map, Value};
 use sqlx::{AssertSqlSafe, Row as _};
@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::{Db, ThisStore, db_error};
 use crate::store::key_rotation::{SealedToken, SealedTokenStore};
 use crate::store::policy::{
-    Notice, NoticeDelivery, NewNotice, PolicyStore, PolicyVersion, Recipient,
+    NewNotice, Notice, NoticeDelivery, PolicyStore, PolicyVersion, Recipient,
 };
 use crate::store::rights::{
     Closure, ClosureOutcome, ExportKey, ExportPage, MetaDeletion, MetaDeletionStatus, RightsStore,
@@ -29,7 +29,12 @@ type DbRow = <Db as sqlx::Database>::Row;
 type Conn = <Db as sqlx::Database>::Connection;
 
 /// Runs `sql` with the user as `$1` (and `at` as `$2`, when given); returns the rows affected.
-async fn run(conn: &mut Conn, sql: &'static str, user: Id, at: Option<Ts>) -> Result<u64, StoreError> {
+async fn run(
+    conn: &mut Conn,
+    sql: &'static str,
+    user: Id,
+    at: Option<Ts>,
+) -> Result<u64, StoreError> {
     let mut query = sqlx::query::<Db>(sql).bind(user);
     if let Some(at) = at {
         query = query.bind(at);
@@ -47,7 +52,11 @@ fn found(rows: u64) -> Result<(), StoreError> {
 
 fn request_from(row: &DbRow) -> Result<DataSubjectRequest, StoreError> {
     let corrupt = |e: kraftsoci_core::ParseError| {
-        StoreError::Corrupt(format!("data_subject_requests.{}: {}", e.field(), e.reason()))
+        StoreError::Corrupt(format!(
+            "data_subject_requests.{}: {}",
+            e.field(),
+            e.reason()
+        ))
     };
     let id: Id = row.try_get("id").map_err(db_error)?;
     let user: Id = row.try_get("user_id").map_err(db_error)?;
@@ -170,14 +179,13 @@ impl RightsStore for ThisStore {
         if result.rows_affected() > 0 {
             return Ok(());
         }
-        let exists = sqlx::query::<Db>(
-            "SELECT 1 FROM data_subject_requests WHERE id = $1 AND user_id = $2",
-        )
-        .bind(Id::from(id))
-        .bind(Id::from(user))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?;
+        let exists =
+            sqlx::query::<Db>("SELECT 1 FROM data_subject_requests WHERE id = $1 AND user_id = $2")
+                .bind(Id::from(id))
+                .bind(Id::from(user))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?;
         if exists.is_some() {
             Ok(())
         } else {
@@ -214,15 +222,14 @@ impl RightsStore for ThisStore {
         .await
         .map_err(db_error)?;
         if closed.rows_affected() == 0 {
-            let purge_after = sqlx::query_scalar::<Db, Option<Ts>>(
-                "SELECT purge_after FROM users WHERE id = $1",
-            )
-            .bind(user)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_error)?
-            .flatten()
-            .ok_or(StoreError::NotFound)?;
+            let purge_after =
+                sqlx::query_scalar::<Db, Option<Ts>>("SELECT purge_after FROM users WHERE id = $1")
+                    .bind(user)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_error)?
+                    .flatten()
+                    .ok_or(StoreError::NotFound)?;
             return Ok(ClosureOutcome::AlreadyClosed {
                 purge_after: purge_after.0,
             });
@@ -322,7 +329,10 @@ impl RightsStore for ThisStore {
         for row in &rows {
             let mut fields = Map::new();
             for (offset, column) in table.columns.iter().enumerate() {
-                fields.insert(column.name.to_owned(), export_value(row, offset + 1, column)?);
+                fields.insert(
+                    column.name.to_owned(),
+                    export_value(row, offset + 1, column)?,
+                );
             }
             page.rows.push(fields);
         }
@@ -352,10 +362,7 @@ impl RightsStore for ThisStore {
         found(result.rows_affected())
     }
 
-    async fn accounts_of_meta_user(
-        &self,
-        meta_user_hash: &str,
-    ) -> Result<Vec<UserId>, StoreError> {
+    async fn accounts_of_meta_user(&self, meta_user_hash: &str) -> Result<Vec<UserId>, StoreError> {
         Ok(sqlx::query_scalar::<Db, Id>(
             "SELECT DISTINCT owner_id FROM instagram_connections WHERE meta_user_hash = $1 \
              ORDER BY owner_id",
@@ -537,9 +544,8 @@ impl PolicyStore for ThisStore {
                 let email: String = row.try_get("email").map_err(db_error)?;
                 Ok(Recipient {
                     user: UserId::from_uuid(id.0),
-                    email: Email::parse(&email).map_err(|e| {
-                        StoreError::Corrupt(format!("users.email: {}", e.reason()))
-                    })?,
+                    email: Email::parse(&email)
+                        .map_err(|e| StoreError::Corrupt(format!("users.email: {}", e.reason())))?,
                 })
             })
             .collect()
@@ -656,7 +662,10 @@ impl SealedTokenStore for ThisStore {
                     connection: ConnectionId::from_uuid(id.0),
                     owner: UserId::from_uuid(owner.0),
                     ig_user_id: IgUserId::parse(ig_user_id).map_err(|e| {
-                        StoreError::Corrupt(format!("instagram_connections.ig_user_id: {}", e.reason()))
+                        StoreError::Corrupt(format!(
+                            "instagram_connections.ig_user_id: {}",
+                            e.reason()
+                        ))
                     })?,
                     sealed: row.try_get("sealed_token").map_err(db_error)?,
                 })
@@ -679,7 +688,9 @@ impl SealedTokenStore for ThisStore {
         .bind(current)
         .bind(resealed)
         .bind(i32::try_from(key_version).map_err(|_| {
-            StoreError::Corrupt(format!("token key version {key_version} does not fit the column"))
+            StoreError::Corrupt(format!(
+                "token key version {key_version} does not fit the column"
+            ))
         })?)
         .execute(&self.pool)
         .await

@@ -547,9 +547,18 @@ mod tests {
     fn a_page_query_selects_the_key_then_the_columns_after_the_previous_page() {
         let table = UserTable::named("usage_log").unwrap();
         let first = table.page_sql(false);
-        assert!(first.starts_with("SELECT CAST(id AS BIGINT) AS export_key, "), "{first}");
-        assert!(first.ends_with("WHERE (user_id = $1) ORDER BY id LIMIT $2"), "{first}");
+        assert!(
+            first.starts_with("SELECT CAST(id AS BIGINT) AS export_key, "),
+            "{first}"
+        );
+        assert!(
+            first.ends_with("WHERE (user_id = $1) ORDER BY id LIMIT $2"),
+            "{first}"
+        );
         let next = table.page_sql(true);
-        assert!(next.ends_with("WHERE (user_id = $1) AND id > $2 ORDER BY id LIMIT $3"), "{next}");
+        assert!(
+            next.ends_with("WHERE (user_id = $1) AND id > $2 ORDER BY id LIMIT $3"),
+            "{next}"
+        );
     }
 }

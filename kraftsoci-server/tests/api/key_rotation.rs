@@ -1,7 +1,7 @@
 //! `kraftsoci-server rotate-key` (P22): every stored token moves to the newest key.
 
-use kraftsoci_core::Clock as _;
 use base64::Engine as _;
+use kraftsoci_core::Clock as _;
 use kraftsoci_core::vault::{KeyRing, key_version_of};
 use kraftsoci_core::{TokenContext, TokenVault};
 use kraftsoci_server::admin;
@@ -64,13 +64,23 @@ async fn every_token_is_resealed_with_the_newest_key_and_a_second_run_changes_no
 
     let only_new = vault(&[(2, 9)]);
     for seeded in &seeded[..2] {
-        let sealed = store.sealed_token(seeded.user, seeded.connection).await.unwrap();
+        let sealed = store
+            .sealed_token(seeded.user, seeded.connection)
+            .await
+            .unwrap();
         assert_eq!(key_version_of(&sealed).unwrap(), 2);
         assert_ne!(sealed, seeded.sealed_token);
         let token = only_new
-            .open(&sealed, &TokenContext::instagram(seeded.user, &seeded.ig_user_id))
+            .open(
+                &sealed,
+                &TokenContext::instagram(seeded.user, &seeded.ig_user_id),
+            )
             .unwrap();
-        assert_eq!(token.expose_secret(), INSTAGRAM_TOKEN, "the old key is no longer needed");
+        assert_eq!(
+            token.expose_secret(),
+            INSTAGRAM_TOKEN,
+            "the old key is no longer needed"
+        );
     }
     let versions = app
         .db
@@ -83,5 +93,8 @@ async fn every_token_is_resealed_with_the_newest_key_and_a_second_run_changes_no
     assert_eq!(versions, vec!["2", "2"]);
 
     let again = admin::rotate_key(store, &rotated, 100).await.unwrap();
-    assert_eq!((again.examined, again.resealed, again.already_current), (3, 0, 2));
+    assert_eq!(
+        (again.examined, again.resealed, again.already_current),
+        (3, 0, 2)
+    );
 }

@@ -1,8 +1,8 @@
 //! Policy versions, acceptances and notices (P38), and `publish-policy`'s announcement by
 //! email and in-app notice.
 
-use kraftsoci_core::Clock as _;
 use chrono::Duration;
+use kraftsoci_core::Clock as _;
 use kraftsoci_server::admin::{self, AdminError};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -90,9 +90,16 @@ async fn publishing_a_policy_mails_and_notifies_every_open_account_once() {
         .await
         .unwrap();
     assert!(done.recorded);
-    assert_eq!((done.accounts, done.notices_created, done.mails_sent), (2, 2, 2));
+    assert_eq!(
+        (done.accounts, done.notices_created, done.mails_sent),
+        (2, 2, 2)
+    );
     let mails = app.policy_mails();
-    assert_eq!(mails.len(), 2, "one mail per open account, none to the closed one");
+    assert_eq!(
+        mails.len(),
+        2,
+        "one mail per open account, none to the closed one"
+    );
     assert!(mails.iter().any(|m| m.contains("To: ada@example.com")));
     assert!(mails.iter().any(|m| m.contains("To: bob@example.com")));
     assert!(!mails.iter().any(|m| m.contains("carol@example.com")));
@@ -101,7 +108,12 @@ async fn publishing_a_policy_mails_and_notifies_every_open_account_once() {
     let notices = app.notices(&ada.access).await;
     assert_eq!(notices["unread"], 1);
     assert_eq!(notices["notices"][0]["kind"], "policy_version");
-    assert!(notices["notices"][0]["body"].as_str().unwrap().contains("2026-02"));
+    assert!(
+        notices["notices"][0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("2026-02")
+    );
 
     // Running it again (after a crash, say) sends nothing twice.
     let again = app
@@ -109,9 +121,18 @@ async fn publishing_a_policy_mails_and_notifies_every_open_account_once() {
         .await
         .unwrap();
     assert!(!again.recorded);
-    assert_eq!((again.accounts, again.notices_created, again.mails_sent), (2, 0, 0));
+    assert_eq!(
+        (again.accounts, again.notices_created, again.mails_sent),
+        (2, 0, 0)
+    );
     assert_eq!(app.policy_mails().len(), 2);
-    assert_eq!(app.notices(&bob.access).await["notices"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.notices(&bob.access).await["notices"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 
     // The same label with other words is refused: a new text needs a new version.
     assert!(matches!(
@@ -129,14 +150,25 @@ async fn notices_are_marked_read_by_their_owner_only() {
     let app = spawn_app().await;
     let ada = app.signup_user("ada@example.com").await;
     let bob = app.signup_user("bob@example.com").await;
-    app.publish_policy("2026-02", "New processor.").await.unwrap();
+    app.publish_policy("2026-02", "New processor.")
+        .await
+        .unwrap();
     let notice = app.notices(&ada.access).await["notices"][0]["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(app.read_notice(&bob.access, &notice).await, StatusCode::NOT_FOUND);
-    assert_eq!(app.read_notice(&ada.access, "not-a-uuid").await, StatusCode::NOT_FOUND);
-    assert_eq!(app.read_notice(&ada.access, &notice).await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.read_notice(&bob.access, &notice).await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.read_notice(&ada.access, "not-a-uuid").await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.read_notice(&ada.access, &notice).await,
+        StatusCode::NO_CONTENT
+    );
     let notices = app.notices(&ada.access).await;
     assert_eq!(notices["unread"], 0);
     assert!(notices["notices"][0]["read_at"].is_string());
@@ -149,7 +181,9 @@ async fn the_current_policy_shows_whether_the_caller_accepted_it() {
     let (status, _) = parts(app.get_policy(None).await).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "nothing published yet");
 
-    app.publish_policy(POLICY, "The first version.").await.unwrap();
+    app.publish_policy(POLICY, "The first version.")
+        .await
+        .unwrap();
     let ada = app.signup_user("ada@example.com").await;
     let (status, body) = parts(app.get_policy(None).await).await;
     assert_eq!(status, StatusCode::OK);
@@ -160,21 +194,31 @@ async fn the_current_policy_shows_whether_the_caller_accepted_it() {
     assert_eq!(body["accepted"], true, "accepted at sign-up");
 
     app.clock.advance(Duration::minutes(1));
-    app.publish_policy("2026-02", "A new processor.").await.unwrap();
+    app.publish_policy("2026-02", "A new processor.")
+        .await
+        .unwrap();
     let (_, body) = parts(app.get_policy(Some(&ada.access)).await).await;
     assert_eq!(body["version"], "2026-02");
     assert_eq!(body["accepted"], false);
     let (status, _) = parts(app.get_policy(Some("not-a-token")).await).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "a bad token is refused, not ignored");
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a bad token is refused, not ignored"
+    );
 }
 
 #[tokio::test]
 async fn accepting_records_time_and_address_and_refuses_unknown_or_old_versions() {
     let app = spawn_app().await;
-    app.publish_policy(POLICY, "The first version.").await.unwrap();
+    app.publish_policy(POLICY, "The first version.")
+        .await
+        .unwrap();
     let ada = app.signup_user("ada@example.com").await;
     app.clock.advance(Duration::minutes(1));
-    app.publish_policy("2026-02", "A new processor.").await.unwrap();
+    app.publish_policy("2026-02", "A new processor.")
+        .await
+        .unwrap();
 
     let (status, body) = parts(app.accept_policy(&ada.access, "2099-01").await).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -187,7 +231,11 @@ async fn accepting_records_time_and_address_and_refuses_unknown_or_old_versions(
     let (status, body) = parts(app.accept_policy(&ada.access, "2026-02").await).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
-        body["accepted_at"].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().unwrap(),
+        body["accepted_at"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap(),
         app.clock.now()
     );
     let (_, me) = parts(app.get_me(&ada.access).await).await;

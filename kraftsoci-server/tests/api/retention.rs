@@ -1,7 +1,7 @@
 //! The retention sweep over a running server (P17, P18, P19), on the server's manual clock.
 
-use kraftsoci_core::Clock as _;
 use chrono::Duration;
+use kraftsoci_core::Clock as _;
 use kraftsoci_core::ports::UsageEvent;
 use kraftsoci_core::retention::{DataCategory, SweepMode};
 use kraftsoci_server::config::MediaUrl;
@@ -33,7 +33,9 @@ impl TestApp {
 
     async fn logged_routes(&self) -> Vec<String> {
         self.db
-            .strings("SELECT route FROM usage_log WHERE route LIKE '/aged/%' ORDER BY route".to_owned())
+            .strings(
+                "SELECT route FROM usage_log WHERE route LIKE '/aged/%' ORDER BY route".to_owned(),
+            )
             .await
     }
 }
@@ -41,19 +43,28 @@ impl TestApp {
 #[tokio::test]
 async fn a_dry_run_deletes_nothing_and_a_sweep_deletes_31_day_old_logs_but_keeps_29_day_old_ones() {
     let app = spawn_app().await;
-    app.log_request_aged("/aged/31-days", Duration::days(31)).await;
-    app.log_request_aged("/aged/29-days", Duration::days(29)).await;
+    app.log_request_aged("/aged/31-days", Duration::days(31))
+        .await;
+    app.log_request_aged("/aged/29-days", Duration::days(29))
+        .await;
     app.log_request_aged("/aged/today", Duration::zero()).await;
 
     let dry = app.sweep(SweepMode::DryRun).await;
     let usage = dry.category(DataCategory::UsageLog).unwrap();
     assert_eq!(usage.removed, 1, "one line is due");
     assert_eq!(usage.batches, 0, "a dry run makes no delete");
-    assert_eq!(app.logged_routes().await.len(), 3, "a dry run deletes nothing");
+    assert_eq!(
+        app.logged_routes().await.len(),
+        3,
+        "a dry run deletes nothing"
+    );
 
     let swept = app.sweep(SweepMode::Purge).await;
     assert_eq!(swept.category(DataCategory::UsageLog).unwrap().removed, 1);
-    assert_eq!(app.logged_routes().await, vec!["/aged/29-days", "/aged/today"]);
+    assert_eq!(
+        app.logged_routes().await,
+        vec!["/aged/29-days", "/aged/today"]
+    );
 
     // Two days later the 29-day-old line is past 30 days, and goes too.
     app.clock.advance(Duration::days(2));
@@ -73,13 +84,19 @@ async fn a_closed_account_is_purged_before_its_thirty_days_are_over_images_inclu
     let image_file = media.path().join(seeded.image_key.as_str());
     assert!(image_file.exists(), "{}", image_file.display());
 
-    assert_eq!(app.close_me(&ada.access, PASSWORD).await.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        app.close_me(&ada.access, PASSWORD).await.status(),
+        StatusCode::ACCEPTED
+    );
     let closed_at = app.clock.now();
 
     // 29 days on, the data is still there (closure is not yet a purge)...
     app.clock.set(closed_at + Duration::days(29));
     let early = app.sweep(SweepMode::Purge).await;
-    assert_eq!(early.category(DataCategory::ClosedAccount).unwrap().removed, 0);
+    assert_eq!(
+        early.category(DataCategory::ClosedAccount).unwrap().removed,
+        0
+    );
     assert!(image_file.exists());
 
     // ...and a sweep in the last hour before day 30 purges it: within 30 days (P19), even
@@ -114,7 +131,11 @@ async fn a_closed_account_is_purged_before_its_thirty_days_are_over_images_inclu
         "only the payment record remains, without its user (P17)"
     );
     let bobs = find_everywhere(&app.db, &bob.id).await;
-    for table in ["users.id", "posts.owner_id", "instagram_connections.owner_id"] {
+    for table in [
+        "users.id",
+        "posts.owner_id",
+        "instagram_connections.owner_id",
+    ] {
         assert!(
             bobs.iter().any(|(column, _)| column == table),
             "other accounts are untouched: {bobs:?}"
@@ -140,7 +161,10 @@ async fn a_closed_account_is_purged_before_its_thirty_days_are_over_images_inclu
 async fn expired_sessions_are_swept_and_live_ones_kept() {
     let app = spawn_app().await;
     let ada = app.signup_user("ada@example.com").await;
-    assert_eq!(app.request_reset(&ada.email).await.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        app.request_reset(&ada.email).await.status(),
+        StatusCode::ACCEPTED
+    );
     app.wait_for_mails(1).await;
     let dry = app.sweep(SweepMode::DryRun).await;
     assert_eq!(dry.category(DataCategory::AuthArtifact).unwrap().removed, 0);
@@ -148,10 +172,16 @@ async fn expired_sessions_are_swept_and_live_ones_kept() {
     // The reset token lives 30 minutes at most, the refresh token much longer.
     app.clock.advance(Duration::hours(2));
     let swept = app.sweep(SweepMode::Purge).await;
-    assert_eq!(swept.category(DataCategory::AuthArtifact).unwrap().removed, 1);
+    assert_eq!(
+        swept.category(DataCategory::AuthArtifact).unwrap().removed,
+        1
+    );
     assert_eq!(
         app.db
-            .count(format!("SELECT COUNT(*) FROM password_reset_tokens WHERE user_id = '{}'", ada.id))
+            .count(format!(
+                "SELECT COUNT(*) FROM password_reset_tokens WHERE user_id = '{}'",
+                ada.id
+            ))
             .await,
         0
     );

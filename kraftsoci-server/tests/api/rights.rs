@@ -18,8 +18,15 @@ use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, TestUser, code, parts, spawn
 use crate::user_data::{self, Seeded};
 
 impl TestApp {
-    fn with_token(&self, method: reqwest::Method, path: &str, access: &str) -> reqwest::RequestBuilder {
-        self.client.request(method, self.url(path)).bearer_auth(access)
+    fn with_token(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        access: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(access)
     }
 
     pub async fn close_me(&self, access: &str, password: &str) -> Response {
@@ -58,7 +65,11 @@ impl TestApp {
     }
 
     pub async fn deletion_page(&self) -> Response {
-        self.client.get(self.url("/data-deletion")).send().await.unwrap()
+        self.client
+            .get(self.url("/data-deletion"))
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn deletion_form(&self, email: &str, password: &str) -> Response {
@@ -71,8 +82,11 @@ impl TestApp {
     }
 
     pub async fn deletion_json(&self, email: &str, password: &str) -> Response {
-        self.post_json("/data-deletion", &json!({"email": email, "password": password}))
-            .await
+        self.post_json(
+            "/data-deletion",
+            &json!({"email": email, "password": password}),
+        )
+        .await
     }
 
     /// Runs the server's own retention sweeper once, at the server's clock.
@@ -107,7 +121,10 @@ pub fn user_id(user: &TestUser) -> UserId {
 async fn secrets(app: &TestApp, user: &TestUser, seeded: &Seeded) -> Vec<String> {
     let password_hash = app
         .db
-        .strings(format!("SELECT password_hash FROM users WHERE id = '{}'", user.id))
+        .strings(format!(
+            "SELECT password_hash FROM users WHERE id = '{}'",
+            user.id
+        ))
         .await
         .remove(0);
     vec![
@@ -138,8 +155,14 @@ async fn the_export_holds_the_users_data_and_no_secret() {
     let response = app.export_me(&ada.access).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
-    let disposition = response.headers()[CONTENT_DISPOSITION].to_str().unwrap().to_owned();
-    assert!(disposition.starts_with("attachment; filename=\"kraftsoci-export-"), "{disposition}");
+    let disposition = response.headers()[CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        disposition.starts_with("attachment; filename=\"kraftsoci-export-"),
+        "{disposition}"
+    );
     let text = response.text().await.unwrap();
     let export: Value = serde_json::from_str(&text).unwrap();
 
@@ -156,11 +179,21 @@ async fn the_export_holds_the_users_data_and_no_secret() {
     let connection = &tables["instagram_connections"][0];
     assert_eq!(connection["ig_user_id"], seeded.ig_user_id.as_str());
     assert!(connection.get("sealed_token").is_none());
-    assert_eq!(tables["consent_receipts"][0]["post_id"], seeded.post.to_string());
+    assert_eq!(
+        tables["consent_receipts"][0]["post_id"],
+        seeded.post.to_string()
+    );
     assert_eq!(tables["consent_receipts"][0]["ip"], "203.0.113.9");
-    assert_eq!(tables["billing_customers"][0]["stripe_customer_id"], seeded.stripe_customer);
+    assert_eq!(
+        tables["billing_customers"][0]["stripe_customer_id"],
+        seeded.stripe_customer
+    );
     assert_eq!(tables["payment_records"][0]["amount"], 1900);
-    assert!(tables["billing_intents"][0].get("idempotency_key").is_none());
+    assert!(
+        tables["billing_intents"][0]
+            .get("idempotency_key")
+            .is_none()
+    );
     assert!(!tables["usage_log"].as_array().unwrap().is_empty());
     assert!(!tables["policy_acceptances"].as_array().unwrap().is_empty());
     assert!(!tables["notices"].as_array().unwrap().is_empty());
@@ -173,7 +206,11 @@ async fn the_export_holds_the_users_data_and_no_secret() {
         "the export itself is a recorded request"
     );
     for table in USER_TABLES {
-        assert!(tables[table.name].is_array(), "section {} is missing", table.name);
+        assert!(
+            tables[table.name].is_array(),
+            "section {} is missing",
+            table.name
+        );
     }
 
     // The image: a signed link and the SHA-256 of exactly the bytes it serves.
@@ -184,13 +221,21 @@ async fn the_export_holds_the_users_data_and_no_secret() {
     assert_eq!(post["image_sha256"], expected_sha);
     let link = post["image_url"].as_str().unwrap();
     let token = link.rsplit_once("/media/").unwrap().1;
-    let image = app.client.get(app.url(&format!("/media/{token}"))).send().await.unwrap();
+    let image = app
+        .client
+        .get(app.url(&format!("/media/{token}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(image.status(), StatusCode::OK);
     let bytes = image.bytes().await.unwrap();
     assert_eq!(hex::encode(Sha256::digest(&bytes)), expected_sha);
 
     for secret in secrets(&app, &ada, &seeded).await {
-        assert!(!text.contains(&secret), "the export holds a secret: {secret}");
+        assert!(
+            !text.contains(&secret),
+            "the export holds a secret: {secret}"
+        );
     }
 }
 
@@ -247,7 +292,10 @@ async fn an_export_of_many_posts_streams_every_one_of_them() {
     let export: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
     let posts = export["tables"]["posts"].as_array().unwrap();
     assert_eq!(posts.len(), count);
-    let captions: HashSet<&str> = posts.iter().map(|p| p["caption"].as_str().unwrap()).collect();
+    let captions: HashSet<&str> = posts
+        .iter()
+        .map(|p| p["caption"].as_str().unwrap())
+        .collect();
     assert_eq!(captions.len(), count, "no post twice, none missing");
 }
 
@@ -259,7 +307,11 @@ async fn an_export_is_recorded_as_a_request_completed_once_sent_and_due_in_thirt
     app.export_json(&ada.access).await;
     app.clock.advance(Duration::minutes(1));
     let response = app
-        .with_token(reqwest::Method::GET, "/v1/me/export?right=access", &ada.access)
+        .with_token(
+            reqwest::Method::GET,
+            "/v1/me/export?right=access",
+            &ada.access,
+        )
         .send()
         .await
         .unwrap();
@@ -283,13 +335,18 @@ async fn an_export_is_recorded_as_a_request_completed_once_sent_and_due_in_thirt
         assert_eq!(request["status"], "completed", "{request}");
         let received: chrono::DateTime<chrono::Utc> =
             request["received_at"].as_str().unwrap().parse().unwrap();
-        let due: chrono::DateTime<chrono::Utc> = request["due_at"].as_str().unwrap().parse().unwrap();
+        let due: chrono::DateTime<chrono::Utc> =
+            request["due_at"].as_str().unwrap().parse().unwrap();
         assert_eq!(received, received_at);
         assert_eq!(due, received + Duration::days(30));
         assert!(request["completed_at"].is_string());
     }
     let bad = app
-        .with_token(reqwest::Method::GET, "/v1/me/export?right=everything", &ada.access)
+        .with_token(
+            reqwest::Method::GET,
+            "/v1/me/export?right=everything",
+            &ada.access,
+        )
         .send()
         .await
         .unwrap();
@@ -301,10 +358,20 @@ async fn restrictions_objections_and_rectifications_are_recorded_as_requests() {
     let app = spawn_app().await;
     let ada = app.signup_user("ada@example.com").await;
     let bob = app.signup_user("bob@example.com").await;
-    assert_eq!(app.put_restrictions(&ada.access, true, false).await.status(), StatusCode::OK);
-    assert_eq!(app.put_objections(&ada.access, true).await.status(), StatusCode::OK);
     assert_eq!(
-        app.patch_me(&ada.access, &json!({"name": "Ada King"})).await.status(),
+        app.put_restrictions(&ada.access, true, false)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.put_objections(&ada.access, true).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.patch_me(&ada.access, &json!({"name": "Ada King"}))
+            .await
+            .status(),
         StatusCode::OK
     );
     let requests = app.my_requests(&ada.access).await;
@@ -324,7 +391,12 @@ async fn restrictions_objections_and_rectifications_are_recorded_as_requests() {
         json!([]),
         "another user's requests are not listed"
     );
-    let anonymous = app.client.get(app.url("/v1/me/requests")).send().await.unwrap();
+    let anonymous = app
+        .client
+        .get(app.url("/v1/me/requests"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -337,18 +409,35 @@ async fn closing_the_account_ends_sessions_tokens_and_scheduled_posts_at_once() 
     let (status, body) = parts(app.close_me(&ada.access, "not the password").await).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(code(&body), "invalid_credentials");
-    assert_eq!(app.get_me(&ada.access).await.status(), StatusCode::OK, "nothing changed");
+    assert_eq!(
+        app.get_me(&ada.access).await.status(),
+        StatusCode::OK,
+        "nothing changed"
+    );
 
     let (status, body) = parts(app.close_me(&ada.access, PASSWORD).await).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    let purge_by: chrono::DateTime<chrono::Utc> = body["purge_by"].as_str().unwrap().parse().unwrap();
+    let purge_by: chrono::DateTime<chrono::Utc> =
+        body["purge_by"].as_str().unwrap().parse().unwrap();
     assert_eq!(purge_by, app.clock.now() + Duration::days(30));
 
     // Every session ends at once: the access token, the refresh token, a new login.
-    assert_eq!(app.get_me(&ada.access).await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(app.refresh(&ada.refresh).await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(app.login(&ada.email, PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(app.close_me(&ada.access, PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get_me(&ada.access).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.refresh(&ada.refresh).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.login(&ada.email, PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.close_me(&ada.access, PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 
     let db = &app.db;
     let count = |sql: String| async move { db.count(sql).await };
@@ -372,7 +461,11 @@ async fn closing_the_account_ends_sessions_tokens_and_scheduled_posts_at_once() 
         "the scheduled post is withdrawn"
     );
     assert_eq!(
-        count(format!("SELECT COUNT(*) FROM publish_jobs WHERE owner_id = '{}'", ada.id)).await,
+        count(format!(
+            "SELECT COUNT(*) FROM publish_jobs WHERE owner_id = '{}'",
+            ada.id
+        ))
+        .await,
         0
     );
     assert_eq!(
@@ -398,8 +491,15 @@ async fn the_deletion_page_is_plain_html_under_a_strict_policy_without_any_scrip
             .unwrap()
             .starts_with("text/html")
     );
-    let csp = response.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
-    for directive in ["default-src 'none'", "style-src 'unsafe-inline'", "form-action 'self'"] {
+    let csp = response.headers()[CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for directive in [
+        "default-src 'none'",
+        "style-src 'unsafe-inline'",
+        "form-action 'self'",
+    ] {
         assert!(csp.contains(directive), "{csp}");
     }
     assert!(!csp.contains("script-src"), "{csp}");
@@ -407,8 +507,13 @@ async fn the_deletion_page_is_plain_html_under_a_strict_policy_without_any_scrip
     assert!(html.contains("<form method=\"post\""), "{html}");
     assert!(html.contains("name=\"email\"") && html.contains("name=\"password\""));
     assert!(html.contains("30 days"));
-    for forbidden in ["<script", "src=", "href=", "http://", "https://", "@import", "url("] {
-        assert!(!html.contains(forbidden), "the page loads something: {forbidden}");
+    for forbidden in [
+        "<script", "src=", "href=", "http://", "https://", "@import", "url(",
+    ] {
+        assert!(
+            !html.contains(forbidden),
+            "the page loads something: {forbidden}"
+        );
     }
 }
 
@@ -419,10 +524,15 @@ async fn the_deletion_form_closes_the_account_and_answers_unknown_emails_like_wr
 
     let wrong = app.deletion_form("ada@example.com", "wrong password").await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
-    let csp = wrong.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+    let csp = wrong.headers()[CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(csp.contains("default-src 'none'"));
     let wrong = wrong.text().await.unwrap();
-    let unknown = app.deletion_form("nobody@example.com", "wrong password").await;
+    let unknown = app
+        .deletion_form("nobody@example.com", "wrong password")
+        .await;
     assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(unknown.text().await.unwrap(), wrong, "no existence oracle");
     assert_eq!(app.get_me(&ada.access).await.status(), StatusCode::OK);
@@ -432,9 +542,14 @@ async fn the_deletion_form_closes_the_account_and_answers_unknown_emails_like_wr
     let html = closed.text().await.unwrap();
     assert!(html.contains("Your account is closed"), "{html}");
     assert!(!html.contains("<script"));
-    assert_eq!(app.get_me(&ada.access).await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
-        app.deletion_form("ada@example.com", PASSWORD).await.status(),
+        app.get_me(&ada.access).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.deletion_form("ada@example.com", PASSWORD)
+            .await
+            .status(),
         StatusCode::UNAUTHORIZED,
         "a closed account cannot be found any more"
     );
@@ -445,14 +560,24 @@ async fn the_deletion_endpoint_takes_json_like_delete_me() {
     let app = spawn_app().await;
     let ada = app.signup_user("ada@example.com").await;
     let (status, body) = parts(app.deletion_json("nobody@example.com", PASSWORD).await).await;
-    assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "invalid_credentials"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "invalid_credentials")
+    );
     let (status, body) = parts(app.deletion_json("ada@example.com", PASSWORD).await).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     assert_eq!(
-        body["purge_by"].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().unwrap(),
+        body["purge_by"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap(),
         app.clock.now() + Duration::days(30)
     );
-    assert_eq!(app.get_me(&ada.access).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get_me(&ada.access).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 
     let plain = app
         .client

@@ -76,7 +76,11 @@ pub async fn every_table_and_column_holding_user_data_is_listed(db: &TestDb) {
         );
     }
     for table in USER_TABLES {
-        assert!(tables.contains(&table.name.to_owned()), "{} does not exist", table.name);
+        assert!(
+            tables.contains(&table.name.to_owned()),
+            "{} does not exist",
+            table.name
+        );
         let actual = user_data::columns(db, table.name).await;
         for column in &actual {
             let known = table.columns.iter().any(|c| c.name == column)
@@ -105,7 +109,11 @@ pub async fn the_export_reads_every_seeded_table_and_never_a_secret(db: &TestDb)
     let mut everything = Vec::new();
     for table in USER_TABLES {
         let rows = export_all(&*store, table, user).await;
-        assert!(!rows.is_empty(), "{} exported nothing for a seeded user", table.name);
+        assert!(
+            !rows.is_empty(),
+            "{} exported nothing for a seeded user",
+            table.name
+        );
         everything.extend(rows);
     }
     let text = serde_json::to_string(&everything).unwrap();
@@ -113,7 +121,9 @@ pub async fn the_export_reads_every_seeded_table_and_never_a_secret(db: &TestDb)
     assert!(text.contains(&seeded.stripe_customer));
     assert!(text.contains(seeded.ig_user_id.as_str()));
     let password_hash = db
-        .strings(format!("SELECT password_hash FROM users WHERE id = '{user}'"))
+        .strings(format!(
+            "SELECT password_hash FROM users WHERE id = '{user}'"
+        ))
         .await
         .remove(0);
     for secret in [
@@ -128,7 +138,10 @@ pub async fn the_export_reads_every_seeded_table_and_never_a_secret(db: &TestDb)
         user_data::CHECKOUT_URL.to_owned(),
         password_hash,
     ] {
-        assert!(!text.contains(&secret), "the export holds a secret: {secret}");
+        assert!(
+            !text.contains(&secret),
+            "the export holds a secret: {secret}"
+        );
     }
     // Another user's rows are never part of it.
     let (_, other) = seed_user(db, "bob@example.com", &dir).await;
@@ -163,7 +176,10 @@ pub async fn export_pages_follow_the_key_without_gaps_or_repeats(db: &TestDb) {
     let mut after = None;
     let mut pages = 0;
     loop {
-        let page = store.export_page(table, ada.id, after.as_ref(), 20).await.unwrap();
+        let page = store
+            .export_page(table, ada.id, after.as_ref(), 20)
+            .await
+            .unwrap();
         pages += 1;
         seen.extend(page.rows.iter().map(|row| row["id"].as_i64().unwrap()));
         match page.next {
@@ -173,7 +189,10 @@ pub async fn export_pages_follow_the_key_without_gaps_or_repeats(db: &TestDb) {
     }
     assert_eq!(pages, 3);
     assert_eq!(seen.len(), 45);
-    assert!(seen.windows(2).all(|w| w[0] < w[1]), "strictly increasing: {seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[0] < w[1]),
+        "strictly increasing: {seen:?}"
+    );
 }
 
 pub async fn closing_an_account_ends_everything_at_once_and_only_once(db: &TestDb) {
@@ -216,7 +235,10 @@ pub async fn closing_an_account_ends_everything_at_once_and_only_once(db: &TestD
         0
     );
     assert_eq!(
-        db.count(format!("SELECT COUNT(*) FROM publish_jobs WHERE owner_id = '{user}'")).await,
+        db.count(format!(
+            "SELECT COUNT(*) FROM publish_jobs WHERE owner_id = '{user}'"
+        ))
+        .await,
         0
     );
     assert_eq!(
@@ -266,12 +288,19 @@ pub async fn an_open_account_is_never_purged(db: &TestDb) {
     );
     assert!(store.account(user).await.is_ok());
     assert_eq!(
-        db.count(format!("SELECT COUNT(*) FROM posts WHERE owner_id = '{user}'")).await,
+        db.count(format!(
+            "SELECT COUNT(*) FROM posts WHERE owner_id = '{user}'"
+        ))
+        .await,
         1
     );
     // An account that is gone already is fine: another replica purged it.
     assert_eq!(
-        store.purge_closed_account(UserId::new(), t0()).await.unwrap().rows_deleted,
+        store
+            .purge_closed_account(UserId::new(), t0())
+            .await
+            .unwrap()
+            .rows_deleted,
         0
     );
 }
@@ -326,12 +355,22 @@ pub async fn a_purge_leaves_only_detached_payment_records(db: &TestDb) {
         .iter()
         .map(|(column, _)| column.split('.').next().unwrap())
         .collect();
-    for table in ["users", "posts", "instagram_connections", "payment_records", "usage_log"] {
+    for table in [
+        "users",
+        "posts",
+        "instagram_connections",
+        "payment_records",
+        "usage_log",
+    ] {
         assert!(tables.contains(table), "bob lost his {table}: {bobs:?}");
     }
     // A second purge finds nothing to do.
     assert_eq!(
-        store.purge_closed_account(ada, t0() + Duration::days(31)).await.unwrap().rows_deleted,
+        store
+            .purge_closed_account(ada, t0() + Duration::days(31))
+            .await
+            .unwrap()
+            .rows_deleted,
         0
     );
 }
@@ -368,12 +407,21 @@ pub async fn meta_users_are_found_and_their_tokens_removed(db: &TestDb) {
     let (bob, _) = seed_user(db, "bob@example.com", &dir).await;
     let store = db.store();
     // Both connected with the same Facebook login (the seed uses one Meta user).
-    let mut found = store.accounts_of_meta_user(&seeded.meta_user_hash).await.unwrap();
+    let mut found = store
+        .accounts_of_meta_user(&seeded.meta_user_hash)
+        .await
+        .unwrap();
     found.sort();
     let mut expected = vec![ada, bob];
     expected.sort();
     assert_eq!(found, expected);
-    assert!(store.accounts_of_meta_user("0000").await.unwrap().is_empty());
+    assert!(
+        store
+            .accounts_of_meta_user("0000")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let carol = signed_up(&*store, "carol@example.com").await;
     store
@@ -391,15 +439,30 @@ pub async fn meta_users_are_found_and_their_tokens_removed(db: &TestDb) {
         )
         .await
         .unwrap();
-    assert_eq!(store.remove_meta_user_tokens(&seeded.meta_user_hash).await.unwrap(), 2);
-    assert_eq!(store.remove_meta_user_tokens(&seeded.meta_user_hash).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .remove_meta_user_tokens(&seeded.meta_user_hash)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .remove_meta_user_tokens(&seeded.meta_user_hash)
+            .await
+            .unwrap(),
+        0
+    );
     let connection = store.connection(ada, seeded.connection).await.unwrap();
     assert_eq!(connection.status, ConnectionStatus::NeedsReconnect);
     assert_eq!(
         store.sealed_token(ada, seeded.connection).await,
         Err(StoreError::NotFound)
     );
-    assert_eq!(store.connections(carol.id).await.unwrap()[0].status, ConnectionStatus::Active);
+    assert_eq!(
+        store.connections(carol.id).await.unwrap()[0].status,
+        ConnectionStatus::Active
+    );
     assert_eq!(
         store
             .set_meta_user_hash(carol.id, seeded.connection, "x")
@@ -423,7 +486,10 @@ pub async fn usage_log_purges_are_bounded_and_keep_the_cutoff_instant(db: &TestD
         at,
     };
     for _ in 0..5 {
-        store.append(&event(cutoff - Duration::microseconds(1))).await.unwrap();
+        store
+            .append(&event(cutoff - Duration::microseconds(1)))
+            .await
+            .unwrap();
     }
     store.append(&event(cutoff)).await.unwrap();
     assert_eq!(store.count_usage_log_before(cutoff).await.unwrap(), 5);
@@ -431,7 +497,10 @@ pub async fn usage_log_purges_are_bounded_and_keep_the_cutoff_instant(db: &TestD
     assert_eq!(store.purge_usage_log_before(cutoff, 2).await.unwrap(), 2);
     assert_eq!(store.purge_usage_log_before(cutoff, 2).await.unwrap(), 1);
     assert_eq!(store.purge_usage_log_before(cutoff, 2).await.unwrap(), 0);
-    assert_eq!(db.count("SELECT COUNT(*) FROM usage_log".to_owned()).await, 1);
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM usage_log".to_owned()).await,
+        1
+    );
 }
 
 pub async fn expired_auth_artifacts_are_purged_within_one_budget(db: &TestDb) {
@@ -461,12 +530,25 @@ pub async fn expired_auth_artifacts_are_purged_within_one_budget(db: &TestDb) {
     ))
     .await;
     assert_eq!(store.count_expired_auth_artifacts(t0()).await.unwrap(), 3);
-    assert_eq!(store.purge_expired_auth_artifacts(t0(), 2).await.unwrap(), 2);
-    assert_eq!(store.purge_expired_auth_artifacts(t0(), 2).await.unwrap(), 1);
-    assert_eq!(store.purge_expired_auth_artifacts(t0(), 2).await.unwrap(), 0);
+    assert_eq!(
+        store.purge_expired_auth_artifacts(t0(), 2).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        store.purge_expired_auth_artifacts(t0(), 2).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        store.purge_expired_auth_artifacts(t0(), 2).await.unwrap(),
+        0
+    );
     for table in ["refresh_tokens", "password_reset_tokens", "oauth_states"] {
         assert!(
-            db.count(format!("SELECT COUNT(*) FROM {table} WHERE user_id = '{ada}'")).await >= 1,
+            db.count(format!(
+                "SELECT COUNT(*) FROM {table} WHERE user_id = '{ada}'"
+            ))
+            .await
+                >= 1,
             "live {table} are kept"
         );
     }
@@ -493,7 +575,13 @@ pub async fn payment_records_are_purged_after_their_cutoff_paid_else_reported(db
         .await;
     }
     assert_eq!(store.count_payment_records_before(cutoff).await.unwrap(), 2);
-    assert_eq!(store.purge_payment_records_before(cutoff, 10).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .purge_payment_records_before(cutoff, 10)
+            .await
+            .unwrap(),
+        2
+    );
     let left = db
         .strings("SELECT invoice_id FROM payment_records ORDER BY invoice_id".to_owned())
         .await;
@@ -503,7 +591,10 @@ pub async fn payment_records_are_purged_after_their_cutoff_paid_else_reported(db
 pub async fn closed_accounts_are_due_oldest_closure_first(db: &TestDb) {
     let store = db.store();
     let mut closed = Vec::new();
-    for (i, email) in ["a@example.com", "b@example.com", "c@example.com"].iter().enumerate() {
+    for (i, email) in ["a@example.com", "b@example.com", "c@example.com"]
+        .iter()
+        .enumerate()
+    {
         let account = signed_up(&*store, email).await;
         let at = t0() - Duration::days(10 - i64::try_from(i).unwrap());
         store.close_account(&closure(account.id, at)).await.unwrap();
@@ -511,7 +602,10 @@ pub async fn closed_accounts_are_due_oldest_closure_first(db: &TestDb) {
     }
     signed_up(&*store, "open@example.com").await;
     assert_eq!(store.count_closed_accounts_due(t0()).await.unwrap(), 3);
-    assert_eq!(store.closed_accounts_due(t0(), 2).await.unwrap(), closed[..2]);
+    assert_eq!(
+        store.closed_accounts_due(t0(), 2).await.unwrap(),
+        closed[..2]
+    );
     assert_eq!(
         store
             .closed_accounts_due(t0() - Duration::days(9), 10)
@@ -536,7 +630,10 @@ pub async fn requests_are_listed_newest_first_and_completed_once(db: &TestDb) {
     assert_eq!(listed[1].due_at(), t0() + Duration::days(30));
 
     let done = t0() + Duration::days(2);
-    store.complete_request(ada.id, first.id(), done).await.unwrap();
+    store
+        .complete_request(ada.id, first.id(), done)
+        .await
+        .unwrap();
     store
         .complete_request(ada.id, first.id(), done + Duration::days(1))
         .await
@@ -568,9 +665,15 @@ pub async fn policy_versions_acceptances_and_notices_round_trip(db: &TestDb) {
     };
     assert!(store.publish_policy_version(&v1).await.unwrap());
     assert!(store.publish_policy_version(&v2).await.unwrap());
-    assert!(!store.publish_policy_version(&v2).await.unwrap(), "once per label");
+    assert!(
+        !store.publish_policy_version(&v2).await.unwrap(),
+        "once per label"
+    );
     assert_eq!(store.current_policy().await.unwrap(), Some(v2.clone()));
-    assert_eq!(store.current_policy_version().await.unwrap(), Some("2026-02".to_owned()));
+    assert_eq!(
+        store.current_policy_version().await.unwrap(),
+        Some("2026-02".to_owned())
+    );
     assert_eq!(store.policy_version("2026-01").await.unwrap(), Some(v1));
     assert_eq!(store.policy_version("nope").await.unwrap(), None);
 
@@ -579,9 +682,18 @@ pub async fn policy_versions_acceptances_and_notices_round_trip(db: &TestDb) {
         .accept_policy(ada.id, "2026-02", at, Some("198.51.100.4"))
         .await
         .unwrap();
-    assert_eq!(store.policy_accepted_at(ada.id, "2026-02").await.unwrap(), Some(at));
-    assert_eq!(store.policy_accepted_at(bob.id, "2026-02").await.unwrap(), None);
-    assert_eq!(store.account(ada.id).await.unwrap().accepted_policy_version, "2026-02");
+    assert_eq!(
+        store.policy_accepted_at(ada.id, "2026-02").await.unwrap(),
+        Some(at)
+    );
+    assert_eq!(
+        store.policy_accepted_at(bob.id, "2026-02").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.account(ada.id).await.unwrap().accepted_policy_version,
+        "2026-02"
+    );
 
     let mut seen = HashSet::new();
     let mut after = None;
@@ -608,10 +720,16 @@ pub async fn policy_versions_acceptances_and_notices_round_trip(db: &TestDb) {
         body: "Our privacy policy changed.".to_owned(),
         created_at: at,
     };
-    let first = store.ensure_notice(&notice(uuid::Uuid::new_v4())).await.unwrap();
+    let first = store
+        .ensure_notice(&notice(uuid::Uuid::new_v4()))
+        .await
+        .unwrap();
     assert!(!first.mailed);
     store.mark_notice_mailed(first.id, at).await.unwrap();
-    let again = store.ensure_notice(&notice(uuid::Uuid::new_v4())).await.unwrap();
+    let again = store
+        .ensure_notice(&notice(uuid::Uuid::new_v4()))
+        .await
+        .unwrap();
     assert_eq!(again.id, first.id, "one notice per user and subject");
     assert!(again.mailed);
     let listed = store.notices(ada.id, 10).await.unwrap();
@@ -622,7 +740,10 @@ pub async fn policy_versions_acceptances_and_notices_round_trip(db: &TestDb) {
         .mark_notice_read(ada.id, first.id, at + Duration::days(1))
         .await
         .unwrap();
-    assert_eq!(store.notices(ada.id, 10).await.unwrap()[0].read_at, Some(at));
+    assert_eq!(
+        store.notices(ada.id, 10).await.unwrap()[0].read_at,
+        Some(at)
+    );
     assert_eq!(
         store.mark_notice_read(bob.id, first.id, at).await,
         Err(StoreError::NotFound)

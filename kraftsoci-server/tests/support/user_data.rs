@@ -3,13 +3,11 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use kraftsoci_core::ports::{
-    Connection, ConnectionStatus, MediaKey, MediaStore, UsageEvent,
-};
+use kraftsoci_core::ports::{Connection, ConnectionStatus, MediaKey, MediaStore, UsageEvent};
 use kraftsoci_core::{
     Approval, BusinessDescription, BusinessProfile, Caption, ConnectionId, DataSubjectRequest,
     IgUserId, Language, MediaDigest, MediaKind, Post, PostContent, PostId, RequestKind, Sector,
-    TargetAudience, Tone, TokenContext, TokenVault, UserId,
+    TargetAudience, TokenContext, TokenVault, Tone, UserId,
 };
 use kraftsoci_server::auth::TokenHash;
 use kraftsoci_server::config::Backend;
@@ -92,9 +90,11 @@ pub async fn seed(
         .await
         .unwrap();
 
-    let ig_user_id =
-        IgUserId::parse(format!("1784{:012}", user.as_uuid().as_u128() % 1_000_000_000_000))
-            .unwrap();
+    let ig_user_id = IgUserId::parse(format!(
+        "1784{:012}",
+        user.as_uuid().as_u128() % 1_000_000_000_000
+    ))
+    .unwrap();
     let sealed_token = vault
         .seal(
             &SecretString::from(INSTAGRAM_TOKEN),

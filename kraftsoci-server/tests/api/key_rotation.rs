@@ -5,6 +5,7 @@ use kraftsoci_core::Clock as _;
 use kraftsoci_core::vault::{KeyRing, key_version_of};
 use kraftsoci_core::{TokenContext, TokenVault};
 use kraftsoci_server::admin;
+use kraftsoci_server::config::TokenKeys;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::helpers::spawn_app;
@@ -97,4 +98,45 @@ async fn every_token_is_resealed_with_the_newest_key_and_a_second_run_changes_no
         (again.examined, again.resealed, again.already_current),
         (3, 0, 2)
     );
+}
+
+#[tokio::test]
+async fn the_rotate_key_command_moves_tokens_to_the_newest_configured_key() {
+    let app = spawn_app().await;
+    let ada = app.signup_user("ada@example.com").await;
+    let seeded = app.seed(&ada).await;
+    assert_eq!(key_version_of(&seeded.sealed_token).unwrap(), 1);
+
+    // The operator appends key 2 to KRAFTSOCI_TOKEN_KEYS and runs the command.
+    let mut keys: Vec<String> = app
+        .state
+        .config
+        .token_keys
+        .iter()
+        .map(|(id, key)| {
+            format!(
+                "{id}:{}",
+                base64::engine::general_purpose::STANDARD.encode(key.expose_secret())
+            )
+        })
+        .collect();
+    keys.push(format!("2:{}", key(3)));
+    let mut config = (*app.state.config).clone();
+    config.token_keys = TokenKeys::parse(&keys.join(",")).unwrap();
+    admin::rotate_key_command(&config).await.unwrap();
+
+    let sealed = app
+        .state
+        .store
+        .sealed_token(seeded.user, seeded.connection)
+        .await
+        .unwrap();
+    assert_eq!(key_version_of(&sealed).unwrap(), 2);
+    let opened = vault(&[(2, 3)])
+        .open(
+            &sealed,
+            &TokenContext::instagram(seeded.user, &seeded.ig_user_id),
+        )
+        .unwrap();
+    assert_eq!(opened.expose_secret(), INSTAGRAM_TOKEN);
 }

@@ -256,3 +256,27 @@ async fn accepting_records_time_and_address_and_refuses_unknown_or_old_versions(
         .await;
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn the_publish_policy_command_announces_through_the_configured_mail_transport() {
+    let app = spawn_app().await;
+    app.signup_user("ada@example.com").await;
+    let config = (*app.state.config).clone();
+    admin::publish_policy_command(&config, "2026-03", "Shorter log retention.")
+        .await
+        .unwrap();
+    let mails = app.policy_mails();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].contains("Shorter log retention."));
+    let refused = admin::publish_policy_command(&config, "2026-03", "Other words.").await;
+    assert!(
+        matches!(
+            refused,
+            Err(kraftsoci_server::Error::Command {
+                command: "publish-policy",
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+}

@@ -191,3 +191,24 @@ async fn expired_sessions_are_swept_and_live_ones_kept() {
         "the live session is kept"
     );
 }
+
+#[tokio::test]
+async fn the_sweep_command_counts_on_a_dry_run_and_deletes_on_a_real_one() {
+    let app = spawn_app().await;
+    app.log_request_aged("/aged/40-days", Duration::days(40))
+        .await;
+    app.log_request_aged("/aged/today", Duration::zero()).await;
+    let config = (*app.state.config).clone();
+    kraftsoci_server::admin::sweep_command(&config, true, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.logged_routes().await.len(),
+        2,
+        "a dry run deletes nothing"
+    );
+    kraftsoci_server::admin::sweep_command(&config, false, false)
+        .await
+        .unwrap();
+    assert_eq!(app.logged_routes().await, vec!["/aged/today"]);
+}

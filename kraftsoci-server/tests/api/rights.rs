@@ -589,3 +589,39 @@ async fn the_deletion_endpoint_takes_json_like_delete_me() {
         .unwrap();
     assert_eq!(plain.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
+
+#[tokio::test]
+async fn an_export_that_fails_halfway_is_cut_off_rather_than_looking_complete() {
+    let app = spawn_app().await;
+    let ada = app.signup_user("ada@example.com").await;
+    let seeded = app.seed(&ada).await;
+    // A row the export cannot read, in a table after the account's first sections.
+    app.db
+        .exec(format!(
+            "UPDATE posts SET created_at = 'not a time' WHERE id = '{}'",
+            seeded.post
+        ))
+        .await;
+    let response = app.export_me(&ada.access).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "the first bytes were already sent"
+    );
+    assert!(
+        response.text().await.is_err(),
+        "the transfer breaks off instead of ending like a whole document"
+    );
+    let requests = app.my_requests(&ada.access).await;
+    let export = requests["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "portability")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        export["status"], "received",
+        "a failed export is not an answered request"
+    );
+}

@@ -1153,6 +1153,56 @@ async fn a_job_left_running_by_a_dead_worker_is_not_stolen_by_a_requeue_of_its_p
     assert!(!h.store.renew_publish_lease(&lease, h.now()).await.unwrap());
 }
 
+#[tokio::test]
+async fn a_shutdown_interrupts_a_slow_job_releases_it_and_the_next_worker_publishes_it_once() {
+    let h = Harness::sqlite().await;
+    let instagram = FakeInstagram::mount(&h.graph).await;
+    let owner = h.owner("17841400000000016").await;
+    let id = h.approved_post(&owner, None).await;
+    // The container's first status read hangs well past the shutdown grace.
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/v25\.0/1789\d+$"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"status_code": "FINISHED"}))
+                .set_delay(Duration::from_secs(5)),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&h.graph)
+        .await;
+    let handle = h
+        .worker_with(WorkerConfig {
+            shutdown_grace: Duration::from_millis(20),
+            concurrency: 1,
+            ..fast_config()
+        })
+        .spawn();
+    // Wait until the container exists (the run is then stuck on its status read).
+    while PublishJournal::load(&*h.store, id).await.unwrap().is_none() {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+
+    handle.stop().await;
+
+    let job = h.job(id).await.expect("released, not dropped");
+    assert_eq!((job.state.as_str(), job.locked_by), ("queued", None));
+    assert_eq!(h.post(&owner, id).await.status, PostStatus::Publishing);
+    assert_eq!(instagram.publish_count(), 0);
+    // The next worker resumes from the journal: the same container, published once.
+    let report = h.worker().run_once().await.unwrap().unwrap();
+    assert!(
+        matches!(report.outcome, JobOutcome::Published { .. }),
+        "{report:?}"
+    );
+    assert_eq!(instagram.publish_count(), 1);
+    assert_eq!(
+        instagram.image_urls().len(),
+        1,
+        "no second container was created"
+    );
+}
+
 // --- through the API: the Publish click, then the worker ----------------------------------
 
 mod through_the_api {

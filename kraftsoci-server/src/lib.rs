@@ -10,6 +10,8 @@
 //! - [`http`]: extractors ([`AuthUser`](http::AuthUser), [`Json`](http::Json)…), rate limits,
 //!   the usage log and the shared layers.
 //! - [`routes`]: one module per route group, each with its OpenAPI description.
+//! - [`rights`], [`export`], [`retention`]: data-subject rights (requests, export, erasure,
+//!   Meta's callbacks) and the retention sweep; [`admin`]: the operator subcommands.
 //! - [`Application`]: binds, migrates and serves; [`AppState`] is what handlers see.
 //!
 //! ## Quick start

@@ -212,9 +212,9 @@ fn error_page(error: ApiError) -> Response {
         ApiError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
         _ => None,
     };
-    if status.is_server_error() {
-        // Logged once, with its cause, as the JSON answer would be.
-        drop(error.into_response());
+    if let ApiError::Internal(source) | ApiError::Unavailable(source) = &error {
+        // Logged once, with its cause, as the JSON answer would be; the page shows neither.
+        tracing::error!(error = format!("{source:#}"), %status, "deletion form failed");
     }
     let mut response = html_page(
         status,

@@ -129,10 +129,6 @@ pub struct NoticeParams {
     limit: Option<u32>,
 }
 
-fn no_policy() -> ApiError {
-    ApiError::NotFound
-}
-
 /// The current privacy-policy version; with a bearer token, also whether the caller accepted
 /// it.
 #[utoipa::path(get, path = "/v1/policy", tag = "policy",
@@ -150,7 +146,11 @@ async fn current(
         version,
         published_at,
         summary,
-    } = state.store.current_policy().await?.ok_or_else(no_policy)?;
+    } = state
+        .store
+        .current_policy()
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let accepted_at = match user {
         Some(user) => state.store.policy_accepted_at(user.id, &version).await?,
         None => None,

@@ -113,6 +113,8 @@ mod tests {
                 summary: "New processor".to_owned()
             }
         );
-        assert!(Cli::try_parse_from(["kraftsoci-server", "publish-policy", "--version", "x"]).is_err());
+        assert!(
+            Cli::try_parse_from(["kraftsoci-server", "publish-policy", "--version", "x"]).is_err()
+        );
     }
 }

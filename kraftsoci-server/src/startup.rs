@@ -17,9 +17,9 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::http::layers;
 use crate::http::rate_limit::AuthLimits;
+use crate::posts::providers;
 use crate::state::AppState;
 use crate::store::{self, Store};
-use crate::posts::providers;
 use crate::worker::{Worker, WorkerDeps};
 use crate::{mail, media, routes};
 
@@ -174,8 +174,10 @@ impl ApplicationBuilder {
         let meta = providers::meta_client(&config).map_err(setup("meta client"))?;
         let publisher = match self.publisher {
             Some(publisher) => publisher,
-            None => providers::publisher(&config, meta.as_ref(), &store, &media, &media_links, &clock)
-                .map_err(setup("publisher"))?,
+            None => {
+                providers::publisher(&config, meta.as_ref(), &store, &media, &media_links, &clock)
+                    .map_err(setup("publisher"))?
+            }
         };
         let (generator, images) = match (self.generator, self.images) {
             (Some(generator), Some(images)) => (generator, images),
@@ -192,9 +194,7 @@ impl ApplicationBuilder {
             Billing::from_config(&config, Arc::clone(&store), Arc::clone(&clock))
                 .map_err(|e| setup("billing")(e.into()))?,
         );
-        let entitlements = self
-            .entitlements
-            .unwrap_or_else(|| billing.entitlements());
+        let entitlements = self.entitlements.unwrap_or_else(|| billing.entitlements());
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -299,7 +299,10 @@ impl Application {
                     reason: error.to_string(),
                 }
             })?;
-            Some(crate::retention::PeriodicSweep::spawn(sweeper, &config.sweep))
+            Some(crate::retention::PeriodicSweep::spawn(
+                sweeper,
+                &config.sweep,
+            ))
         } else {
             None
         };

@@ -463,7 +463,11 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
     }
 
     /// A whole number of seconds, at least 1.
-    fn seconds(&self, name: &'static str, default: u32) -> Result<std::time::Duration, ConfigError> {
+    fn seconds(
+        &self,
+        name: &'static str,
+        default: u32,
+    ) -> Result<std::time::Duration, ConfigError> {
         Ok(std::time::Duration::from_secs(u64::from(
             self.positive(name, default)?,
         )))

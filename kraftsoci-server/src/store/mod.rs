@@ -35,11 +35,11 @@ pub mod posts_flow;
 // submodule, on purpose: see "How the two backends share their queries" above.
 #[allow(clippy::duplicate_mod)]
 mod postgres;
+pub mod retention;
+pub mod rights;
 mod rows;
 #[allow(clippy::duplicate_mod)]
 mod sqlite;
-pub mod retention;
-pub mod rights;
 pub(crate) mod types;
 pub mod user_tables;
 
@@ -57,8 +57,8 @@ pub use instagram::{InstagramStore, NewOAuthState};
 pub use jobs::{PublishQueue, WaitReason};
 pub use key_rotation::SealedTokenStore;
 pub use policy::PolicyStore;
-pub use posts_flow::{PostFlowStore, SandboxStore};
 pub use postgres::PgStore;
+pub use posts_flow::{PostFlowStore, SandboxStore};
 pub use retention::RetentionOps;
 pub use rights::RightsStore;
 pub use sqlite::SqliteStore;

@@ -24,9 +24,7 @@ use crate::store::rows::{
     AccountRow, ConnectionRow, PostRow, ProfileRow, connection_status_str, theme_str,
 };
 use crate::store::types::{Id, Ts};
-use crate::store::{
-    AuthStore, Credentials, NewAccount, NewRefreshToken, Rotation, SessionState,
-};
+use crate::store::{AuthStore, Credentials, NewAccount, NewRefreshToken, Rotation, SessionState};
 
 macro_rules! account_select {
     () => {

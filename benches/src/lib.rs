@@ -7,7 +7,13 @@
 //!   is bounded in requests and time, stops by itself, and prints its table with the machine it
 //!   ran on and the command that reproduces it.
 //!
-//! Results and the machine they ran on are recorded in `docs/performance.md`.
+//! Results and the machine they ran on are recorded in `docs/performance.md`;
+//! `benches/scripts/run-all.sh` reproduces all of them.
+//!
+//! Modules: [`load`] (the closed-loop driver), [`server`] (kraftsoci in-process),
+//! [`bare`] (the axum + sqlx ceiling), [`fake_graph`] (a Graph API with latency and
+//! exactly-once counters), [`scratch`] (a throw-away PostgreSQL database), and one module per
+//! scenario: [`publish`], [`api`] (also the login storm), [`export`], [`sweep`].
 //!
 //! ## Quick start
 //!

@@ -2,13 +2,17 @@
 //! same SQL on the same database, with none of kraftsoci's layers (no JWT, no tower-http
 //! stack, no domain parsing, no tracing).
 //!
-//! Two flavours of each endpoint:
+//! Three flavours of each endpoint:
 //! - `/read/...` runs only the query that fetches the data (the floor for the data itself);
 //! - `/same/...` runs every statement kraftsoci's route runs: the session check of the
-//!   `AuthUser` extractor, the data query and the usage-log insert (P06).
+//!   `AuthUser` extractor, the data query and the usage-log insert (P06);
+//! - `/lazy/...` runs the same statements on connections with `synchronous_commit = off`, so
+//!   the usage-log insert does not wait for its WAL flush (what an asynchronous usage log
+//!   would save).
 //!
 //! The caller is named by an `x-user` header holding the user's id.
 
+use std::str::FromStr as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +24,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use uuid::Uuid;
 
 /// kraftsoci's account query (`account_select!` in the server's store).
@@ -104,7 +108,39 @@ struct PostsPage {
 #[derive(Clone)]
 struct Bare {
     pool: PgPool,
+    lazy_pool: PgPool,
     page: i64,
+}
+
+/// Which statements a request runs, and on which pool.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flavour {
+    Read,
+    Same,
+    Lazy,
+}
+
+impl Flavour {
+    fn parse(name: &str) -> Result<Self, Failure> {
+        match name {
+            "read" => Ok(Self::Read),
+            "same" => Ok(Self::Same),
+            "lazy" => Ok(Self::Lazy),
+            _ => Err((StatusCode::NOT_FOUND, "unknown flavour".to_owned())),
+        }
+    }
+
+    fn all_statements(self) -> bool {
+        self != Self::Read
+    }
+
+    fn pool(self, bare: &Bare) -> &PgPool {
+        if self == Self::Lazy {
+            &bare.lazy_pool
+        } else {
+            &bare.pool
+        }
+    }
 }
 
 type Failure = (StatusCode, String);
@@ -121,12 +157,12 @@ fn caller(headers: &HeaderMap) -> Result<Uuid, Failure> {
         .ok_or((StatusCode::UNAUTHORIZED, "no x-user".to_owned()))
 }
 
-/// Runs the statements kraftsoci runs around every authenticated request, when `same`.
-async fn session_check(bare: &Bare, user: Uuid, same: bool) -> Result<(), Failure> {
-    if same {
+/// The session check kraftsoci runs before every authenticated request.
+async fn session_check(bare: &Bare, user: Uuid, flavour: Flavour) -> Result<(), Failure> {
+    if flavour.all_statements() {
         let row = sqlx::query(SESSION_SQL)
             .bind(user)
-            .fetch_optional(&bare.pool)
+            .fetch_optional(flavour.pool(bare))
             .await
             .map_err(internal)?;
         if row.is_none() {
@@ -136,8 +172,8 @@ async fn session_check(bare: &Bare, user: Uuid, same: bool) -> Result<(), Failur
     Ok(())
 }
 
-async fn usage(bare: &Bare, user: Uuid, route: &str, same: bool) -> Result<(), Failure> {
-    if same {
+async fn usage(bare: &Bare, user: Uuid, route: &str, flavour: Flavour) -> Result<(), Failure> {
+    if flavour.all_statements() {
         sqlx::query(USAGE_SQL)
             .bind(user)
             .bind("GET")
@@ -147,19 +183,11 @@ async fn usage(bare: &Bare, user: Uuid, route: &str, same: bool) -> Result<(), F
             .bind(Option::<String>::None)
             .bind(false)
             .bind(Utc::now())
-            .execute(&bare.pool)
+            .execute(flavour.pool(bare))
             .await
             .map_err(internal)?;
     }
     Ok(())
-}
-
-fn flavour(name: &str) -> Result<bool, Failure> {
-    match name {
-        "read" => Ok(false),
-        "same" => Ok(true),
-        _ => Err((StatusCode::NOT_FOUND, "unknown flavour".to_owned())),
-    }
 }
 
 async fn me(
@@ -167,16 +195,16 @@ async fn me(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<AccountRow>, Failure> {
-    let same = flavour(&name)?;
+    let flavour = Flavour::parse(&name)?;
     let user = caller(&headers)?;
-    session_check(&bare, user, same).await?;
+    session_check(&bare, user, flavour).await?;
     let account = sqlx::query_as::<_, AccountRow>(ACCOUNT_SQL)
         .bind(user)
-        .fetch_optional(&bare.pool)
+        .fetch_optional(flavour.pool(&bare))
         .await
         .map_err(internal)?
         .ok_or((StatusCode::NOT_FOUND, "no such user".to_owned()))?;
-    usage(&bare, user, "/v1/me", same).await?;
+    usage(&bare, user, "/v1/me", flavour).await?;
     Ok(Json(account))
 }
 
@@ -185,13 +213,13 @@ async fn posts(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<PostsPage>, Failure> {
-    let same = flavour(&name)?;
+    let flavour = Flavour::parse(&name)?;
     let user = caller(&headers)?;
-    session_check(&bare, user, same).await?;
+    session_check(&bare, user, flavour).await?;
     let mut rows = sqlx::query_as::<_, PostRow>(POSTS_SQL)
         .bind(user)
         .bind(bare.page + 1)
-        .fetch_all(&bare.pool)
+        .fetch_all(flavour.pool(&bare))
         .await
         .map_err(internal)?;
     let next_cursor = (rows.len() as i64 > bare.page).then(|| {
@@ -200,7 +228,7 @@ async fn posts(
             .map(|last| format!("{}|{}", last.created_at.to_rfc3339(), last.id))
             .unwrap_or_default()
     });
-    usage(&bare, user, "/v1/posts", same).await?;
+    usage(&bare, user, "/v1/posts", flavour).await?;
     Ok(Json(PostsPage {
         posts: rows,
         next_cursor,
@@ -216,8 +244,9 @@ pub struct BareServer {
 }
 
 impl BareServer {
-    /// Serves `GET /{read|same}/me` and `GET /{read|same}/posts` (pages of `page` posts) over a
-    /// pool of [`POOL_SIZE`] connections to `database_url`.
+    /// Serves `GET /{read|same|lazy}/me` and `GET /{read|same|lazy}/posts` (pages of `page`
+    /// posts) over pools of [`POOL_SIZE`] connections to `database_url` (one of them with
+    /// `synchronous_commit = off`).
     ///
     /// # Errors
     /// When the database or the port cannot be reached.
@@ -228,8 +257,18 @@ impl BareServer {
             .connect(database_url)
             .await
             .context("connecting the bare server")?;
+        let lazy_options = PgConnectOptions::from_str(database_url)
+            .context("parsing the database url")?
+            .options([("synchronous_commit", "off")]);
+        let lazy_pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(lazy_options)
+            .await
+            .context("connecting the bare server's asynchronous-commit pool")?;
         let state = Arc::new(Bare {
             pool,
+            lazy_pool,
             page: i64::from(page),
         });
         let router = Router::new()

@@ -10,8 +10,11 @@
 //!   [`Post::begin_publishing`], which requires a [`ConsentReceipt`] whose [`ContentHash`]
 //!   matches the content as it is now. The resulting [`PublishPermit`] is the only way into
 //!   the [`PublishOrchestrator`].
-//! - **Publish orchestration**: persisted recovery points, reconciliation after a crash, never
-//!   a second `media_publish` for one approval.
+//! - **Publish orchestration**: one policy for the whole publish ([`PublishOrchestrator`]):
+//!   persisted recovery points, reconciliation by the container after a crash or an ambiguous
+//!   answer, `media_publish` sent again only on the same container once the reconcile grace
+//!   shows the earlier request had no effect, the media id and permalink recovered for every
+//!   published post, and the quota read once per account ([`QuotaBook`]).
 //! - **Token vault**: AES-256-GCM with owner-bound associated data and a rotating key ring.
 //! - **Retention**: the privacy policy's retention table as data, a planner and a sweeper.
 //!

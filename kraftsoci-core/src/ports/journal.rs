@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ContainerId;
-use crate::{PostId, StoreError};
+use crate::{PostId, PublishFailure, StoreError};
 
 /// The last recovery point a publish reached. Written *before* each external call that has an
 /// effect and *after* each call returns, so that a crash at any point resumes from here.
@@ -26,25 +26,46 @@ pub enum PublishStep {
         /// When.
         at: DateTime<Utc>,
     },
-    /// `media_publish` is about to be (or was) sent. From here on the container is never
-    /// published again: only reconciled.
+    /// `media_publish` is about to be sent: recorded immediately before the one request. From
+    /// here on the container is reconciled before anything else: its status decides whether
+    /// the post is live, and it is published again only once the reconcile grace has passed
+    /// with the container still unpublished.
     PublishSent {
         /// The container.
         container: ContainerId,
-        /// When.
+        /// When this (the latest) request was sent.
         at: DateTime<Utc>,
+        /// How many `media_publish` requests this container has been sent, this one included.
+        #[serde(default = "one")]
+        sends: u32,
+        /// When the first of them was sent (`None` in entries written before it was kept: then
+        /// `at`). The post cannot have gone live before.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        first_at: Option<DateTime<Utc>>,
+        /// The refusal that stands if the container turns out still unpublished after the
+        /// grace: Meta answered with an error known to come with live posts (4/2207051).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        refused: Option<PublishFailure>,
     },
     /// Instagram has the post.
     Published {
         /// The container.
         container: ContainerId,
-        /// The media id, unless the publish was confirmed by reconciliation.
+        /// The media id; `None` while it is being recovered from the account's media.
         media_id: Option<String>,
         /// The permalink, once read.
         permalink: Option<String>,
-        /// When.
+        /// When the post was known to be live.
         at: DateTime<Utc>,
+        /// The earliest instant it can have gone live (the first `media_publish`), which bounds
+        /// the media lookup.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<DateTime<Utc>>,
     },
+}
+
+fn one() -> u32 {
+    1
 }
 
 impl PublishStep {
@@ -55,6 +76,16 @@ impl PublishStep {
             | Self::ContainerReady { container, .. }
             | Self::PublishSent { container, .. }
             | Self::Published { container, .. } => container,
+        }
+    }
+
+    /// When the step was reached.
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            Self::ContainerCreated { at, .. }
+            | Self::ContainerReady { at, .. }
+            | Self::PublishSent { at, .. }
+            | Self::Published { at, .. } => *at,
         }
     }
 }

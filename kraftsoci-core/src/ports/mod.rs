@@ -8,6 +8,7 @@ mod generation;
 mod journal;
 mod mail;
 mod media;
+mod media_probe;
 mod publisher;
 mod store;
 
@@ -16,5 +17,6 @@ pub use generation::*;
 pub use journal::*;
 pub use mail::*;
 pub use media::*;
+pub use media_probe::*;
 pub use publisher::*;
 pub use store::*;

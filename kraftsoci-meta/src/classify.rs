@@ -18,6 +18,7 @@ pub(crate) enum Class {
     NotReady,
     RecreateContainer,
     Transient,
+    MediaFetchFailed,
     InvalidMedia,
     AccountRestricted,
     InvalidRequest,
@@ -56,9 +57,6 @@ pub(crate) struct Rule {
     /// Whether a `media_publish` failing this way may nevertheless have published the post
     /// (4/2207051: the post was live in public reports), so the container must be read first.
     pub(crate) publish_may_have_happened: bool,
-    /// Whether creating a new container is worth a bounded retry although the class is not
-    /// transient (9004/2207052: intermittent fetch failures).
-    pub(crate) retry_create: bool,
 }
 
 const fn row(codes: Codes, subcode: Option<i64>, class: Class, meaning: &'static str) -> Rule {
@@ -68,7 +66,6 @@ const fn row(codes: Codes, subcode: Option<i64>, class: Class, meaning: &'static
         class,
         meaning,
         publish_may_have_happened: false,
-        retry_create: false,
     }
 }
 
@@ -105,7 +102,9 @@ pub(crate) static RULES: &[Rule] = &[
     row(AUTH, Some(467), Class::ReconnectNeeded, "the access token is invalid"),
     row(AUTH, Some(492), Class::ReconnectNeeded, "the session is invalid (for example after a page role change)"),
     // §3.5 publishing errors.
-    row(Codes::Any(&[-2]), Some(2207003), Class::Transient, "the media download timed out; create a new container"),
+    // Meta could not download image_url/video_url: the media host may be restarting, so these
+    // are retried with back-off for a bounded time (never failed for good at once).
+    row(Codes::Any(&[-2]), Some(2207003), Class::MediaFetchFailed, "the media download timed out"),
     row(Codes::Any(&[-2]), Some(2207020), Class::RecreateContainer, "the container has expired"),
     row(Codes::Any(&[-1]), Some(2207001), Class::Transient, "instagram server error"),
     row(Codes::Any(&[-1]), Some(2207032), Class::Transient, "creating the container failed"),
@@ -126,10 +125,7 @@ pub(crate) static RULES: &[Rule] = &[
     row(Codes::Any(&[100]), Some(2207037), Class::InvalidMedia, "too many product tags"),
     row(Codes::Any(&[100]), Some(2207040), Class::InvalidMedia, "more than 20 @mentions"),
     row(Codes::Any(&[352]), Some(2207026), Class::InvalidMedia, "unsupported video format (MOV or MP4 only)"),
-    Rule {
-        retry_create: true,
-        ..row(Codes::Any(&[9004]), Some(2207052), Class::InvalidMedia, "the media could not be fetched from its URL")
-    },
+    row(Codes::Any(&[9004]), Some(2207052), Class::MediaFetchFailed, "the media could not be fetched from its URL"),
     row(Codes::Any(&[9007]), Some(2207027), Class::NotReady, "the media is not ready for publishing"),
     row(Codes::Any(&[36000]), Some(2207004), Class::InvalidMedia, "the image is larger than 8 MiB"),
     row(Codes::Any(&[36001]), Some(2207005), Class::InvalidMedia, "unsupported image format (JPEG only)"),
@@ -141,7 +137,7 @@ pub(crate) static RULES: &[Rule] = &[
     row(Codes::Any(&[24]), None, Class::RecreateContainer, "the media was not found"),
     row(Codes::Any(&[25]), None, Class::AccountRestricted, "the instagram account is restricted"),
     row(Codes::Any(&[352]), None, Class::InvalidMedia, "unsupported video format"),
-    row(Codes::Any(&[9004]), None, Class::InvalidMedia, "the media could not be fetched from its URL"),
+    row(Codes::Any(&[9004]), None, Class::MediaFetchFailed, "the media could not be fetched from its URL"),
     row(Codes::Any(&[9007]), None, Class::NotReady, "the media is not ready for publishing"),
     row(Codes::Range(36000, 36004), None, Class::InvalidMedia, "the image or caption was refused"),
 ];
@@ -212,6 +208,11 @@ pub(crate) fn kind_of(class: Class, meaning: Option<&str>, observed: &Observed<'
         Class::NotReady => ErrorKind::NotReady,
         Class::RecreateContainer => ErrorKind::RecreateContainer,
         Class::Transient => ErrorKind::Transient,
+        Class::MediaFetchFailed => ErrorKind::MediaFetchFailed {
+            reason: meaning
+                .unwrap_or("the media could not be fetched")
+                .to_owned(),
+        },
         Class::InvalidMedia => ErrorKind::InvalidMedia {
             reason: meaning.unwrap_or("the media was refused").to_owned(),
         },
@@ -254,6 +255,12 @@ mod tests {
 
     fn media(reason: &str) -> ErrorKind {
         ErrorKind::InvalidMedia {
+            reason: reason.to_owned(),
+        }
+    }
+
+    fn fetch(reason: &str) -> ErrorKind {
+        ErrorKind::MediaFetchFailed {
             reason: reason.to_owned(),
         }
     }
@@ -308,7 +315,7 @@ mod tests {
     #[test]
     fn every_publishing_error_of_section_3_5_has_its_documented_class() {
         let expected = [
-            (-2, 2207003, ErrorKind::Transient),
+            (-2, 2207003, fetch("the media download timed out")),
             (-2, 2207020, ErrorKind::RecreateContainer),
             (-1, 2207001, ErrorKind::Transient),
             (-1, 2207032, ErrorKind::Transient),
@@ -333,7 +340,7 @@ mod tests {
             (
                 9004,
                 2207052,
-                media("the media could not be fetched from its URL"),
+                fetch("the media could not be fetched from its URL"),
             ),
             (9007, 2207027, ErrorKind::NotReady),
             (36000, 2207004, media("the image is larger than 8 MiB")),
@@ -366,7 +373,22 @@ mod tests {
             .map(|r| r.subcode)
             .collect();
         assert_eq!(flagged, vec![Some(2207051)]);
-        assert!(lookup(9004, Some(2207052)).unwrap().retry_create);
+    }
+
+    #[test]
+    fn a_media_fetch_failure_is_its_own_kind_with_or_without_a_subcode() {
+        assert_eq!(
+            kind(9004, None),
+            fetch("the media could not be fetched from its URL")
+        );
+        assert!(matches!(
+            kind(-2, Some(2207003)),
+            ErrorKind::MediaFetchFailed { .. }
+        ));
+        assert_eq!(
+            lookup_in_text("Error: Media download has failed (2207052)").map(|r| r.class),
+            Some(Class::MediaFetchFailed)
+        );
     }
 
     #[test]

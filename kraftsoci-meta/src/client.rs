@@ -196,19 +196,42 @@ impl MetaClient {
         token: &SecretString,
         query: Vec<(&'static str, String)>,
     ) -> Result<Vec<Map<String, Value>>, MetaError> {
+        match self
+            .paged_while(call, path, token, query, MAX_PAGES, |_| true)
+            .await?
+        {
+            Paged::Complete(rows) => Ok(rows),
+            Paged::Truncated(_) => Err(MetaError::UnexpectedResponse {
+                call,
+                detail: format!("more than {MAX_PAGES} pages"),
+            }),
+        }
+    }
+
+    /// Reads pages of a listing (as [`MetaClient::paged`]) while `more` says the page just
+    /// read calls for the next one, and at most `max_pages` of them.
+    pub(crate) async fn paged_while(
+        &self,
+        call: &'static str,
+        path: Vec<&str>,
+        token: &SecretString,
+        query: Vec<(&'static str, String)>,
+        max_pages: usize,
+        mut more: impl FnMut(&[Map<String, Value>]) -> bool,
+    ) -> Result<Paged, MetaError> {
         let mut rows = Vec::new();
         let mut after: Option<String> = None;
         let mut seen = std::collections::HashSet::new();
-        for _ in 0..MAX_PAGES {
+        for _ in 0..max_pages {
             let mut request = GraphRequest::get(call, path.clone()).token(token);
             request.query.clone_from(&query);
             if let Some(cursor) = &after {
                 request = request.query("after", cursor.clone());
             }
             let page: Map<String, Value> = self.send(request).await?;
-            match page.get("data") {
+            let items: Vec<Map<String, Value>> = match page.get("data") {
                 Some(Value::Array(items)) => {
-                    rows.extend(items.iter().filter_map(Value::as_object).cloned())
+                    items.iter().filter_map(Value::as_object).cloned().collect()
                 }
                 _ => {
                     return Err(MetaError::UnexpectedResponse {
@@ -216,9 +239,14 @@ impl MetaClient {
                         detail: "no data array".into(),
                     });
                 }
+            };
+            let wanted = more(&items);
+            rows.extend(items);
+            if !wanted {
+                return Ok(Paged::Complete(rows));
             }
             match next_cursor(&page) {
-                Ok(None) => return Ok(rows),
+                Ok(None) => return Ok(Paged::Complete(rows)),
                 Ok(Some(cursor)) if seen.insert(cursor.clone()) => after = Some(cursor),
                 Ok(Some(_)) => {
                     return Err(MetaError::UnexpectedResponse {
@@ -229,11 +257,16 @@ impl MetaClient {
                 Err(detail) => return Err(MetaError::UnexpectedResponse { call, detail }),
             }
         }
-        Err(MetaError::UnexpectedResponse {
-            call,
-            detail: format!("more than {MAX_PAGES} pages"),
-        })
+        Ok(Paged::Truncated(rows))
     }
+}
+
+/// The rows of a listing, and whether it was read to its end.
+pub(crate) enum Paged {
+    /// Every page that was wanted.
+    Complete(Vec<Map<String, Value>>),
+    /// The page budget ran out while more pages were wanted.
+    Truncated(Vec<Map<String, Value>>),
 }
 
 /// The cursor of the next page: `None` on the last page (no `paging.next`).

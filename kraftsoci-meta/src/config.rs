@@ -206,7 +206,13 @@ impl Default for PollPolicy {
     }
 }
 
-/// How publishing avoids double posts and wasted calls.
+/// How [`crate::MetaClient::publish`] and [`crate::MetaClient::publish_container`] (the
+/// all-in-one path for callers that do not use kraftsoci-core) avoid double posts and wasted
+/// calls.
+///
+/// The [`crate::GraphPublisher`] adapter uses none of these but `create_attempts` for carousel
+/// children: it sends each request once and leaves quota, retries and reconciliation to
+/// `kraftsoci_core::PublishOrchestrator`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PublishPolicy {
     /// Whether `content_publishing_limit` is read before `media_publish` (a spent quota is then

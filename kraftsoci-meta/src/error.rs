@@ -37,6 +37,12 @@ pub enum ErrorKind {
     RecreateContainer,
     /// A temporary failure; a retry with backoff is safe for calls that are safe to retry.
     Transient,
+    /// Meta could not download the media from its URL (9004/2207052, -2/2207003): temporary
+    /// when the media host is restarting; worth a new container after a back-off.
+    MediaFetchFailed {
+        /// Why, in words an owner can read.
+        reason: String,
+    },
     /// Meta refused the media or its caption; not retryable as is.
     InvalidMedia {
         /// Why, in words an owner can read.

@@ -11,6 +11,10 @@
 //!   with capped, jittered backoff; the quota read from Meta (never hard-coded); and
 //!   `media_publish` **never retried blindly**: ambiguous failures are resolved by reading the
 //!   container, so a retry never posts twice.
+//! - **The `SocialPublisher` adapter** ([`GraphPublisher`]): one request per port call, the
+//!   answer only classified (core's orchestrator owns the policy); a post confirmed by its
+//!   container is found again in the account's media by caption and publish time
+//!   ([`MetaClient::find_media`]).
 //! - **Errors**: Meta's envelope parsed leniently and classified by a static table into an
 //!   [`ErrorKind`] a caller acts on, keeping `code`, `error_subcode` and `fbtrace_id`.
 //! - **Limits**: `X-App-Usage` and `X-Business-Use-Case-Usage` are parsed ([`Usage`]); the client
@@ -91,6 +95,7 @@ mod classify;
 mod client;
 mod config;
 mod error;
+mod media;
 mod oauth;
 mod poll;
 mod publish;
@@ -108,6 +113,7 @@ pub use config::{
     MetaConfig, PollPolicy, PublishPolicy, REQUIRED_PERMISSIONS, UsagePolicy,
 };
 pub use error::{CallbackRejection, ErrorKind, GraphError, MetaError};
+pub use media::MEDIA_FIELDS;
 pub use oauth::{
     AccessToken, GranularScope, LoginCallback, LoginOptions, Permissions, TokenExpiry, TokenInfo,
     TokenProblem,

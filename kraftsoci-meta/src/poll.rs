@@ -63,7 +63,7 @@ impl MetaClient {
                         container: container.clone(),
                     });
                 }
-                Ok(ContainerStatus::Error { reason }) => {
+                Ok(ContainerStatus::Error { reason, .. }) => {
                     return Err(crate::publish::container_failed(container, &reason));
                 }
                 Ok(ContainerStatus::InProgress) => {}

@@ -246,30 +246,51 @@ impl MetaClient {
         account: &PublishAccount,
         spec: &MediaSpec,
     ) -> Result<ContainerId, MetaError> {
+        let attempts = self.config().publish.create_attempts.max(1);
+        self.create_container_with(account, spec, attempts).await
+    }
+
+    /// [`MetaClient::create_container`] with one attempt per request: the `SocialPublisher`
+    /// adapter's, whose caller (the orchestration) owns the retry policy.
+    pub(crate) async fn create_container_once(
+        &self,
+        account: &PublishAccount,
+        spec: &MediaSpec,
+    ) -> Result<ContainerId, MetaError> {
+        self.create_container_with(account, spec, 1).await
+    }
+
+    async fn create_container_with(
+        &self,
+        account: &PublishAccount,
+        spec: &MediaSpec,
+        attempts: u32,
+    ) -> Result<ContainerId, MetaError> {
         let params = match spec {
             MediaSpec::Image(post) => image_params(post)?,
             MediaSpec::Reel(post) => reel_params(post)?,
             MediaSpec::Story(post) => story_params(post)?,
             MediaSpec::Carousel(post) => {
                 let mut params = carousel_params(post)?;
-                let children = self.create_children(account, &post.items).await?;
+                let children = self.create_children(account, &post.items, attempts).await?;
                 let ids: Vec<&str> = children.iter().map(|c| c.0.as_str()).collect();
                 params.push(("children", ids.join(",")));
                 params
             }
         };
-        self.create_one(account, params).await
+        self.create_one(account, params, attempts).await
     }
 
     async fn create_children(
         &self,
         account: &PublishAccount,
         items: &[CarouselItem],
+        attempts: u32,
     ) -> Result<Vec<ContainerId>, MetaError> {
         let mut children = Vec::with_capacity(items.len());
         for item in items {
             children.push(
-                self.create_one(account, carousel_item_params(item)?)
+                self.create_one(account, carousel_item_params(item)?, attempts)
                     .await?,
             );
         }
@@ -289,8 +310,8 @@ impl MetaClient {
         &self,
         account: &PublishAccount,
         params: Params,
+        attempts: u32,
     ) -> Result<ContainerId, MetaError> {
-        let attempts = self.config().publish.create_attempts.max(1);
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -334,12 +355,17 @@ impl MetaClient {
             "FINISHED" => Ok(ContainerStatus::Finished),
             "PUBLISHED" => Ok(ContainerStatus::Published),
             "EXPIRED" => Ok(ContainerStatus::Expired),
-            "ERROR" => Ok(ContainerStatus::Error {
-                reason: response
+            "ERROR" => {
+                let reason = response
                     .status
                     .filter(|s| !s.trim().is_empty())
-                    .unwrap_or_else(|| "processing failed without a reason".to_owned()),
-            }),
+                    .unwrap_or_else(|| "processing failed without a reason".to_owned());
+                let kind = crate::publisher::core_kind(
+                    container_failed(container, &reason).kind(),
+                    crate::publisher::Stage::Status,
+                );
+                Ok(ContainerStatus::Error { reason, kind })
+            }
             other => Err(MetaError::UnexpectedResponse {
                 call: "container status",
                 detail: format!("undocumented status_code {:?}", truncate(other, 32)),
@@ -441,7 +467,9 @@ impl MetaClient {
         }
     }
 
-    async fn media_publish(
+    /// Sends `media_publish` once. Never retried: its outcome after a timeout or a 5xx is only
+    /// known from the container.
+    pub(crate) async fn media_publish(
         &self,
         account: &PublishAccount,
         container: &ContainerId,
@@ -511,7 +539,7 @@ impl MetaClient {
                         container: container.clone(),
                     });
                 }
-                Ok(ContainerStatus::Error { reason }) => {
+                Ok(ContainerStatus::Error { reason, .. }) => {
                     return Err(container_failed(container, &reason));
                 }
                 Err(error) if error.kind() == ErrorKind::Transient => {
@@ -596,7 +624,7 @@ impl MetaClient {
 
 /// How a `media_publish` failure must be handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Failure {
+pub(crate) enum Failure {
     /// Meta says the post already exists.
     Duplicate,
     /// Not ready: poll, then publish again (no duplicate risk).
@@ -607,7 +635,9 @@ enum Failure {
     Definite,
 }
 
-fn publish_failure(error: &MetaError) -> Failure {
+/// Classifies a failed `media_publish`, the one place both publish paths (the all-in-one
+/// [`MetaClient::publish_container`] and the `SocialPublisher` adapter) take it from.
+pub(crate) fn publish_failure(error: &MetaError) -> Failure {
     match error {
         MetaError::Timeout { .. } | MetaError::UnexpectedResponse { .. } => Failure::Ambiguous,
         // A connection that never opened carried nothing; any other transport failure may have
@@ -685,15 +715,10 @@ pub(crate) fn container_failed(container: &ContainerId, status: &str) -> MetaErr
 }
 
 fn create_is_retryable(error: &MetaError) -> bool {
-    if error.kind() == ErrorKind::Transient {
-        return true;
-    }
-    error.graph().is_some_and(|graph| {
-        graph
-            .code
-            .and_then(|code| classify::lookup(code, graph.subcode))
-            .is_some_and(|rule| rule.retry_create)
-    })
+    matches!(
+        error.kind(),
+        ErrorKind::Transient | ErrorKind::MediaFetchFailed { .. }
+    )
 }
 
 fn id_of(call: &'static str, response: IdResponse) -> Result<String, MetaError> {

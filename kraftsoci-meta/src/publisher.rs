@@ -3,22 +3,29 @@
 use async_trait::async_trait;
 use kraftsoci_core::MediaKind;
 use kraftsoci_core::ports::{
-    ContainerId, ContainerSpec, ContainerStatus, MediaSource, PublishAccount, PublishError,
-    PublishErrorKind, PublishResult, PublishingQuota, SocialPublisher,
+    ContainerId, ContainerSpec, ContainerStatus, MediaLookup, MediaQuery, MediaSource,
+    PublishAccount, PublishError, PublishErrorKind, PublishResult, PublishingQuota,
+    SocialPublisher,
 };
 
-use crate::client::MetaClient;
+use crate::classify;
+use crate::client::{MetaClient, checked_id};
 use crate::error::{ErrorKind, MetaError};
 use crate::publish::{
-    CarouselItem, CarouselPost, ImagePost, MediaSpec, ReelPost, StoryMedia, StoryPost,
+    CarouselItem, CarouselPost, Failure, ImagePost, MediaSpec, ReelPost, StoryMedia, StoryPost,
+    publish_failure,
 };
 
 /// The Instagram publisher the orchestration uses, held as `Arc<dyn SocialPublisher>`.
 ///
-/// `publish` reads the container first (a `PUBLISHED` container is never published again),
-/// refuses a spent quota before calling `media_publish`, and resolves ambiguous failures by
-/// reading the container instead of retrying. After a crash, `container_status` is what the
-/// orchestration reconciles with.
+/// Each method is one Graph request whose answer it only classifies: `publish` is exactly one
+/// `media_publish` — no status read, no quota read, no retry before or after it — so that
+/// nothing stands between the orchestration's "publish sent" recovery point and the request.
+/// Polling, the quota, retries and reconciliation are `kraftsoci_core::PublishOrchestrator`'s.
+/// ([`MetaClient::publish`] keeps an all-in-one path for callers that do not use core.)
+///
+/// The one exception is a carousel: its children are not visible to core, so
+/// `create_container` creates them, polls each to `FINISHED`, then creates the parent.
 #[derive(Debug, Clone)]
 pub struct GraphPublisher {
     client: MetaClient,
@@ -38,7 +45,7 @@ impl GraphPublisher {
 
 /// Where in the flow a failure happened; the same kind can call for different reactions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
+pub(crate) enum Stage {
     Create,
     Status,
     Publish,
@@ -55,7 +62,7 @@ impl SocialPublisher for GraphPublisher {
     ) -> Result<ContainerId, PublishError> {
         let media = media_spec(spec).map_err(|e| to_publish_error(&e, Stage::Create))?;
         self.client
-            .create_container(account, &media)
+            .create_container_once(account, &media)
             .await
             .map_err(|e| to_publish_error(&e, Stage::Create))
     }
@@ -78,10 +85,15 @@ impl SocialPublisher for GraphPublisher {
         account: &PublishAccount,
         container: &ContainerId,
     ) -> Result<PublishResult, PublishError> {
-        self.client
-            .publish_container(account, container)
-            .await
-            .map_err(|e| to_publish_error(&e, Stage::Publish))
+        checked_id("container id", &container.0)
+            .map_err(|e| to_publish_error(&e, Stage::Publish))?;
+        match self.client.media_publish(account, container).await {
+            Ok(media_id) => Ok(PublishResult::Published { media_id }),
+            Err(error) => {
+                tracing::warn!(%container, %error, fbtrace_id = ?error.fbtrace_id(), "media_publish failed");
+                publish_answer(&error)
+            }
+        }
     }
 
     #[tracing::instrument(skip_all, fields(ig_user_id = account.ig_user_id.as_str()))]
@@ -105,6 +117,41 @@ impl SocialPublisher for GraphPublisher {
             .permalink(&account.access_token, media_id)
             .await
             .map_err(|e| to_publish_error(&e, Stage::Other))
+    }
+
+    #[tracing::instrument(skip_all, fields(ig_user_id = account.ig_user_id.as_str(), container = %query.container))]
+    async fn find_media(
+        &self,
+        account: &PublishAccount,
+        query: &MediaQuery,
+    ) -> Result<MediaLookup, PublishError> {
+        self.client
+            .find_media(account, query)
+            .await
+            .map_err(|e| to_publish_error(&e, Stage::Other))
+    }
+}
+
+/// Classifies the answer to one `media_publish`: Meta's "duplicate" is a claim that the post
+/// is live; an answer that leaves the outcome open is [`PublishErrorKind::OutcomeUnknown`]
+/// (or, for 4/2207051, [`PublishErrorKind::ActivityRestricted`]); a definite refusal keeps
+/// its kind.
+fn publish_answer(error: &MetaError) -> Result<PublishResult, PublishError> {
+    match publish_failure(error) {
+        Failure::Duplicate => Ok(PublishResult::AlreadyPublished),
+        Failure::Ambiguous => {
+            let may_be_live = error
+                .graph()
+                .and_then(|graph| classify::lookup(graph.code?, graph.subcode))
+                .is_some_and(|rule| rule.publish_may_have_happened);
+            let kind = if may_be_live {
+                PublishErrorKind::ActivityRestricted
+            } else {
+                PublishErrorKind::OutcomeUnknown
+            };
+            Err(PublishError::new(kind, chain(error)))
+        }
+        Failure::NotReady | Failure::Definite => Err(to_publish_error(error, Stage::Publish)),
     }
 }
 
@@ -195,7 +242,12 @@ fn media_spec(spec: &ContainerSpec) -> Result<MediaSpec, MetaError> {
 /// Maps a client failure into core's vocabulary, with a message safe to log (codes, meaning
 /// and `fbtrace_id`; never a token).
 fn to_publish_error(error: &MetaError, stage: Stage) -> PublishError {
-    let kind = match error.kind() {
+    PublishError::new(core_kind(error.kind(), stage), chain(error))
+}
+
+/// Core's kind for this crate's kind, at a stage of the flow.
+pub(crate) fn core_kind(kind: ErrorKind, stage: Stage) -> PublishErrorKind {
+    match kind {
         ErrorKind::ReconnectNeeded { .. } => PublishErrorKind::ReconnectNeeded,
         ErrorKind::PermissionMissing { permission } => {
             PublishErrorKind::PermissionMissing { permission }
@@ -211,13 +263,13 @@ fn to_publish_error(error: &MetaError, stage: Stage) -> PublishError {
             Stage::Create | Stage::Status | Stage::Other => PublishErrorKind::Transient,
         },
         ErrorKind::Transient => PublishErrorKind::Transient,
+        ErrorKind::MediaFetchFailed { reason } => PublishErrorKind::MediaFetchFailed { reason },
         ErrorKind::InvalidMedia { reason } => PublishErrorKind::InvalidMedia { reason },
         ErrorKind::AccountRestricted => PublishErrorKind::AccountRestricted,
         ErrorKind::InvalidRequest => PublishErrorKind::Invalid,
         ErrorKind::OutcomeUnknown => PublishErrorKind::OutcomeUnknown,
         ErrorKind::Duplicate | ErrorKind::Unknown => PublishErrorKind::Unknown,
-    };
-    PublishError::new(kind, chain(error))
+    }
 }
 
 /// The error and its causes on one line.

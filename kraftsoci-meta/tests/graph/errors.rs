@@ -39,6 +39,12 @@ fn media(reason: &str) -> ErrorKind {
     }
 }
 
+fn fetch(reason: &str) -> ErrorKind {
+    ErrorKind::MediaFetchFailed {
+        reason: reason.into(),
+    }
+}
+
 /// The contract's tables, written out independently of the crate's own table.
 fn contract_rows() -> Vec<(i64, Option<i64>, ErrorKind)> {
     let mut rows = vec![
@@ -64,7 +70,8 @@ fn contract_rows() -> Vec<(i64, Option<i64>, ErrorKind)> {
         (506, None, ErrorKind::Duplicate),
         (1609005, None, ErrorKind::InvalidRequest),
         // §3.5
-        (-2, Some(2207003), ErrorKind::Transient),
+        // The media host did not answer Meta's fetcher: passing, retried with back-off.
+        (-2, Some(2207003), fetch("the media download timed out")),
         (-2, Some(2207020), ErrorKind::RecreateContainer),
         (-1, Some(2207001), ErrorKind::Transient),
         (-1, Some(2207032), ErrorKind::Transient),
@@ -97,7 +104,7 @@ fn contract_rows() -> Vec<(i64, Option<i64>, ErrorKind)> {
         (
             9004,
             Some(2207052),
-            media("the media could not be fetched from its URL"),
+            fetch("the media could not be fetched from its URL"),
         ),
         (9007, Some(2207027), ErrorKind::NotReady),
         (

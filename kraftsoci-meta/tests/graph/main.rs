@@ -5,6 +5,8 @@ mod accounts;
 mod callbacks;
 mod errors;
 mod helpers;
+mod media;
 mod oauth;
+mod orchestration;
 mod publish;
 mod publisher;

@@ -912,7 +912,7 @@ async fn a_media_fetch_failure_is_retried_then_reported_with_its_reason() {
 
     assert_eq!(
         error.kind(),
-        ErrorKind::InvalidMedia {
+        ErrorKind::MediaFetchFailed {
             reason: "the media could not be fetched from its URL".into()
         }
     );

@@ -8,7 +8,9 @@
 //! - the first status read of a container answers `IN_PROGRESS`, later ones `FINISHED`;
 //! - `publish` publishes a `FINISHED` container exactly once (the store's conditional update
 //!   decides), answers `NotReady` before that, and `AlreadyPublished` for a container that is
-//!   already live, so a retried call never posts twice;
+//!   already live, so a retried call never posts twice; a failure of that final write leaves
+//!   the outcome open (`OutcomeUnknown`), for the orchestration to settle by the container;
+//! - `find_media` answers from the container's row, which keeps its media id and permalink;
 //! - the publishing quota counts the account's publications over a rolling 24 hours against a
 //!   configured total.
 //!
@@ -21,8 +23,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use kraftsoci_core::ports::{
-    ContainerId, ContainerSpec, ContainerStatus, MediaStore, PublishAccount, PublishError,
-    PublishErrorKind, PublishResult, PublishingQuota, SocialPublisher,
+    ContainerId, ContainerSpec, ContainerStatus, FoundMedia, MediaLookup, MediaQuery, MediaStore,
+    PublishAccount, PublishError, PublishErrorKind, PublishResult, PublishingQuota,
+    SocialPublisher,
 };
 use kraftsoci_core::{CheckedJpeg, Clock, StoreError};
 use rand::Rng as _;
@@ -263,7 +266,13 @@ impl SocialPublisher for SandboxPublisher {
             .store
             .publish_sandbox_container(&found.id, &media_id, &permalink, now)
             .await
-            .map_err(unavailable)?;
+            .map_err(|error| {
+                // The write may have committed before the error: the container tells.
+                PublishError::new(
+                    PublishErrorKind::OutcomeUnknown,
+                    format!("sandbox storage: {error}"),
+                )
+            })?;
         if published {
             tracing::info!(media_id, "sandbox post published");
             Ok(PublishResult::Published { media_id })
@@ -304,5 +313,21 @@ impl SocialPublisher for SandboxPublisher {
             .map_err(unavailable)?
             .filter(|c| c.ig_user_id == account.ig_user_id)
             .and_then(|c| c.permalink))
+    }
+
+    async fn find_media(
+        &self,
+        account: &PublishAccount,
+        query: &MediaQuery,
+    ) -> Result<MediaLookup, PublishError> {
+        Self::check_account(account)?;
+        let found = self.container(account, &query.container).await?;
+        Ok(match (found.status, found.media_id) {
+            (SandboxStatus::Published, Some(media_id)) => MediaLookup::Found(FoundMedia {
+                media_id,
+                permalink: found.permalink,
+            }),
+            _ => MediaLookup::NotFound,
+        })
     }
 }

@@ -15,8 +15,9 @@
 //!   and the owner must not have restricted publishing (P29); otherwise the job waits and
 //!   nothing reaches Meta.
 //! - **Never twice.** The post is saved as `publishing` before any call to Meta; the
-//!   orchestration records `PublishSent` before `media_publish` and reconciles (reads the
-//!   container) instead of ever sending it again.
+//!   orchestration records `PublishSent` immediately before `media_publish` and reconciles by
+//!   the container; it sends again only on the same container, once the reconcile grace has
+//!   shown the earlier request had no effect.
 //! - **Outcomes in one transaction**: published (job deleted), failed (job deleted; the owner
 //!   may approve again), deferred (job re-queued with `run_after`; temporary Meta failures are
 //!   bounded, quota and rate-limit waits are not), needs reconnect (post and connection marked,
@@ -53,7 +54,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use kraftsoci_core::ports::SocialPublisher;
-use kraftsoci_core::{Clock, PostId, StoreError, SystemClock, TokenVault};
+use kraftsoci_core::{Clock, PostId, QuotaBook, StoreError, SystemClock, TokenVault};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -191,6 +192,8 @@ struct Inner {
     deps: WorkerDeps,
     config: WorkerConfig,
     id: String,
+    /// The publishing quota, read at most once per account per reading age for all jobs.
+    quotas: Arc<QuotaBook>,
 }
 
 /// A publish worker. Cheap to clone; clones share their identity.
@@ -214,7 +217,12 @@ impl Worker {
         let random = uuid::Uuid::new_v4().simple().to_string();
         let id = format!("{}-{}", std::process::id(), &random[..8]);
         Self {
-            inner: Arc::new(Inner { deps, config, id }),
+            inner: Arc::new(Inner {
+                deps,
+                config,
+                id,
+                quotas: Arc::new(QuotaBook::default()),
+            }),
         }
     }
 

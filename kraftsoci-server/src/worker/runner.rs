@@ -168,7 +168,8 @@ impl Worker {
             )),
             Arc::clone(&deps.clock),
             self.inner.config.policy.clone(),
-        );
+        )
+        .with_quotas(Arc::clone(&self.inner.quotas));
         let outcome = tokio::select! {
             outcome = orchestrator.run(&permit, &account, &media) => outcome,
             () = hold(
@@ -224,7 +225,9 @@ impl Worker {
                 let (wait, counted) = match reason {
                     DeferReason::RateLimited => (WaitReason::RateLimited, false),
                     DeferReason::QuotaSpent => (WaitReason::Quota, false),
-                    DeferReason::OutcomeUnknown => (WaitReason::OutcomeUnknown, false),
+                    DeferReason::OutcomeUnknown | DeferReason::RecoveringMedia => {
+                        (WaitReason::OutcomeUnknown, false)
+                    }
                     DeferReason::NotReady => (WaitReason::NotReady, true),
                     DeferReason::Transient => (WaitReason::Transient, true),
                 };

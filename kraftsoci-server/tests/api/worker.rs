@@ -226,6 +226,7 @@ pub fn fast_config() -> WorkerConfig {
         poll_interval: Duration::from_millis(5),
         retry_after: Duration::from_secs(30),
         policy: PublishPolicy {
+            first_poll_after: Duration::from_millis(1),
             initial_backoff: Duration::from_millis(1),
             max_backoff: Duration::from_millis(5),
             ..PublishPolicy::default()
@@ -555,6 +556,9 @@ async fn a_worker_killed_after_publish_sent_is_reconciled_without_a_second_publi
                 step: PublishStep::PublishSent {
                     container: ContainerId("178955550001".into()),
                     at: h.now(),
+                    sends: 1,
+                    first_at: Some(h.now()),
+                    refused: None,
                 },
             },
         )
@@ -566,6 +570,26 @@ async fn a_worker_killed_after_publish_sent_is_reconciled_without_a_second_publi
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status_code": "PUBLISHED"})))
         .expect(1)
         .named("container status")
+        .mount(&h.graph)
+        .await;
+    // The container links to nothing: the post is found in the account's media by its
+    // caption and publish time (an older post with the same words is not it).
+    let live_at = (h.now() + chrono::Duration::seconds(3))
+        .format("%Y-%m-%dT%H:%M:%S+0000")
+        .to_string();
+    Mock::given(method("GET"))
+        .and(path(format!("/v25.0/{}/media", owner.ig.as_str())))
+        .and(query_param("fields", "id,timestamp,caption,permalink"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
+            {"id": "17900000000000042", "timestamp": live_at,
+             "caption": "Fresh simit, straight from the oven\n\n#simit",
+             "permalink": "https://www.instagram.com/p/RECOVERED/"},
+            {"id": "17900000000000041", "timestamp": "2026-01-01T09:00:00+0000",
+             "caption": "Fresh simit, straight from the oven\n\n#simit",
+             "permalink": "https://www.instagram.com/p/OLDER/"},
+        ]})))
+        .expect(1)
+        .named("media lookup")
         .mount(&h.graph)
         .await;
     expect_none("media_publish", "POST", r"/media_publish$")
@@ -585,13 +609,23 @@ async fn a_worker_killed_after_publish_sent_is_reconciled_without_a_second_publi
         .unwrap()
         .expect("the expired lease frees the job");
 
-    assert_eq!(report.outcome, JobOutcome::Published { media_id: None });
+    assert_eq!(
+        report.outcome,
+        JobOutcome::Published {
+            media_id: Some("17900000000000042".into())
+        }
+    );
     let post = h.post(&owner, id).await;
     assert_eq!(post.status, PostStatus::Published);
     assert!(post.published_at.is_some());
     assert_eq!(
-        post.instagram_media_id, None,
-        "reconciliation does not learn the media id"
+        post.instagram_media_id.as_deref(),
+        Some("17900000000000042"),
+        "reconciliation recovers the media id"
+    );
+    assert_eq!(
+        post.permalink.as_deref(),
+        Some("https://www.instagram.com/p/RECOVERED/")
     );
     assert!(h.job(id).await.is_none());
 }
@@ -760,6 +794,9 @@ pub async fn lease_takeover(h: Harness) {
         step: PublishStep::PublishSent {
             container: ContainerId("178999999999".into()),
             at: h.now(),
+            sends: 1,
+            first_at: None,
+            refused: None,
         },
     };
     assert_eq!(

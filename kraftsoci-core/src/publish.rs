@@ -449,6 +449,17 @@ impl PublishOrchestrator {
             Ok(spec) => spec,
             Err(outcome) => return Ok(Next::Done(outcome)),
         };
+        // A container made now could not be published: do not spend one of the 400 a day.
+        if let Some(until) = self
+            .quotas
+            .known_spent(&run.account.ig_user_id, self.clock.now())
+            .await
+        {
+            return Ok(Next::Done(PublishOutcome::Deferred {
+                until,
+                reason: DeferReason::QuotaSpent,
+            }));
+        }
         let mut fetch = FetchWait::default();
         let mut attempt = 0;
         loop {

@@ -93,8 +93,9 @@ impl PublishStep {
 /// A post's recovery point, tied to the approval it serves.
 ///
 /// `approved_at` is the consent receipt's time: an entry left over from an earlier approval
-/// (one that ended in a confirmed failure) is ignored by the orchestration, so a new approval
-/// starts with a new container.
+/// (one that ended in a failure) is not resumed, so a new approval starts with a new container
+/// — but not before an earlier `media_publish` still within its reconcile grace has stopped
+/// mattering.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JournalEntry {
     /// The consent receipt's `approved_at`.

@@ -157,6 +157,26 @@ impl QuotaBook {
         Reservation::Granted
     }
 
+    /// When the book already knows `account`'s quota is spent (without reading it): until
+    /// when. A run checks this before it creates a container that could not be published.
+    pub(crate) async fn known_spent(
+        &self,
+        account: &IgUserId,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let slot = self.slot(account);
+        let reading = slot.lock().await;
+        let reading = reading.as_ref()?;
+        let until = after(reading.read_at, self.max_age);
+        if now >= until {
+            return None;
+        }
+        let over_cap = reading
+            .quota
+            .is_some_and(|quota| quota.used.saturating_add(reading.reserved) >= quota.total);
+        (reading.spent || over_cap).then_some(until)
+    }
+
     /// Gives back a reservation whose `media_publish` was certainly not applied.
     pub(crate) async fn release(&self, account: &IgUserId) {
         if let Some(reading) = self.slot(account).lock().await.as_mut() {

@@ -771,6 +771,8 @@ async fn the_book_counts_its_own_publishes_against_the_cap_it_read() {
     ));
     assert_eq!(fake.calls(Call::Quota), 1);
     assert_eq!(fake.calls(Call::Publish), 2);
+    // The third post did not even spend a container: the book knew.
+    assert_eq!(fake.containers(), 2);
 }
 
 #[tokio::test]

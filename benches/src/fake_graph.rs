@@ -4,7 +4,8 @@
 //! It answers the calls of the publish flow: container creation (`POST /{ig}/media`), container
 //! status (`GET /{container}?fields=status_code,status`, `FINISHED` until published), the quota
 //! (`GET /{ig}/content_publishing_limit`), `POST /{ig}/media_publish` and the permalink read
-//! (`GET /{media}?fields=permalink`). With `ambiguous_every = n`, every n-th `media_publish`
+//! (`GET /{media}?fields=permalink`), and the media listing (`GET /{ig}/media`) a post confirmed
+//! by its container is recovered from. With `ambiguous_every = n`, every n-th `media_publish`
 //! publishes and then answers a transient 500, as Meta sometimes does: the client must find
 //! the post live by reading the container, not by publishing again.
 
@@ -44,6 +45,8 @@ struct Container {
     created: Instant,
     publishes: u32,
     media_id: Option<String>,
+    caption: Option<String>,
+    published_at: Option<chrono::DateTime<chrono::Utc>>,
     /// From the creation request to the first `media_publish` answer.
     create_to_publish: Option<Duration>,
 }
@@ -54,6 +57,8 @@ impl Container {
             created: Instant::now(),
             publishes: 0,
             media_id: None,
+            caption: None,
+            published_at: None,
             create_to_publish: None,
         }
     }
@@ -152,6 +157,28 @@ async fn read_edge(
         }]}))
         .into_response();
     }
+    if edge == "media" {
+        // Newest first, as Meta lists them; one page is enough for a benchmark's posts.
+        let containers = graph.containers();
+        let mut media: Vec<&Container> = containers
+            .values()
+            .filter(|c| c.media_id.is_some())
+            .collect();
+        media.sort_by_key(|c| std::cmp::Reverse(c.published_at));
+        let data: Vec<serde_json::Value> = media
+            .iter()
+            .filter_map(|c| {
+                let id = c.media_id.as_ref()?;
+                Some(json!({
+                    "id": id,
+                    "timestamp": c.published_at?.format("%Y-%m-%dT%H:%M:%S+0000").to_string(),
+                    "caption": c.caption,
+                    "permalink": format!("https://www.instagram.com/p/{id}/"),
+                }))
+            })
+            .collect();
+        return Json(json!({ "data": data })).into_response();
+    }
     graph_error(StatusCode::BAD_REQUEST, 100, "Unknown edge.", false)
 }
 
@@ -167,6 +194,7 @@ async fn write_edge(
             let id = graph.fresh_id(17);
             let mut container = Container::new();
             container.created = received;
+            container.caption = form.get("caption").cloned();
             graph.containers().insert(id.clone(), container);
             Json(json!({"id": id})).into_response()
         }
@@ -193,6 +221,7 @@ async fn write_edge(
                 };
                 container.publishes += 1;
                 container.media_id.get_or_insert_with(|| media_id.clone());
+                container.published_at.get_or_insert_with(chrono::Utc::now);
                 let took = container.created.elapsed();
                 container.create_to_publish.get_or_insert(took);
             }

@@ -38,12 +38,7 @@ pub fn decimal(locale: Locale, value: f64, min_fraction: usize, max_fraction: us
     if negative {
         out.push('-');
     }
-    for (index, digit) in int.chars().enumerate() {
-        if index > 0 && (int.len() - index) % 3 == 0 {
-            out.push(group);
-        }
-        out.push(digit);
-    }
+    push_grouped(&mut out, int, group);
     if !frac.is_empty() {
         out.push(mark);
         out.push_str(frac);
@@ -59,13 +54,18 @@ pub fn integer(locale: Locale, value: i64) -> String {
     if value < 0 {
         out.push('-');
     }
+    push_grouped(&mut out, &digits, group);
+    out
+}
+
+/// Appends the ASCII `digits` with `group` between each three, counted from the right.
+fn push_grouped(out: &mut String, digits: &str, group: char) {
     for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
             out.push(group);
         }
         out.push(digit);
     }
-    out
 }
 
 /// The day `at` falls on in `zone`: "5 March 2026", "5 Mart 2026".

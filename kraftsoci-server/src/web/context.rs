@@ -90,20 +90,6 @@ impl FromRequestParts<AppState> for PageContext {
 }
 
 impl PageContext {
-    /// A context without a request (for tests and previews of views).
-    pub fn detached(locale: Locale, site: Site, key: CsrfKey) -> Self {
-        Self {
-            locale,
-            zone: locale.default_zone(),
-            site,
-            key,
-            binding: Binding::fresh(),
-            new_binding: true,
-            cross_site: false,
-            path: "/".to_owned(),
-        }
-    }
-
     /// The same context in `zone` (a signed-in user's stored time zone).
     #[must_use]
     pub fn in_zone(mut self, zone: Tz) -> Self {

@@ -457,6 +457,9 @@ mod tests {
         assert!(!drawable(font, '🥐'));
         assert_eq!(wrap(font, "🥐 🥐", 40.0, 500.0, 1).unwrap().len(), 0);
         assert_eq!(wrap(font, "ekmek🥐", 40.0, 500.0, 1).unwrap(), ["ekmek"]);
+        // Turkish text keeps every letter: nothing is dropped or swapped for a base letter.
+        let caption = "Işıl ışıl çiçekler, İzmir'de güneşli bir öğleden sonra";
+        assert_eq!(wrap(font, caption, 40.0, 10_000.0, 1).unwrap(), [caption]);
     }
 
     #[test]

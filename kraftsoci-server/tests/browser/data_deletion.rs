@@ -4,7 +4,9 @@
 use fantoccini::Locator;
 use reqwest::StatusCode;
 
-use crate::harness::{Browser, Language, click, fill, open, screenshot, text, wait_for};
+use crate::harness::{
+    Browser, Language, click, fill, open, prefer_dark, screenshot, text, wait_for,
+};
 use crate::helpers::{PASSWORD, spawn_app};
 
 #[tokio::test]
@@ -88,6 +90,8 @@ async fn a_turkish_reader_sees_the_page_and_its_errors_in_turkish_with_the_email
             "a password is never sent back"
         );
         screenshot(&browser, "data-deletion-error-tr", 1280).await;
+        prefer_dark(&browser).await;
+        screenshot(&browser, "data-deletion-error-tr-dark", 1280).await;
     })
     .await;
     assert_eq!(app.get_me(&ada.access).await.status(), StatusCode::OK);

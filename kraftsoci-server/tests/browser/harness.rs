@@ -97,6 +97,41 @@ impl WebDriverCompatibleCommand for GetLog {
     }
 }
 
+/// `POST /session/{id}/goog/cdp/execute`: a DevTools command through ChromeDriver.
+#[derive(Debug)]
+struct Cdp(&'static str, Value);
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({ "cmd": self.0, "params": self.1 }).to_string()),
+        )
+    }
+}
+
+/// Makes the page believe the reader chose a dark colour scheme.
+pub async fn prefer_dark(client: &Client) {
+    client
+        .issue_cmd(Cdp(
+            "Emulation.setEmulatedMedia",
+            json!({ "features": [{ "name": "prefers-color-scheme", "value": "dark" }] }),
+        ))
+        .await
+        .expect("chromedriver forwards DevTools commands");
+}
+
 impl Browser {
     /// Starts chromedriver and a headless Chromium that asks for `language`; `None` only when
     /// the browser is missing and skipping was allowed.

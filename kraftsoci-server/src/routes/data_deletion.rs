@@ -162,41 +162,111 @@ async fn submit_form(
             password: None,
         },
     };
-    let mut errors = FieldErrors::new();
-    if form.email.trim().is_empty() {
-        errors.add("email", i18n::key("deletion-email-required"));
-    } else if Email::parse(&form.email).is_err() {
-        errors.add("email", i18n::key("deletion-email-invalid"));
-    }
-    let password = form.password.filter(|p| !p.expose_secret().is_empty());
-    if password.is_none() {
-        errors.add("password", i18n::key("deletion-password-required"));
-    }
-    let (Some(password), true) = (password, errors.is_empty()) else {
-        return views::data_deletion::invalid(ctx, form.email.trim(), &errors);
-    };
-    let request = DeletionRequest {
-        email: form.email,
-        password,
+    let request = match form.validate() {
+        Ok(request) => request,
+        Err((email, errors)) => return views::data_deletion::invalid(ctx, &email, &errors),
     };
     match close(state, client, &request).await {
         Ok(purge_by) => views::data_deletion::closed(ctx, purge_by),
-        Err(error) => {
-            let refusal = match &error {
-                ApiError::Unauthorized { .. } => Refusal::Credentials,
-                ApiError::RateLimited { retry_after_secs } => Refusal::RateLimited {
-                    retry_after_secs: *retry_after_secs,
-                },
-                other => {
-                    if let ApiError::Internal(source) | ApiError::Unavailable(source) = other {
-                        // Logged once, with its cause, as the JSON answer would be; the page
-                        // shows neither.
-                        tracing::error!(error = format!("{source:#}"), status = %other.status(), "deletion form failed");
-                    }
-                    Refusal::ServerError(other.status())
-                }
-            };
-            views::data_deletion::refused(ctx, request.email.trim(), refusal)
+        Err(error) => views::data_deletion::refused(ctx, request.email.trim(), refusal(&error)),
+    }
+}
+
+impl DeletionForm {
+    /// The request, or the typed email and an error next to each bad field.
+    fn validate(self) -> Result<DeletionRequest, (String, FieldErrors)> {
+        let mut errors = FieldErrors::new();
+        if self.email.trim().is_empty() {
+            errors.add("email", i18n::key("deletion-email-required"));
+        } else if Email::parse(&self.email).is_err() {
+            errors.add("email", i18n::key("deletion-email-invalid"));
         }
+        let password = self.password.filter(|p| !p.expose_secret().is_empty());
+        if password.is_none() {
+            errors.add("password", i18n::key("deletion-password-required"));
+        }
+        match password {
+            Some(password) if errors.is_empty() => Ok(DeletionRequest {
+                email: self.email,
+                password,
+            }),
+            _ => Err((self.email.trim().to_owned(), errors)),
+        }
+    }
+}
+
+/// What the page says about a failed closing. A server failure is logged once, with its
+/// cause, as the JSON answer would be; the page shows neither.
+fn refusal(error: &ApiError) -> Refusal {
+    match error {
+        ApiError::Unauthorized { .. } => Refusal::Credentials,
+        ApiError::RateLimited { retry_after_secs } => Refusal::RateLimited {
+            retry_after_secs: *retry_after_secs,
+        },
+        other => {
+            if let ApiError::Internal(source) | ApiError::Unavailable(source) = other {
+                tracing::error!(
+                    error = format!("{source:#}"),
+                    status = %other.status(),
+                    "deletion form failed"
+                );
+            }
+            Refusal::ServerError(other.status())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(email: &str, password: Option<&str>) -> DeletionForm {
+        DeletionForm {
+            email: email.to_owned(),
+            password: password.map(|p| SecretString::from(p.to_owned())),
+        }
+    }
+
+    #[test]
+    fn a_complete_form_becomes_the_same_request_as_json() {
+        let request = form("ada@example.com", Some("pw")).validate().unwrap();
+        assert_eq!(request.email, "ada@example.com");
+        assert_eq!(request.password.expose_secret(), "pw");
+    }
+
+    #[test]
+    fn each_bad_field_gets_its_own_error_and_the_email_is_kept_trimmed() {
+        let (email, errors) = form("  ada@  ", Some("")).validate().unwrap_err();
+        assert_eq!(email, "ada@");
+        assert_eq!(
+            errors.get("email"),
+            Some(i18n::key("deletion-email-invalid"))
+        );
+        assert_eq!(
+            errors.get("password"),
+            Some(i18n::key("deletion-password-required"))
+        );
+        let (_, errors) = form(" ", None).validate().unwrap_err();
+        assert_eq!(
+            errors.get("email"),
+            Some(i18n::key("deletion-email-required"))
+        );
+        assert_eq!(errors.len(), 2);
+    }
+
+    #[test]
+    fn a_server_failure_reads_as_one_and_keeps_its_status() {
+        assert_eq!(
+            refusal(&ApiError::RateLimited {
+                retry_after_secs: 90
+            }),
+            Refusal::RateLimited {
+                retry_after_secs: 90
+            }
+        );
+        assert_eq!(
+            refusal(&ApiError::Internal(anyhow::anyhow!("disk full"))),
+            Refusal::ServerError(StatusCode::INTERNAL_SERVER_ERROR)
+        );
     }
 }

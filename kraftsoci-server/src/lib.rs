@@ -10,6 +10,8 @@
 //! - [`http`]: extractors ([`AuthUser`](http::AuthUser), [`Json`](http::Json)…), rate limits,
 //!   the usage log and the shared layers.
 //! - [`routes`]: one module per route group, each with its OpenAPI description.
+//! - [`web`]: the owners' web app (askama pages, CSRF, static files); [`i18n`]: Turkish and
+//!   English messages, dates and numbers.
 //! - [`rights`], [`export`], [`retention`]: data-subject rights (requests, export, erasure,
 //!   Meta's callbacks) and the retention sweep; [`admin`]: the operator subcommands.
 //! - [`Application`]: binds, migrates and serves; [`AppState`] is what handlers see.
@@ -40,6 +42,7 @@ pub mod config;
 pub mod error;
 pub mod export;
 pub mod http;
+pub mod i18n;
 pub mod mail;
 pub mod media;
 pub mod media_links;
@@ -52,6 +55,7 @@ mod startup;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod web;
 pub mod worker;
 
 pub use error::{ApiError, Error};

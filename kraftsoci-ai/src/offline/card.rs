@@ -1,8 +1,15 @@
 //! A 1080×1080 JPEG card: a diagonal gradient in the sector's colours, two soft circles, a
-//! framed panel with a drop shadow, the sector as a heading and the topic in large letters
-//! (the 8×8 bitmap font of `font8x8`, scaled up).
+//! framed panel with a drop shadow, the sector as a heading and the topic in large letters.
+//!
+//! The lettering is Noto Sans Bold (`fonts/`, SIL Open Font License), embedded in the
+//! binary and rasterised with anti-aliasing by `ab_glyph`: Turkish (ğ ş ı İ ç ö ü), the rest
+//! of Latin, Greek and Cyrillic get their real glyphs. Characters the font lacks (emoji) are
+//! left out rather than drawn as boxes. Rendering is plain arithmetic on an embedded font, so
+//! the same request gives the same bytes on every run.
 
-use font8x8::{BASIC_FONTS, GREEK_FONTS, LATIN_FONTS, UnicodeFonts};
+use std::sync::LazyLock;
+
+use ab_glyph::{Font as _, FontRef, GlyphId, PxScale, ScaleFont as _, point};
 use jpeg_encoder::{ColorType, Encoder};
 
 use super::palette::{Palette, Rgb, stable_hash};
@@ -19,9 +26,20 @@ const PANEL_BOTTOM: usize = 930;
 const PANEL_PADDING: usize = 64;
 const SHADOW_OFFSET: usize = 14;
 const PANEL: Rgb = Rgb(252, 250, 246);
-const HEADING_SCALE: usize = 4;
-/// Glyph scales tried for the topic, largest first.
-const TOPIC_SCALES: [usize; 8] = [10, 9, 8, 7, 6, 5, 4, 3];
+/// The heading's size in pixels (the font's em).
+const HEADING_PX: f32 = 38.0;
+/// Sizes tried for the topic, largest first.
+const TOPIC_PX: [f32; 9] = [112.0, 100.0, 88.0, 76.0, 66.0, 56.0, 48.0, 40.0, 34.0];
+/// Lines are this many times the font size apart.
+const LINE_SPACING: f32 = 1.2;
+
+/// Noto Sans Bold 2.004, unmodified (see `fonts/README.md`).
+const FONT_BYTES: &[u8] = include_bytes!("fonts/NotoSans-Bold.ttf");
+
+/// The parsed font. Parsing only reads table offsets; a font that does not parse leaves
+/// the card without lettering (and fails this module's tests) rather than failing the post.
+static FONT: LazyLock<Option<FontRef<'static>>> =
+    LazyLock::new(|| FontRef::try_from_slice(FONT_BYTES).ok());
 
 struct Canvas {
     pixels: Vec<u8>,
@@ -120,21 +138,52 @@ impl Canvas {
         }
     }
 
-    fn text(&mut self, lines: &[Vec<[u8; 8]>], x0: usize, y0: usize, scale: usize, ink: Rgb) {
-        let line_height = line_height(scale);
-        for (row, glyphs) in lines.iter().enumerate() {
-            let top = y0 + row * line_height;
-            for (column, glyph) in glyphs.iter().enumerate() {
-                let left = x0 + column * 8 * scale;
-                for (gy, bits) in glyph.iter().enumerate() {
-                    for gx in 0..8 {
-                        // font8x8: bit 0 is the leftmost pixel.
-                        if bits & (1 << gx) != 0 {
-                            let (x, y) = (left + gx * scale, top + gy * scale);
-                            self.fill(x, y, x + scale, y + scale, ink);
-                        }
-                    }
+    /// Draws `lines` of `font` at `px`, the first line's top at `top`, blending `ink` by each
+    /// pixel's coverage.
+    fn text(
+        &mut self,
+        font: &FontRef<'_>,
+        lines: &[String],
+        left: usize,
+        top: usize,
+        px: f32,
+        ink: Rgb,
+    ) {
+        let scaled = font.as_scaled(PxScale::from(px));
+        let line_height = line_height(px);
+        for (row, line) in lines.iter().enumerate() {
+            let baseline = top as f32 + row as f32 * line_height + scaled.ascent();
+            let mut x = left as f32;
+            let mut previous: Option<GlyphId> = None;
+            for c in line.chars() {
+                let id = font.glyph_id(c);
+                if let Some(previous) = previous {
+                    x += scaled.kern(previous, id);
                 }
+                let glyph = id.with_scale_and_position(PxScale::from(px), point(x, baseline));
+                x += scaled.h_advance(id);
+                previous = Some(id);
+                let Some(outline) = font.outline_glyph(glyph) else {
+                    continue;
+                };
+                let bounds = outline.px_bounds();
+                outline.draw(|gx, gy, coverage| {
+                    let px_x = bounds.min.x as i64 + i64::from(gx);
+                    let px_y = bounds.min.y as i64 + i64::from(gy);
+                    if coverage <= 0.0
+                        || px_x < 0
+                        || px_y < 0
+                        || px_x >= SIZE as i64
+                        || px_y >= SIZE as i64
+                    {
+                        return;
+                    }
+                    let at = (px_y as usize * SIZE + px_x as usize) * 3;
+                    let alpha = (coverage.min(1.0) * 256.0) as u32;
+                    let base = Rgb(self.pixels[at], self.pixels[at + 1], self.pixels[at + 2]);
+                    let mixed = blend(base, ink, alpha);
+                    self.pixels[at..at + 3].copy_from_slice(&[mixed.0, mixed.1, mixed.2]);
+                });
             }
         }
     }
@@ -149,69 +198,75 @@ impl Canvas {
     }
 }
 
-fn line_height(scale: usize) -> usize {
-    8 * scale + 3 * scale
+fn line_height(px: f32) -> f32 {
+    px * LINE_SPACING
 }
 
-/// The glyph for `c`: the font's own, else the base letter for common Latin letters the font
-/// lacks (Turkish ğ ş ı İ…), else nothing.
-fn glyph(c: char) -> Option<[u8; 8]> {
-    let lookup = |c: char| {
-        BASIC_FONTS
-            .get(c)
-            .or_else(|| LATIN_FONTS.get(c))
-            .or_else(|| GREEK_FONTS.get(c))
-    };
-    lookup(c).or_else(|| {
-        let base = match c {
-            'ğ' => 'g',
-            'Ğ' => 'G',
-            'ş' | 'ś' | 'š' => 's',
-            'Ş' | 'Ś' | 'Š' => 'S',
-            'ı' => 'i',
-            'İ' => 'I',
-            'ł' => 'l',
-            'Ł' => 'L',
-            'ő' => 'ö',
-            'ű' => 'ü',
-            'ć' | 'č' => 'c',
-            'Ć' | 'Č' => 'C',
-            'ž' | 'ź' | 'ż' => 'z',
-            'Ž' | 'Ź' | 'Ż' => 'Z',
-            '‘' | '’' => '\'',
-            '“' | '”' | '„' => '"',
-            '–' | '—' => '-',
-            '…' => '.',
-            _ => return None,
-        };
-        lookup(base)
-    })
+/// Whether the font has a glyph for `c` (whitespace counts: it is drawn as space).
+fn drawable(font: &FontRef<'_>, c: char) -> bool {
+    c.is_whitespace() || font.glyph_id(c).0 != 0
 }
 
-/// Greedy word wrap into lines of at most `width` glyphs; over-long words are split. `None`
-/// when more than `max_lines` lines would be needed.
-fn wrap(text: &str, width: usize, max_lines: usize) -> Option<Vec<Vec<[u8; 8]>>> {
-    let mut lines: Vec<Vec<[u8; 8]>> = Vec::new();
-    let mut line: Vec<[u8; 8]> = Vec::new();
-    let space = glyph(' ')?;
+/// The width of `text` at `px`, kerning included.
+fn width(font: &FontRef<'_>, text: &str, px: f32) -> f32 {
+    let scaled = font.as_scaled(PxScale::from(px));
+    let mut total = 0.0;
+    let mut previous: Option<GlyphId> = None;
+    for c in text.chars() {
+        let id = font.glyph_id(c);
+        if let Some(previous) = previous {
+            total += scaled.kern(previous, id);
+        }
+        total += scaled.h_advance(id);
+        previous = Some(id);
+    }
+    total
+}
+
+/// Greedy word wrap of `text` into lines at most `max_width` pixels wide at `px`; a word
+/// wider than a line is split between letters. Characters without a glyph are dropped.
+/// `None` when more than `max_lines` lines would be needed.
+fn wrap(
+    font: &FontRef<'_>,
+    text: &str,
+    px: f32,
+    max_width: f32,
+    max_lines: usize,
+) -> Option<Vec<String>> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
     for word in text.split_whitespace() {
-        let word: Vec<[u8; 8]> = word.chars().filter_map(glyph).collect();
+        let word: String = word.chars().filter(|&c| drawable(font, c)).collect();
         if word.is_empty() {
             continue;
         }
-        for piece in word.chunks(width) {
-            let needed = if line.is_empty() {
-                piece.len()
+        // The word in pieces that each fit a line on their own.
+        let mut pieces = vec![String::new()];
+        for c in word.chars() {
+            let mut current = pieces.pop().unwrap_or_default();
+            current.push(c);
+            if width(font, &current, px) > max_width && current.chars().count() > 1 {
+                current.pop();
+                pieces.push(current);
+                pieces.push(c.to_string());
             } else {
-                line.len() + 1 + piece.len()
+                pieces.push(current);
+            }
+        }
+        for piece in pieces {
+            let candidate = if line.is_empty() {
+                piece.clone()
+            } else {
+                format!("{line} {piece}")
             };
-            if needed > width {
-                lines.push(std::mem::take(&mut line));
+            if width(font, &candidate, px) <= max_width {
+                line = candidate;
+            } else {
+                if !line.is_empty() {
+                    lines.push(std::mem::take(&mut line));
+                }
+                line = piece;
             }
-            if !line.is_empty() {
-                line.push(space);
-            }
-            line.extend_from_slice(piece);
         }
     }
     if !line.is_empty() {
@@ -220,8 +275,30 @@ fn wrap(text: &str, width: usize, max_lines: usize) -> Option<Vec<Vec<[u8; 8]>>>
     (lines.len() <= max_lines).then_some(lines)
 }
 
-/// Renders the card for `sector` and `topic` and encodes it as a baseline JPEG.
-pub(crate) fn render(sector: &str, topic: &str) -> Result<Vec<u8>, AiError> {
+/// `text` in capitals by the rules of `language`: Turkish keeps the dot of i (i → İ) and
+/// ı → I; `std` uses Unicode's default mapping, which is right for the other languages.
+fn to_upper(language: &str, text: &str) -> String {
+    let turkish = language.split(['-', '_']).next().is_some_and(|primary| {
+        primary.eq_ignore_ascii_case("tr") || primary.eq_ignore_ascii_case("az")
+    });
+    if turkish {
+        text.chars()
+            .map(|c| {
+                if c == 'i' {
+                    'İ'.to_string()
+                } else {
+                    c.to_uppercase().collect()
+                }
+            })
+            .collect()
+    } else {
+        text.to_uppercase()
+    }
+}
+
+/// Renders the card for `sector` and `topic` (the sector in capitals as `language` writes
+/// them) and encodes it as a baseline JPEG.
+pub(crate) fn render(sector: &str, topic: &str, language: &str) -> Result<Vec<u8>, AiError> {
     let palette = Palette::for_sector(sector);
     let mut canvas = Canvas::new();
     canvas.background(&palette, stable_hash(topic));
@@ -254,22 +331,27 @@ pub(crate) fn render(sector: &str, topic: &str) -> Result<Vec<u8>, AiError> {
     );
 
     let inner_left = PANEL_LEFT + PANEL_PADDING;
-    let inner_width = PANEL_RIGHT - PANEL_LEFT - 2 * PANEL_PADDING;
+    let inner_width = (PANEL_RIGHT - PANEL_LEFT - 2 * PANEL_PADDING) as f32;
+    let heading_top = PANEL_TOP + PANEL_PADDING;
+    let bar_top = heading_top + line_height(HEADING_PX) as usize + 16;
+    let Some(font) = FONT.as_ref() else {
+        tracing::error!("the card's embedded font does not parse; drawing the card without text");
+        return canvas.encode();
+    };
 
     // Heading: the sector in capitals, one line, then a short accent bar.
-    let heading_top = PANEL_TOP + PANEL_PADDING;
-    let heading: String = sector.to_uppercase();
-    let heading_width = inner_width / (8 * HEADING_SCALE);
-    let mut heading_lines = wrap(&heading, heading_width, usize::MAX).unwrap_or_default();
+    let heading = to_upper(language, sector);
+    let mut heading_lines =
+        wrap(font, &heading, HEADING_PX, inner_width, usize::MAX).unwrap_or_default();
     heading_lines.truncate(1);
     canvas.text(
+        font,
         &heading_lines,
         inner_left,
         heading_top,
-        HEADING_SCALE,
+        HEADING_PX,
         palette.accent,
     );
-    let bar_top = heading_top + 8 * HEADING_SCALE + 24;
     canvas.fill(
         inner_left,
         bar_top,
@@ -281,31 +363,32 @@ pub(crate) fn render(sector: &str, topic: &str) -> Result<Vec<u8>, AiError> {
     // The topic, as large as fits, centred vertically in the rest of the panel.
     let area_top = bar_top + 10 + 40;
     let area_bottom = PANEL_BOTTOM - 14 - PANEL_PADDING;
-    let area_height = area_bottom - area_top;
-    let fitted = TOPIC_SCALES.iter().find_map(|&scale| {
-        let width = inner_width / (8 * scale);
-        let max_lines = area_height / line_height(scale);
-        wrap(topic, width, max_lines).map(|lines| (scale, lines))
-    });
-    let (scale, lines) = match fitted {
+    let area_height = (area_bottom - area_top) as f32;
+    let max_lines = |px: f32| (area_height / line_height(px)) as usize;
+    let fitted = TOPIC_PX
+        .iter()
+        .find_map(|&px| wrap(font, topic, px, inner_width, max_lines(px)).map(|lines| (px, lines)));
+    let (px, lines) = match fitted {
         Some(fit) => fit,
         None => {
-            // Longer than even the smallest scale holds: keep what fits, end with "...".
-            let scale = TOPIC_SCALES[TOPIC_SCALES.len() - 1];
-            let width = inner_width / (8 * scale);
-            let max_lines = area_height / line_height(scale);
-            let mut lines = wrap(topic, width, usize::MAX).unwrap_or_default();
-            lines.truncate(max_lines);
-            if let (Some(last), Some(dot)) = (lines.last_mut(), glyph('.')) {
-                last.truncate(width.saturating_sub(3));
-                last.extend([dot; 3]);
+            // Longer than even the smallest size holds: keep what fits, end with "…".
+            let px = TOPIC_PX[TOPIC_PX.len() - 1];
+            let mut lines = wrap(font, topic, px, inner_width, usize::MAX).unwrap_or_default();
+            lines.truncate(max_lines(px));
+            if let Some(last) = lines.last_mut() {
+                while !last.is_empty() && width(font, &format!("{last}…"), px) > inner_width {
+                    last.pop();
+                }
+                let trimmed = last.trim_end().len();
+                last.truncate(trimmed);
+                last.push('…');
             }
-            (scale, lines)
+            (px, lines)
         }
     };
-    let block_height = lines.len() * line_height(scale);
-    let top = area_top + area_height.saturating_sub(block_height) / 2;
-    canvas.text(&lines, inner_left, top, scale, palette.ink);
+    let block_height = lines.len() as f32 * line_height(px);
+    let top = area_top + ((area_height - block_height).max(0.0) / 2.0) as usize;
+    canvas.text(font, &lines, inner_left, top, px, palette.ink);
 
     canvas.encode()
 }
@@ -314,22 +397,94 @@ pub(crate) fn render(sector: &str, topic: &str) -> Result<Vec<u8>, AiError> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_font_covers_latin_and_falls_back_for_turkish_letters() {
-        assert!(glyph('a').is_some());
-        assert!(glyph('ç').is_some());
-        assert_eq!(glyph('ş'), glyph('s'));
-        assert_eq!(glyph('İ'), glyph('I'));
-        assert_eq!(glyph('🥐'), None);
+    fn font() -> &'static FontRef<'static> {
+        FONT.as_ref().expect("the embedded font parses")
+    }
+
+    /// The glyph `c` rendered alone at 64 px, as a coverage bitmap (0..=255).
+    fn bitmap(c: char) -> Vec<u8> {
+        let font = font();
+        let glyph = font
+            .glyph_id(c)
+            .with_scale_and_position(PxScale::from(64.0), point(8.0, 60.0));
+        let mut out = vec![0u8; 80 * 80];
+        if let Some(outline) = font.outline_glyph(glyph) {
+            let bounds = outline.px_bounds();
+            outline.draw(|x, y, coverage| {
+                let (x, y) = (
+                    bounds.min.x as i64 + i64::from(x),
+                    bounds.min.y as i64 + i64::from(y),
+                );
+                if (0..80).contains(&x) && (0..80).contains(&y) {
+                    out[y as usize * 80 + x as usize] = (coverage.min(1.0) * 255.0) as u8;
+                }
+            });
+        }
+        out
     }
 
     #[test]
-    fn wrapping_breaks_at_words_and_splits_long_ones() {
-        let lines = wrap("fresh bread daily", 11, 10).unwrap();
-        assert_eq!(lines.iter().map(Vec::len).collect::<Vec<_>>(), [11, 5]);
-        let lines = wrap("abcdefghij", 4, 10).unwrap();
-        assert_eq!(lines.iter().map(Vec::len).collect::<Vec<_>>(), [4, 4, 2]);
-        assert!(wrap("one two three", 3, 2).is_none());
-        assert_eq!(wrap("🥐 🥐", 10, 1).unwrap().len(), 0);
+    fn every_turkish_letter_has_its_own_glyph_not_a_box() {
+        let font = font();
+        let notdef = bitmap('\u{E000}');
+        for c in "ğĞşŞıİçÇöÖüÜ".chars() {
+            assert_ne!(font.glyph_id(c).0, 0, "{c} is missing from the font");
+            let drawn = bitmap(c);
+            assert!(
+                drawn.iter().filter(|&&v| v > 128).count() > 40,
+                "{c} draws nothing"
+            );
+            assert_ne!(drawn, notdef, "{c} is drawn as the missing-glyph box");
+        }
+        // The marks are really there: each letter differs from its base letter.
+        for (marked, base) in [
+            ('ğ', 'g'),
+            ('ş', 's'),
+            ('ı', 'i'),
+            ('İ', 'I'),
+            ('ç', 'c'),
+            ('ö', 'o'),
+            ('ü', 'u'),
+        ] {
+            assert_ne!(bitmap(marked), bitmap(base), "{marked} looks like {base}");
+        }
+    }
+
+    #[test]
+    fn characters_the_font_lacks_are_left_out() {
+        let font = font();
+        assert!(drawable(font, 'a') && drawable(font, 'Ж') && drawable(font, ' '));
+        assert!(!drawable(font, '🥐'));
+        assert_eq!(wrap(font, "🥐 🥐", 40.0, 500.0, 1).unwrap().len(), 0);
+        assert_eq!(wrap(font, "ekmek🥐", 40.0, 500.0, 1).unwrap(), ["ekmek"]);
+        // Turkish text keeps every letter: nothing is dropped or swapped for a base letter.
+        let caption = "Işıl ışıl çiçekler, İzmir'de güneşli bir öğleden sonra";
+        assert_eq!(wrap(font, caption, 40.0, 10_000.0, 1).unwrap(), [caption]);
+    }
+
+    #[test]
+    fn wrapping_breaks_at_words_and_splits_words_wider_than_a_line() {
+        let font = font();
+        let one = width(font, "taze", 40.0);
+        let lines = wrap(font, "taze ekmek her gün", 40.0, one * 2.6, 10).unwrap();
+        assert!(lines.len() >= 2, "{lines:?}");
+        assert!(
+            lines.iter().all(|l| width(font, l, 40.0) <= one * 2.6),
+            "{lines:?}"
+        );
+        assert_eq!(lines.join(" "), "taze ekmek her gün");
+        let narrow = width(font, "W", 40.0) * 3.5;
+        let pieces = wrap(font, "WWWWWWWWWW", 40.0, narrow, 10).unwrap();
+        assert!(pieces.len() >= 3, "{pieces:?}");
+        assert_eq!(pieces.concat(), "WWWWWWWWWW");
+        assert!(wrap(font, "one two three four", 40.0, one, 2).is_none());
+    }
+
+    #[test]
+    fn turkish_headings_keep_the_dot_on_the_capital_i() {
+        assert_eq!(to_upper("tr", "çiçekçi"), "ÇİÇEKÇİ");
+        assert_eq!(to_upper("tr-TR", "fırın"), "FIRIN");
+        assert_eq!(to_upper("en", "bakery"), "BAKERY");
+        assert_eq!(to_upper("en", "pide"), "PIDE");
     }
 }

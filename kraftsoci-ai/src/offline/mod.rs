@@ -21,7 +21,8 @@ pub const OFFLINE_IMAGE_SIZE: u32 = card::SIZE as u32;
 /// What it is: captions assembled from a few English and Turkish templates (an opener with the
 /// topic, a line in the profile's tone, a call to action), picked by a hash of the topic, with
 /// hashtags from the sector and the topic's words; and a 1080×1080 JPEG card in colours derived
-/// from the sector, showing the sector and the topic in a bitmap font. The same request always
+/// from the sector, showing the sector and the topic in Noto Sans Bold (bundled, SIL Open
+/// Font License). The same request always
 /// gives the same post, byte for byte. It is meant for sandbox mode and demos, not as a
 /// substitute for a writer: say so wherever its output is shown.
 ///
@@ -61,7 +62,11 @@ impl OfflineGenerator {
     /// [`AiError::Render`] if encoding fails, [`AiError::InvalidImage`] if the result fails
     /// core's image check (neither happens for a 1080×1080 baseline JPEG).
     pub fn render_card(&self, request: &GenerationRequest) -> Result<GeneratedImage, AiError> {
-        let jpeg = card::render(request.profile.sector.as_str(), request.topic.as_str())?;
+        let jpeg = card::render(
+            request.profile.sector.as_str(),
+            request.topic.as_str(),
+            request.profile.language.as_str(),
+        )?;
         let checked = CheckedJpeg::check(&jpeg).map_err(AiError::InvalidImage)?;
         Ok(GeneratedImage {
             jpeg,

@@ -18,8 +18,8 @@ use kraftsoci_core::ports::UsageEvent;
 use super::client::ClientInfo;
 use crate::state::AppState;
 
-/// Routes that are not user activity.
-const NOT_LOGGED: &[&str] = &["/healthz", "/readyz"];
+/// Routes that are not user activity (probes, and the static files every page loads).
+const NOT_LOGGED: &[&str] = &["/healthz", "/readyz", "/static/{file}"];
 
 /// Who a request turned out to be for. The middleware puts an empty one in the request's
 /// extensions; whatever authenticates the request (the [`AuthUser`](super::AuthUser)

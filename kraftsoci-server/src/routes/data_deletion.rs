@@ -1,33 +1,34 @@
-//! `/data-deletion` (P34): a plain HTML page that explains deletion, with a form (email and
-//! password) that closes the account; the same endpoint takes JSON.
+//! `/data-deletion` (P34): a page that explains deletion, with a form (email and password)
+//! that closes the account; the same endpoint takes JSON.
 //!
-//! The page loads nothing: no script, no font, no image, no third-party anything (P36). Its
-//! Content-Security-Policy allows inline styles and posting the form to this origin, nothing
-//! else, and it cannot be framed (a deletion form must not be clickjackable).
+//! The page is the web app's (`web::views::data_deletion`), in Turkish or English, under the
+//! pages' strict policy: first-party files only, nothing from another origin (P36), and it
+//! cannot be framed (a deletion form must not be clickjackable). The form carries a CSRF
+//! token; JSON needs none (a browser cannot send `application/json` across sites without
+//! CORS, which this server does not grant by default).
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use kraftsoci_core::Email;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
 use super::rights::Closed;
 use crate::error::{ApiError, ErrorBody};
 use crate::http::{ClientInfo, Json};
-use crate::rights;
 use crate::state::AppState;
-
-/// The policy of the HTML pages this server renders.
-pub const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
-                            frame-ancestors 'none'; base-uri 'none'";
+use crate::web::form::{self, FieldErrors, FormError};
+use crate::web::views::data_deletion::Refusal;
+use crate::web::{Page, PageContext, views};
+use crate::{i18n, rights};
 
 /// The routes.
 pub fn routes() -> Router<AppState> {
@@ -49,64 +50,11 @@ pub struct DeletionRequest {
     password: SecretString,
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;\
-padding:0 1rem;line-height:1.5;color:#1d1d1f}h1{font-size:1.5rem}label{display:block;\
-margin-top:1rem}input{font:inherit;padding:.4rem;width:100%;box-sizing:border-box}\
-button{margin-top:1.5rem;font:inherit;padding:.5rem 1rem;background:#b3261e;color:#fff;\
-border:0;border-radius:4px}.note{background:#f4f4f5;padding:.75rem 1rem;border-radius:4px}";
-
-/// A complete HTML page under [`PAGE_CSP`]. `body` is trusted markup written by this server;
-/// it never contains request input.
-pub(crate) fn html_page(status: StatusCode, title: &str, body: &str) -> Response {
-    let document = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"referrer\" content=\"no-referrer\">\
-         <title>{title} · kraftsoci</title><style>{STYLE}</style></head>\
-         <body><main>{body}</main></body></html>"
-    );
-    let mut response = (status, Html(document)).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(PAGE_CSP),
-    );
-    response
-}
-
-const FORM: &str = "<form method=\"post\">\
-<label for=\"email\">Email</label>\
-<input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"email\" required>\
-<label for=\"password\">Password</label>\
-<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-<button type=\"submit\">Close my account and delete my data</button></form>";
-
-fn explanation() -> String {
-    format!(
-        "<h1>Delete your kraftsoci account</h1>\
-         <p>Closing your account takes effect at once: you are signed out everywhere, your \
-         Instagram connection tokens are deleted, and posts waiting to be published are \
-         withdrawn. Nothing is published after that.</p>\
-         <p>Within 30 days every piece of data we hold about you is then permanently deleted: \
-         your account, business profile, generated posts and images, consent records, usage \
-         logs and requests. Only payment records are kept, without your name or email, for \
-         10 years as the law requires. Posts already on Instagram stay there; delete them in \
-         Instagram.</p>\
-         <p class=\"note\">Want a copy first? Download your data in the app (Settings → Export) \
-         before you close the account. If you use Facebook, removing kraftsoci under \
-         Settings → Apps and Websites also asks us to delete your data.</p>\
-         {FORM}"
-    )
-}
-
 /// The deletion page: what happens, and a form that closes the account.
 #[utoipa::path(get, path = "/data-deletion", tag = "account",
     responses((status = 200, description = "An HTML page with the deletion form", content_type = "text/html")))]
-async fn page() -> Response {
-    html_page(StatusCode::OK, "Delete your account", &explanation())
-}
-
-fn date(at: DateTime<Utc>) -> String {
-    at.format("%-d %B %Y").to_string()
+async fn page(ctx: PageContext) -> Response {
+    views::data_deletion::page(&ctx).into_response()
 }
 
 /// Closes the account of `email` if `password` matches (the same as `DELETE /v1/me`). An
@@ -116,7 +64,9 @@ fn date(at: DateTime<Utc>) -> String {
     request_body(content = DeletionRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 202, description = "Closed (JSON); a form post gets an HTML page", body = Closed),
+        (status = 400, description = "A form with a field missing or malformed: the page with the error next to the field"),
         (status = 401, description = "`invalid_credentials`", body = ErrorBody),
+        (status = 403, description = "A form post without a valid CSRF token: nothing checked, the form again"),
         (status = 415, body = ErrorBody),
         (status = 429, body = ErrorBody),
     ))]
@@ -124,6 +74,7 @@ fn date(at: DateTime<Utc>) -> String {
 async fn submit(
     State(state): State<AppState>,
     client: ClientInfo,
+    ctx: PageContext,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -133,28 +84,9 @@ async fn submit(
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase());
     match content_type.as_deref() {
-        Some("application/x-www-form-urlencoded") => {
-            let Ok(form) = serde_urlencoded::from_bytes::<DeletionRequest>(&body) else {
-                return error_page(ApiError::bad_request(
-                    "invalid_form",
-                    "The form needs an email and a password.",
-                ));
-            };
-            match close(&state, &client, &form).await {
-                Ok(purge_by) => html_page(
-                    StatusCode::ACCEPTED,
-                    "Account closed",
-                    &format!(
-                        "<h1>Your account is closed</h1>\
-                         <p>You have been signed out everywhere and nothing will be published \
-                         any more. All your data, payment records excepted, will be permanently \
-                         deleted by <strong>{}</strong>.</p>",
-                        date(purge_by)
-                    ),
-                ),
-                Err(error) => error_page(error),
-            }
-        }
+        Some("application/x-www-form-urlencoded") => submit_form(&state, &client, &ctx, &body)
+            .await
+            .into_response(),
         Some("application/json") => {
             let Ok(request) = serde_json::from_slice::<DeletionRequest>(&body) else {
                 return ApiError::bad_request(
@@ -197,34 +129,144 @@ async fn close(
     Ok(outcome.purge_after())
 }
 
-/// An error as an HTML page with the error's status (and `Retry-After` when rate limited).
-fn error_page(error: ApiError) -> Response {
-    let status = error.status();
-    let message = match &error {
-        ApiError::Unauthorized { .. } => {
-            "The email or password is not correct. Nothing was deleted."
+/// The form's fields. Both default to empty, so a form missing one is answered with the
+/// field's error rather than as malformed.
+#[derive(Debug, Deserialize)]
+struct DeletionForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: Option<SecretString>,
+}
+
+/// The form branch of `POST /data-deletion`: CSRF, then the fields, then the same closing
+/// as the JSON branch; every outcome is a page in the reader's language.
+async fn submit_form(
+    state: &AppState,
+    client: &ClientInfo,
+    ctx: &PageContext,
+    body: &[u8],
+) -> Page {
+    let form = match form::parse::<DeletionForm>(ctx, body) {
+        Ok(form) => form,
+        Err(FormError::Forged(reason)) => {
+            tracing::info!(%reason, "deletion form refused");
+            // Whatever was typed is kept (the password never is), so one more click sends it.
+            let email = serde_urlencoded::from_bytes::<DeletionForm>(body)
+                .map(|f| f.email)
+                .unwrap_or_default();
+            return views::data_deletion::refused(ctx, &email, Refusal::Expired);
         }
-        ApiError::RateLimited { .. } => "Too many attempts. Please wait a while and try again.",
-        ApiError::BadRequest { .. } => "Please enter your email and password.",
-        _ => "Something went wrong on our side. Nothing was deleted; please try again later.",
+        Err(FormError::Malformed(_)) => DeletionForm {
+            email: String::new(),
+            password: None,
+        },
     };
-    let retry_after = match &error {
-        ApiError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
-        _ => None,
+    let request = match form.validate() {
+        Ok(request) => request,
+        Err((email, errors)) => return views::data_deletion::invalid(ctx, &email, &errors),
     };
-    if let ApiError::Internal(source) | ApiError::Unavailable(source) = &error {
-        // Logged once, with its cause, as the JSON answer would be; the page shows neither.
-        tracing::error!(error = format!("{source:#}"), %status, "deletion form failed");
+    match close(state, client, &request).await {
+        Ok(purge_by) => views::data_deletion::closed(ctx, purge_by),
+        Err(error) => views::data_deletion::refused(ctx, request.email.trim(), refusal(&error)),
     }
-    let mut response = html_page(
-        status,
-        "Account not closed",
-        &format!("<h1>Your account was not closed</h1><p>{message}</p>{FORM}"),
-    );
-    if let Some(secs) = retry_after {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+}
+
+impl DeletionForm {
+    /// The request, or the typed email and an error next to each bad field.
+    fn validate(self) -> Result<DeletionRequest, (String, FieldErrors)> {
+        let mut errors = FieldErrors::new();
+        if self.email.trim().is_empty() {
+            errors.add("email", i18n::key("deletion-email-required"));
+        } else if Email::parse(&self.email).is_err() {
+            errors.add("email", i18n::key("deletion-email-invalid"));
+        }
+        let password = self.password.filter(|p| !p.expose_secret().is_empty());
+        if password.is_none() {
+            errors.add("password", i18n::key("deletion-password-required"));
+        }
+        match password {
+            Some(password) if errors.is_empty() => Ok(DeletionRequest {
+                email: self.email,
+                password,
+            }),
+            _ => Err((self.email.trim().to_owned(), errors)),
+        }
     }
-    response
+}
+
+/// What the page says about a failed closing. A server failure is logged once, with its
+/// cause, as the JSON answer would be; the page shows neither.
+fn refusal(error: &ApiError) -> Refusal {
+    match error {
+        ApiError::Unauthorized { .. } => Refusal::Credentials,
+        ApiError::RateLimited { retry_after_secs } => Refusal::RateLimited {
+            retry_after_secs: *retry_after_secs,
+        },
+        other => {
+            if let ApiError::Internal(source) | ApiError::Unavailable(source) = other {
+                tracing::error!(
+                    error = format!("{source:#}"),
+                    status = %other.status(),
+                    "deletion form failed"
+                );
+            }
+            Refusal::ServerError(other.status())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(email: &str, password: Option<&str>) -> DeletionForm {
+        DeletionForm {
+            email: email.to_owned(),
+            password: password.map(|p| SecretString::from(p.to_owned())),
+        }
+    }
+
+    #[test]
+    fn a_complete_form_becomes_the_same_request_as_json() {
+        let request = form("ada@example.com", Some("pw")).validate().unwrap();
+        assert_eq!(request.email, "ada@example.com");
+        assert_eq!(request.password.expose_secret(), "pw");
+    }
+
+    #[test]
+    fn each_bad_field_gets_its_own_error_and_the_email_is_kept_trimmed() {
+        let (email, errors) = form("  ada@  ", Some("")).validate().unwrap_err();
+        assert_eq!(email, "ada@");
+        assert_eq!(
+            errors.get("email"),
+            Some(i18n::key("deletion-email-invalid"))
+        );
+        assert_eq!(
+            errors.get("password"),
+            Some(i18n::key("deletion-password-required"))
+        );
+        let (_, errors) = form(" ", None).validate().unwrap_err();
+        assert_eq!(
+            errors.get("email"),
+            Some(i18n::key("deletion-email-required"))
+        );
+        assert_eq!(errors.len(), 2);
+    }
+
+    #[test]
+    fn a_server_failure_reads_as_one_and_keeps_its_status() {
+        assert_eq!(
+            refusal(&ApiError::RateLimited {
+                retry_after_secs: 90
+            }),
+            Refusal::RateLimited {
+                retry_after_secs: 90
+            }
+        );
+        assert_eq!(
+            refusal(&ApiError::Internal(anyhow::anyhow!("disk full"))),
+            Refusal::ServerError(StatusCode::INTERNAL_SERVER_ERROR)
+        );
+    }
 }

@@ -8,20 +8,17 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use url::Url;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::data_deletion::html_page;
 use crate::error::{ApiError, ErrorBody};
 use crate::http::{Json, Query};
 use crate::rights;
 use crate::state::AppState;
-use crate::store::rights::{MetaDeletion, MetaDeletionStatus};
+use crate::web::{PageContext, views};
 
 /// The path of the status page.
 pub const STATUS_PATH: &str = "meta/data-deletion/status";
@@ -139,36 +136,6 @@ async fn deauthorize(
     Ok(Json(Deauthorized { status: "ok" }))
 }
 
-fn date(at: DateTime<Utc>) -> String {
-    at.format("%-d %B %Y").to_string()
-}
-
-fn status_text(request: &MetaDeletion) -> String {
-    let code = &request.confirmation_code;
-    let received = date(request.created_at);
-    match (request.status, request.completed_at) {
-        (MetaDeletionStatus::NothingHeld, _) => format!(
-            "<h1>Deletion request {code}</h1><p>Received on {received}. kraftsoci held no data \
-             linked to this Facebook account, so there was nothing to delete.</p>"
-        ),
-        (MetaDeletionStatus::Completed, completed_at) => format!(
-            "<h1>Deletion request {code}</h1><p>Received on {received}. <strong>Completed \
-             {}</strong>: every kraftsoci account linked to this Facebook account has been \
-             permanently deleted. Only payment records are kept, without a name or email, for \
-             the 10 years the law requires.</p>",
-            completed_at.map_or_else(String::new, |at| format!("on {}", date(at)))
-        ),
-        (MetaDeletionStatus::Received, _) => format!(
-            "<h1>Deletion request {code}</h1><p>Received on {received}. <strong>In \
-             progress</strong>: the kraftsoci accounts linked to this Facebook account were \
-             closed at once (signed out, Instagram tokens deleted, nothing published any more). \
-             Their data will be permanently deleted by {}; payment records are kept, without a \
-             name or email, for the 10 years the law requires.</p>",
-            date(request.created_at + Duration::days(30))
-        ),
-    }
-}
-
 /// The human-readable status of a Data Deletion Request, by its confirmation code.
 #[utoipa::path(get, path = "/meta/data-deletion/status", tag = "meta",
     params(StatusParams),
@@ -179,6 +146,7 @@ fn status_text(request: &MetaDeletion) -> String {
 #[tracing::instrument(skip_all)]
 async fn status_page(
     State(state): State<AppState>,
+    ctx: PageContext,
     Query(params): Query<StatusParams>,
 ) -> Response {
     let code = params.code.or(params.id).unwrap_or_default();
@@ -194,13 +162,8 @@ async fn status_page(
         None
     };
     match found {
-        Some(request) => html_page(StatusCode::OK, "Deletion request", &status_text(&request)),
-        None => html_page(
-            StatusCode::NOT_FOUND,
-            "Deletion request",
-            "<h1>Unknown confirmation code</h1><p>No deletion request has this code. Check the \
-             code Facebook showed you.</p>",
-        ),
+        Some(request) => views::meta_deletion::status(&ctx, &request).into_response(),
+        None => views::meta_deletion::unknown(&ctx).into_response(),
     }
 }
 

@@ -50,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .merge(data_deletion::routes())
         .merge(meta_callbacks::routes())
         .merge(policy::routes())
+        .merge(crate::web::routes())
         .route("/openapi.json", get(openapi_json))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -28,5 +28,6 @@ mod sessions;
 mod signup;
 mod tokens;
 mod usage_log;
+mod web;
 mod worker;
 mod worker_postgres;

@@ -1,0 +1,21 @@
+# The layout, shared components and form messages of every page.
+
+site-name = kraftsoci
+page-title = { $page } · kraftsoci
+skip-to-content = Skip to content
+language-switch-label = Language
+footer-contact = Questions about your data? Write to { $address }.
+footer-rights = Your data is processed under the GDPR and Turkey's KVKK.
+footer-delete-account = Delete your account
+form-error-count =
+    { $count ->
+        [one] One field needs your attention.
+       *[other] { $count } fields need your attention.
+    }
+form-error-prefix = Error:
+form-expired = This form had expired or was opened in another browser, so nothing was done. It is ready again: please send it once more.
+form-refused-title = Form not accepted
+password-show = Show
+password-hide = Hide
+form-refused-back = Back to the page
+form-refused-body = This form had expired or was opened in another browser, so nothing was done. Go back to the page and try once more.

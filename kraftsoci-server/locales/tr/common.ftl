@@ -1,0 +1,21 @@
+# Her sayfanın düzeni, ortak bileşenleri ve form mesajları.
+
+site-name = kraftsoci
+page-title = { $page } · kraftsoci
+skip-to-content = İçeriğe geç
+language-switch-label = Dil
+footer-contact = Verilerinizle ilgili sorularınız için { $address } adresine yazın.
+footer-rights = Verileriniz KVKK ve GDPR kapsamında işlenir.
+footer-delete-account = Hesabınızı silin
+form-error-count =
+    { $count ->
+        [one] Bir alanı düzeltmeniz gerekiyor.
+       *[other] { $count } alanı düzeltmeniz gerekiyor.
+    }
+form-error-prefix = Hata:
+form-expired = Bu formun süresi dolmuştu ya da başka bir tarayıcıda açılmıştı; bu yüzden hiçbir işlem yapılmadı. Form yenilendi: lütfen yeniden gönderin.
+form-refused-title = Form kabul edilmedi
+password-show = Göster
+password-hide = Gizle
+form-refused-back = Sayfaya dön
+form-refused-body = Bu formun süresi dolmuştu ya da başka bir tarayıcıda açılmıştı; bu yüzden hiçbir işlem yapılmadı. Sayfaya dönüp yeniden deneyin.

@@ -1,0 +1,25 @@
+//! Pages about the request itself rather than a feature.
+
+use askama::Template;
+use axum::http::StatusCode;
+
+use crate::web::{Page, PageContext, form};
+
+#[derive(Template)]
+#[template(path = "errors/form_refused.html")]
+struct FormRefused<'a> {
+    ctx: &'a PageContext,
+    title: String,
+    back: &'a str,
+}
+
+/// 403: a form post whose CSRF check failed, for a form that is not shown again in place;
+/// links back to `back` (a local path; anything else links to `/`).
+pub fn form_refused(ctx: &PageContext, back: &str) -> Page {
+    let page = FormRefused {
+        ctx,
+        title: ctx.t("form-refused-title"),
+        back: form::local_path(back),
+    };
+    Page::render(ctx, StatusCode::FORBIDDEN, &page)
+}

@@ -1,0 +1,44 @@
+//! The views: one module per page family, each a set of typed functions that take the
+//! [`PageContext`](super::PageContext) and the data to show and return a [`Page`](super::Page).
+//! Handlers call them; they never see a template. Each view owns its `#[derive(Template)]`
+//! struct, so a misspelt field or message helper is a compile error.
+
+pub mod data_deletion;
+pub mod errors;
+pub mod meta_deletion;
+
+/// How an alert or badge reads: its colour and icon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// Something failed or was refused.
+    Danger,
+    /// Something is under way.
+    Progress,
+    /// Something is done.
+    Done,
+    /// Neither good nor bad.
+    Neutral,
+}
+
+impl Tone {
+    /// The CSS modifier (`alert--danger`, `badge--done`).
+    pub fn class(self) -> &'static str {
+        match self {
+            Self::Danger => "danger",
+            Self::Progress => "progress",
+            Self::Done => "done",
+            Self::Neutral => "neutral",
+        }
+    }
+}
+
+/// A boxed message above a form: a heading and one paragraph, already translated.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    /// How it reads.
+    pub tone: Tone,
+    /// The first line, in bold.
+    pub heading: String,
+    /// The explanation.
+    pub body: String,
+}

@@ -1,6 +1,6 @@
+use aes_gcm::KeyInit as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use aes_gcm::KeyInit as _;
 use proptest::prelude::*;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -474,7 +474,9 @@ proptest! {
 
 /// The owner of the known-answer tokens.
 fn kat_owner() -> UserId {
-    UserId::from_uuid(uuid::Uuid::from_u128(0x5f0c6a0e_8b7d_4c1e_9a53_2d1f4e6b7c80))
+    UserId::from_uuid(uuid::Uuid::from_u128(
+        0x5f0c6a0e_8b7d_4c1e_9a53_2d1f4e6b7c80,
+    ))
 }
 
 /// `(context, plaintext, sealed hex)`, sealed by the vault as it was before the cipher was
@@ -515,7 +517,9 @@ fn sealing_with_the_same_key_and_nonce_gives_the_earlier_bytes_exactly() {
     for (ctx, plain, expected) in known_answers() {
         let expected = hex::decode(expected).unwrap();
         let nonce: [u8; NONCE_LEN] = expected[5..HEADER_LEN].try_into().unwrap();
-        let sealed = vault.seal_with_nonce(plain.as_bytes(), &ctx, nonce).unwrap();
+        let sealed = vault
+            .seal_with_nonce(plain.as_bytes(), &ctx, nonce)
+            .unwrap();
         assert_eq!(hex::encode(sealed), hex::encode(expected));
     }
 }

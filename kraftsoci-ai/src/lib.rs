@@ -123,6 +123,7 @@
 mod error;
 mod offline;
 mod openai;
+mod tls;
 
 pub use error::{AiError, ModeratedText};
 pub use offline::{OFFLINE_IMAGE_SIZE, OfflineGenerator};

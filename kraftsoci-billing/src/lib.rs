@@ -110,6 +110,7 @@ mod memory;
 mod plans;
 mod service;
 mod stripe;
+mod tls;
 mod webhook;
 mod wire;
 

@@ -270,7 +270,7 @@ impl StripeBilling {
     ///     .pool_max_idle_per_host(4)
     ///     .build()?;
     /// let stripe = StripeBilling::new(
-    ///     StripeConfig::new(SecretString::from("sk_live_…")),
+    ///     StripeConfig::new(SecretString::from("sk_live_your_key")),
     ///     Arc::new(SystemClock),
     /// )?
     /// .with_http_client(http);

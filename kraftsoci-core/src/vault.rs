@@ -331,6 +331,29 @@ pub fn key_version_of(sealed: &[u8]) -> Result<u32, VaultError> {
 }
 
 /// Seals and opens OAuth tokens with the keys of a [`KeyRing`]. Share it as `Arc<TokenVault>`.
+///
+/// ```
+/// use kraftsoci_core::vault::{KeyRing, TokenContext, TokenVault};
+/// use kraftsoci_core::{IgUserId, UserId};
+/// use secrecy::{ExposeSecret, SecretString};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // Two key versions, as `KRAFTSOCI_TOKEN_KEYS` holds them after a rotation.
+/// let mut ring = KeyRing::generate()?;
+/// let old = TokenVault::new(KeyRing::parse(&ring.to_env_value())?);
+/// ring.rotate()?;
+/// let vault = TokenVault::new(ring);
+///
+/// let ctx = TokenContext::instagram(UserId::new(), &IgUserId::parse("17841405822304914")?);
+/// let sealed_long_ago = old.seal(&SecretString::from("EAAG-token"), &ctx)?;
+///
+/// // Older tokens still open, and reseal moves them to the current key.
+/// assert_eq!(vault.open(&sealed_long_ago, &ctx)?.expose_secret(), "EAAG-token");
+/// let resealed = vault.reseal(&sealed_long_ago, &ctx)?.expect("written with an older key");
+/// assert!(!vault.needs_rotation(&resealed)?);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct TokenVault {
     ring: KeyRing,

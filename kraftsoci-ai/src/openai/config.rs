@@ -26,7 +26,7 @@ pub const DEFAULT_MODERATION_MODEL: &str = "omni-moderation-latest";
 /// use kraftsoci_ai::{ImageSize, Moderation, OpenAiConfig, RetryPolicy, Timeouts};
 /// use secrecy::SecretString;
 ///
-/// let config = OpenAiConfig::new(SecretString::from("sk-…"))
+/// let config = OpenAiConfig::new(SecretString::from("sk-your-key"))
 ///     .with_base_url("https://openai-proxy.internal/v1")
 ///     .with_image_size(ImageSize::Landscape)
 ///     .with_moderation(Moderation::default().with_model("omni-moderation-2024-09-26"))

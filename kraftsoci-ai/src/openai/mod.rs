@@ -147,7 +147,7 @@ impl OpenAiGenerator {
     /// let http = reqwest::Client::builder()
     ///     .pool_max_idle_per_host(4)
     ///     .build()?;
-    /// let generator = OpenAiGenerator::new(OpenAiConfig::new(SecretString::from("sk-…")))?
+    /// let generator = OpenAiGenerator::new(OpenAiConfig::new(SecretString::from("sk-your-key")))?
     ///     .with_http_client(http);
     /// # let _ = generator;
     /// # Ok(())

@@ -6,8 +6,10 @@ use std::time::Duration;
 use kraftsoci_core::ImageError;
 use kraftsoci_core::ports::GenerationError;
 
-/// Which text a moderation check flagged.
+/// Which text a moderation check flagged. More checks may come, so matches need a wildcard
+/// arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ModeratedText {
     /// The topic the owner asked for, checked before anything is generated.
     Topic,
@@ -29,7 +31,11 @@ impl fmt::Display for ModeratedText {
 
 /// Why generation failed. Upstream status, error code and request id are kept for logs; none of
 /// these ever carries the API key or a request body.
+///
+/// New failure kinds may be added in a minor release: match the ones you act on and keep a
+/// wildcard arm (or use [`AiError::is_transient`]).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AiError {
     /// The configuration cannot work (an unparsable base URL, an API key that is not a valid
     /// header value, zero attempts).

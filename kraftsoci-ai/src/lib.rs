@@ -100,6 +100,30 @@
 //! Moderation responses are read leniently (categories as a name → bool map) so that a
 //! category OpenAI adds later is still reported by name.
 //!
+//! ## Your HTTP client, timeouts and TLS
+//!
+//! [`OpenAiGenerator::with_http_client`] sends every call through a `reqwest::Client` you built
+//! (proxies, CA roots, connection pools, instrumentation), as async-openai's
+//! `Client::with_http_client` does. Either way each attempt runs under the deadline of
+//! [`Timeouts`] (60 s for a caption, 180 s for an image, 20 s for moderation), attempts are
+//! bounded by [`RetryPolicy`] (3 by default), and the built-in client sets no timeout of its
+//! own and follows no redirect.
+//!
+//! The built-in client speaks TLS through rustls, with the crypto provider a feature selects:
+//!
+//! | feature | provider |
+//! |---|---|
+//! | `rustls-ring` (default) | *ring* |
+//! | `rustls-aws-lc` | aws-lc-rs (wins when both are enabled) |
+//!
+//! The provider is given to that client's TLS configuration, never installed process-wide.
+//!
+//! ## Dependencies
+//!
+//! 143 crates besides this one with the default features (`cargo tree -p kraftsoci-ai -e normal
+//! --prefix none`, unique), 144 with `rustls-aws-lc` instead; 154 before aws-lc-rs stopped
+//! coming in with every build and tokio was cut down to its timer and blocking pool.
+//!
 //! ## Usage metering
 //!
 //! Every [`GeneratedText`] and [`GeneratedImage`] carries a core [`Usage`]: prompt and
@@ -120,9 +144,15 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+// The README's example, compiled and run with the doctests so that it cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod error;
 mod offline;
 mod openai;
+mod tls;
 
 pub use error::{AiError, ModeratedText};
 pub use offline::{OFFLINE_IMAGE_SIZE, OfflineGenerator};

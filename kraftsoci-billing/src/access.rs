@@ -12,13 +12,66 @@ use serde::{Deserialize, Serialize};
 /// | `trialing`, `active` | yes, until the current period ended (plus `period_end_leeway`; no leeway when it is set to cancel at period end) |
 /// | `past_due` | for `past_due_grace` after it became past due |
 /// | `incomplete`, `incomplete_expired`, `unpaid`, `canceled`, `paused`, anything unknown | no |
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Both durations are zero or more: a negative one is taken as zero.
+///
+/// ```
+/// use chrono::Duration;
+/// use kraftsoci_billing::AccessPolicy;
+///
+/// let lenient = AccessPolicy::default().with_past_due_grace(Duration::days(7));
+/// assert_eq!(lenient.past_due_grace(), Duration::days(7));
+/// assert_eq!(lenient.period_end_leeway(), Duration::days(3));
+/// assert_eq!(
+///     AccessPolicy::default().with_period_end_leeway(Duration::days(-1)).period_end_leeway(),
+///     Duration::zero()
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct AccessPolicy {
+    past_due_grace: Duration,
+    period_end_leeway: Duration,
+}
+
+impl AccessPolicy {
     /// How long a `past_due` subscription keeps access (default 3 days).
-    pub past_due_grace: Duration,
+    pub fn with_past_due_grace(mut self, grace: Duration) -> Self {
+        self.past_due_grace = grace.max(Duration::zero());
+        self
+    }
+
     /// How long a `trialing`/`active` subscription keeps access after its period ended with no
     /// newer state from the provider (default 3 days: the provider retries webhooks that long).
-    pub period_end_leeway: Duration,
+    pub fn with_period_end_leeway(mut self, leeway: Duration) -> Self {
+        self.period_end_leeway = leeway.max(Duration::zero());
+        self
+    }
+
+    /// How long a `past_due` subscription keeps access.
+    pub fn past_due_grace(&self) -> Duration {
+        self.past_due_grace
+    }
+
+    /// How long an ended period keeps access while no renewal was seen.
+    pub fn period_end_leeway(&self) -> Duration {
+        self.period_end_leeway
+    }
+}
+
+/// The same policy from its serialised form, through the setters (so negative durations
+/// become zero).
+impl<'de> Deserialize<'de> for AccessPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Fields {
+            past_due_grace: Duration,
+            period_end_leeway: Duration,
+        }
+        let fields = Fields::deserialize(deserializer)?;
+        Ok(Self::default()
+            .with_past_due_grace(fields.past_due_grace)
+            .with_period_end_leeway(fields.period_end_leeway))
+    }
 }
 
 impl Default for AccessPolicy {
@@ -30,9 +83,11 @@ impl Default for AccessPolicy {
     }
 }
 
-/// The decision.
+/// The decision. More states may come (match with a wildcard arm, and deny in it); whether
+/// the paid plan applies is [`Access::grants`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Access {
     /// In good standing.
     Granted,
@@ -55,9 +110,10 @@ impl Access {
     }
 }
 
-/// Why access is denied.
+/// Why access is denied. More reasons may come.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum DenyReason {
     /// There is no subscription.
     NoSubscription,
@@ -185,6 +241,32 @@ mod tests {
                 reason: DenyReason::NoSubscription
             }
         );
+    }
+
+    #[test]
+    fn a_negative_grace_or_leeway_counts_as_none() {
+        let policy = AccessPolicy::default()
+            .with_past_due_grace(Duration::days(-2))
+            .with_period_end_leeway(Duration::seconds(-1));
+        assert_eq!(policy.past_due_grace(), Duration::zero());
+        assert_eq!(policy.period_end_leeway(), Duration::zero());
+        let past_due = state("past_due");
+        assert!(!policy.decide(Some(&past_due), t0()).grants());
+    }
+
+    #[test]
+    fn a_policy_read_from_its_serialised_form_goes_through_the_same_checks() {
+        let policy = AccessPolicy::default().with_past_due_grace(Duration::days(7));
+        let json = serde_json::to_value(policy).unwrap();
+        assert_eq!(
+            serde_json::from_value::<AccessPolicy>(json.clone()).unwrap(),
+            policy
+        );
+        let mut negative = json;
+        negative["past_due_grace"] = serde_json::to_value(Duration::days(-1)).unwrap();
+        let read: AccessPolicy = serde_json::from_value(negative).unwrap();
+        assert_eq!(read.past_due_grace(), Duration::zero());
+        assert_eq!(read.period_end_leeway(), Duration::days(3));
     }
 
     #[test]

@@ -15,16 +15,24 @@ use uuid::Uuid;
 use crate::access::{Access, AccessPolicy};
 use crate::plans::{Plan, PlanTable};
 
-/// The period quotas count in.
+/// The period quotas count in; it always starts before it ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct BillingPeriod {
-    /// Its first instant.
-    pub start: DateTime<Utc>,
-    /// Its end (exclusive).
-    pub end: DateTime<Utc>,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
 }
 
 impl BillingPeriod {
+    /// Its first instant: quotas count from here.
+    pub fn start(&self) -> DateTime<Utc> {
+        self.start
+    }
+
+    /// Its end (exclusive).
+    pub fn end(&self) -> DateTime<Utc> {
+        self.end
+    }
+
     /// The calendar month (UTC) holding `now`: the period of the free plan.
     pub fn calendar_month(now: DateTime<Utc>) -> Self {
         let start = Utc
@@ -39,9 +47,13 @@ impl BillingPeriod {
 
     /// The subscription period holding `now`. When `now` is past the stored period (the
     /// renewal event has not arrived yet) the period is rolled forward by whole months from
-    /// its start, so quotas reset on time either way.
+    /// its start, so quotas reset on time either way. A period that ends before it starts
+    /// (a provider answer that makes no sense) counts as the calendar month.
     pub fn from_subscription(start: DateTime<Utc>, end: DateTime<Utc>, now: DateTime<Utc>) -> Self {
-        if now < end || end <= start {
+        if end <= start {
+            return Self::calendar_month(now);
+        }
+        if now < end {
             return Self { start, end };
         }
         for k in 1..=120u32 {
@@ -59,8 +71,9 @@ impl BillingPeriod {
     }
 }
 
-/// What a user is entitled to now.
+/// What a user is entitled to now. More fields may come.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Entitlement {
     /// The subscription status; `None` when the user never subscribed.
     pub status: Option<SubscriptionStatus>,
@@ -75,8 +88,9 @@ pub struct Entitlement {
     pub current_period_end: Option<DateTime<Utc>>,
 }
 
-/// Use and limits of the current period.
+/// Use and limits of the current period. More fields may come (a quota kind per field).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Usage {
     /// Posts generated or being generated.
     pub posts_used: u32,
@@ -88,8 +102,9 @@ pub struct Usage {
     pub images_limit: u32,
 }
 
-/// What `GET /v1/billing` shows.
+/// What `GET /v1/billing` shows. More fields may come.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct BillingOverview {
     /// The plan in force, if any.
     pub plan: Option<String>,
@@ -311,6 +326,19 @@ mod tests {
                 end: at(2027, 4, 15)
             }
         );
+    }
+
+    #[test]
+    fn a_period_that_ends_before_it_starts_counts_as_the_calendar_month() {
+        let now = at(2027, 5, 10);
+        for (start, end) in [
+            (at(2027, 5, 1), at(2027, 5, 1)),
+            (at(2027, 6, 1), at(2027, 5, 1)),
+        ] {
+            let period = BillingPeriod::from_subscription(start, end, now);
+            assert_eq!(period, BillingPeriod::calendar_month(now));
+            assert!(period.start() < period.end());
+        }
     }
 
     #[test]

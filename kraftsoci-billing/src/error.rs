@@ -8,7 +8,11 @@ use kraftsoci_core::ports::{BillingProviderError, BillingProviderErrorKind};
 /// For the webhook route: every variant for which [`BillingError::is_bad_webhook`] is true
 /// answers 400 and changes nothing; [`BillingError::Store`] answers 5xx so that the provider
 /// retries the delivery.
+///
+/// New failure kinds may be added in a minor release: match the ones you act on and keep a
+/// wildcard arm (or use [`BillingError::is_bad_webhook`] and [`BillingError::is_transient`]).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BillingError {
     /// The `Stripe-Signature` header is absent.
     #[error("the stripe-signature header is missing")]

@@ -46,6 +46,29 @@
 //!   `Price` inside every subscription item), so one drifted field fails a whole call. We read
 //!   the handful of fields we use, which also keeps card data from ever being deserialised.
 //!
+//! ## Your HTTP client, timeouts and TLS
+//!
+//! [`StripeBilling::with_http_client`] sends every call through a `reqwest::Client` you built
+//! (proxies, CA roots, connection pools, instrumentation). Either way each attempt is bounded by
+//! [`StripeConfig::with_attempt_timeout`] (20 s by default), a call makes at most
+//! [`StripeConfig::with_max_attempts`] attempts (3), and waits between them go through core's
+//! `Clock` (500 ms, doubling, at most 8 s); the table is on [`StripeBilling`].
+//!
+//! The built-in client speaks TLS through rustls, with the crypto provider a feature selects:
+//!
+//! | feature | provider |
+//! |---|---|
+//! | `rustls-ring` (default) | *ring* |
+//! | `rustls-aws-lc` | aws-lc-rs (wins when both are enabled) |
+//!
+//! The provider is given to that client's TLS configuration, never installed process-wide.
+//!
+//! ## Dependencies
+//!
+//! 144 crates besides this one with the default features (`cargo tree -p kraftsoci-billing -e
+//! normal --prefix none`, unique), 145 with `rustls-aws-lc` instead; 152 before aws-lc-rs
+//! stopped coming in with every build and tokio left the normal dependencies.
+//!
 //! ## Quick start
 //!
 //! ```
@@ -102,6 +125,11 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+// The README's example, compiled and run with the doctests so that it cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod access;
 mod entitlements;
 mod error;
@@ -110,6 +138,7 @@ mod memory;
 mod plans;
 mod service;
 mod stripe;
+mod tls;
 mod webhook;
 mod wire;
 

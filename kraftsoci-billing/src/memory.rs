@@ -15,6 +15,7 @@ use serde::Serialize;
 /// a database would have been given.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "call", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum StoreCall {
     /// [`BillingStore::link_customer`].
     LinkCustomer {

@@ -56,9 +56,23 @@ impl From<PlanName> for String {
     }
 }
 
-/// One plan.
+/// One plan. More fields (quota kinds) may come: build one with [`Plan::new`].
+///
+/// ```
+/// use kraftsoci_billing::{Plan, PlanName, PlanTable, PriceId};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let plans = PlanTable::new(vec![
+///     Plan::new(PlanName::parse("free")?, 5, 3),
+///     Plan::new(PlanName::parse("starter")?, 60, 30).with_price(PriceId::parse("price_1Q")?),
+/// ])?;
+/// assert!(plans.get("free").is_some_and(Plan::is_free));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Plan {
     /// The plan's name, as the API and the UI use it.
     pub name: PlanName,
@@ -72,6 +86,22 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// A free plan (no price) with these monthly quotas; sell it with [`Plan::with_price`].
+    pub fn new(name: PlanName, monthly_posts: u32, monthly_images: u32) -> Self {
+        Self {
+            name,
+            price_id: None,
+            monthly_posts,
+            monthly_images,
+        }
+    }
+
+    /// The same plan, sold at `price`.
+    pub fn with_price(mut self, price: PriceId) -> Self {
+        self.price_id = Some(price);
+        self
+    }
+
     /// The plan's limit for `kind`.
     pub fn limit(&self, kind: QuotaKind) -> u32 {
         match kind {

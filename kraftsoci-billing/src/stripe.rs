@@ -139,6 +139,58 @@ impl StripeConfig {
 /// 5xx are retried (bounded, with backoff through the [`Clock`]) with the **same** key, so
 /// Stripe performs the operation at most once. `Stripe-Should-Retry` overrides the status
 /// rule. Other 4xx are returned at once. Only the user id is sent about a user.
+///
+/// ## Timeouts
+///
+/// | what | default | set with |
+/// |---|---|---|
+/// | one attempt, from sending to the last byte of the answer | 20 s | [`StripeConfig::with_attempt_timeout`] |
+/// | connecting (built-in client only) | the attempt timeout | [`StripeConfig::with_attempt_timeout`] |
+/// | attempts per call | 3 | [`StripeConfig::with_max_attempts`] |
+/// | wait between attempts | 500 ms, doubling, at most 8 s | [`StripeConfig::with_initial_backoff`] |
+///
+/// The attempt timeout is set on every request, so it also bounds a client given with
+/// [`StripeBilling::with_http_client`]; that client's connect timeout is its own.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+///
+/// use kraftsoci_billing::{BillingProvider, IdempotencyKey, StripeBilling, StripeConfig};
+/// use kraftsoci_core::{SystemClock, UserId};
+/// use secrecy::SecretString;
+/// use wiremock::matchers::{header, method, path};
+/// use wiremock::{Mock, MockServer, ResponseTemplate};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // A stand-in for api.stripe.com; in production leave the base URL at its default.
+/// let stripe_api = MockServer::start().await;
+/// Mock::given(method("POST"))
+///     .and(path("/v1/customers"))
+///     .and(header("authorization", "Bearer sk_test_123"))
+///     .respond_with(
+///         ResponseTemplate::new(200)
+///             .set_body_json(serde_json::json!({ "id": "cus_Q1", "object": "customer" })),
+///     )
+///     .expect(1)
+///     .mount(&stripe_api)
+///     .await;
+///
+/// let config = StripeConfig::new(SecretString::from("sk_test_123"))
+///     .with_api_base(&stripe_api.uri())?
+///     .with_attempt_timeout(Duration::from_secs(10));
+/// let stripe = StripeBilling::new(config, Arc::new(SystemClock))?;
+///
+/// // The idempotency key comes from a row you stored first, so a retry reuses it.
+/// let user = UserId::new();
+/// let customer = stripe
+///     .create_customer(user, &IdempotencyKey::for_customer(user))
+///     .await?;
+/// assert_eq!(customer.as_str(), "cus_Q1");
+/// # Ok(())
+/// # }
+/// ```
 pub struct StripeBilling {
     http: reqwest::Client,
     config: StripeConfig,
@@ -179,7 +231,10 @@ impl StripeBilling {
                 "the stripe secret key is empty or has invalid characters".into(),
             ));
         }
-        let http = reqwest::Client::builder()
+        // No redirects: Stripe's API sends none, and one must not carry the key away.
+        let http = crate::tls::client_builder()
+            .map_err(|reason| BillingError::Config(format!("http client: {reason}")))?
+            .user_agent(concat!("kraftsoci-billing/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.attempt_timeout)
             .build()
@@ -189,6 +244,43 @@ impl StripeBilling {
             config,
             clock,
         })
+    }
+
+    /// Sends every request through `client`, so that the embedder decides proxies, TLS roots,
+    /// connection pools and instrumentation (async-openai's `Client::with_http_client`,
+    /// async-stripe's `ClientBuilder`).
+    ///
+    /// The adapter still adds what a call needs to each request: the secret key as a bearer
+    /// token, `Stripe-Version`, the `Idempotency-Key`, the form body and the attempt timeout
+    /// (see [Timeouts](StripeBilling#timeouts)). Everything else is the client's: its connect
+    /// timeout, default headers, `User-Agent` (the built-in client sends
+    /// `kraftsoci-billing/<version>`) and redirect policy (the built-in client follows none;
+    /// reqwest drops `Authorization` on a redirect to another host).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use kraftsoci_billing::{StripeBilling, StripeConfig};
+    /// use kraftsoci_core::SystemClock;
+    /// use secrecy::SecretString;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // Your own client: a proxy, your CA roots, your pool settings…
+    /// let http = reqwest::Client::builder()
+    ///     .pool_max_idle_per_host(4)
+    ///     .build()?;
+    /// let stripe = StripeBilling::new(
+    ///     StripeConfig::new(SecretString::from("sk_live_your_key")),
+    ///     Arc::new(SystemClock),
+    /// )?
+    /// .with_http_client(http);
+    /// # let _ = stripe;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = client;
+        self
     }
 
     fn backoff(&self, retry: u32) -> Duration {

@@ -13,6 +13,9 @@
 //!   [`TokenVault::reseal`] moves a ciphertext to the current key.
 //! - Plaintext exists only as [`SecretString`]; key bytes only in zeroizing secrets; neither
 //!   appears in `Debug` output or errors. No input makes the vault panic.
+//! - **Cheap.** The AES-GCM cipher is built once per key version, the associated data is written
+//!   on the stack, and a seal or an open allocates only its output, so a seal + open costs
+//!   about what the bare AES-256-GCM work does (`docs/performance.md`).
 //!
 //! ```
 //! use kraftsoci_core::vault::{KeyRing, TokenContext, TokenVault, VaultError};
@@ -44,7 +47,7 @@ use std::fmt;
 
 use aes_gcm::aead::AeadInPlace as _;
 use aes_gcm::aead::consts::U12;
-use aes_gcm::{Aes256Gcm, Key, KeyInit as _, Nonce, Tag};
+use aes_gcm::{Nonce, Tag};
 use rand::RngCore as _;
 use rand::rngs::OsRng;
 use secrecy::zeroize::{Zeroize as _, Zeroizing};
@@ -196,17 +199,92 @@ impl TokenContext {
         Self::new(owner, purpose, connection.to_string())
     }
 
-    /// The associated data for `key_version`.
+    /// The associated data for `key_version`:
+    /// `kraftsoci.token.v1|{purpose}|{owner}|{subject}|key={key_version}`.
     ///
     /// The encoding is unambiguous although `subject` is free text: the purpose labels contain
     /// no `|`, the owner is a fixed-width UUID, and the key version is the digits after the
-    /// last `|key=`.
-    fn associated_data(&self, key_version: u32) -> Vec<u8> {
-        format!(
-            "kraftsoci.token.v1|{}|{}|{}|key={key_version}",
-            self.purpose, self.owner, self.subject
-        )
-        .into_bytes()
+    /// last `|key=`. It is written piece by piece into a buffer on the stack (no formatting
+    /// machinery, no allocation) unless the subject is unusually long; the bytes are the ones
+    /// `format!` wrote before, which every stored token depends on (see the known-answer
+    /// tests).
+    fn associated_data(&self, key_version: u32) -> AssociatedData {
+        let mut owner = [0_u8; uuid::fmt::Hyphenated::LENGTH];
+        let owner = self.owner.as_uuid().hyphenated().encode_lower(&mut owner);
+        let mut digits = [0_u8; U32_DIGITS];
+        let parts: [&[u8]; 8] = [
+            AAD_PREFIX,
+            self.purpose.label().as_bytes(),
+            b"|",
+            owner.as_bytes(),
+            b"|",
+            self.subject.as_bytes(),
+            b"|key=",
+            decimal(key_version, &mut digits),
+        ];
+        AssociatedData::join(&parts)
+    }
+}
+
+/// What every associated data starts with; the `v1` names the encoding, not the key.
+const AAD_PREFIX: &[u8] = b"kraftsoci.token.v1|";
+
+/// Associated data up to this length stays on the stack: the fixed parts take at most 88
+/// bytes, which leaves 168 for the subject (an Instagram id has 17, a connection id 36).
+const INLINE_AAD_LEN: usize = 256;
+
+/// Digits of `u32::MAX`.
+const U32_DIGITS: usize = 10;
+
+/// The associated data of one operation.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "the inline variant is the point: it lives on the stack for one call"
+)]
+enum AssociatedData {
+    Inline {
+        bytes: [u8; INLINE_AAD_LEN],
+        len: usize,
+    },
+    /// For subjects too long for the stack buffer; allocated once, at its exact size.
+    Heap(Vec<u8>),
+}
+
+impl AssociatedData {
+    fn join(parts: &[&[u8]]) -> Self {
+        let len = parts.iter().map(|part| part.len()).sum::<usize>();
+        if len > INLINE_AAD_LEN {
+            return Self::Heap(parts.concat());
+        }
+        let mut bytes = [0_u8; INLINE_AAD_LEN];
+        let mut at = 0;
+        for part in parts {
+            let end = at + part.len();
+            bytes[at..end].copy_from_slice(part);
+            at = end;
+        }
+        Self::Inline { bytes, len }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Inline { bytes, len } => &bytes[..*len],
+            Self::Heap(bytes) => bytes,
+        }
+    }
+}
+
+/// `n` in decimal ASCII, written into the end of `buf`.
+fn decimal(mut n: u32, buf: &mut [u8; U32_DIGITS]) -> &[u8] {
+    let mut start = U32_DIGITS;
+    loop {
+        start -= 1;
+        // `n % 10` is below 10, so the cast keeps every bit.
+        buf[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[start..];
+        }
     }
 }
 
@@ -253,6 +331,29 @@ pub fn key_version_of(sealed: &[u8]) -> Result<u32, VaultError> {
 }
 
 /// Seals and opens OAuth tokens with the keys of a [`KeyRing`]. Share it as `Arc<TokenVault>`.
+///
+/// ```
+/// use kraftsoci_core::vault::{KeyRing, TokenContext, TokenVault};
+/// use kraftsoci_core::{IgUserId, UserId};
+/// use secrecy::{ExposeSecret, SecretString};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // Two key versions, as `KRAFTSOCI_TOKEN_KEYS` holds them after a rotation.
+/// let mut ring = KeyRing::generate()?;
+/// let old = TokenVault::new(KeyRing::parse(&ring.to_env_value())?);
+/// ring.rotate()?;
+/// let vault = TokenVault::new(ring);
+///
+/// let ctx = TokenContext::instagram(UserId::new(), &IgUserId::parse("17841405822304914")?);
+/// let sealed_long_ago = old.seal(&SecretString::from("EAAG-token"), &ctx)?;
+///
+/// // Older tokens still open, and reseal moves them to the current key.
+/// assert_eq!(vault.open(&sealed_long_ago, &ctx)?.expose_secret(), "EAAG-token");
+/// let resealed = vault.reseal(&sealed_long_ago, &ctx)?.expect("written with an older key");
+/// assert!(!vault.needs_rotation(&resealed)?);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct TokenVault {
     ring: KeyRing,
@@ -291,10 +392,20 @@ impl TokenVault {
         OsRng
             .try_fill_bytes(&mut nonce)
             .map_err(|_| VaultError::RandomnessUnavailable)?;
-        let (key_version, key) = self.ring.take_sealing_key()?;
-        let cipher = cipher_for(key);
+        self.seal_with_nonce(plaintext, context, nonce)
+    }
 
-        // Exact capacity: the buffer never reallocates, so no copy of the plaintext is left in
+    /// [`TokenVault::seal`] with a given nonce: the known-answer tests pin the bytes with it.
+    /// Never call it twice with one nonce under one key.
+    fn seal_with_nonce(
+        &self,
+        plaintext: &[u8],
+        context: &TokenContext,
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<Vec<u8>, VaultError> {
+        let (key_version, cipher) = self.ring.take_sealing_cipher()?;
+
+        // The only allocation of a seal. Exact capacity: the buffer never reallocates, so no copy of the plaintext is left in
         // freed memory while it is encrypted in place.
         let mut out = Vec::with_capacity(HEADER_LEN + plaintext.len() + TAG_LEN);
         out.push(FORMAT_V1);
@@ -303,7 +414,7 @@ impl TokenVault {
         out.extend_from_slice(plaintext);
         let sealed = cipher.encrypt_in_place_detached(
             <&Nonce<U12>>::from(&nonce),
-            &context.associated_data(key_version),
+            context.associated_data(key_version).as_bytes(),
             &mut out[HEADER_LEN..],
         );
         match sealed {
@@ -332,15 +443,15 @@ impl TokenVault {
     ///   owner, subject or purpose, or another key under the same version.
     pub fn open(&self, sealed: &[u8], context: &TokenContext) -> Result<SecretString, VaultError> {
         let envelope = Envelope::parse(sealed)?;
-        let key = self.ring.opening_key(envelope.key_version)?;
-        let cipher = cipher_for(key);
+        let cipher = self.ring.opening_cipher(envelope.key_version)?;
+        // The only allocation of an open: the buffer becomes the returned secret's storage.
         // aes-gcm decrypts in place before it compares tags, so even a rejected buffer can hold
         // a real token (e.g. one copied to another owner's row): zeroize it either way.
         let mut buffer = Zeroizing::new(envelope.ciphertext.to_vec());
         cipher
             .decrypt_in_place_detached(
                 <&Nonce<U12>>::from(&envelope.nonce),
-                &context.associated_data(envelope.key_version),
+                context.associated_data(envelope.key_version).as_bytes(),
                 &mut buffer,
                 <&Tag>::from(&envelope.tag),
             )
@@ -385,10 +496,4 @@ impl TokenVault {
         let token = self.open(sealed, context)?;
         self.seal(&token, context).map(Some)
     }
-}
-
-/// An AES-256-GCM instance for one operation. Built per call (key expansion costs well under a
-/// microsecond) so that the expanded key schedule does not outlive the operation.
-fn cipher_for(key: &[u8; KEY_LEN]) -> Aes256Gcm {
-    Aes256Gcm::new(<&Key<Aes256Gcm>>::from(key))
 }

@@ -16,25 +16,35 @@ pub const DEFAULT_IMAGE_MODEL: &str = "gpt-image-1";
 pub const DEFAULT_MODERATION_MODEL: &str = "omni-moderation-latest";
 
 /// Everything the OpenAI generators need. `Debug` shows the key as `[REDACTED]`.
+///
+/// Start from [`OpenAiConfig::new`] (the production defaults) and change what you need with the
+/// `with_*` methods; [`OpenAiGenerator::new`](crate::OpenAiGenerator::new) checks the result.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use kraftsoci_ai::{ImageSize, Moderation, OpenAiConfig, RetryPolicy, Timeouts};
+/// use secrecy::SecretString;
+///
+/// let config = OpenAiConfig::new(SecretString::from("sk-your-key"))
+///     .with_base_url("https://openai-proxy.internal/v1")
+///     .with_image_size(ImageSize::Landscape)
+///     .with_moderation(Moderation::default().with_model("omni-moderation-2024-09-26"))
+///     .with_timeouts(Timeouts::default().with_image(Some(Duration::from_secs(120))))
+///     .with_retry(RetryPolicy::default().with_max_attempts(5));
+/// assert_eq!(config.text_model(), "gpt-4o-mini");
+/// assert_eq!(config.retry().max_attempts(), 5);
+/// ```
 #[derive(Debug, Clone)]
 pub struct OpenAiConfig {
-    /// The API key, sent only in the `Authorization` header.
-    pub api_key: SecretString,
-    /// The API root, without a trailing `/` (one is tolerated). Default
-    /// [`DEFAULT_BASE_URL`]; tests point it at a mock server.
-    pub base_url: String,
-    /// The chat model for captions. Default [`DEFAULT_TEXT_MODEL`].
-    pub text_model: String,
-    /// The image model. Default [`DEFAULT_IMAGE_MODEL`].
-    pub image_model: String,
-    /// The image size to ask for: only sizes whose aspect ratio Instagram accepts exist.
-    pub image_size: ImageSize,
-    /// The moderation check on the topic, the generated text and the image prompt.
-    pub moderation: Moderation,
-    /// Deadlines of single attempts.
-    pub timeouts: Timeouts,
-    /// How failed attempts are retried.
-    pub retry: RetryPolicy,
+    api_key: SecretString,
+    base_url: String,
+    text_model: String,
+    image_model: String,
+    image_size: ImageSize,
+    moderation: Moderation,
+    timeouts: Timeouts,
+    retry: RetryPolicy,
 }
 
 impl OpenAiConfig {
@@ -52,17 +62,99 @@ impl OpenAiConfig {
         }
     }
 
-    /// The same configuration against another API root (a proxy, or a mock server in tests).
+    /// The same configuration against another API root (a proxy, or a mock server in tests),
+    /// without a trailing `/` (one is tolerated). Default [`DEFAULT_BASE_URL`]. Checked by
+    /// [`OpenAiGenerator::new`](crate::OpenAiGenerator::new): an http(s) URL without
+    /// credentials.
     pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
         self.base_url = base_url.into();
         self
+    }
+
+    /// The chat model for captions. Default [`DEFAULT_TEXT_MODEL`], the model the privacy
+    /// policy names (P12): change it only together with the policy.
+    pub fn with_text_model(mut self, model: impl Into<String>) -> Self {
+        self.text_model = model.into();
+        self
+    }
+
+    /// The image model. Default [`DEFAULT_IMAGE_MODEL`] (P12, as above).
+    pub fn with_image_model(mut self, model: impl Into<String>) -> Self {
+        self.image_model = model.into();
+        self
+    }
+
+    /// The image size to ask for: only sizes whose aspect ratio Instagram accepts exist.
+    pub fn with_image_size(mut self, size: ImageSize) -> Self {
+        self.image_size = size;
+        self
+    }
+
+    /// The moderation check on the topic, the generated text and the image prompt.
+    pub fn with_moderation(mut self, moderation: Moderation) -> Self {
+        self.moderation = moderation;
+        self
+    }
+
+    /// Deadlines of single attempts.
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// How failed attempts are retried.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The API key, sent only in the `Authorization` header.
+    pub(crate) fn api_key(&self) -> &SecretString {
+        &self.api_key
+    }
+
+    /// The API root as configured.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The chat model.
+    pub fn text_model(&self) -> &str {
+        &self.text_model
+    }
+
+    /// The image model.
+    pub fn image_model(&self) -> &str {
+        &self.image_model
+    }
+
+    /// The image size.
+    pub fn image_size(&self) -> ImageSize {
+        self.image_size
+    }
+
+    /// The moderation check.
+    pub fn moderation(&self) -> &Moderation {
+        &self.moderation
+    }
+
+    /// The deadlines.
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
+    }
+
+    /// The retry policy.
+    pub fn retry(&self) -> RetryPolicy {
+        self.retry
     }
 }
 
 /// Image sizes `gpt-image-1` offers whose aspect ratio Instagram's feed accepts (4:5 to 1.91:1).
 ///
-/// `1024x1536` (2:3) is deliberately absent: Instagram rejects it.
+/// `1024x1536` (2:3) is deliberately absent: Instagram rejects it. More sizes may come, so
+/// matches need a wildcard arm.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ImageSize {
     /// 1024×1024, 1:1.
     #[default]
@@ -81,14 +173,11 @@ impl ImageSize {
     }
 }
 
-/// The moderation check. On by default.
+/// The moderation check. On by default, with [`DEFAULT_MODERATION_MODEL`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Moderation {
-    /// Whether the topic, the generated text and the image prompt go through `/moderations`
-    /// first. A flagged result is [`AiError::Flagged`](crate::AiError::Flagged).
-    pub enabled: bool,
-    /// The moderation model. Default [`DEFAULT_MODERATION_MODEL`].
-    pub model: String,
+    enabled: bool,
+    model: String,
 }
 
 impl Default for Moderation {
@@ -108,10 +197,35 @@ impl Moderation {
             ..Self::default()
         }
     }
+
+    /// The same check with another moderation model.
+    pub fn with_model(mut self, model: impl Into<String>) -> Self {
+        self.model = model.into();
+        self
+    }
+
+    /// Whether the topic, the generated text and the image prompt go through `/moderations`
+    /// first. A flagged result is [`AiError::Flagged`](crate::AiError::Flagged).
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// The moderation model.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
 }
 
-/// Deadlines of single attempts (connect, send and read together). A timed-out attempt is
-/// retried like a 5xx.
+/// Deadlines of single attempts: connect, send and the whole answer together, enforced by the
+/// generator around each attempt (so they apply to a client given with
+/// [`OpenAiGenerator::with_http_client`](crate::OpenAiGenerator::with_http_client) too). A
+/// timed-out attempt is retried like a 5xx.
+///
+/// | call | default |
+/// |---|---|
+/// | chat completion (caption) | 60 s |
+/// | image generation | 180 s |
+/// | moderation | 20 s |
 ///
 /// `None` means no deadline. That exists for tests on paused tokio time only: there, tokio
 /// advances the clock to the next timer whenever the runtime waits on a real socket, so any
@@ -119,12 +233,9 @@ impl Moderation {
 /// Production keeps the defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
-    /// Chat completions. Default 60 s.
-    pub text: Option<Duration>,
-    /// Image generation, which takes much longer. Default 180 s.
-    pub image: Option<Duration>,
-    /// Moderation. Default 20 s.
-    pub moderation: Option<Duration>,
+    text: Option<Duration>,
+    image: Option<Duration>,
+    moderation: Option<Duration>,
 }
 
 impl Default for Timeouts {
@@ -155,6 +266,39 @@ impl Timeouts {
             moderation: Some(deadline),
         }
     }
+
+    /// The deadline of a chat completion.
+    pub fn with_text(mut self, deadline: Option<Duration>) -> Self {
+        self.text = deadline;
+        self
+    }
+
+    /// The deadline of an image generation.
+    pub fn with_image(mut self, deadline: Option<Duration>) -> Self {
+        self.image = deadline;
+        self
+    }
+
+    /// The deadline of a moderation call.
+    pub fn with_moderation(mut self, deadline: Option<Duration>) -> Self {
+        self.moderation = deadline;
+        self
+    }
+
+    /// The deadline of a chat completion.
+    pub fn text(&self) -> Option<Duration> {
+        self.text
+    }
+
+    /// The deadline of an image generation.
+    pub fn image(&self) -> Option<Duration> {
+        self.image
+    }
+
+    /// The deadline of a moderation call.
+    pub fn moderation(&self) -> Option<Duration> {
+        self.moderation
+    }
 }
 
 #[cfg(test)]
@@ -168,7 +312,7 @@ mod tests {
         assert_eq!(config.text_model, "gpt-4o-mini");
         assert_eq!(config.image_model, "gpt-image-1");
         assert_eq!(config.base_url, "https://api.openai.com/v1");
-        assert!(config.moderation.enabled);
+        assert!(config.moderation.is_enabled());
         assert_eq!(config.image_size, ImageSize::Square);
     }
 

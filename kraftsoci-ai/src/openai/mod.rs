@@ -36,6 +36,59 @@ use transport::{Endpoint, Transport};
 ///
 /// Only the business profile and the topic are ever sent (P11): the requests carry no name,
 /// email, business name, Instagram id, token or IP, and no `user`/`safety_identifier` field.
+///
+/// Build it once and share it (`Arc<OpenAiGenerator>`, or as `Arc<dyn ContentGenerator>`): it
+/// holds one HTTP client with its connection pool.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use kraftsoci_ai::{AiError, Moderation, OpenAiConfig, OpenAiGenerator, RetryPolicy};
+/// use kraftsoci_core::ports::GenerationRequest;
+/// use kraftsoci_core::{
+///     BusinessDescription, BusinessProfile, Language, Sector, TargetAudience, Tone, Topic,
+/// };
+/// use secrecy::SecretString;
+/// use wiremock::matchers::{header, method, path};
+/// use wiremock::{Mock, MockServer, ResponseTemplate};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // A stand-in for api.openai.com; in production leave the base URL at its default.
+/// let openai = MockServer::start().await;
+/// Mock::given(method("POST"))
+///     .and(path("/v1/chat/completions"))
+///     .and(header("authorization", "Bearer sk-test"))
+///     .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({
+///         "error": { "message": "Incorrect API key provided", "code": "invalid_api_key" }
+///     })))
+///     .expect(1)
+///     .mount(&openai)
+///     .await;
+///
+/// let generator = OpenAiGenerator::new(
+///     OpenAiConfig::new(SecretString::from("sk-test"))
+///         .with_base_url(format!("{}/v1", openai.uri()))
+///         .with_moderation(Moderation::disabled())
+///         .with_retry(RetryPolicy::default().with_initial_backoff(Duration::from_millis(1))),
+/// )?;
+/// let request = GenerationRequest {
+///     profile: BusinessProfile {
+///         description: BusinessDescription::parse("A family bakery baking simit since 1982")?,
+///         target_audience: TargetAudience::parse("Neighbours and commuters")?,
+///         tone: Tone::parse("warm")?,
+///         sector: Sector::parse("bakery")?,
+///         language: Language::parse("en")?,
+///     },
+///     topic: Topic::parse("Fresh sourdough every morning")?,
+/// };
+///
+/// // A 401 is not retried, and it comes back typed.
+/// let error = generator.write_post(&request).await.unwrap_err();
+/// assert!(matches!(error, AiError::Rejected { status: 401, .. }));
+/// # Ok(())
+/// # }
+/// ```
 pub struct OpenAiGenerator {
     transport: Transport,
     text_model: String,
@@ -63,15 +116,46 @@ impl OpenAiGenerator {
     /// [`AiError::Config`] when the base URL is not an http(s) URL, the key cannot be sent as a
     /// header, or the retry policy allows no attempt.
     pub fn new(config: OpenAiConfig) -> Result<Self, AiError> {
-        let transport = Transport::new(&config.base_url, config.api_key, config.retry)?;
+        let transport =
+            Transport::new(config.base_url(), config.api_key().clone(), config.retry())?;
         Ok(Self {
             transport,
-            text_model: config.text_model,
-            image_model: config.image_model,
-            image_size: config.image_size,
-            moderation: config.moderation,
-            timeouts: config.timeouts,
+            text_model: config.text_model().to_owned(),
+            image_model: config.image_model().to_owned(),
+            image_size: config.image_size(),
+            moderation: config.moderation().clone(),
+            timeouts: config.timeouts(),
         })
+    }
+
+    /// Sends every request through `client`, so that the embedder decides proxies, TLS roots,
+    /// connection pools and instrumentation (async-openai's `Client::with_http_client`).
+    ///
+    /// The generator still adds what a call needs to each request: the `Authorization` header,
+    /// the JSON content type, and the per-attempt deadline of [`Timeouts`] around each
+    /// attempt. Everything else is the client's: its own timeouts (when shorter, they fire
+    /// first and are retried like any timeout), its default headers, its `User-Agent` (the
+    /// built-in client sends `kraftsoci-ai/<version>`), and its redirect policy (the built-in
+    /// client follows none; reqwest drops `Authorization` on a redirect to another host).
+    ///
+    /// ```
+    /// use kraftsoci_ai::{OpenAiConfig, OpenAiGenerator};
+    /// use secrecy::SecretString;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // Your own client: a proxy, your CA roots, your pool settings…
+    /// let http = reqwest::Client::builder()
+    ///     .pool_max_idle_per_host(4)
+    ///     .build()?;
+    /// let generator = OpenAiGenerator::new(OpenAiConfig::new(SecretString::from("sk-your-key")))?
+    ///     .with_http_client(http);
+    /// # let _ = generator;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
+        self.transport.set_client(client);
+        self
     }
 
     /// Writes caption, hashtags, alt text and an image prompt for the request.
@@ -166,7 +250,7 @@ impl OpenAiGenerator {
         };
         let response: ImagesResponse = self
             .transport
-            .post(Endpoint::Images, &body, self.timeouts.image)
+            .post(Endpoint::Images, &body, self.timeouts.image())
             .await
             .map_err(|error| match error {
                 AiError::Rejected { code, .. } if code.as_deref() == Some("moderation_blocked") => {
@@ -219,7 +303,7 @@ impl OpenAiGenerator {
         let request = prompt::chat_request(&self.text_model, messages);
         let response: CreateChatCompletionResponse = self
             .transport
-            .post(Endpoint::Chat, &request, self.timeouts.text)
+            .post(Endpoint::Chat, &request, self.timeouts.text())
             .await?;
         let usage = response
             .usage

@@ -31,16 +31,16 @@ pub(crate) async fn check(
     subject: ModeratedText,
     texts: Vec<String>,
 ) -> Result<(), AiError> {
-    if !config.enabled {
+    if !config.is_enabled() {
         return Ok(());
     }
     let expected = texts.len();
     let request = CreateModerationRequest {
         input: ModerationInput::StringArray(texts),
-        model: Some(config.model.clone()),
+        model: Some(config.model().to_owned()),
     };
     let reply: ModerationReply = transport
-        .post(Endpoint::Moderations, &request, timeouts.moderation)
+        .post(Endpoint::Moderations, &request, timeouts.moderation())
         .await?;
     // Fail closed: an answer that does not cover every input is no clearance.
     if reply.results.len() != expected {

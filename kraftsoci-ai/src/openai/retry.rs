@@ -11,18 +11,24 @@ use reqwest::header::HeaderMap;
 /// Retried: 429 (unless OpenAI says `insufficient_quota`), 408, 5xx, timeouts and connection
 /// failures. Never retried: any other 4xx, such as 400 and 401. A 429 waits what `Retry-After`
 /// (or OpenAI's `retry-after-ms`) says; everything else backs off exponentially with jitter.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use kraftsoci_ai::RetryPolicy;
+///
+/// let patient = RetryPolicy::default()
+///     .with_max_attempts(5)
+///     .with_initial_backoff(Duration::from_secs(1))
+///     .with_max_retry_after(Duration::from_secs(60));
+/// assert_eq!(patient.max_backoff(), Duration::from_secs(8));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Attempts in total, the first included. Default 3; at least 1.
-    pub max_attempts: u32,
-    /// The backoff before the second attempt; doubled for each later one. Default 500 ms.
-    pub initial_backoff: Duration,
-    /// The longest backoff. Default 8 s.
-    pub max_backoff: Duration,
-    /// The longest `Retry-After` honoured. A longer demand ends the call at once with
-    /// [`AiError::RateLimited`](crate::AiError::RateLimited), carrying the demanded wait, rather
-    /// than holding the owner's request open. Default 30 s.
-    pub max_retry_after: Duration,
+    max_attempts: u32,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+    max_retry_after: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -33,6 +39,56 @@ impl Default for RetryPolicy {
             max_backoff: Duration::from_secs(8),
             max_retry_after: Duration::from_secs(30),
         }
+    }
+}
+
+impl RetryPolicy {
+    /// Attempts in total, the first included. Default 3. Zero is refused by
+    /// [`OpenAiGenerator::new`](crate::OpenAiGenerator::new) with
+    /// [`AiError::Config`](crate::AiError::Config).
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts;
+        self
+    }
+
+    /// The backoff before the second attempt; doubled for each later one. Default 500 ms.
+    pub fn with_initial_backoff(mut self, backoff: Duration) -> Self {
+        self.initial_backoff = backoff;
+        self
+    }
+
+    /// The longest backoff. Default 8 s.
+    pub fn with_max_backoff(mut self, backoff: Duration) -> Self {
+        self.max_backoff = backoff;
+        self
+    }
+
+    /// The longest `Retry-After` honoured. A longer demand ends the call at once with
+    /// [`AiError::RateLimited`](crate::AiError::RateLimited), carrying the demanded wait, rather
+    /// than holding the owner's request open. Default 30 s.
+    pub fn with_max_retry_after(mut self, wait: Duration) -> Self {
+        self.max_retry_after = wait;
+        self
+    }
+
+    /// Attempts in total, the first included.
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// The backoff before the second attempt.
+    pub fn initial_backoff(&self) -> Duration {
+        self.initial_backoff
+    }
+
+    /// The longest backoff.
+    pub fn max_backoff(&self) -> Duration {
+        self.max_backoff
+    }
+
+    /// The longest `Retry-After` honoured.
+    pub fn max_retry_after(&self) -> Duration {
+        self.max_retry_after
     }
 }
 

@@ -37,6 +37,9 @@ impl Endpoint {
 pub(crate) struct Transport {
     client: Client,
     base_url: String,
+    /// `Bearer <key>`, marked sensitive. Set on each request rather than as a default header
+    /// of the client, so that a client handed in by the embedder works unchanged.
+    authorization: HeaderValue,
     api_key: SecretString,
     retry: RetryPolicy,
 }
@@ -81,20 +84,20 @@ impl Transport {
                 "base url must not carry credentials; the key goes in the config".into(),
             ));
         }
-        if retry.max_attempts == 0 {
+        if retry.max_attempts() == 0 {
             return Err(AiError::Config(
                 "retry.max_attempts must be at least 1".into(),
             ));
         }
-        let mut auth = HeaderValue::try_from(format!("Bearer {}", api_key.expose_secret()))
-            .map_err(|_| AiError::Config("the api key is not a valid header value".into()))?;
-        auth.set_sensitive(true);
-        let mut headers = HeaderMap::new();
-        headers.insert(header::AUTHORIZATION, auth);
+        let mut authorization =
+            HeaderValue::try_from(format!("Bearer {}", api_key.expose_secret()))
+                .map_err(|_| AiError::Config("the api key is not a valid header value".into()))?;
+        authorization.set_sensitive(true);
         // No reqwest-level timeouts: each attempt gets one deadline in `attempt`, which covers
-        // connect, send and the whole body, and which the retry loop can classify.
-        let client = Client::builder()
-            .default_headers(headers)
+        // connect, send and the whole body, and which the retry loop can classify. No
+        // redirects: OpenAI does not send any, and a redirect must not carry the key away.
+        let client = crate::tls::client_builder()
+            .map_err(|reason| AiError::Config(format!("http client: {reason}")))?
             .user_agent(concat!("kraftsoci-ai/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -102,9 +105,15 @@ impl Transport {
         Ok(Self {
             client,
             base_url: parsed.as_str().trim_end_matches('/').to_owned(),
+            authorization,
             api_key,
             retry,
         })
+    }
+
+    /// Sends every later request through `client` instead of the one built in [`Self::new`].
+    pub(crate) fn set_client(&mut self, client: Client) {
+        self.client = client;
     }
 
     /// POSTs `body` as JSON and decodes the answer, retrying transient failures.
@@ -165,6 +174,7 @@ impl Transport {
             let response = self
                 .client
                 .post(url)
+                .header(header::AUTHORIZATION, self.authorization.clone())
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(body)
                 .send()
@@ -316,10 +326,7 @@ mod tests {
         let result = Transport::new(
             "https://api.openai.com/v1",
             SecretString::from("sk"),
-            RetryPolicy {
-                max_attempts: 0,
-                ..RetryPolicy::default()
-            },
+            RetryPolicy::default().with_max_attempts(0),
         );
         assert!(matches!(result, Err(AiError::Config(_))));
     }

@@ -29,14 +29,13 @@ pub struct TestOpenAi {
 /// The configuration tests use against `server`: production defaults, the test key, and
 /// short backoffs unless a test sets its own.
 pub fn config(server: &MockServer) -> OpenAiConfig {
-    let mut config = OpenAiConfig::new(SecretString::from(TEST_KEY))
-        .with_base_url(format!("{}/v1", server.uri()));
-    config.retry = RetryPolicy {
-        initial_backoff: std::time::Duration::from_millis(2),
-        max_backoff: std::time::Duration::from_millis(4),
-        ..RetryPolicy::default()
-    };
-    config
+    OpenAiConfig::new(SecretString::from(TEST_KEY))
+        .with_base_url(format!("{}/v1", server.uri()))
+        .with_retry(
+            RetryPolicy::default()
+                .with_initial_backoff(std::time::Duration::from_millis(2))
+                .with_max_backoff(std::time::Duration::from_millis(4)),
+        )
 }
 
 /// A fake OpenAI with moderation answering "clean" to everything.
@@ -60,11 +59,11 @@ pub async fn spawn_with(adjust: impl FnOnce(OpenAiConfig) -> OpenAiConfig) -> Te
 /// For tests on paused tokio time: no deadlines (tokio would fire them at once while a request
 /// is in flight) and no moderation, so only the call under test is made.
 pub async fn spawn_for_paused_time(retry: RetryPolicy) -> TestOpenAi {
-    spawn_with(|mut config| {
-        config.timeouts = Timeouts::none();
-        config.moderation = Moderation::disabled();
-        config.retry = retry;
+    spawn_with(|config| {
         config
+            .with_timeouts(Timeouts::none())
+            .with_moderation(Moderation::disabled())
+            .with_retry(retry)
     })
     .await
 }

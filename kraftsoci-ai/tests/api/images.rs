@@ -49,11 +49,7 @@ async fn an_image_is_asked_for_as_a_square_jpeg_and_returned_checked() {
 
 #[tokio::test]
 async fn the_landscape_size_is_three_by_two() {
-    let app = spawn_with(|mut config| {
-        config.image_size = ImageSize::Landscape;
-        config
-    })
-    .await;
+    let app = spawn_with(|config| config.with_image_size(ImageSize::Landscape)).await;
     app.image_answers(image_bytes(&jpeg(1536, 1024))).await;
 
     let image = app.generator.make_image(&request(), PROMPT).await.unwrap();

@@ -2,6 +2,7 @@
 
 mod chat;
 mod helpers;
+mod http_client;
 mod images;
 mod moderation;
 mod offline;

@@ -123,11 +123,7 @@ async fn a_flagged_image_prompt_stops_the_image_call() {
 
 #[tokio::test]
 async fn moderation_can_be_turned_off() {
-    let app = spawn_with(|mut config| {
-        config.moderation = Moderation::disabled();
-        config
-    })
-    .await;
+    let app = spawn_with(|config| config.with_moderation(Moderation::disabled())).await;
     Mock::given(method("POST"))
         .and(path(MODERATIONS))
         .respond_with(ModerationResponder::flagging(&[""]))

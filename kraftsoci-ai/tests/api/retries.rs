@@ -90,11 +90,11 @@ async fn a_5xx_then_success_recovers() {
 async fn answers_slower_than_the_deadline_end_in_a_typed_error_after_max_attempts() {
     // Here the deadline is wanted: on paused time it fires as soon as the runtime waits on the
     // mock server, which holds every answer for a minute.
-    let app = spawn_with(|mut config| {
-        config.timeouts = Timeouts::all(Duration::from_secs(10));
-        config.moderation = kraftsoci_ai::Moderation::disabled();
-        config.retry = policy();
+    let app = spawn_with(|config| {
         config
+            .with_timeouts(Timeouts::all(Duration::from_secs(10)))
+            .with_moderation(kraftsoci_ai::Moderation::disabled())
+            .with_retry(policy())
     })
     .await;
     app.chat_answers(chat_post(&post("late", &[])).set_delay(Duration::from_secs(60)))
@@ -213,11 +213,7 @@ async fn a_retry_after_longer_than_we_accept_gives_up_at_once() {
 
 #[tokio::test(start_paused = true)]
 async fn persistent_throttling_ends_in_rate_limited_after_max_attempts() {
-    let app = spawn_for_paused_time(RetryPolicy {
-        max_attempts: 4,
-        ..policy()
-    })
-    .await;
+    let app = spawn_for_paused_time(policy().with_max_attempts(4)).await;
     Mock::given(method("POST"))
         .and(path(CHAT))
         .respond_with(

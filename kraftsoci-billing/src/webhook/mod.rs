@@ -14,8 +14,10 @@ pub use events::HANDLED_EVENT_TYPES;
 use events::Meaning;
 pub use signature::{WebhookVerifier, signature_header};
 
-/// What happened to a delivery that passed verification. Every variant answers 2xx.
+/// What happened to a delivery that passed verification. Every variant answers 2xx. More
+/// fields may come.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct WebhookOutcome {
     /// The event id.
     pub event_id: String,
@@ -25,9 +27,11 @@ pub struct WebhookOutcome {
     pub result: WebhookResult,
 }
 
-/// What was done with a verified event.
+/// What was done with a verified event. More outcomes may come; [`WebhookResult::as_str`]
+/// names any of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "result", content = "reason", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum WebhookResult {
     /// Applied for the first time; the stored state changed.
     Applied,
@@ -37,6 +41,19 @@ pub enum WebhookResult {
     AlreadyApplied,
     /// Acknowledged and ignored (an unhandled type, or not about one of our users).
     Ignored(&'static str),
+}
+
+impl WebhookResult {
+    /// The outcome's name, as serialised: `applied`, `superseded`, `already_applied` or
+    /// `ignored`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Superseded => "superseded",
+            Self::AlreadyApplied => "already_applied",
+            Self::Ignored(_) => "ignored",
+        }
+    }
 }
 
 impl From<ApplyOutcome> for WebhookResult {
@@ -171,5 +188,23 @@ impl WebhookProcessor {
         hint: Option<kraftsoci_core::UserId>,
     ) -> Result<Option<kraftsoci_core::UserId>, BillingError> {
         Ok(self.store.user_for_customer(customer).await?.or(hint))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_result_is_named_as_it_is_serialised() {
+        for result in [
+            WebhookResult::Applied,
+            WebhookResult::Superseded,
+            WebhookResult::AlreadyApplied,
+            WebhookResult::Ignored("not ours"),
+        ] {
+            let json = serde_json::to_value(result).unwrap();
+            assert_eq!(json["result"], result.as_str(), "{result:?}");
+        }
     }
 }

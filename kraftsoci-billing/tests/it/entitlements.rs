@@ -191,14 +191,15 @@ async fn the_overview_reports_plan_status_period_and_usage() {
         overview.current_period_end.unwrap().timestamp(),
         h.now() - DAY + 30 * DAY
     );
+    let usage = overview.usage;
     assert_eq!(
-        overview.usage,
-        Usage {
-            posts_used: 0,
-            posts_limit: 100,
-            images_used: 2,
-            images_limit: 40
-        }
+        (
+            usage.posts_used,
+            usage.posts_limit,
+            usage.images_used,
+            usage.images_limit
+        ),
+        (0, 100, 2, 40)
     );
     let json = serde_json::to_value(&overview).unwrap();
     assert_eq!(json["usage"]["images_limit"], 40);

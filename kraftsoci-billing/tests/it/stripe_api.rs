@@ -432,6 +432,113 @@ async fn a_subscription_is_read_in_the_current_and_the_legacy_shape() {
     assert!(latest.cancel_at_period_end);
 }
 
+// ----- Bring your own HTTP client -----
+
+/// A client as an embedder would build it: its own default header (as a proxy might demand),
+/// its own user agent, and no timeout of its own.
+fn embedders_client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-embedder-route",
+        reqwest::header::HeaderValue::from_static("eu-proxy-7"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .user_agent("bakery-suite/2.1")
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_request_goes_through_the_supplied_client_with_the_stripe_headers_added() {
+    let server = MockServer::start().await;
+    let clock = Arc::new(ManualClock::new(t0()));
+    let config = StripeConfig::new(SecretString::from(KEY))
+        .with_api_base(&server.uri())
+        .unwrap();
+    let stripe = StripeBilling::new(config, clock)
+        .unwrap()
+        .with_http_client(embedders_client());
+    let key = IdempotencyKey::parse("checkout:byo-client:1").unwrap();
+    Mock::given(method("POST"))
+        .and(path("/v1/checkout/sessions"))
+        .and(header("x-embedder-route", "eu-proxy-7"))
+        .and(header("user-agent", "bakery-suite/2.1"))
+        .and(header("authorization", format!("Bearer {KEY}").as_str()))
+        .and(header("idempotency-key", key.as_str()))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(header_exists("stripe-version"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(session_json()))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let session = stripe
+        .create_checkout_session(&checkout_request(UserId::new()), &key)
+        .await
+        .unwrap();
+
+    assert_eq!(session.id, "cs_test_a1B2c3");
+}
+
+#[tokio::test]
+async fn the_built_in_client_names_itself_and_carries_no_embedder_header() {
+    let f = fake().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/checkout/sessions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(session_json()))
+        .expect(1)
+        .mount(&f.server)
+        .await;
+
+    f.stripe
+        .create_checkout_session(
+            &checkout_request(UserId::new()),
+            &IdempotencyKey::parse("checkout:built-in:1").unwrap(),
+        )
+        .await
+        .unwrap();
+
+    let requests = f.server.received_requests().await.unwrap();
+    let agent = requests[0].headers["user-agent"].to_str().unwrap();
+    assert!(agent.starts_with("kraftsoci-billing/"), "{agent}");
+    assert!(!requests[0].headers.contains_key("x-embedder-route"));
+}
+
+#[tokio::test]
+async fn the_attempt_timeout_also_bounds_a_supplied_client() {
+    let server = MockServer::start().await;
+    let clock = Arc::new(ManualClock::new(t0()));
+    let config = StripeConfig::new(SecretString::from(KEY))
+        .with_api_base(&server.uri())
+        .unwrap()
+        .with_attempt_timeout(Duration::from_millis(150))
+        .with_max_attempts(2);
+    let stripe = StripeBilling::new(config, clock)
+        .unwrap()
+        .with_http_client(embedders_client());
+    Mock::given(method("POST"))
+        .and(path("/v1/checkout/sessions"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(session_json())
+                .set_delay(Duration::from_secs(10)),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+
+    let error = stripe
+        .create_checkout_session(
+            &checkout_request(UserId::new()),
+            &IdempotencyKey::parse("checkout:byo-timeout:1").unwrap(),
+        )
+        .await
+        .unwrap_err();
+
+    assert_eq!(error.kind, BillingProviderErrorKind::Timeout, "{error}");
+}
+
 #[test]
 fn the_stripe_config_hides_the_key_and_refuses_plain_http_off_loopback() {
     let config = StripeConfig::new(SecretString::from(KEY));

@@ -111,6 +111,37 @@ fn field(h: &mut Sha256, tag: u8, bytes: &[u8]) {
 }
 
 /// SHA-256 of a [`PostContent`]'s canonical encoding, shown to clients as 64 hex digits.
+///
+/// The preview carries it; the Publish click echoes it back; any edit in between changes it, so
+/// an approval can only ever cover exactly what the owner saw.
+///
+/// ```
+/// use kraftsoci_core::{AltText, Caption, ContentHash, Hashtag, MediaDigest, MediaKind, PostContent};
+///
+/// # fn main() -> Result<(), kraftsoci_core::ParseError> {
+/// let mut content = PostContent {
+///     caption: Caption::parse("Fresh simit, straight from the oven")?,
+///     hashtags: vec![Hashtag::parse("#simit")?],
+///     alt_text: Some(AltText::parse("Sesame bread rings on a tray")?),
+///     media_kind: MediaKind::Image,
+///     media: vec![MediaDigest::of(b"jpeg bytes")],
+///     target: None,
+/// };
+/// let shown = content.hash();
+///
+/// // What the client sends back parses to the same hash…
+/// let echoed = ContentHash::parse(&shown.to_hex())?;
+/// assert!(echoed.matches(&shown));
+///
+/// // …and any edit gives another one.
+/// content.hashtags.push(Hashtag::parse("#bakery")?);
+/// assert!(!content.hash().matches(&shown));
+///
+/// // Anything but 64 hex digits is refused.
+/// assert!(ContentHash::parse("not-a-hash").is_err());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct ContentHash([u8; 32]);

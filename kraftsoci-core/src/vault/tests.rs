@@ -1,3 +1,4 @@
+use aes_gcm::KeyInit as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use proptest::prelude::*;
@@ -149,8 +150,8 @@ fn the_associated_data_names_purpose_owner_subject_and_key_version() {
     let owner = UserId::new();
     let ctx = TokenContext::instagram(owner, &ig("42"));
     assert_eq!(
-        ctx.associated_data(3),
-        format!("kraftsoci.token.v1|instagram_access|{owner}|42|key=3").into_bytes()
+        ctx.associated_data(3).as_bytes(),
+        format!("kraftsoci.token.v1|instagram_access|{owner}|42|key=3").as_bytes()
     );
     let connection = ConnectionId::new();
     let by_row = TokenContext::connection(owner, TokenPurpose::InstagramAccess, connection);
@@ -407,10 +408,10 @@ fn a_sealed_non_utf8_payload_is_malformed_not_a_panic() {
     let ctx = context();
     let nonce = [4_u8; NONCE_LEN];
     let mut body = vec![0xFF_u8, 0xFE];
-    let tag = cipher_for(&[7; KEY_LEN])
+    let tag = aes_gcm::Aes256Gcm::new(<&aes_gcm::Key<aes_gcm::Aes256Gcm>>::from(&[7; KEY_LEN]))
         .encrypt_in_place_detached(
             <&Nonce<U12>>::from(&nonce),
-            &ctx.associated_data(1),
+            ctx.associated_data(1).as_bytes(),
             &mut body,
         )
         .unwrap();
@@ -466,5 +467,112 @@ proptest! {
         let sealed = vault.seal(&token(&plain), &ctx).unwrap();
         let opened = vault.open(&sealed, &ctx).unwrap();
         prop_assert_eq!(opened.expose_secret(), plain.as_str());
+    }
+}
+
+// ----- Known answers: tokens sealed by earlier releases must keep opening -----
+
+/// The owner of the known-answer tokens.
+fn kat_owner() -> UserId {
+    UserId::from_uuid(uuid::Uuid::from_u128(
+        0x5f0c6a0e_8b7d_4c1e_9a53_2d1f4e6b7c80,
+    ))
+}
+
+/// `(context, plaintext, sealed hex)`, sealed by the vault as it was before the cipher was
+/// cached and the associated data stopped going through `format!` (key version 3 = 32 bytes of
+/// 9). The second subject is longer than the stack buffer and holds `|`, `key=` and non-ASCII.
+fn known_answers() -> Vec<(TokenContext, &'static str, &'static str)> {
+    vec![
+        (
+            TokenContext::instagram(kat_owner(), &ig("17841405822304914")),
+            "EAAG-known-answer-token",
+            "0100000003327d468480e3c242980a28e0bfbd69f82fc790f1a56f23b3fd7f6f1b0cebaf62fe7b3c73ed775f12078c717e1d989f14e588ae",
+        ),
+        (
+            TokenContext::new(
+                kat_owner(),
+                TokenPurpose::MetaUserAccess,
+                "Ş|key=7 ü".repeat(30),
+            ),
+            "meta-user-token-ü",
+            "0100000003960061915a3f724f3bbecb443e8053c695846027694d856b4e2637fdf895eedb464931056f36067d03ee47b0a23e",
+        ),
+    ]
+}
+
+#[test]
+fn tokens_sealed_by_earlier_releases_still_open() {
+    let vault = TokenVault::new(ring(&[(1, 7), (3, 9)]));
+    for (ctx, plain, sealed) in known_answers() {
+        let sealed = hex::decode(sealed).unwrap();
+        assert_eq!(key_version_of(&sealed), Ok(3));
+        assert_eq!(vault.open(&sealed, &ctx).unwrap().expose_secret(), plain);
+    }
+}
+
+#[test]
+fn sealing_with_the_same_key_and_nonce_gives_the_earlier_bytes_exactly() {
+    let vault = TokenVault::new(ring(&[(1, 7), (3, 9)]));
+    for (ctx, plain, expected) in known_answers() {
+        let expected = hex::decode(expected).unwrap();
+        let nonce: [u8; NONCE_LEN] = expected[5..HEADER_LEN].try_into().unwrap();
+        let sealed = vault
+            .seal_with_nonce(plain.as_bytes(), &ctx, nonce)
+            .unwrap();
+        assert_eq!(hex::encode(sealed), hex::encode(expected));
+    }
+}
+
+/// The associated data as the vault wrote it with `format!`, which stored tokens depend on.
+fn formatted_associated_data(ctx: &TokenContext, key_version: u32) -> Vec<u8> {
+    format!(
+        "kraftsoci.token.v1|{}|{}|{}|key={key_version}",
+        ctx.purpose, ctx.owner, ctx.subject
+    )
+    .into_bytes()
+}
+
+#[test]
+fn associated_data_longer_than_the_stack_buffer_is_still_exact() {
+    let owner = UserId::new();
+    for subject_len in [0, 1, 167, 168, 169, 300, 5000] {
+        let ctx = TokenContext::new(owner, TokenPurpose::MetaUserAccess, "s".repeat(subject_len));
+        for version in [0, 1, 9, 10, 4_294_967_295] {
+            assert_eq!(
+                ctx.associated_data(version).as_bytes(),
+                formatted_associated_data(&ctx, version).as_slice(),
+                "subject of {subject_len} bytes, key {version}"
+            );
+        }
+    }
+}
+
+#[test]
+fn key_versions_are_written_in_plain_decimal() {
+    let mut buf = [0_u8; 10];
+    for (n, text) in [
+        (0, "0"),
+        (7, "7"),
+        (10, "10"),
+        (1_000_000, "1000000"),
+        (u32::MAX, "4294967295"),
+    ] {
+        assert_eq!(decimal(n, &mut buf), text.as_bytes());
+    }
+}
+
+proptest! {
+    #[test]
+    fn the_associated_data_is_byte_for_byte_what_format_wrote(
+        subject in ".{0,400}",
+        version in any::<u32>(),
+        meta in any::<bool>(),
+    ) {
+        let purpose = if meta { TokenPurpose::MetaUserAccess } else { TokenPurpose::InstagramAccess };
+        let ctx = TokenContext::new(UserId::new(), purpose, subject);
+        let built = ctx.associated_data(version);
+        let formatted = formatted_associated_data(&ctx, version);
+        prop_assert_eq!(built.as_bytes(), formatted.as_slice());
     }
 }

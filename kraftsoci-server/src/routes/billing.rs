@@ -8,7 +8,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-use kraftsoci_billing::{Access, BillingError, BillingOverview, WebhookOutcome, WebhookResult};
+use kraftsoci_billing::{Access, BillingError, BillingOverview, WebhookOutcome};
 use kraftsoci_core::ports::{BillingProviderErrorKind, EntitlementError, HostedSession};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -77,7 +77,8 @@ impl From<BillingOverview> for BillingView {
         let (access, grace_until) = match overview.access {
             Access::Granted => (AccessState::Granted, None),
             Access::Grace { until } => (AccessState::Grace, Some(until)),
-            Access::Denied { .. } => (AccessState::Denied, None),
+            // Denied, and any state a later kraftsoci-billing adds: fail closed.
+            _ => (AccessState::Denied, None),
         };
         Self {
             plan: overview.plan,
@@ -132,12 +133,7 @@ impl From<WebhookOutcome> for WebhookAck {
         Self {
             event_id: outcome.event_id,
             event_type: outcome.event_type,
-            result: match outcome.result {
-                WebhookResult::Applied => "applied",
-                WebhookResult::Superseded => "superseded",
-                WebhookResult::AlreadyApplied => "already_applied",
-                WebhookResult::Ignored(_) => "ignored",
-            },
+            result: outcome.result.as_str(),
         }
     }
 }

@@ -343,14 +343,14 @@ struct OpenAiSetup {
 
 async fn spawn_with_openai() -> (TestApp, OpenAiSetup) {
     let server = MockServer::start().await;
-    let mut config = OpenAiConfig::new(SecretString::from("sk-test-server-0000"))
-        .with_base_url(format!("{}/v1", server.uri()));
-    config.moderation = Moderation::disabled();
-    config.retry = RetryPolicy {
-        initial_backoff: std::time::Duration::from_millis(1),
-        max_backoff: std::time::Duration::from_millis(2),
-        ..RetryPolicy::default()
-    };
+    let config = OpenAiConfig::new(SecretString::from("sk-test-server-0000"))
+        .with_base_url(format!("{}/v1", server.uri()))
+        .with_moderation(Moderation::disabled())
+        .with_retry(
+            RetryPolicy::default()
+                .with_initial_backoff(std::time::Duration::from_millis(1))
+                .with_max_backoff(std::time::Duration::from_millis(2)),
+        );
     let openai = Arc::new(OpenAiGenerator::new(config).unwrap());
     let (app, ledger) = spawn_with_ledger(|config| config.sandbox = false, Some(openai)).await;
     (app, OpenAiSetup { server, ledger })
@@ -414,7 +414,7 @@ async fn used(
     kind: QuotaKind,
 ) -> u32 {
     let _ = app;
-    let start = BillingPeriod::calendar_month(Utc::now()).start;
+    let start = BillingPeriod::calendar_month(Utc::now()).start();
     ledger
         .used(user.id.parse::<UserId>().unwrap(), kind, start)
         .await

@@ -12,6 +12,9 @@ mod publisher;
 mod store;
 
 pub use billing::*;
+// The billing domain types were defined here before they moved to `crate::billing`; they stay
+// reachable at their old paths.
+pub use crate::billing::*;
 pub use generation::*;
 pub use journal::*;
 pub use mail::*;

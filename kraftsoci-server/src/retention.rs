@@ -9,7 +9,6 @@
 //! once: every delete is idempotent.
 
 use std::fmt::Write as _;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,55 +16,20 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kraftsoci_core::ports::MediaStore;
 use kraftsoci_core::retention::{
-    PurgeReport, RetentionPlanner, RetentionPolicy, RetentionStore, RetentionSweeper, SweepConfig,
-    SweepMode, SweepOutcome, SweepReport,
+    PurgeReport, RetentionStore, RetentionSweeper, SweepConfig, SweepMode, SweepOutcome,
+    SweepReport,
 };
 use kraftsoci_core::{Clock, RetentionError, StoreError, UserId};
 use rand::Rng as _;
 use serde::Serialize;
 
+pub use crate::config::{DEFAULT_SWEEP_INTERVAL, SweepSettings};
 use crate::state::AppState;
 use crate::store::Store;
-
-/// The default time between sweeps.
-pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// The longest wait before a freshly started server's first sweep (randomized, so that
 /// replicas started together do not sweep in lockstep).
 const FIRST_SWEEP_MAX_DELAY: Duration = Duration::from_secs(60);
-
-/// How the periodic sweep runs (`KRAFTSOCI_SWEEP`, `KRAFTSOCI_SWEEP_INTERVAL`,
-/// `KRAFTSOCI_SWEEP_BATCH`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SweepSettings {
-    /// Whether `serve` sweeps periodically (turn it off where a scheduler runs
-    /// `kraftsoci-server sweep` instead).
-    pub enabled: bool,
-    /// The time between sweeps; deletion promises are planned this much early.
-    pub interval: Duration,
-    /// Rows (or accounts) per delete statement.
-    pub batch_size: NonZeroU32,
-}
-
-impl Default for SweepSettings {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            interval: DEFAULT_SWEEP_INTERVAL,
-            batch_size: SweepConfig::default().batch_size,
-        }
-    }
-}
-
-impl SweepSettings {
-    /// The planner for the privacy policy's retention table at this interval.
-    ///
-    /// # Errors
-    /// [`RetentionError::SweepIntervalTooLong`] when the interval is not shorter than 30 days.
-    pub fn planner(&self) -> Result<RetentionPlanner, RetentionError> {
-        RetentionPlanner::new(RetentionPolicy::privacy_policy(), self.interval)
-    }
-}
 
 /// Core's [`RetentionStore`] port over the server's [`Store`], with the clock the account
 /// purge needs to date the completion of Meta deletion requests.

@@ -43,7 +43,6 @@
 //! # }
 //! ```
 
-mod config;
 mod lease;
 mod runner;
 
@@ -57,7 +56,7 @@ use kraftsoci_core::{Clock, PostId, StoreError, SystemClock, TokenVault};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-pub use config::WorkerConfig;
+pub use crate::config::WorkerConfig;
 pub use runner::RETRIES_EXHAUSTED;
 
 use crate::error::Error;

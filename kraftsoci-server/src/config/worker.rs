@@ -1,8 +1,11 @@
-//! How the publish worker runs: its lease, cadence and bounds.
+//! How the publish worker runs (`KRAFTSOCI_WORKER*`): its lease, cadence and bounds.
 
 use std::time::Duration;
 
 use kraftsoci_core::PublishPolicy;
+
+use super::ConfigError;
+use super::loader::Loader;
 
 /// The publish worker's settings (`KRAFTSOCI_WORKER_*`, see `docs/configuration.md`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,4 +67,21 @@ impl WorkerConfig {
         self.renew_every = lease / 3;
         self
     }
+}
+
+/// The publish worker's settings.
+pub(super) fn load<F: Fn(&str) -> Option<String>>(
+    loader: &Loader<F>,
+) -> Result<WorkerConfig, ConfigError> {
+    Ok(WorkerConfig {
+        enabled: loader.flag("KRAFTSOCI_WORKER")?.unwrap_or(true),
+        concurrency: loader.positive("KRAFTSOCI_WORKER_CONCURRENCY", 2)?,
+        poll_interval: Duration::from_millis(u64::from(
+            loader.positive("KRAFTSOCI_WORKER_POLL_MS", 1000)?,
+        )),
+        recheck: loader.seconds("KRAFTSOCI_WORKER_RECHECK", 900)?,
+        max_transient_deferrals: loader.positive("KRAFTSOCI_WORKER_MAX_RETRIES", 5)?,
+        ..WorkerConfig::default()
+    }
+    .with_lease(loader.seconds("KRAFTSOCI_WORKER_LEASE", 120)?))
 }

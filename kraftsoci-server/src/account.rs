@@ -41,7 +41,7 @@ pub async fn rectify(
     user: UserId,
     changes: AccountChanges,
 ) -> Result<Account, ApiError> {
-    let mut account = state.store.account(user).await?;
+    let mut account = state.stores.accounts.account(user).await?;
     if let Some(email) = changes.email.filter(|e| *e != account.email) {
         let Some(current) = changes.current_password else {
             return Err(ApiError::invalid_field(
@@ -70,7 +70,8 @@ pub async fn rectify(
         account.preferences.theme = theme;
     }
     state
-        .store
+        .stores
+        .accounts
         .update_account(&account)
         .await
         .on_constraint(EMAIL_CONSTRAINT, email_taken)?;
@@ -87,9 +88,9 @@ pub async fn set_restrictions(
     user: UserId,
     restrictions: Restrictions,
 ) -> Result<Restrictions, ApiError> {
-    let mut account = state.store.account(user).await?;
+    let mut account = state.stores.accounts.account(user).await?;
     account.restrictions = restrictions;
-    state.store.update_account(&account).await?;
+    state.stores.accounts.update_account(&account).await?;
     crate::rights::record_answered_request(state, user, RequestKind::Restriction).await?;
     Ok(restrictions)
 }
@@ -103,9 +104,9 @@ pub async fn set_objections(
     user: UserId,
     objections: Objections,
 ) -> Result<Objections, ApiError> {
-    let mut account = state.store.account(user).await?;
+    let mut account = state.stores.accounts.account(user).await?;
     account.objections = objections;
-    state.store.update_account(&account).await?;
+    state.stores.accounts.update_account(&account).await?;
     crate::rights::record_answered_request(state, user, RequestKind::Objection).await?;
     Ok(objections)
 }

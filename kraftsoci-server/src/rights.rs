@@ -19,7 +19,7 @@ use sha2::{Digest as _, Sha256};
 use crate::auth::invalid_credentials;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::rights::{Closure, ClosureOutcome, MetaDeletion, MetaDeletionStatus};
+use crate::store::{Closure, ClosureOutcome, MetaDeletion, MetaDeletionStatus};
 
 /// The oldest `signed_request` accepted from Meta. Meta signs each callback when it sends it;
 /// the bound limits what a captured request is worth.
@@ -35,7 +35,7 @@ pub async fn receive_request(
     kind: RequestKind,
 ) -> Result<DataSubjectRequest, ApiError> {
     let request = DataSubjectRequest::receive(user, kind, state.clock.now());
-    state.store.record_request(&request).await?;
+    state.stores.rights.record_request(&request).await?;
     Ok(request)
 }
 
@@ -52,7 +52,7 @@ pub async fn record_answered_request(
     let now = state.clock.now();
     let mut request = DataSubjectRequest::receive(user, kind, now);
     request.complete(now);
-    state.store.record_request(&request).await?;
+    state.stores.rights.record_request(&request).await?;
     Ok(request)
 }
 
@@ -76,7 +76,7 @@ pub async fn close_account(state: &AppState, user: UserId) -> Result<ClosureOutc
         purge_after: purge_deadline(at),
         request: DataSubjectRequest::receive(user, RequestKind::Erasure, at),
     };
-    let outcome = state.store.close_account(&closure).await?;
+    let outcome = state.stores.rights.close_account(&closure).await?;
     if let ClosureOutcome::Closed {
         sessions_revoked,
         tokens_removed,
@@ -127,7 +127,8 @@ pub async fn close_with_credentials(
     let credentials = match email {
         Some(email) => {
             state
-                .store
+                .stores
+                .auth
                 .credentials_by_email(&email.normalized())
                 .await?
         }
@@ -202,7 +203,11 @@ pub async fn meta_data_deletion(
     signed_request: &str,
 ) -> Result<MetaDeletion, ApiError> {
     let meta_user = verified_meta_user(state, signed_request)?;
-    let accounts = state.store.accounts_of_meta_user(&meta_user).await?;
+    let accounts = state
+        .stores
+        .connections
+        .accounts_of_meta_user(&meta_user)
+        .await?;
     for &user in &accounts {
         close_account(state, user).await?;
     }
@@ -223,7 +228,7 @@ pub async fn meta_data_deletion(
         created_at: now,
         completed_at,
     };
-    state.store.insert_meta_deletion(&request).await?;
+    state.stores.rights.insert_meta_deletion(&request).await?;
     tracing::info!(
         accounts = accounts.len(),
         "meta data-deletion request received"
@@ -238,7 +243,11 @@ pub async fn meta_data_deletion(
 /// As [`meta_data_deletion`].
 pub async fn meta_deauthorize(state: &AppState, signed_request: &str) -> Result<u64, ApiError> {
     let meta_user = verified_meta_user(state, signed_request)?;
-    let removed = state.store.remove_meta_user_tokens(&meta_user).await?;
+    let removed = state
+        .stores
+        .connections
+        .remove_meta_user_tokens(&meta_user)
+        .await?;
     tracing::info!(removed, "meta deauthorized the app; tokens removed");
     Ok(removed)
 }

@@ -19,7 +19,7 @@ use crate::http::layers;
 use crate::http::rate_limit::AuthLimits;
 use crate::posts::providers;
 use crate::state::AppState;
-use crate::store::{self, Store};
+use crate::store::{self, Stores};
 use crate::worker::{Worker, WorkerDeps};
 use crate::{mail, media, routes};
 
@@ -41,7 +41,7 @@ impl std::fmt::Debug for Application {
 /// Builds an [`Application`], letting tests (and later features) replace collaborators.
 pub struct ApplicationBuilder {
     config: Config,
-    store: Option<Arc<dyn Store>>,
+    stores: Option<Stores>,
     clock: Option<Arc<dyn Clock>>,
     mailer: Option<Arc<dyn Mailer>>,
     media: Option<Arc<dyn MediaStore>>,
@@ -52,10 +52,10 @@ pub struct ApplicationBuilder {
 }
 
 impl ApplicationBuilder {
-    /// Uses this store instead of connecting to `KRAFTSOCI_DATABASE_URL`. It is still
-    /// migrated.
-    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
-        self.store = Some(store);
+    /// Uses these stores instead of connecting to `KRAFTSOCI_DATABASE_URL`. They are still
+    /// migrated; they should run on the same clock as the application.
+    pub fn stores(mut self, stores: Stores) -> Self {
+        self.stores = Some(stores);
         self
     }
 
@@ -124,12 +124,12 @@ impl ApplicationBuilder {
             tracing::warn!("sandbox mode: offline generators and a sandbox Instagram publisher");
         }
 
-        let store = match self.store {
-            Some(store) => store,
-            None => store::connect(&config.database_url).await?,
-        };
-        store.migrate().await?;
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let stores = match self.stores {
+            Some(stores) => stores,
+            None => store::connect(&config.database_url, Arc::clone(&clock)).await?,
+        };
+        stores.database.migrate().await?;
         let mailer = match self.mailer {
             Some(mailer) => mailer,
             None => mail::from_config(&config.mail, Arc::clone(&clock)).map_err(|source| {
@@ -156,7 +156,8 @@ impl ApplicationBuilder {
         let issuer = config.public_url.origin().ascii_serialization();
         let tokens = AccessTokens::new(&config.jwt_secret, &issuer);
         let auth = Arc::new(AuthService::new(
-            Arc::clone(&store),
+            Arc::clone(&stores.auth),
+            Arc::clone(&stores.accounts),
             Arc::clone(&clock),
             Arc::clone(&mailer),
             hasher,
@@ -174,10 +175,15 @@ impl ApplicationBuilder {
         let meta = providers::meta_client(&config).map_err(setup("meta client"))?;
         let publisher = match self.publisher {
             Some(publisher) => publisher,
-            None => {
-                providers::publisher(&config, meta.as_ref(), &store, &media, &media_links, &clock)
-                    .map_err(setup("publisher"))?
-            }
+            None => providers::publisher(
+                &config,
+                meta.as_ref(),
+                &stores.sandbox,
+                &media,
+                &media_links,
+                &clock,
+            )
+            .map_err(setup("publisher"))?,
         };
         let (generator, images) = match (self.generator, self.images) {
             (Some(generator), Some(images)) => (generator, images),
@@ -191,13 +197,19 @@ impl ApplicationBuilder {
             }
         };
         let billing = Arc::new(
-            Billing::from_config(&config, Arc::clone(&store), Arc::clone(&clock))
-                .map_err(|e| setup("billing")(e.into()))?,
+            Billing::from_config(
+                &config,
+                Arc::clone(&stores.billing),
+                Arc::clone(&stores.quota),
+                Arc::clone(&stores.intents),
+                Arc::clone(&clock),
+            )
+            .map_err(|e| setup("billing")(e.into()))?,
         );
         let entitlements = self.entitlements.unwrap_or_else(|| billing.entitlements());
         let state = AppState {
             config: Arc::new(config),
-            store,
+            stores,
             clock,
             mailer,
             media,
@@ -231,7 +243,7 @@ impl Application {
     pub fn builder(config: Config) -> ApplicationBuilder {
         ApplicationBuilder {
             config,
-            store: None,
+            stores: None,
             clock: None,
             mailer: None,
             media: None,

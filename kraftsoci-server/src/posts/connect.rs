@@ -24,8 +24,9 @@ use sha2::{Digest as _, Sha256};
 use crate::error::ApiError;
 use crate::posts::flow;
 use crate::state::AppState;
+use kraftsoci_core::ports::{JOB_RUNNING, JobRequest, PostUpdate};
+
 use crate::store::NewOAuthState;
-use crate::store::posts_flow::{JOB_RUNNING, JobRequest, PostUpdate};
 
 /// How long a login `state` is accepted.
 pub const STATE_TTL_MINUTES: i64 = 10;
@@ -126,7 +127,8 @@ pub async fn start(state: &AppState, user: UserId) -> Result<ConnectStart, ApiEr
     let value = random_token();
     let now = state.clock.now();
     state
-        .store
+        .stores
+        .oauth_states
         .insert_oauth_state(&NewOAuthState {
             state_hash: state_hash(&value),
             user,
@@ -172,7 +174,8 @@ pub async fn callback(state: &AppState, params: CallbackParams) -> Result<Connec
     };
     // Spent first, whatever follows: a state works once, also when the login failed.
     let user = state
-        .store
+        .stores
+        .oauth_states
         .consume_oauth_state(&state_hash(presented), now)
         .await?
         .ok_or_else(invalid_state)?;
@@ -190,7 +193,7 @@ pub async fn callback(state: &AppState, params: CallbackParams) -> Result<Connec
             )
         });
     }
-    let session = state.store.session_state(user).await?;
+    let session = state.stores.auth.session_state(user).await?;
     if session.closed {
         return Err(invalid_state());
     }
@@ -242,7 +245,8 @@ pub async fn callback(state: &AppState, params: CallbackParams) -> Result<Connec
         .await?;
         if let Some(meta_user) = &meta_user {
             state
-                .store
+                .stores
+                .connections
                 .set_meta_user_hash(user, connection.id, meta_user)
                 .await?;
         }
@@ -291,7 +295,8 @@ async fn connect_sandbox(
 ) -> Result<Connected, ApiError> {
     // One sandbox account per user: connecting again renews it (and its waiting posts).
     let existing = state
-        .store
+        .stores
+        .connections
         .connections(user)
         .await?
         .into_iter()
@@ -336,7 +341,8 @@ async fn save(
 ) -> Result<Connection, ApiError> {
     let now = state.clock.now();
     let existing = state
-        .store
+        .stores
+        .connections
         .connection_by_ig_user(owner, &ig_user_id)
         .await?;
     let sealed = state
@@ -354,7 +360,8 @@ async fn save(
         created_at: existing.as_ref().map_or(now, |c| c.created_at),
     };
     let saved = state
-        .store
+        .stores
+        .connections
         .save_connection(&connection, &sealed, key_version)
         .await?;
     resume_waiting_posts(state, &saved).await?;
@@ -365,7 +372,8 @@ async fn save(
 /// consent still matches is queued again, any other returns to `ready`.
 async fn resume_waiting_posts(state: &AppState, connection: &Connection) -> Result<(), ApiError> {
     let waiting = state
-        .store
+        .stores
+        .posts
         .posts_awaiting_reconnect(connection.owner, &connection.ig_user_id)
         .await?;
     for snapshot in waiting {
@@ -386,7 +394,8 @@ async fn resume_waiting_posts(state: &AppState, connection: &Connection) -> Resu
                 .and_then(|c| c.scheduled_for())
                 .map_or(now, |at| at.max(now));
             state
-                .store
+                .stores
+                .posts
                 .approve_and_queue(
                     &update,
                     &JobRequest {
@@ -398,7 +407,7 @@ async fn resume_waiting_posts(state: &AppState, connection: &Connection) -> Resu
                 .await
                 .map(|_| ())
         } else {
-            state.store.save_and_unqueue(&update, now).await
+            state.stores.posts.save_and_unqueue(&update, now).await
         };
         match saved {
             Ok(()) => {
@@ -426,11 +435,12 @@ async fn resume_waiting_posts(state: &AppState, connection: &Connection) -> Resu
 /// 404 when it is not the owner's; 409 `publishing_in_progress` while a post is being
 /// published to it, `conflict` when a post changed meanwhile.
 pub async fn disconnect(state: &AppState, owner: UserId, id: ConnectionId) -> Result<(), ApiError> {
-    let connection = state.store.connection(owner, id).await?;
+    let connection = state.stores.connections.connection(owner, id).await?;
     let now = state.clock.now();
     let mut withdrawn = Vec::new();
     for snapshot in state
-        .store
+        .stores
+        .posts
         .posts_queued_for(owner, &connection.ig_user_id)
         .await?
     {
@@ -443,7 +453,8 @@ pub async fn disconnect(state: &AppState, owner: UserId, id: ConnectionId) -> Re
         });
     }
     state
-        .store
+        .stores
+        .connections
         .disconnect(owner, id, &withdrawn, now)
         .await
         .map_err(|error| match error {

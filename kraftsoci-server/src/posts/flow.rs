@@ -10,8 +10,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use kraftsoci_core::ports::{
-    Connection, ConnectionStatus, EntitlementError, GenerationError, GenerationRequest, MediaKey,
-    QuotaKind, QuotaReservation,
+    Connection, ConnectionStatus, EntitlementError, GenerationError, GenerationRequest,
+    JOB_RUNNING, JobRequest, JobView, MediaKey, PostMedia, PostUpdate, QuotaKind, QuotaReservation,
+    StoredImage,
 };
 use kraftsoci_core::{
     AltText, Approval, ApproveOutcome, Caption, CheckedJpeg, ConnectionId, ContentHash, Edit,
@@ -21,9 +22,6 @@ use kraftsoci_core::{
 
 use crate::error::{ApiError, FieldErrors, Fields};
 use crate::state::AppState;
-use crate::store::posts_flow::{
-    JOB_RUNNING, JobRequest, JobView, PostMedia, PostUpdate, StoredImage,
-};
 
 /// How many times a click is retried when a concurrent change won the optimistic check.
 const MAX_CLICK_ATTEMPTS: u32 = 3;
@@ -192,7 +190,7 @@ async fn owned_connection(
     owner: UserId,
     id: ConnectionId,
 ) -> Result<Connection, ApiError> {
-    match state.store.connection(owner, id).await {
+    match state.stores.connections.connection(owner, id).await {
         Ok(connection) => Ok(connection),
         Err(StoreError::NotFound) => Err(ApiError::invalid_field(
             "instagram_account_id",
@@ -210,7 +208,8 @@ pub async fn views(
     posts: Vec<PostSnapshot>,
 ) -> Result<Vec<PostView>, ApiError> {
     let connections: HashMap<IgUserId, ConnectionId> = state
-        .store
+        .stores
+        .connections
         .connections(owner)
         .await?
         .into_iter()
@@ -218,7 +217,8 @@ pub async fn views(
         .collect();
     let ids: Vec<PostId> = posts.iter().map(|p| p.id).collect();
     let mut media: HashMap<PostId, PostMedia> = state
-        .store
+        .stores
+        .posts
         .post_media(owner, &ids)
         .await?
         .into_iter()
@@ -227,7 +227,7 @@ pub async fn views(
     for post in posts {
         let job = match post.status {
             PostStatus::Approved | PostStatus::Publishing => {
-                state.store.publish_job(owner, post.id).await?
+                state.stores.posts.publish_job(owner, post.id).await?
             }
             _ => None,
         };
@@ -254,7 +254,7 @@ pub async fn views(
 /// # Errors
 /// 404 when it is not the owner's.
 pub async fn view(state: &AppState, owner: UserId, id: PostId) -> Result<PostView, ApiError> {
-    let post = state.store.post(owner, id).await?;
+    let post = state.stores.posts.post(owner, id).await?;
     views(state, owner, vec![post])
         .await?
         .pop()
@@ -262,7 +262,7 @@ pub async fn view(state: &AppState, owner: UserId, id: PostId) -> Result<PostVie
 }
 
 async fn load(state: &AppState, owner: UserId, id: PostId) -> Result<Post, ApiError> {
-    let snapshot = state.store.post(owner, id).await?;
+    let snapshot = state.stores.posts.post(owner, id).await?;
     Post::restore(snapshot).map_err(ApiError::internal)
 }
 
@@ -303,13 +303,13 @@ pub async fn generate(
     topic: &str,
     with_image: bool,
 ) -> Result<PostView, ApiError> {
-    let account = state.store.account(owner).await?;
+    let account = state.stores.accounts.account(owner).await?;
     account
         .restrictions
         .allow(Processing::Generation)
         .map_err(|_| restricted())?;
     let topic = Topic::parse(topic)?;
-    let profile = state.store.profile(owner).await?.ok_or_else(|| {
+    let profile = state.stores.profiles.profile(owner).await?.ok_or_else(|| {
         unprocessable(
             "profile_required",
             "Describe your business in your profile before generating posts.",
@@ -378,7 +378,7 @@ async fn produce(
         None
     };
 
-    let connections = state.store.connections(owner).await?;
+    let connections = state.stores.connections.connections(owner).await?;
     let mut active = connections
         .iter()
         .filter(|c| c.status == ConnectionStatus::Active);
@@ -419,8 +419,9 @@ async fn produce(
         sandbox: state.config.sandbox,
     };
     if let Err(error) = state
-        .store
-        .insert_generated_post(post.snapshot(), &media)
+        .stores
+        .posts
+        .insert_post(post.snapshot(), &media)
         .await
     {
         if let Some(image) = &media.image
@@ -493,7 +494,8 @@ pub async fn edit(
     )
     .map_err(lifecycle)?;
     state
-        .store
+        .stores
+        .posts
         .save_and_unqueue(
             &PostUpdate {
                 post: post.into_snapshot(),
@@ -548,7 +550,7 @@ pub async fn publish(
     };
     fields.finish()?;
 
-    let account = state.store.account(owner).await?;
+    let account = state.stores.accounts.account(owner).await?;
     account
         .restrictions
         .allow(Processing::Publishing)
@@ -584,7 +586,8 @@ pub async fn publish(
         if outcome == ApproveOutcome::Unchanged {
             // The same click again: nothing new to consent to; make sure it is queued.
             state
-                .store
+                .stores
+                .posts
                 .ensure_queued(owner, id, &job)
                 .await
                 .map_err(store_conflict)?;
@@ -592,7 +595,8 @@ pub async fn publish(
         }
         preflight(state, &post, &connection, job.run_after).await?;
         match state
-            .store
+            .stores
+            .posts
             .approve_and_queue(
                 &PostUpdate {
                     post: post.snapshot().clone(),
@@ -632,7 +636,8 @@ async fn preflight(
 ) -> Result<(), ApiError> {
     post.content().post_text()?;
     let media = state
-        .store
+        .stores
+        .posts
         .post_media(post.owner(), &[post.id()])
         .await?
         .pop()
@@ -666,7 +671,8 @@ async fn preflight(
         ));
     }
     let load = state
-        .store
+        .stores
+        .posts
         .publishing_load(
             &connection.ig_user_id,
             run_after - DAY,
@@ -699,7 +705,8 @@ pub async fn withdraw(state: &AppState, owner: UserId, id: PostId) -> Result<Pos
     post.withdraw(at).map_err(lifecycle)?;
     post.reopen(at).map_err(lifecycle)?;
     state
-        .store
+        .stores
+        .posts
         .save_and_unqueue(
             &PostUpdate {
                 post: post.into_snapshot(),
@@ -719,16 +726,17 @@ pub async fn withdraw(state: &AppState, owner: UserId, id: PostId) -> Result<Pos
 /// # Errors
 /// 404; 409 `publishing_in_progress` while it is being published.
 pub async fn delete(state: &AppState, owner: UserId, id: PostId) -> Result<(), ApiError> {
-    let post = state.store.post(owner, id).await?;
+    let post = state.stores.posts.post(owner, id).await?;
     let held = state
-        .store
+        .stores
+        .posts
         .publish_job(owner, id)
         .await?
         .is_some_and(|job| job.state == "running");
     if post.status == PostStatus::Publishing || held {
         return Err(publishing_in_progress());
     }
-    let media = state.store.post_media(owner, &[id]).await?.pop();
+    let media = state.stores.posts.post_media(owner, &[id]).await?.pop();
     if let Some((
         _,
         PostMedia {
@@ -743,8 +751,9 @@ pub async fn delete(state: &AppState, owner: UserId, id: PostId) -> Result<(), A
             .map_err(|e| ApiError::Unavailable(anyhow::Error::new(e)))?;
     }
     state
-        .store
-        .delete_post_checked(owner, id, state.clock.now())
+        .stores
+        .posts
+        .delete_post(owner, id, state.clock.now())
         .await
         .map_err(store_conflict)?;
     tracing::info!(post = %id, "post deleted");

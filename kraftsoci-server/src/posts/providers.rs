@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use crate::config::{Config, TokenKeys};
 use crate::media_links::MediaLinks;
 use crate::sandbox::SandboxPublisher;
-use crate::store::{SandboxStore, Store};
+use crate::store::SandboxStore;
 
 /// The token vault over `KRAFTSOCI_TOKEN_KEYS` (P22).
 ///
@@ -75,15 +75,14 @@ pub fn meta_client(config: &Config) -> anyhow::Result<Option<Arc<MetaClient>>> {
 pub fn publisher(
     config: &Config,
     meta: Option<&Arc<MetaClient>>,
-    store: &Arc<dyn Store>,
+    sandbox: &Arc<dyn SandboxStore>,
     media: &Arc<dyn MediaStore>,
     links: &MediaLinks,
     clock: &Arc<dyn Clock>,
 ) -> anyhow::Result<Arc<dyn SocialPublisher>> {
     if config.sandbox {
-        let sandbox: Arc<dyn SandboxStore> = Arc::clone(store) as Arc<dyn SandboxStore>;
         return Ok(Arc::new(SandboxPublisher::new(
-            sandbox,
+            Arc::clone(sandbox),
             Arc::clone(media),
             links.clone(),
             Arc::clone(clock),

@@ -187,7 +187,7 @@ async fn accounts(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> Result<Json<Vec<AccountView>>, ApiError> {
-    let connections = state.store.connections(user.id).await?;
+    let connections = state.stores.connections.connections(user.id).await?;
     Ok(Json(
         connections.into_iter().map(AccountView::from).collect(),
     ))
@@ -244,7 +244,8 @@ async fn sandbox_permalink(
         return Err(ApiError::NotFound);
     }
     let publication = state
-        .store
+        .stores
+        .sandbox
         .sandbox_publication(&media_id)
         .await?
         .ok_or(ApiError::NotFound)?;

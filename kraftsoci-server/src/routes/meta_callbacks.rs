@@ -21,7 +21,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::http::{Json, Query};
 use crate::rights;
 use crate::state::AppState;
-use crate::store::rights::{MetaDeletion, MetaDeletionStatus};
+use crate::store::{MetaDeletion, MetaDeletionStatus};
 
 /// The path of the status page.
 pub const STATUS_PATH: &str = "meta/data-deletion/status";
@@ -186,7 +186,7 @@ async fn status_page(
     let plausible =
         !code.is_empty() && code.len() <= 64 && code.bytes().all(|b| b.is_ascii_hexdigit());
     let found = if plausible {
-        match state.store.meta_deletion(&code).await {
+        match state.stores.rights.meta_deletion(&code).await {
             Ok(found) => found,
             Err(error) => return ApiError::from(error).into_response(),
         }

@@ -339,7 +339,8 @@ async fn list(
         ));
     }
     let page = state
-        .store
+        .stores
+        .posts
         .list_posts(user.id, status, query.cursor, limit)
         .await
         .map_err(|error| match error {
@@ -495,7 +496,7 @@ async fn consent(
     user: AuthUser,
     Path(id): Path<PostId>,
 ) -> Result<Json<ConsentDto>, ApiError> {
-    let post = state.store.post(user.id, id).await?;
+    let post = state.stores.posts.post(user.id, id).await?;
     let receipt = post.consent.ok_or(ApiError::NotFound)?;
     Ok(Json(ConsentDto {
         post_id: receipt.post().to_string(),

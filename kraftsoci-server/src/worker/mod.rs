@@ -63,15 +63,15 @@ use crate::error::Error;
 use crate::media_links::MediaLinks;
 use crate::posts::providers;
 use crate::state::AppState;
-use crate::store::jobs::{ClaimedJob, JobId, Settled, WaitReason};
-use crate::store::{self, Store};
+use crate::store::{self, ClaimedJob, JobId, Settled, Stores, WaitReason};
 use lease::after;
 
 /// What the worker needs from the rest of the server.
 #[derive(Clone)]
 pub struct WorkerDeps {
-    /// The queue, the journal, posts, accounts and connections.
-    pub store: Arc<dyn Store>,
+    /// The storage ports; the worker uses the queue, the journal, posts, accounts and
+    /// connections.
+    pub stores: Stores,
     /// Instagram: the Graph adapter, or the sandbox publisher in sandbox mode.
     pub publisher: Arc<dyn SocialPublisher>,
     /// Opens the connections' tokens (P10, P22).
@@ -88,7 +88,7 @@ pub struct WorkerDeps {
 impl std::fmt::Debug for WorkerDeps {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WorkerDeps")
-            .field("backend", &self.store.backend())
+            .field("stores", &self.stores)
             .field("links", &self.links)
             .finish_non_exhaustive()
     }
@@ -98,7 +98,7 @@ impl WorkerDeps {
     /// The same collaborators the HTTP API uses.
     pub fn from_state(state: &AppState) -> Self {
         Self {
-            store: Arc::clone(&state.store),
+            stores: state.stores.clone(),
             publisher: Arc::clone(&state.publisher),
             vault: Arc::clone(&state.vault),
             links: Arc::clone(&state.media_links),
@@ -115,17 +115,24 @@ impl WorkerDeps {
     /// for the media store, the token vault or the publisher.
     pub async fn from_config(config: &crate::config::Config) -> Result<Self, Error> {
         let setup = |what: &'static str| move |source: anyhow::Error| Error::Setup { what, source };
-        let store = store::connect(&config.database_url).await?;
-        store.migrate().await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let stores = store::connect(&config.database_url, Arc::clone(&clock)).await?;
+        stores.database.migrate().await?;
         let media = crate::media::from_config(&config.media_url).map_err(setup("media store"))?;
         let links = Arc::new(providers::media_links(config, Arc::clone(&clock)));
         let vault = Arc::new(providers::vault(&config.token_keys).map_err(setup("token vault"))?);
         let meta = providers::meta_client(config).map_err(setup("meta client"))?;
-        let publisher = providers::publisher(config, meta.as_ref(), &store, &media, &links, &clock)
-            .map_err(setup("publisher"))?;
+        let publisher = providers::publisher(
+            config,
+            meta.as_ref(),
+            &stores.sandbox,
+            &media,
+            &links,
+            &clock,
+        )
+        .map_err(setup("publisher"))?;
         Ok(Self {
-            store,
+            stores,
             publisher,
             vault,
             links,
@@ -283,7 +290,8 @@ impl Worker {
         let token = format!("{}/{}", self.inner.id, uuid::Uuid::new_v4().simple());
         self.inner
             .deps
-            .store
+            .stores
+            .queue
             .claim_publish_job(&token, now, after(now, self.inner.config.lease))
             .await
     }

@@ -6,9 +6,9 @@ use crate::fixtures::{account, hash, signed_up, t0};
 use crate::support::TestDb;
 
 pub async fn an_account_round_trips_every_field(db: &TestDb) {
-    let store = db.store();
-    let created = signed_up(&*store, "Ada@Example.com").await;
-    let read = store.account(created.id).await.unwrap();
+    let store = db.stores();
+    let created = signed_up(&store, "Ada@Example.com").await;
+    let read = store.accounts.account(created.id).await.unwrap();
     assert_eq!(read, created);
     assert_eq!(read.email.as_str(), "Ada@example.com");
     let acceptances = db
@@ -32,8 +32,8 @@ pub async fn an_account_round_trips_every_field(db: &TestDb) {
 }
 
 pub async fn rectification_updates_the_mutable_fields(db: &TestDb) {
-    let store = db.store();
-    let mut account = signed_up(&*store, "ada@example.com").await;
+    let store = db.stores();
+    let mut account = signed_up(&store, "ada@example.com").await;
     account.name = PersonName::parse("Ada King").unwrap();
     account.email = Email::parse("countess@example.org").unwrap();
     account.preferences = Preferences {
@@ -45,9 +45,10 @@ pub async fn rectification_updates_the_mutable_fields(db: &TestDb) {
         publishing: false,
     };
     account.objections = Objections { usage_log: true };
-    store.update_account(&account).await.unwrap();
-    assert_eq!(store.account(account.id).await.unwrap(), account);
+    store.accounts.update_account(&account).await.unwrap();
+    assert_eq!(store.accounts.account(account.id).await.unwrap(), account);
     let credentials = store
+        .auth
         .credentials_by_email("countess@example.org")
         .await
         .unwrap()
@@ -55,21 +56,23 @@ pub async fn rectification_updates_the_mutable_fields(db: &TestDb) {
     assert_eq!(credentials.user, account.id);
     assert!(
         store
+            .auth
             .credentials_by_email("ada@example.com")
             .await
             .unwrap()
             .is_none()
     );
-    let state = store.session_state(account.id).await.unwrap();
+    let state = store.auth.session_state(account.id).await.unwrap();
     assert!(state.objects_to_usage_log);
     assert!(!state.closed);
 }
 
 pub async fn a_taken_email_is_a_conflict_named_users_email_key(db: &TestDb) {
-    let store = db.store();
-    signed_up(&*store, "ada@example.com").await;
+    let store = db.stores();
+    signed_up(&store, "ada@example.com").await;
     let duplicate = account("ADA@example.com");
     let err = store
+        .auth
         .create_account(&NewAccount {
             account: duplicate,
             password_hash: hash('b'),
@@ -83,10 +86,10 @@ pub async fn a_taken_email_is_a_conflict_named_users_email_key(db: &TestDb) {
             constraint: "users_email_key".to_owned()
         }
     );
-    let mut other = signed_up(&*store, "other@example.com").await;
+    let mut other = signed_up(&store, "other@example.com").await;
     other.email = Email::parse("Ada@Example.com").unwrap();
     assert_eq!(
-        store.update_account(&other).await.unwrap_err(),
+        store.accounts.update_account(&other).await.unwrap_err(),
         StoreError::Conflict {
             constraint: "users_email_key".to_owned()
         }
@@ -94,8 +97,8 @@ pub async fn a_taken_email_is_a_conflict_named_users_email_key(db: &TestDb) {
 }
 
 pub async fn a_closed_account_frees_its_email_and_has_no_credentials(db: &TestDb) {
-    let store = db.store();
-    let closed = signed_up(&*store, "ada@example.com").await;
+    let store = db.stores();
+    let closed = signed_up(&store, "ada@example.com").await;
     db.exec(format!(
         "UPDATE users SET closed_at = '2026-03-02T00:00:00.000000Z', \
          purge_after = '2026-04-01T00:00:00.000000Z' WHERE id = '{}'",
@@ -104,41 +107,50 @@ pub async fn a_closed_account_frees_its_email_and_has_no_credentials(db: &TestDb
     .await;
     assert!(
         store
+            .auth
             .credentials_by_email("ada@example.com")
             .await
             .unwrap()
             .is_none()
     );
     assert_eq!(
-        store.credentials(closed.id).await.unwrap_err(),
+        store.auth.credentials(closed.id).await.unwrap_err(),
         StoreError::NotFound
     );
-    assert!(store.session_state(closed.id).await.unwrap().closed);
-    assert!(store.account(closed.id).await.unwrap().closed_at.is_some());
+    assert!(store.auth.session_state(closed.id).await.unwrap().closed);
+    assert!(
+        store
+            .accounts
+            .account(closed.id)
+            .await
+            .unwrap()
+            .closed_at
+            .is_some()
+    );
     assert_eq!(
-        store.update_account(&closed).await.unwrap_err(),
+        store.accounts.update_account(&closed).await.unwrap_err(),
         StoreError::NotFound,
         "a closed account is not rectified"
     );
-    let again = signed_up(&*store, "ada@example.com").await;
+    let again = signed_up(&store, "ada@example.com").await;
     assert_ne!(again.id, closed.id);
 }
 
 pub async fn unknown_accounts_are_not_found(db: &TestDb) {
-    let store = db.store();
+    let store = db.stores();
     let nobody = UserId::new();
     assert_eq!(
-        store.account(nobody).await.unwrap_err(),
+        store.accounts.account(nobody).await.unwrap_err(),
         StoreError::NotFound
     );
     assert_eq!(
-        store.session_state(nobody).await.unwrap_err(),
+        store.auth.session_state(nobody).await.unwrap_err(),
         StoreError::NotFound
     );
     let mut ghost = account("ghost@example.com");
     ghost.created_at = t0();
     assert_eq!(
-        store.update_account(&ghost).await.unwrap_err(),
+        store.accounts.update_account(&ghost).await.unwrap_err(),
         StoreError::NotFound
     );
 }

@@ -1,6 +1,4 @@
 //! Privacy-policy versions, each user's acceptances and in-app notices (P38).
-//!
-//! Implemented once for both engines in `rights_queries.rs`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

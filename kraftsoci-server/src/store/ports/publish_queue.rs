@@ -1,5 +1,5 @@
-//! Storage of the publish queue (`publish_jobs`) and of the orchestration's recovery points
-//! (`publish_journal`), as the publish worker uses them.
+//! The publish queue (`publish_jobs`) as the publish worker uses it, and its fenced writes of
+//! the orchestration's recovery points (`publish_journal`).
 //!
 //! ## Claims, leases and fencing
 //!
@@ -18,18 +18,16 @@
 //! before calling `media_publish`, this keeps two workers from ever publishing one approval
 //! twice, even when a lease expires under a slow worker.
 //!
-//! The SQL is written once in `jobs_queries.rs` (compiled for both engines like `queries.rs`);
-//! the two statements that differ live in [`JobsDialect`].
+//! The claim is the one statement whose SQL differs between the engines (see
+//! `store/dialect.rs`).
 
 use std::fmt;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kraftsoci_core::ports::JournalEntry;
+use kraftsoci_core::ports::{JournalEntry, PostUpdate};
 use kraftsoci_core::{ConnectionId, PostId, StoreError, UserId};
 use uuid::Uuid;
-
-use super::posts_flow::PostUpdate;
 
 /// A publish job's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -103,21 +101,6 @@ impl fmt::Display for WaitReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// A job to queue: the post's publish request (one job per post).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewPublishJob {
-    /// The post.
-    pub post: PostId,
-    /// Its owner.
-    pub owner: UserId,
-    /// The connection to publish with, when known.
-    pub connection: Option<ConnectionId>,
-    /// Not before this instant (the scheduled time, or now).
-    pub run_after: DateTime<Utc>,
-    /// When it was queued.
-    pub created_at: DateTime<Utc>,
 }
 
 /// The proof that a worker holds a job: the job and the claim token written into its
@@ -225,13 +208,10 @@ pub enum Settled {
     PostChanged,
 }
 
-/// The publish queue and the fenced writes of its workers. Implemented by both stores.
+/// The publish queue and the fenced writes of its workers. Jobs are queued and dropped by
+/// [`PostStore`](kraftsoci_core::ports::PostStore) (the click, an edit, a withdrawal).
 #[async_trait]
 pub trait PublishQueue: Send + Sync {
-    /// Queues a publish job for a post. Idempotent per post: a job that exists and is not held
-    /// by a worker is re-queued with these values; a held one is left alone.
-    async fn enqueue_publish_job(&self, job: &NewPublishJob) -> Result<(), StoreError>;
-
     /// Claims the earliest due job (`run_after <= now`, not leased or its lease run out) for
     /// `claim` until `lease_until`, counting the attempt. `None` when nothing is due.
     async fn claim_publish_job(
@@ -267,64 +247,9 @@ pub trait PublishQueue: Send + Sync {
         settlement: &Settlement,
     ) -> Result<Settled, StoreError>;
 
-    /// The media-store key of the post's image, if it has one.
-    async fn post_image_key(
-        &self,
-        owner: UserId,
-        post: PostId,
-    ) -> Result<Option<String>, StoreError>;
-
-    /// Makes the owner's waiting jobs due now (after a reconnect or a lifted restriction), only
-    /// those waiting for `reason` when given. Returns how many were woken.
-    async fn wake_publish_jobs(
-        &self,
-        owner: UserId,
-        reason: Option<WaitReason>,
-        now: DateTime<Utc>,
-    ) -> Result<u64, StoreError>;
-
     /// The post's job, if any.
     async fn publish_job_record(
         &self,
         post: PostId,
     ) -> Result<Option<PublishJobRecord>, StoreError>;
-}
-
-/// The statements whose SQL differs between the engines.
-pub(crate) trait JobsDialect {
-    /// Opens a transaction that will write. SQLite takes its write lock up front (`BEGIN
-    /// IMMEDIATE`), so a transaction that reads before it writes waits for other writers
-    /// instead of failing with `SQLITE_BUSY` when it upgrades.
-    const BEGIN_WRITE: &'static str;
-    /// The claim: one statement that picks, locks and stamps the earliest due job. Binds:
-    /// `$1` claim token, `$2` now, `$3` lease end.
-    const CLAIM: &'static str;
-}
-
-macro_rules! claim_sql {
-    ($lock:literal) => {
-        concat!(
-            "UPDATE publish_jobs SET state = 'running', locked_by = $1, lease_until = $3, \
-             attempts = attempts + 1, updated_at = $2 \
-             WHERE id = (SELECT id FROM publish_jobs \
-             WHERE state IN ('queued', 'running') AND run_after <= $2 \
-             AND (lease_until IS NULL OR lease_until <= $2) \
-             ORDER BY run_after, id LIMIT 1",
-            $lock,
-            ") RETURNING id, post_id, owner_id, connection_id, attempts, transient_deferrals, \
-             lease_until"
-        )
-    };
-}
-
-impl JobsDialect for sqlx::Postgres {
-    const BEGIN_WRITE: &'static str = "BEGIN";
-    // SKIP LOCKED: a row another worker is claiming (or writing under its lease) is skipped,
-    // not waited for, so concurrent workers each take a different job.
-    const CLAIM: &'static str = claim_sql!(" FOR UPDATE SKIP LOCKED");
-}
-
-impl JobsDialect for sqlx::Sqlite {
-    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
-    const CLAIM: &'static str = claim_sql!("");
 }

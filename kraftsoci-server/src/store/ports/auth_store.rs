@@ -1,11 +1,64 @@
-//! The server's own storage port for credentials and sessions (P24).
+//! Credentials and sessions (P24): the password hash and token epoch of each account, refresh
+//! token families and password-reset tokens. Tokens are stored only as their SHA-256.
+
+use std::fmt;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kraftsoci_core::ports::Account;
 use kraftsoci_core::{SessionId, StoreError, UserId};
+use sha2::{Digest as _, Sha256};
 
-use crate::auth::{PasswordHash, TokenHash};
+/// A bcrypt hash (`$2b$…`), as stored in `users.password_hash`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordHash(String);
+
+impl PasswordHash {
+    /// Wraps a hash made by the password hasher or read back from storage.
+    pub fn from_stored(hash: String) -> Self {
+        Self(hash)
+    }
+
+    /// The hash text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the password, but an offline-crackable stand-in for it: keep it out of logs.
+        f.write_str("PasswordHash([REDACTED])")
+    }
+}
+
+/// The stored form of an opaque token (refresh, password reset): its SHA-256, hex. At 256
+/// bits of entropy a plain hash is enough: there is nothing to brute-force.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenHash(String);
+
+impl TokenHash {
+    /// Hashes a presented or issued token.
+    pub fn of(token: &str) -> Self {
+        Self(hex::encode(Sha256::digest(token.as_bytes())))
+    }
+
+    /// Wraps a stored hash.
+    pub fn from_stored(hex: String) -> Self {
+        Self(hex)
+    }
+
+    /// The hex digest.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenHash({}…)", self.0.get(..8).unwrap_or(&self.0))
+    }
+}
 
 /// An account as sign-up creates it.
 #[derive(Debug, Clone)]

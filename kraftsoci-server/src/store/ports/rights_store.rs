@@ -1,14 +1,13 @@
-//! The storage port of the data-subject rights: requests (P33), account closure (P19, P28),
-//! the export (P26, P30) and Meta's callbacks (P15, P34).
-//!
-//! Implemented once for both engines in `rights_queries.rs`.
+//! The data-subject rights: requests (P33), account closure (P19, P28), the export (P26, P30)
+//! and Meta's data-deletion requests (P34). The connections a Meta user made are found through
+//! [`ConnectionStore`](kraftsoci_core::ports::ConnectionStore).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kraftsoci_core::{ConnectionId, DataSubjectRequest, RequestId, StoreError, UserId};
+use kraftsoci_core::{DataSubjectRequest, RequestId, StoreError, UserId};
 use serde_json::{Map, Value};
 
-use super::user_tables::UserTable;
+use crate::store::user_tables::UserTable;
 
 /// Closing an account: processing stops at once, and everything but payment records is
 /// purged by `purge_after` (P19).
@@ -165,22 +164,6 @@ pub trait RightsStore: Send + Sync {
         after: Option<&ExportKey>,
         limit: u32,
     ) -> Result<ExportPage, StoreError>;
-
-    /// Records the hashed app-scoped Meta user id of whoever made a connection, so Meta's
-    /// callbacks can find it. [`StoreError::NotFound`] when it is not the owner's.
-    async fn set_meta_user_hash(
-        &self,
-        owner: UserId,
-        connection: ConnectionId,
-        meta_user_hash: &str,
-    ) -> Result<(), StoreError>;
-
-    /// The accounts (open or closed) with a connection made by this Meta user.
-    async fn accounts_of_meta_user(&self, meta_user_hash: &str) -> Result<Vec<UserId>, StoreError>;
-
-    /// Deletes the Instagram tokens of every connection this Meta user made (P15); returns
-    /// how many were removed. The connections stay, needing a reconnect.
-    async fn remove_meta_user_tokens(&self, meta_user_hash: &str) -> Result<u64, StoreError>;
 
     /// Records a Meta data-deletion request.
     async fn insert_meta_deletion(&self, request: &MetaDeletion) -> Result<(), StoreError>;

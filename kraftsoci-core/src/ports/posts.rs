@@ -1,18 +1,30 @@
-//! Storage of the consent-gated post flow (generate → preview → click → queue) and of the
-//! sandbox publisher's containers.
+//! Posts: the post, its consent receipts (immutable history), its image and its publish job,
+//! stored as one aggregate so that what must change together changes in one transaction.
 //!
-//! Every write that must happen together happens in one transaction here: the Publish click
-//! saves the post (optimistic `updated_at` check), appends the consent receipt and inserts the
-//! publish job at once, so no job exists without its consent and no consent without its job.
-//! Implemented once for both engines in `flow_queries.rs`.
+//! The Publish click saves the approved post (optimistic `updated_at` check), appends the
+//! consent receipt and queues the publish job at once, so no job exists without its consent
+//! and no consent without its job. An edit or a withdrawal saves the post and drops its job
+//! at once. The publish worker's own writes (claims, recovery points, outcomes) go through the
+//! server's queue, fenced by its claim.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kraftsoci_core::ports::MediaKey;
-use kraftsoci_core::{ConnectionId, IgUserId, PostId, PostSnapshot, StoreError, UserId};
 
-/// The name of the conflict reported when a worker holds a post's publish job.
+use super::MediaKey;
+use crate::{ConnectionId, IgUserId, PostId, PostSnapshot, PostStatus, StoreError, UserId};
+
+/// The name of the conflict reported when a worker holds a post's publish job (or the post is
+/// `publishing`): the post cannot change now.
 pub const JOB_RUNNING: &str = "publish_jobs_running";
+
+/// A page of posts, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostPage {
+    /// The posts.
+    pub posts: Vec<PostSnapshot>,
+    /// The cursor for the next page.
+    pub next_cursor: Option<String>,
+}
 
 /// A post's image as stored: the media-store key and its checked dimensions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,8 +37,8 @@ pub struct StoredImage {
     pub height: u32,
 }
 
-/// What the server keeps about a post besides its [`PostSnapshot`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What is kept about a post besides its [`PostSnapshot`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PostMedia {
     /// The topic the owner asked for.
     pub topic: Option<String>,
@@ -36,7 +48,7 @@ pub struct PostMedia {
     pub sandbox: bool,
 }
 
-/// A post to save if it is still at `expected_updated_at`.
+/// A post to save if it is still at `expected_updated_at` (optimistic concurrency).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostUpdate {
     /// The new state.
@@ -70,7 +82,7 @@ pub enum Queued {
 /// A post's publish job, as the preview shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobView {
-    /// `queued`, `running`, `done`, `failed` or `cancelled`.
+    /// `queued`, `running`, `failed` or `cancelled`.
     pub state: String,
     /// Not before this time.
     pub run_after: DateTime<Utc>,
@@ -78,15 +90,25 @@ pub struct JobView {
     pub attempts: u32,
 }
 
-/// The consent-gated post flow.
+/// Posts with their consent receipts, images and publish jobs.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
-pub trait PostFlowStore: Send + Sync {
-    /// Inserts a freshly generated post with its topic, image and sandbox flag.
-    async fn insert_generated_post(
+pub trait PostStore: Send + Sync {
+    /// Inserts a new post with its topic, image and sandbox flag (and its consent receipt, if
+    /// it has one).
+    async fn insert_post(&self, post: &PostSnapshot, media: &PostMedia) -> Result<(), StoreError>;
+
+    /// One of the user's posts.
+    async fn post(&self, owner: UserId, id: PostId) -> Result<PostSnapshot, StoreError>;
+
+    /// The user's posts, newest first, `limit` (1 to 100) at a time.
+    async fn list_posts(
         &self,
-        post: &PostSnapshot,
-        media: &PostMedia,
-    ) -> Result<(), StoreError>;
+        owner: UserId,
+        status: Option<PostStatus>,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> Result<PostPage, StoreError>;
 
     /// The topic, image and sandbox flag of the owner's posts among `ids` (missing ones are
     /// left out).
@@ -100,8 +122,8 @@ pub trait PostFlowStore: Send + Sync {
     async fn publish_job(&self, owner: UserId, post: PostId)
     -> Result<Option<JobView>, StoreError>;
 
-    /// The Publish click, in one transaction: saves the approved post (optimistic check), records
-    /// its consent receipt, and inserts or re-queues its publish job (`post_id` is unique: a
+    /// The Publish click, in one transaction: saves the approved post (optimistic check),
+    /// records its consent receipt, and inserts or re-queues its publish job (one per post: a
     /// second click finds the job).
     ///
     /// [`StoreError::Stale`] when the post changed since it was read,
@@ -137,7 +159,7 @@ pub trait PostFlowStore: Send + Sync {
     ///
     /// [`StoreError::NotFound`], or [`StoreError::Conflict`] ([`JOB_RUNNING`]) while it is
     /// `publishing` or a worker holds its job.
-    async fn delete_post_checked(
+    async fn delete_post(
         &self,
         owner: UserId,
         post: PostId,
@@ -169,111 +191,4 @@ pub trait PostFlowStore: Send + Sync {
         until: DateTime<Utc>,
         excluding: PostId,
     ) -> Result<u32, StoreError>;
-}
-
-/// A sandbox container's state, mirroring Meta's `status_code`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SandboxStatus {
-    /// Just created; the first status read sees this once.
-    InProgress,
-    /// Ready for publishing.
-    Finished,
-    /// Published.
-    Published,
-}
-
-impl SandboxStatus {
-    /// The stored name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::InProgress => "in_progress",
-            Self::Finished => "finished",
-            Self::Published => "published",
-        }
-    }
-
-    /// Parses [`SandboxStatus::as_str`]'s output.
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "in_progress" => Some(Self::InProgress),
-            "finished" => Some(Self::Finished),
-            "published" => Some(Self::Published),
-            _ => None,
-        }
-    }
-}
-
-/// A container of the sandbox publisher.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SandboxContainer {
-    /// The container id (`sandbox-container-…`).
-    pub id: String,
-    /// The sandbox account.
-    pub ig_user_id: IgUserId,
-    /// The media kind (`image`, `carousel`…).
-    pub kind: String,
-    /// The caption sent.
-    pub caption: Option<String>,
-    /// The alt text sent.
-    pub alt_text: Option<String>,
-    /// How many media items.
-    pub items: u32,
-    /// Where it stands.
-    pub status: SandboxStatus,
-    /// The media id once published (`sandbox-…`).
-    pub media_id: Option<String>,
-    /// The permalink once published.
-    pub permalink: Option<String>,
-    /// When created.
-    pub created_at: DateTime<Utc>,
-    /// When published.
-    pub published_at: Option<DateTime<Utc>>,
-}
-
-/// The sandbox publisher's local stand-in for Instagram.
-#[async_trait]
-pub trait SandboxStore: Send + Sync {
-    /// Records a new container (status `in_progress`).
-    async fn insert_sandbox_container(
-        &self,
-        container: &SandboxContainer,
-    ) -> Result<(), StoreError>;
-
-    /// A container of `ig_user_id`.
-    async fn sandbox_container(
-        &self,
-        ig_user_id: &IgUserId,
-        id: &str,
-    ) -> Result<Option<SandboxContainer>, StoreError>;
-
-    /// Moves a container from `from` to `to`; `false` when it was not in `from`.
-    async fn advance_sandbox_container(
-        &self,
-        id: &str,
-        from: SandboxStatus,
-        to: SandboxStatus,
-    ) -> Result<bool, StoreError>;
-
-    /// Publishes a `finished` container; `false` when it was not `finished` (so a second
-    /// publish of one container never happens).
-    async fn publish_sandbox_container(
-        &self,
-        id: &str,
-        media_id: &str,
-        permalink: &str,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
-
-    /// Containers of `ig_user_id` published since `since`.
-    async fn sandbox_published_since(
-        &self,
-        ig_user_id: &IgUserId,
-        since: DateTime<Utc>,
-    ) -> Result<u32, StoreError>;
-
-    /// The published container with this media id.
-    async fn sandbox_publication(
-        &self,
-        media_id: &str,
-    ) -> Result<Option<SandboxContainer>, StoreError>;
 }

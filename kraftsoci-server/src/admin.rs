@@ -16,8 +16,8 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::posts::providers;
 use crate::retention;
+use crate::startup::vault;
 use crate::store::{self, NewNotice, PolicyStore, PolicyVersion, Stores};
 
 /// Accounts or tokens handled per store call.
@@ -198,7 +198,7 @@ pub async fn rotate_key(
 /// As [`rotate_key`], and when the database or the key ring cannot be opened.
 pub async fn rotate_key_command(config: &Config) -> Result<(), Error> {
     let stores = open_stores(config, Arc::new(SystemClock)).await?;
-    let vault = providers::vault(&config.token_keys).map_err(setup("token vault"))?;
+    let vault = vault(&config.token_keys).map_err(setup("token vault"))?;
     let report = rotate_key(&*stores.connections, &vault, ADMIN_BATCH)
         .await
         .map_err(command_error("rotate-key"))?;

@@ -42,6 +42,8 @@ pub mod config;
 pub mod error;
 pub mod export;
 pub mod http;
+#[cfg(test)]
+mod layering;
 pub mod mail;
 pub mod media;
 pub mod media_links;

@@ -14,7 +14,8 @@ use kraftsoci_core::retention::RetentionPeriod;
 use kraftsoci_core::{DataSubjectRequest, Email, RequestKind, UserId};
 use rand::RngCore as _;
 use secrecy::SecretString;
-use sha2::{Digest as _, Sha256};
+
+pub use crate::posts::connect::meta_user_hash;
 
 use crate::auth::invalid_credentials;
 use crate::error::ApiError;
@@ -144,13 +145,6 @@ pub async fn close_with_credentials(
         Some(credentials) if matched => close_account(state, credentials.user).await,
         _ => Err(invalid_credentials()),
     }
-}
-
-/// The stored form of an app-scoped Meta user id: lowercase hex SHA-256, so the id itself is
-/// never kept. The Instagram connect flow stores it per connection
-/// ([`RightsStore::set_meta_user_hash`](crate::store::RightsStore::set_meta_user_hash)).
-pub fn meta_user_hash(app_scoped_user_id: &str) -> String {
-    hex::encode(Sha256::digest(app_scoped_user_id.trim().as_bytes()))
 }
 
 /// A fresh confirmation code for a Meta data-deletion request: 96 random bits as hex.

@@ -8,11 +8,11 @@ use kraftsoci_core::ports::{
 use kraftsoci_core::{Clock, TokenVault};
 use kraftsoci_meta::MetaClient;
 
-use crate::auth::AuthService;
+use crate::auth::{AuthLimits, AuthService};
 use crate::billing::Billing;
 use crate::config::Config;
-use crate::http::rate_limit::AuthLimits;
 use crate::media_links::MediaLinks;
+use crate::posts::{InstagramConnect, PostFlow};
 use crate::store::Stores;
 
 /// The application state: configuration, ports and services, each behind an `Arc`, so cloning
@@ -57,6 +57,10 @@ pub struct AppState {
     pub vault: Arc<TokenVault>,
     /// The Facebook Login and Graph client, when the Meta app is configured.
     pub meta: Option<Arc<MetaClient>>,
+    /// The consent-gated post flow.
+    pub posts: Arc<PostFlow>,
+    /// Connecting and disconnecting Instagram accounts.
+    pub instagram: Arc<InstagramConnect>,
 }
 
 impl std::fmt::Debug for AppState {

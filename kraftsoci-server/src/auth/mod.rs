@@ -1,9 +1,13 @@
-//! Authentication (P24): passwords, tokens and the service that ties them to storage.
+//! Authentication (P24): passwords, tokens, the rate limits of the auth routes and the service
+//! that ties them to storage.
 
+mod limits;
 mod password;
 mod service;
 mod tokens;
 
+pub(crate) use limits::rate_limited;
+pub use limits::{AuthLimits, RateLimiter};
 pub use password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Password, PasswordHasher};
 pub use service::{
     AuthService, EMAIL_CONSTRAINT, SignUp, TokenPair, email_taken, invalid_credentials,

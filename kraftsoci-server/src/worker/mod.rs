@@ -52,18 +52,15 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use kraftsoci_core::ports::SocialPublisher;
-use kraftsoci_core::{Clock, PostId, StoreError, SystemClock, TokenVault};
+use kraftsoci_core::{Clock, PostId, StoreError, TokenVault};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 pub use crate::config::WorkerConfig;
 pub use runner::RETRIES_EXHAUSTED;
 
-use crate::error::Error;
 use crate::media_links::MediaLinks;
-use crate::posts::providers;
-use crate::state::AppState;
-use crate::store::{self, ClaimedJob, JobId, Settled, Stores, WaitReason};
+use crate::store::{ClaimedJob, JobId, Settled, Stores, WaitReason};
 use lease::after;
 
 /// What the worker needs from the rest of the server.
@@ -91,54 +88,6 @@ impl std::fmt::Debug for WorkerDeps {
             .field("stores", &self.stores)
             .field("links", &self.links)
             .finish_non_exhaustive()
-    }
-}
-
-impl WorkerDeps {
-    /// The same collaborators the HTTP API uses.
-    pub fn from_state(state: &AppState) -> Self {
-        Self {
-            stores: state.stores.clone(),
-            publisher: Arc::clone(&state.publisher),
-            vault: Arc::clone(&state.vault),
-            links: Arc::clone(&state.media_links),
-            link_ttl: state.config.media_publish_ttl,
-            clock: Arc::clone(&state.clock),
-        }
-    }
-
-    /// Connects, migrates and builds every collaborator from `config`, for a worker process
-    /// without the HTTP API (`kraftsoci-server worker`).
-    ///
-    /// # Errors
-    /// [`Error::Database`]/[`Error::Migration`] when storage is not ready, [`Error::Setup`]
-    /// for the media store, the token vault or the publisher.
-    pub async fn from_config(config: &crate::config::Config) -> Result<Self, Error> {
-        let setup = |what: &'static str| move |source: anyhow::Error| Error::Setup { what, source };
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let stores = store::connect(&config.database_url, Arc::clone(&clock)).await?;
-        stores.database.migrate().await?;
-        let media = crate::media::from_config(&config.media_url).map_err(setup("media store"))?;
-        let links = Arc::new(providers::media_links(config, Arc::clone(&clock)));
-        let vault = Arc::new(providers::vault(&config.token_keys).map_err(setup("token vault"))?);
-        let meta = providers::meta_client(config).map_err(setup("meta client"))?;
-        let publisher = providers::publisher(
-            config,
-            meta.as_ref(),
-            &stores.sandbox,
-            &media,
-            &links,
-            &clock,
-        )
-        .map_err(setup("publisher"))?;
-        Ok(Self {
-            stores,
-            publisher,
-            vault,
-            links,
-            link_ttl: config.media_publish_ttl,
-            clock,
-        })
     }
 }
 

@@ -1,4 +1,10 @@
-//! Building and running the application.
+//! Building and running the application: every collaborator is built here from the
+//! configuration (`providers`), and every service is handed the ports it uses.
+
+mod providers;
+mod worker;
+
+pub(crate) use providers::vault;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,13 +17,14 @@ use kraftsoci_core::ports::{
 use kraftsoci_core::{Clock, SystemClock};
 use tokio::net::TcpListener;
 
-use crate::auth::{AccessTokens, AuthService, PasswordHasher};
+use crate::auth::{AccessTokens, AuthLimits, AuthService, PasswordHasher};
 use crate::billing::Billing;
 use crate::config::Config;
 use crate::error::Error;
 use crate::http::layers;
-use crate::http::rate_limit::AuthLimits;
-use crate::posts::providers;
+use crate::posts::{
+    ConnectPorts, ConnectSettings, FlowPorts, FlowSettings, InstagramConnect, PostFlow,
+};
 use crate::state::AppState;
 use crate::store::{self, Stores};
 use crate::worker::{Worker, WorkerDeps};
@@ -207,6 +214,38 @@ impl ApplicationBuilder {
             .map_err(|e| setup("billing")(e.into()))?,
         );
         let entitlements = self.entitlements.unwrap_or_else(|| billing.entitlements());
+        let posts = Arc::new(PostFlow::new(
+            FlowPorts {
+                posts: Arc::clone(&stores.posts),
+                accounts: Arc::clone(&stores.accounts),
+                profiles: Arc::clone(&stores.profiles),
+                connections: Arc::clone(&stores.connections),
+                entitlements: Arc::clone(&entitlements),
+                generator: Arc::clone(&generator),
+                images: Arc::clone(&images),
+                media: Arc::clone(&media),
+                clock: Arc::clone(&clock),
+            },
+            FlowSettings {
+                sandbox: config.sandbox,
+                daily_publish_limit: config.daily_publish_limit,
+            },
+        ));
+        let instagram = Arc::new(InstagramConnect::new(
+            ConnectPorts {
+                oauth_states: Arc::clone(&stores.oauth_states),
+                connections: Arc::clone(&stores.connections),
+                posts: Arc::clone(&stores.posts),
+                auth: Arc::clone(&stores.auth),
+                vault: Arc::clone(&vault),
+                meta: meta.clone(),
+                clock: Arc::clone(&clock),
+            },
+            ConnectSettings {
+                sandbox: config.sandbox,
+                redirect_uri: config.meta.redirect_uri.clone(),
+            },
+        ));
         let state = AppState {
             config: Arc::new(config),
             stores,
@@ -223,6 +262,8 @@ impl ApplicationBuilder {
             billing,
             vault,
             meta,
+            posts,
+            instagram,
         };
         let router = layers::apply(
             routes::router(state.clone()),

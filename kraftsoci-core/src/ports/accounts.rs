@@ -65,12 +65,42 @@ pub struct Account {
     pub closed_at: Option<DateTime<Utc>>,
 }
 
+/// Changes to an account's mutable fields; `None` leaves a field as it is. Each change is
+/// applied to the stored row as it is at that moment, so two concurrent updates of different
+/// fields both stick.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountUpdate {
+    /// A new name.
+    pub name: Option<PersonName>,
+    /// A new login email (unique among open accounts).
+    pub email: Option<Email>,
+    /// A new business name.
+    pub business_name: Option<BusinessName>,
+    /// A new sector.
+    pub sector: Option<Sector>,
+    /// A new UI language.
+    pub language: Option<crate::Language>,
+    /// A new UI theme.
+    pub theme: Option<Theme>,
+    /// New restrictions of processing (P29), both at once.
+    pub restrictions: Option<Restrictions>,
+    /// New objections (P31).
+    pub objections: Option<Objections>,
+}
+
 /// Accounts.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait AccountStore: Send + Sync {
     /// Reads an open or closed account.
     async fn account(&self, id: UserId) -> Result<Account, StoreError>;
-    /// Saves the mutable fields of an account.
-    async fn update_account(&self, account: &Account) -> Result<(), StoreError>;
+
+    /// Applies `changes` to an open account in one statement (no read-modify-write) and
+    /// returns the account as stored. [`StoreError::NotFound`] for a closed or unknown
+    /// account, [`StoreError::Conflict`] (`users_email_key`) for a taken email.
+    async fn update_account(
+        &self,
+        id: UserId,
+        changes: &AccountUpdate,
+    ) -> Result<Account, StoreError>;
 }

@@ -102,6 +102,7 @@ pub trait PostStore: Send + Sync {
     async fn post(&self, owner: UserId, id: PostId) -> Result<PostSnapshot, StoreError>;
 
     /// The user's posts, newest first, `limit` (1 to 100) at a time.
+    /// [`StoreError::InvalidInput`] for a cursor this store did not produce.
     async fn list_posts(
         &self,
         owner: UserId,

@@ -22,6 +22,10 @@ pub enum StoreError {
         /// The constraint's name.
         constraint: String,
     },
+    /// The caller's input cannot be used as given (a cursor this server did not produce): the
+    /// request, not the database, is at fault. The message is safe to show.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
     /// A concurrent change won (optimistic check failed).
     #[error("the row changed concurrently")]
     Stale,

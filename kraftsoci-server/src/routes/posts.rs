@@ -421,7 +421,7 @@ async fn list(
         .list_posts(user.id, status, query.cursor, limit)
         .await
         .map_err(|error| match error {
-            kraftsoci_core::StoreError::NotFound => {
+            kraftsoci_core::StoreError::InvalidInput(_) => {
                 ApiError::bad_request("invalid_cursor", "The cursor is not valid.")
             }
             other => other.into(),

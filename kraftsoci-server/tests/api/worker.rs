@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound as _, Utc};
 use kraftsoci_core::ports::{
-    Connection, ConnectionStatus, ContainerId, JobRequest, JournalEntry, MediaKey, PostMedia,
-    PostUpdate, PublishStep, Queued, SocialPublisher, StoredImage,
+    AccountUpdate, Connection, ConnectionStatus, ContainerId, JobRequest, JournalEntry, MediaKey,
+    PostMedia, PostUpdate, PublishStep, Queued, SocialPublisher, StoredImage,
 };
 use kraftsoci_core::vault::{KeyRing, TokenContext, TokenVault, key_version_of};
 use kraftsoci_core::{
@@ -877,9 +877,18 @@ async fn a_restricted_owners_approved_post_waits_and_goes_out_once_the_restricti
     let instagram = FakeInstagram::mount(&h.graph).await;
     let owner = h.owner("17841400000000008").await;
     let id = h.approved_post(&owner, None).await;
-    let mut account = h.stores.accounts.account(owner.id).await.unwrap();
-    account.restrictions.publishing = true;
-    h.stores.accounts.update_account(&account).await.unwrap();
+    let restrict = |publishing: bool| AccountUpdate {
+        restrictions: Some(Restrictions {
+            generation: false,
+            publishing,
+        }),
+        ..AccountUpdate::default()
+    };
+    h.stores
+        .accounts
+        .update_account(owner.id, &restrict(true))
+        .await
+        .unwrap();
     let worker = h.worker();
 
     let report = worker.run_once().await.unwrap().unwrap();
@@ -908,8 +917,11 @@ async fn a_restricted_owners_approved_post_waits_and_goes_out_once_the_restricti
     ));
     assert_eq!(h.requests().await, 0);
 
-    account.restrictions.publishing = false;
-    h.stores.accounts.update_account(&account).await.unwrap();
+    h.stores
+        .accounts
+        .update_account(owner.id, &restrict(false))
+        .await
+        .unwrap();
     // The job is looked at again once the re-check interval has passed.
     assert!(
         worker.run_once().await.unwrap().is_none(),

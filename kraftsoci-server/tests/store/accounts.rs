@@ -1,8 +1,9 @@
-use kraftsoci_core::ports::{Preferences, Theme};
+use futures::future::join_all;
+use kraftsoci_core::ports::{AccountUpdate, Preferences, Theme};
 use kraftsoci_core::{Email, Language, Objections, PersonName, Restrictions, StoreError, UserId};
 use kraftsoci_server::store::NewAccount;
 
-use crate::fixtures::{account, hash, signed_up, t0};
+use crate::fixtures::{account, hash, signed_up};
 use crate::support::TestDb;
 
 pub async fn an_account_round_trips_every_field(db: &TestDb) {
@@ -45,8 +46,29 @@ pub async fn rectification_updates_the_mutable_fields(db: &TestDb) {
         publishing: false,
     };
     account.objections = Objections { usage_log: true };
-    store.accounts.update_account(&account).await.unwrap();
+    let changes = AccountUpdate {
+        name: Some(account.name.clone()),
+        email: Some(account.email.clone()),
+        business_name: None,
+        sector: None,
+        language: Some(account.preferences.language.clone()),
+        theme: Some(account.preferences.theme),
+        restrictions: Some(account.restrictions),
+        objections: Some(account.objections),
+    };
+    let stored = store
+        .accounts
+        .update_account(account.id, &changes)
+        .await
+        .unwrap();
+    assert_eq!(stored, account, "the update answers the account as stored");
     assert_eq!(store.accounts.account(account.id).await.unwrap(), account);
+    let unchanged = store
+        .accounts
+        .update_account(account.id, &AccountUpdate::default())
+        .await
+        .unwrap();
+    assert_eq!(unchanged, account, "no change leaves every field alone");
     let credentials = store
         .auth
         .credentials_by_email("countess@example.org")
@@ -86,10 +108,17 @@ pub async fn a_taken_email_is_a_conflict_named_users_email_key(db: &TestDb) {
             constraint: "users_email_key".to_owned()
         }
     );
-    let mut other = signed_up(&store, "other@example.com").await;
-    other.email = Email::parse("Ada@Example.com").unwrap();
+    let other = signed_up(&store, "other@example.com").await;
+    let taken = AccountUpdate {
+        email: Some(Email::parse("Ada@Example.com").unwrap()),
+        ..AccountUpdate::default()
+    };
     assert_eq!(
-        store.accounts.update_account(&other).await.unwrap_err(),
+        store
+            .accounts
+            .update_account(other.id, &taken)
+            .await
+            .unwrap_err(),
         StoreError::Conflict {
             constraint: "users_email_key".to_owned()
         }
@@ -128,7 +157,11 @@ pub async fn a_closed_account_frees_its_email_and_has_no_credentials(db: &TestDb
             .is_some()
     );
     assert_eq!(
-        store.accounts.update_account(&closed).await.unwrap_err(),
+        store
+            .accounts
+            .update_account(closed.id, &rename())
+            .await
+            .unwrap_err(),
         StoreError::NotFound,
         "a closed account is not rectified"
     );
@@ -147,10 +180,63 @@ pub async fn unknown_accounts_are_not_found(db: &TestDb) {
         store.auth.session_state(nobody).await.unwrap_err(),
         StoreError::NotFound
     );
-    let mut ghost = account("ghost@example.com");
-    ghost.created_at = t0();
     assert_eq!(
-        store.accounts.update_account(&ghost).await.unwrap_err(),
+        store
+            .accounts
+            .update_account(nobody, &rename())
+            .await
+            .unwrap_err(),
         StoreError::NotFound
     );
+}
+
+fn rename() -> AccountUpdate {
+    AccountUpdate {
+        name: Some(PersonName::parse("Ada King").unwrap()),
+        ..AccountUpdate::default()
+    }
+}
+
+/// Rectifications, restrictions and objections of one account, many at once: each touches
+/// only its own fields, so the last of each kind is what is stored, whatever the order.
+pub async fn concurrent_updates_of_different_fields_are_all_kept(db: &TestDb) {
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
+    for round in 0..10 {
+        let name = PersonName::parse(&format!("Ada Round {round}")).unwrap();
+        let restrictions = Restrictions {
+            generation: round % 2 == 0,
+            publishing: round % 3 == 0,
+        };
+        let objections = Objections {
+            usage_log: round % 2 == 1,
+        };
+        let changes = [
+            AccountUpdate {
+                name: Some(name.clone()),
+                ..AccountUpdate::default()
+            },
+            AccountUpdate {
+                restrictions: Some(restrictions),
+                ..AccountUpdate::default()
+            },
+            AccountUpdate {
+                objections: Some(objections),
+                ..AccountUpdate::default()
+            },
+        ];
+        let results = join_all(
+            changes
+                .iter()
+                .map(|change| store.accounts.update_account(ada.id, change)),
+        )
+        .await;
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        let stored = store.accounts.account(ada.id).await.unwrap();
+        assert_eq!(
+            (stored.name, stored.restrictions, stored.objections),
+            (name, restrictions, objections),
+            "round {round}"
+        );
+    }
 }

@@ -505,7 +505,9 @@ impl PostStore for ThisStore {
             .as_deref()
             .map(PostCursor::decode)
             .transpose()
-            .map_err(|_| StoreError::NotFound)?;
+            .map_err(|_| {
+                StoreError::InvalidInput("the cursor is not one this server produced".to_owned())
+            })?;
         let limit = limit.clamp(1, MAX_PAGE);
         let mut posts = select_posts_page(
             &mut *self.conn().await?,

@@ -4,9 +4,9 @@
 //! data is parsed like any other input, never trusted.
 
 use kraftsoci_core::ports::{
-    Account, BillingAccount, BillingCustomerId, Connection, ConnectionStatus, InvoiceId,
-    PaymentRecord, PaymentStatus, Preferences, PriceId, SubscriptionId, SubscriptionSnapshot,
-    SubscriptionState, SubscriptionStatus, Theme,
+    Account, BillingAccount, BillingCustomerId, Connection, ConnectionStatus, InvoiceId, MediaKey,
+    PaymentRecord, PaymentStatus, PostMedia, Preferences, PriceId, StoredImage, SubscriptionId,
+    SubscriptionSnapshot, SubscriptionState, SubscriptionStatus, Theme,
 };
 use kraftsoci_core::{
     AltText, BusinessDescription, BusinessName, BusinessProfile, Caption, ConnectionId,
@@ -367,5 +367,42 @@ impl PaymentRow {
             paid_at: self.paid_at.map(|t| t.0),
             as_of: self.reported_at.unwrap_or(self.created_at).0,
         })
+    }
+}
+
+/// What is kept about a post besides its snapshot (`posts`: topic, image, sandbox flag).
+#[derive(sqlx::FromRow)]
+pub(crate) struct MediaRow {
+    id: Id,
+    topic: Option<String>,
+    image_key: Option<String>,
+    image_width: Option<i32>,
+    image_height: Option<i32>,
+    sandbox: bool,
+}
+
+impl TryFrom<MediaRow> for (PostId, PostMedia) {
+    type Error = StoreError;
+
+    fn try_from(row: MediaRow) -> Result<Self, StoreError> {
+        let image = match (row.image_key, row.image_width, row.image_height) {
+            (Some(key), Some(width), Some(height)) => Some(StoredImage {
+                key: MediaKey::parse(&key)
+                    .map_err(|e| StoreError::Corrupt(format!("posts.image_key: {}", e.reason())))?,
+                width: u32::try_from(width)
+                    .map_err(|_| StoreError::Corrupt("posts.image_width".to_owned()))?,
+                height: u32::try_from(height)
+                    .map_err(|_| StoreError::Corrupt("posts.image_height".to_owned()))?,
+            }),
+            _ => None,
+        };
+        Ok((
+            PostId::from_uuid(row.id.0),
+            PostMedia {
+                topic: row.topic,
+                image,
+                sandbox: row.sandbox,
+            },
+        ))
     }
 }

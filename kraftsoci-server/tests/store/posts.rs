@@ -245,7 +245,8 @@ pub async fn posts_list_newest_first_in_pages_filtered_by_status(db: &TestDb) {
             .list_posts(ada.id, None, Some("garbage".to_owned()), 2)
             .await
             .unwrap_err(),
-        StoreError::NotFound
+        StoreError::InvalidInput("the cursor is not one this server produced".to_owned()),
+        "a cursor the store did not produce is the caller's mistake, not a missing row"
     );
 }
 

@@ -9,7 +9,7 @@ use kraftsoci_core::ports::{
 use kraftsoci_core::{ConnectionId, IgUserId, StoreError, UserId};
 use sqlx::Row as _;
 
-use super::{Conn, Db, ThisStore, commit, db_error, found, post_store, small};
+use super::{Conn, Db, ThisStore, commit, db_error, found, post_store, publish_queue, small};
 use crate::store::rows::{ConnectionRow, connection_status_str};
 use crate::store::types::{Id, Ts};
 
@@ -341,7 +341,7 @@ impl ConnectionStore for ThisStore {
                 return Err(StoreError::NotFound);
             }
             post_store::update_post(&mut tx, update).await?;
-            post_store::drop_job(&mut tx, update.post.id, now).await?;
+            publish_queue::drop_job(&mut tx, update.post.id, now).await?;
         }
         found(delete_connection(&mut tx, owner, id).await?)?;
         commit(tx).await

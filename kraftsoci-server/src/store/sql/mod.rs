@@ -9,9 +9,11 @@
 //!
 //! Every statement is a function over a connection (`&mut Conn`), written once: the port
 //! methods acquire a connection (or begin a write transaction) and call it, and a larger
-//! transaction calls the same function. Each file implements one port and is named after
-//! it; a statement lives in the file of the port that runs it, and one that several ports
-//! share lives with the port of the table it writes.
+//! transaction of another port calls the same function (a click queues a job; closing an
+//! account revokes sessions, spends OAuth states, removes tokens, drops jobs and withdraws
+//! posts). Each file implements one port and is named after it, and holds the statements on
+//! that port's tables (`users`, shared by several ports, is written by each for its own
+//! columns).
 
 /// The columns of an account, as [`AccountRow`](crate::store::rows::AccountRow) reads them.
 macro_rules! account_columns {

@@ -7,26 +7,20 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kraftsoci_core::ports::{
-    JOB_RUNNING, JobRequest, JobView, MediaKey, PostMedia, PostPage, PostStore, PostUpdate, Queued,
-    StoredImage,
+    JobRequest, JobView, PostMedia, PostPage, PostStore, PostUpdate, Queued,
 };
 use kraftsoci_core::{IgUserId, PostContent, PostId, PostSnapshot, PostStatus, StoreError, UserId};
 
+use super::publish_queue::{drop_job, job_running, queue_job, select_job_view};
 use super::{Conn, Db, ThisStore, commit, count_u32, db_error, small, to_json};
 use crate::store::cursor::PostCursor;
-use crate::store::rows::PostRow;
+use crate::store::rows::{MediaRow, PostRow};
 use crate::store::types::{Id, Ts};
 
 type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>;
 
 /// The most posts one page may hold.
 const MAX_PAGE: u32 = 100;
-
-fn job_running() -> StoreError {
-    StoreError::Conflict {
-        constraint: JOB_RUNNING.to_owned(),
-    }
-}
 
 /// Binds the content columns, in this order: `caption, hashtags, alt_text, media_kind,
 /// media_digests, target_ig_user_id`.
@@ -155,42 +149,6 @@ async fn select_posts_for_account(
     .collect()
 }
 
-#[derive(sqlx::FromRow)]
-struct MediaRow {
-    id: Id,
-    topic: Option<String>,
-    image_key: Option<String>,
-    image_width: Option<i32>,
-    image_height: Option<i32>,
-    sandbox: bool,
-}
-
-impl TryFrom<MediaRow> for (PostId, PostMedia) {
-    type Error = StoreError;
-
-    fn try_from(row: MediaRow) -> Result<Self, StoreError> {
-        let image = match (row.image_key, row.image_width, row.image_height) {
-            (Some(key), Some(width), Some(height)) => Some(StoredImage {
-                key: MediaKey::parse(&key)
-                    .map_err(|e| StoreError::Corrupt(format!("posts.image_key: {}", e.reason())))?,
-                width: u32::try_from(width)
-                    .map_err(|_| StoreError::Corrupt("posts.image_width".to_owned()))?,
-                height: u32::try_from(height)
-                    .map_err(|_| StoreError::Corrupt("posts.image_height".to_owned()))?,
-            }),
-            _ => None,
-        };
-        Ok((
-            PostId::from_uuid(row.id.0),
-            PostMedia {
-                topic: row.topic,
-                image,
-                sandbox: row.sandbox,
-            },
-        ))
-    }
-}
-
 async fn select_post_media(
     conn: &mut Conn,
     owner: UserId,
@@ -207,27 +165,6 @@ async fn select_post_media(
     .map_err(db_error)?
     .map(TryInto::try_into)
     .transpose()
-}
-
-async fn select_job_view(
-    conn: &mut Conn,
-    owner: UserId,
-    post: PostId,
-) -> Result<Option<JobView>, StoreError> {
-    let row = sqlx::query_as::<Db, (String, Ts, i32)>(
-        "SELECT state, run_after, attempts FROM publish_jobs \
-         WHERE owner_id = $1 AND post_id = $2",
-    )
-    .bind(Id::from(owner))
-    .bind(Id::from(post))
-    .fetch_optional(conn)
-    .await
-    .map_err(db_error)?;
-    Ok(row.map(|(state, run_after, attempts)| JobView {
-        state,
-        run_after: run_after.0,
-        attempts: u32::try_from(attempts).unwrap_or(0),
-    }))
 }
 
 /// The stored status of one of the owner's posts (its name).
@@ -341,86 +278,6 @@ async fn link_consent(conn: &mut Conn, post: &PostSnapshot) -> Result<(), StoreE
     .await
     .map_err(db_error)?;
     Ok(())
-}
-
-/// Drops a post's publish job unless a worker holds it with a lease still live at `now`.
-pub(super) async fn drop_job(
-    conn: &mut Conn,
-    post: PostId,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let held = sqlx::query_scalar::<Db, i64>(
-        "SELECT COUNT(*) FROM publish_jobs WHERE post_id = $1 AND state = 'running' \
-         AND lease_until IS NOT NULL AND lease_until > $2",
-    )
-    .bind(Id::from(post))
-    .bind(Ts(now))
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db_error)?;
-    if held > 0 {
-        return Err(job_running());
-    }
-    sqlx::query::<Db>("DELETE FROM publish_jobs WHERE post_id = $1")
-        .bind(Id::from(post))
-        .execute(conn)
-        .await
-        .map_err(db_error)?;
-    Ok(())
-}
-
-/// Inserts the post's job, or re-queues/reschedules the existing one unless a worker holds it.
-async fn queue_job(
-    conn: &mut Conn,
-    owner: UserId,
-    post: PostId,
-    job: &JobRequest,
-    reschedule: bool,
-) -> Result<Queued, StoreError> {
-    let inserted = sqlx::query::<Db>(
-        "INSERT INTO publish_jobs (id, post_id, owner_id, connection_id, run_after, attempts, \
-         state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 0, 'queued', $6, $6) \
-         ON CONFLICT (post_id) DO NOTHING",
-    )
-    .bind(Id(uuid::Uuid::new_v4()))
-    .bind(Id::from(post))
-    .bind(Id::from(owner))
-    .bind(Id::from(job.connection))
-    .bind(Ts(job.run_after))
-    .bind(Ts(job.at))
-    .execute(&mut *conn)
-    .await
-    .map_err(db_error)?;
-    if inserted.rows_affected() > 0 {
-        return Ok(Queued::Created);
-    }
-    let (state, run_after, connection) = sqlx::query_as::<Db, (String, Ts, Option<Id>)>(
-        "SELECT state, run_after, connection_id FROM publish_jobs WHERE post_id = $1",
-    )
-    .bind(Id::from(post))
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db_error)?;
-    let same = run_after.0 == job.run_after && connection == Some(Id::from(job.connection));
-    match state.as_str() {
-        "running" if reschedule && !same => return Err(job_running()),
-        "running" => return Ok(Queued::Unchanged),
-        "queued" if same || !reschedule => return Ok(Queued::Unchanged),
-        _ => {}
-    }
-    sqlx::query::<Db>(
-        "UPDATE publish_jobs SET state = 'queued', run_after = $2, connection_id = $3, \
-         attempts = 0, locked_by = NULL, lease_until = NULL, last_error = NULL, updated_at = $4 \
-         WHERE post_id = $1 AND state <> 'running'",
-    )
-    .bind(Id::from(post))
-    .bind(Ts(job.run_after))
-    .bind(Id::from(job.connection))
-    .bind(Ts(job.at))
-    .execute(conn)
-    .await
-    .map_err(db_error)?;
-    Ok(Queued::Updated)
 }
 
 /// Deletes the owner's post unless it is publishing; the rows touched.

@@ -1,8 +1,9 @@
-//! [`PublishQueue`]: claims, leases and the fenced writes of the publish worker.
+//! [`PublishQueue`]: claims, leases and the fenced writes of the publish worker, and the
+//! statements on the queue that the post flow runs in its own transactions.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kraftsoci_core::ports::JournalEntry;
+use kraftsoci_core::ports::{JOB_RUNNING, JobRequest, JobView, JournalEntry, Queued};
 use kraftsoci_core::{ConnectionId, PostId, StoreError, UserId};
 use sqlx::Row as _;
 
@@ -197,6 +198,118 @@ async fn select_record(
         wait_reason,
         last_error: row.try_get("last_error").map_err(db_error)?,
     }))
+}
+
+// The post flow's statements on the queue: a click queues the job, an edit or withdrawal
+// drops it, the preview shows it.
+
+/// A worker holds the job (or the post is publishing): the post cannot change now.
+pub(super) fn job_running() -> StoreError {
+    StoreError::Conflict {
+        constraint: JOB_RUNNING.to_owned(),
+    }
+}
+
+/// A post's job as its preview shows it.
+pub(super) async fn select_job_view(
+    conn: &mut Conn,
+    owner: UserId,
+    post: PostId,
+) -> Result<Option<JobView>, StoreError> {
+    let row = sqlx::query_as::<Db, (String, Ts, i32)>(
+        "SELECT state, run_after, attempts FROM publish_jobs \
+         WHERE owner_id = $1 AND post_id = $2",
+    )
+    .bind(Id::from(owner))
+    .bind(Id::from(post))
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(row.map(|(state, run_after, attempts)| JobView {
+        state,
+        run_after: run_after.0,
+        attempts: u32::try_from(attempts).unwrap_or(0),
+    }))
+}
+
+/// Drops a post's publish job unless a worker holds it with a lease still live at `now`.
+pub(super) async fn drop_job(
+    conn: &mut Conn,
+    post: PostId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let held = sqlx::query_scalar::<Db, i64>(
+        "SELECT COUNT(*) FROM publish_jobs WHERE post_id = $1 AND state = 'running' \
+         AND lease_until IS NOT NULL AND lease_until > $2",
+    )
+    .bind(Id::from(post))
+    .bind(Ts(now))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    if held > 0 {
+        return Err(job_running());
+    }
+    sqlx::query::<Db>("DELETE FROM publish_jobs WHERE post_id = $1")
+        .bind(Id::from(post))
+        .execute(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+/// Inserts the post's job, or re-queues/reschedules the existing one unless a worker holds it.
+pub(super) async fn queue_job(
+    conn: &mut Conn,
+    owner: UserId,
+    post: PostId,
+    job: &JobRequest,
+    reschedule: bool,
+) -> Result<Queued, StoreError> {
+    let inserted = sqlx::query::<Db>(
+        "INSERT INTO publish_jobs (id, post_id, owner_id, connection_id, run_after, attempts, \
+         state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 0, 'queued', $6, $6) \
+         ON CONFLICT (post_id) DO NOTHING",
+    )
+    .bind(Id(uuid::Uuid::new_v4()))
+    .bind(Id::from(post))
+    .bind(Id::from(owner))
+    .bind(Id::from(job.connection))
+    .bind(Ts(job.run_after))
+    .bind(Ts(job.at))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    if inserted.rows_affected() > 0 {
+        return Ok(Queued::Created);
+    }
+    let (state, run_after, connection) = sqlx::query_as::<Db, (String, Ts, Option<Id>)>(
+        "SELECT state, run_after, connection_id FROM publish_jobs WHERE post_id = $1",
+    )
+    .bind(Id::from(post))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    let same = run_after.0 == job.run_after && connection == Some(Id::from(job.connection));
+    match state.as_str() {
+        "running" if reschedule && !same => return Err(job_running()),
+        "running" => return Ok(Queued::Unchanged),
+        "queued" if same || !reschedule => return Ok(Queued::Unchanged),
+        _ => {}
+    }
+    sqlx::query::<Db>(
+        "UPDATE publish_jobs SET state = 'queued', run_after = $2, connection_id = $3, \
+         attempts = 0, locked_by = NULL, lease_until = NULL, last_error = NULL, updated_at = $4 \
+         WHERE post_id = $1 AND state <> 'running'",
+    )
+    .bind(Id::from(post))
+    .bind(Ts(job.run_after))
+    .bind(Id::from(job.connection))
+    .bind(Ts(job.at))
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(Queued::Updated)
 }
 
 #[async_trait]

@@ -86,18 +86,11 @@ pub async fn set_restrictions(
     user: UserId,
     restrictions: Restrictions,
 ) -> Result<Restrictions, ApiError> {
-    let account = state
-        .stores
-        .accounts
-        .update_account(
-            user,
-            &AccountUpdate {
-                restrictions: Some(restrictions),
-                ..AccountUpdate::default()
-            },
-        )
-        .await?;
-    crate::rights::record_answered_request(state, user, RequestKind::Restriction).await?;
+    let changes = AccountUpdate {
+        restrictions: Some(restrictions),
+        ..AccountUpdate::default()
+    };
+    let account = apply_answered(state, user, &changes, RequestKind::Restriction).await?;
     Ok(account.restrictions)
 }
 
@@ -110,17 +103,22 @@ pub async fn set_objections(
     user: UserId,
     objections: Objections,
 ) -> Result<Objections, ApiError> {
-    let account = state
-        .stores
-        .accounts
-        .update_account(
-            user,
-            &AccountUpdate {
-                objections: Some(objections),
-                ..AccountUpdate::default()
-            },
-        )
-        .await?;
-    crate::rights::record_answered_request(state, user, RequestKind::Objection).await?;
+    let changes = AccountUpdate {
+        objections: Some(objections),
+        ..AccountUpdate::default()
+    };
+    let account = apply_answered(state, user, &changes, RequestKind::Objection).await?;
     Ok(account.objections)
+}
+
+/// Applies `changes` and records the request they answer at once.
+async fn apply_answered(
+    state: &AppState,
+    user: UserId,
+    changes: &AccountUpdate,
+    kind: RequestKind,
+) -> Result<Account, ApiError> {
+    let account = state.stores.accounts.update_account(user, changes).await?;
+    crate::rights::record_answered_request(state, user, kind).await?;
+    Ok(account)
 }

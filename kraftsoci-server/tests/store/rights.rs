@@ -537,38 +537,11 @@ pub async fn usage_log_purges_are_bounded_and_keep_the_cutoff_instant(db: &TestD
             .unwrap(),
         5
     );
-    assert_eq!(
-        store
-            .retention
-            .purge_usage_log_before(cutoff, 2)
-            .await
-            .unwrap(),
-        2
-    );
-    assert_eq!(
-        store
-            .retention
-            .purge_usage_log_before(cutoff, 2)
-            .await
-            .unwrap(),
-        2
-    );
-    assert_eq!(
-        store
-            .retention
-            .purge_usage_log_before(cutoff, 2)
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        store
-            .retention
-            .purge_usage_log_before(cutoff, 2)
-            .await
-            .unwrap(),
-        0
-    );
+    // Two at a time, until a batch finds less than its limit.
+    for expected in [2, 2, 1, 0] {
+        let purged = store.retention.purge_usage_log_before(cutoff, 2).await;
+        assert_eq!(purged.unwrap(), expected);
+    }
     assert_eq!(
         db.count("SELECT COUNT(*) FROM usage_log".to_owned()).await,
         1

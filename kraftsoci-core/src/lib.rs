@@ -14,6 +14,8 @@
 //!   a second `media_publish` for one approval.
 //! - **Token vault**: AES-256-GCM with owner-bound associated data and a rotating key ring.
 //! - **Retention**: the privacy policy's retention table as data, a planner and a sweeper.
+//! - **Billing** ([`billing`]): quotas and reservations, provider ids, subscription state
+//!   that merges the same whatever order views arrive in, card-free payment records.
 //!
 //! ## Quick start
 //!

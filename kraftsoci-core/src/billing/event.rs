@@ -17,7 +17,7 @@ pub enum BillingEffect {
         /// Their customer.
         customer: BillingCustomerId,
     },
-    /// A subscription changed: merge with [`BillingAccount::merge`].
+    /// A subscription changed: merge with [`BillingAccount::merge`](super::BillingAccount::merge).
     Subscription {
         /// Whose subscription.
         user: UserId,
@@ -42,7 +42,7 @@ pub struct BillingEvent {
     pub effect: BillingEffect,
 }
 
-/// What [`BillingStore::apply_event`] did.
+/// What [`BillingStore::apply_event`](crate::ports::BillingStore::apply_event) did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApplyOutcome {

@@ -81,15 +81,7 @@ pub struct FlowSettings {
 
 /// The post flow over the ports it uses.
 pub struct PostFlow {
-    pub(super) posts: Arc<dyn PostStore>,
-    pub(super) accounts: Arc<dyn AccountStore>,
-    pub(super) profiles: Arc<dyn ProfileStore>,
-    pub(super) connections: Arc<dyn ConnectionStore>,
-    pub(super) entitlements: Arc<dyn Entitlements>,
-    pub(super) generator: Arc<dyn ContentGenerator>,
-    pub(super) images: Arc<dyn ImageGenerator>,
-    pub(super) media: Arc<dyn MediaStore>,
-    pub(super) clock: Arc<dyn Clock>,
+    pub(super) ports: FlowPorts,
     pub(super) settings: FlowSettings,
 }
 
@@ -126,18 +118,7 @@ pub struct FlowPorts {
 impl PostFlow {
     /// The flow over `ports`.
     pub fn new(ports: FlowPorts, settings: FlowSettings) -> Self {
-        Self {
-            posts: ports.posts,
-            accounts: ports.accounts,
-            profiles: ports.profiles,
-            connections: ports.connections,
-            entitlements: ports.entitlements,
-            generator: ports.generator,
-            images: ports.images,
-            media: ports.media,
-            clock: ports.clock,
-            settings,
-        }
+        Self { ports, settings }
     }
 
     /// The owner's connection `id` ([`PostFlowError::NotConnected`] for another user's id, as
@@ -147,7 +128,7 @@ impl PostFlow {
         owner: UserId,
         id: ConnectionId,
     ) -> Result<Connection, PostFlowError> {
-        match self.connections.connection(owner, id).await {
+        match self.ports.connections.connection(owner, id).await {
             Ok(connection) => Ok(connection),
             Err(StoreError::NotFound) => Err(PostFlowError::NotConnected),
             Err(other) => Err(other.into()),
@@ -165,6 +146,7 @@ impl PostFlow {
         posts: Vec<PostSnapshot>,
     ) -> Result<Vec<PostView>, PostFlowError> {
         let connections: HashMap<IgUserId, ConnectionId> = self
+            .ports
             .connections
             .connections(owner)
             .await?
@@ -173,6 +155,7 @@ impl PostFlow {
             .collect();
         let ids: Vec<PostId> = posts.iter().map(|p| p.id).collect();
         let mut media: HashMap<PostId, PostMedia> = self
+            .ports
             .posts
             .post_media(owner, &ids)
             .await?
@@ -182,7 +165,7 @@ impl PostFlow {
         for post in posts {
             let job = match post.status {
                 PostStatus::Approved | PostStatus::Publishing => {
-                    self.posts.publish_job(owner, post.id).await?
+                    self.ports.posts.publish_job(owner, post.id).await?
                 }
                 _ => None,
             };
@@ -205,7 +188,7 @@ impl PostFlow {
     /// # Errors
     /// [`PostFlowError::Store`] (not found) when it is not the owner's.
     pub async fn view(&self, owner: UserId, id: PostId) -> Result<PostView, PostFlowError> {
-        let post = self.posts.post(owner, id).await?;
+        let post = self.ports.posts.post(owner, id).await?;
         self.views(owner, vec![post])
             .await?
             .pop()
@@ -213,14 +196,14 @@ impl PostFlow {
     }
 
     async fn load(&self, owner: UserId, id: PostId) -> Result<Post, PostFlowError> {
-        let snapshot = self.posts.post(owner, id).await?;
+        let snapshot = self.ports.posts.post(owner, id).await?;
         Post::restore(snapshot).map_err(PostFlowError::internal)
     }
 
     /// The time a change is recorded at: the clock's, but strictly after the post's last
     /// change, so that every change moves `updated_at` (the optimistic check relies on it).
     fn next_instant(&self, last: DateTime<Utc>) -> DateTime<Utc> {
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         if now > last {
             now
         } else {
@@ -258,13 +241,14 @@ impl PostFlow {
             },
             self.next_instant(expected_updated_at),
         )?;
-        self.posts
+        self.ports
+            .posts
             .save_and_unqueue(
                 &PostUpdate {
                     post: post.into_snapshot(),
                     expected_updated_at,
                 },
-                self.clock.now(),
+                self.ports.clock.now(),
             )
             .await?;
         self.view(owner, id).await
@@ -282,8 +266,8 @@ impl PostFlow {
         id: PostId,
         click: Click,
     ) -> Result<PostView, PostFlowError> {
-        let now = self.clock.now();
-        let account = self.accounts.account(owner).await?;
+        let now = self.ports.clock.now();
+        let account = self.ports.accounts.account(owner).await?;
         account
             .restrictions
             .allow(Processing::Publishing)
@@ -313,7 +297,7 @@ impl PostFlow {
             };
             if outcome == ApproveOutcome::Unchanged {
                 // The same click again: nothing new to consent to; make sure it is queued.
-                self.posts.ensure_queued(owner, id, &job).await?;
+                self.ports.posts.ensure_queued(owner, id, &job).await?;
                 return self.view(owner, id).await;
             }
             self.preflight(&post, &connection, job.run_after).await?;
@@ -321,7 +305,7 @@ impl PostFlow {
                 post: post.snapshot().clone(),
                 expected_updated_at,
             };
-            match self.posts.approve_and_queue(&update, &job).await {
+            match self.ports.posts.approve_and_queue(&update, &job).await {
                 Ok(queued) => {
                     tracing::info!(
                         post = %id,
@@ -349,6 +333,7 @@ impl PostFlow {
     ) -> Result<(), PostFlowError> {
         post.content().post_text()?;
         let media = self
+            .ports
             .posts
             .post_media(post.owner(), &[post.id()])
             .await?
@@ -358,6 +343,7 @@ impl PostFlow {
             .and_then(|m| m.image)
             .ok_or(PostFlowError::ImageRequired)?;
         let stored = self
+            .ports
             .media
             .get(&image.key)
             .await
@@ -368,6 +354,7 @@ impl PostFlow {
             return Err(PostFlowError::ImageChanged);
         }
         let load = self
+            .ports
             .posts
             .publishing_load(
                 &connection.ig_user_id,
@@ -394,13 +381,14 @@ impl PostFlow {
         let at = self.next_instant(expected_updated_at);
         post.withdraw(at)?;
         post.reopen(at)?;
-        self.posts
+        self.ports
+            .posts
             .save_and_unqueue(
                 &PostUpdate {
                     post: post.into_snapshot(),
                     expected_updated_at,
                 },
-                self.clock.now(),
+                self.ports.clock.now(),
             )
             .await?;
         tracing::info!(post = %id, "approval withdrawn");
@@ -413,8 +401,9 @@ impl PostFlow {
     /// # Errors
     /// Not found; [`PostFlowError::PublishingInProgress`] while it is being published.
     pub async fn delete(&self, owner: UserId, id: PostId) -> Result<(), PostFlowError> {
-        let post = self.posts.post(owner, id).await?;
+        let post = self.ports.posts.post(owner, id).await?;
         let held = self
+            .ports
             .posts
             .publish_job(owner, id)
             .await?
@@ -422,7 +411,7 @@ impl PostFlow {
         if post.status == PostStatus::Publishing || held {
             return Err(PostFlowError::PublishingInProgress);
         }
-        let media = self.posts.post_media(owner, &[id]).await?.pop();
+        let media = self.ports.posts.post_media(owner, &[id]).await?.pop();
         if let Some((
             _,
             PostMedia {
@@ -430,12 +419,16 @@ impl PostFlow {
             },
         )) = media
         {
-            self.media
+            self.ports
+                .media
                 .delete(&image.key)
                 .await
                 .map_err(PostFlowError::Media)?;
         }
-        self.posts.delete_post(owner, id, self.clock.now()).await?;
+        self.ports
+            .posts
+            .delete_post(owner, id, self.ports.clock.now())
+            .await?;
         tracing::info!(post = %id, "post deleted");
         Ok(())
     }

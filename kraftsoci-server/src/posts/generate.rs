@@ -19,7 +19,7 @@ struct Holds<'a> {
 impl Holds<'_> {
     async fn release(self) {
         for reservation in &self.reservations {
-            if let Err(error) = self.flow.entitlements.release(reservation).await {
+            if let Err(error) = self.flow.ports.entitlements.release(reservation).await {
                 tracing::warn!(%error, kind = %reservation.kind, "releasing a quota reservation failed");
             }
         }
@@ -27,7 +27,7 @@ impl Holds<'_> {
 
     async fn commit(self) {
         for reservation in &self.reservations {
-            if let Err(error) = self.flow.entitlements.commit(reservation).await {
+            if let Err(error) = self.flow.ports.entitlements.commit(reservation).await {
                 tracing::warn!(%error, kind = %reservation.kind, "committing a quota reservation failed");
             }
         }
@@ -48,12 +48,13 @@ impl PostFlow {
         topic: Topic,
         with_image: bool,
     ) -> Result<PostView, PostFlowError> {
-        let account = self.accounts.account(owner).await?;
+        let account = self.ports.accounts.account(owner).await?;
         account
             .restrictions
             .allow(Processing::Generation)
             .map_err(|_| PostFlowError::Restricted)?;
         let profile = self
+            .ports
             .profiles
             .profile(owner)
             .await?
@@ -68,7 +69,7 @@ impl PostFlow {
             kinds.push(QuotaKind::Images);
         }
         for kind in kinds {
-            match self.entitlements.reserve(owner, kind, 1).await {
+            match self.ports.entitlements.reserve(owner, kind, 1).await {
                 Ok(reservation) => holds.reservations.push(reservation),
                 Err(error) => {
                     holds.release().await;
@@ -96,9 +97,10 @@ impl PostFlow {
         request: &GenerationRequest,
         with_image: bool,
     ) -> Result<PostView, PostFlowError> {
-        let text = self.generator.generate_text(request).await?;
+        let text = self.ports.generator.generate_text(request).await?;
         let image = if with_image {
             let image = self
+                .ports
                 .images
                 .generate_image(request, &text.image_prompt)
                 .await?;
@@ -111,7 +113,7 @@ impl PostFlow {
             None
         };
 
-        let connections = self.connections.connections(owner).await?;
+        let connections = self.ports.connections.connections(owner).await?;
         let mut active = connections
             .iter()
             .filter(|c| c.status == ConnectionStatus::Active);
@@ -127,12 +129,13 @@ impl PostFlow {
             media: image.iter().map(|(_, checked)| checked.digest()).collect(),
             target,
         };
-        let post = Post::generated(owner, content, self.clock.now())?;
+        let post = Post::generated(owner, content, self.ports.clock.now())?;
         let stored = match image {
             Some((jpeg, checked)) => {
                 let key = MediaKey::new(owner, &format!("{}.jpg", post.id()))
                     .map_err(PostFlowError::internal)?;
-                self.media
+                self.ports
+                    .media
                     .put(&key, jpeg, "image/jpeg")
                     .await
                     .map_err(PostFlowError::Media)?;
@@ -149,9 +152,9 @@ impl PostFlow {
             image: stored,
             sandbox: self.settings.sandbox,
         };
-        if let Err(error) = self.posts.insert_post(post.snapshot(), &media).await {
+        if let Err(error) = self.ports.posts.insert_post(post.snapshot(), &media).await {
             if let Some(image) = &media.image
-                && let Err(cleanup) = self.media.delete(&image.key).await
+                && let Err(cleanup) = self.ports.media.delete(&image.key).await
             {
                 tracing::warn!(error = %cleanup, "could not remove the image of an unsaved post");
             }

@@ -20,7 +20,7 @@
 //! connection, called by the pool methods (acquire or begin, call, commit) and by the larger
 //! transactions that need it; each file implements one port and is named after it. What
 //! differs (pool setup, migrations, how a unique violation names its constraint, and the few
-//! statements of [`Dialect`](dialect::Dialect)) lives in `postgres.rs`, `sqlite.rs` and
+//! statements of the `Dialect` trait) lives in `postgres.rs`, `sqlite.rs` and
 //! `dialect.rs`.
 //!
 //! ## Adding storage for a new feature

@@ -9,7 +9,7 @@
 //!   a dead worker's job is taken over once its lease runs out. Every write of the holder —
 //!   each recovery point, the final outcome — is fenced by its claim token, so a worker that
 //!   lost its lease can neither reach `media_publish` nor overwrite the new holder's work (see
-//!   [`crate::store::jobs`]).
+//!   [`PublishQueue`](crate::store::PublishQueue)).
 //! - **Consent first (P09, P32).** A job only publishes through the lifecycle's permit: the
 //!   post must be approved for exactly its current content, the scheduled time must have come,
 //!   and the owner must not have restricted publishing (P29); otherwise the job waits and

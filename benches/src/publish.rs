@@ -27,10 +27,11 @@ use kraftsoci_meta::{GraphPublisher, MetaClient, MetaConfig};
 use secrecy::SecretString;
 use tokio::time::Instant;
 
-use kraftsoci_core::ports::{Connection, ConnectionStatus, MediaKey};
+use kraftsoci_core::ports::{
+    Connection, ConnectionStatus, JobRequest, MediaKey, PostMedia, PostUpdate, StoredImage,
+};
 use kraftsoci_core::vault::key_version_of;
 use kraftsoci_core::{ConnectionId, TokenContext};
-use kraftsoci_server::store::posts_flow::{JobRequest, PostMedia, PostUpdate, StoredImage};
 use kraftsoci_server::worker::{Worker, WorkerConfig, WorkerDeps};
 
 use crate::fake_graph::{FakeGraph, GraphCounts};
@@ -324,7 +325,8 @@ async fn seed_approved_posts(server: &BenchServer, spec: &PublishSpec) -> anyhow
             .vault
             .seal(&token, &TokenContext::instagram(owner, &ig))?;
         let connection = state
-            .store
+            .stores
+            .connections
             .save_connection(
                 &Connection {
                     id: ConnectionId::new(),
@@ -350,8 +352,9 @@ async fn seed_approved_posts(server: &BenchServer, spec: &PublishSpec) -> anyhow
                 let (owner, ig, connection) = &connections[i % connections.len()];
                 let mut post = Post::generated(*owner, content_with_image(ig, i)?, now)?;
                 state
-                    .store
-                    .insert_generated_post(
+                    .stores
+                    .posts
+                    .insert_post(
                         post.snapshot(),
                         &PostMedia {
                             topic: Some("fresh simit".to_owned()),
@@ -368,7 +371,8 @@ async fn seed_approved_posts(server: &BenchServer, spec: &PublishSpec) -> anyhow
                 let clicked = now + chrono::Duration::milliseconds(1);
                 post.approve(approval(*owner, &post, ig, clicked))?;
                 state
-                    .store
+                    .stores
+                    .posts
                     .approve_and_queue(
                         &PostUpdate {
                             post: post.snapshot().clone(),
@@ -429,7 +433,7 @@ pub async fn run_worker(spec: PublishSpec, database_url: &str) -> anyhow::Result
             .context("building the Graph client")?;
     let state = &server.state;
     let deps = WorkerDeps {
-        store: Arc::clone(&state.store),
+        stores: state.stores.clone(),
         publisher: Arc::new(GraphPublisher::new(client)),
         vault: Arc::clone(&state.vault),
         links: Arc::clone(&state.media_links),

@@ -17,6 +17,8 @@
 //!   published post, and the quota read once per account ([`QuotaBook`]).
 //! - **Token vault**: AES-256-GCM with owner-bound associated data and a rotating key ring.
 //! - **Retention**: the privacy policy's retention table as data, a planner and a sweeper.
+//! - **Billing** ([`billing`]): quotas and reservations, provider ids, subscription state
+//!   that merges the same whatever order views arrive in, card-free payment records.
 //!
 //! ## Quick start
 //!
@@ -69,6 +71,7 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+pub mod billing;
 mod clock;
 pub mod domain;
 mod error;

@@ -1,7 +1,7 @@
 //! The account's own settings: rectification (P27), restriction of processing (P29),
 //! objection (P31) and preferences (P36).
 
-use kraftsoci_core::ports::{Account, Theme};
+use kraftsoci_core::ports::{Account, AccountUpdate, Theme};
 use kraftsoci_core::{
     BusinessName, Email, Language, Objections, PersonName, RequestKind, Restrictions, Sector,
     UserId,
@@ -31,7 +31,9 @@ pub struct AccountChanges {
     pub current_password: Option<SecretString>,
 }
 
-/// Applies a rectification and returns the account as stored.
+/// Applies a rectification and returns the account as stored. Only the fields given change,
+/// in one statement, so a concurrent change of another field (a restriction, an objection)
+/// is never lost.
 ///
 /// # Errors
 /// 422 when the email changes without `current_password`, 401 `invalid_credentials` when it
@@ -41,37 +43,34 @@ pub async fn rectify(
     user: UserId,
     changes: AccountChanges,
 ) -> Result<Account, ApiError> {
-    let mut account = state.store.account(user).await?;
-    if let Some(email) = changes.email.filter(|e| *e != account.email) {
-        let Some(current) = changes.current_password else {
+    let current = state.stores.accounts.account(user).await?;
+    let email = changes.email.filter(|email| *email != current.email);
+    if email.is_some() {
+        let Some(password) = changes.current_password else {
             return Err(ApiError::invalid_field(
                 "current_password",
                 "is required to change the email",
             ));
         };
-        if !state.auth.verify_password(user, &current).await? {
+        if !state.auth.verify_password(user, &password).await? {
             return Err(invalid_credentials());
         }
-        account.email = email;
     }
-    if let Some(name) = changes.name {
-        account.name = name;
-    }
-    if let Some(business_name) = changes.business_name {
-        account.business_name = business_name;
-    }
-    if let Some(sector) = changes.sector {
-        account.sector = sector;
-    }
-    if let Some(language) = changes.language {
-        account.preferences.language = language;
-    }
-    if let Some(theme) = changes.theme {
-        account.preferences.theme = theme;
-    }
-    state
-        .store
-        .update_account(&account)
+    let account = state
+        .stores
+        .accounts
+        .update_account(
+            user,
+            &AccountUpdate {
+                name: changes.name,
+                email,
+                business_name: changes.business_name,
+                sector: changes.sector,
+                language: changes.language,
+                theme: changes.theme,
+                ..AccountUpdate::default()
+            },
+        )
         .await
         .on_constraint(EMAIL_CONSTRAINT, email_taken)?;
     crate::rights::record_answered_request(state, user, RequestKind::Rectification).await?;
@@ -87,11 +86,12 @@ pub async fn set_restrictions(
     user: UserId,
     restrictions: Restrictions,
 ) -> Result<Restrictions, ApiError> {
-    let mut account = state.store.account(user).await?;
-    account.restrictions = restrictions;
-    state.store.update_account(&account).await?;
-    crate::rights::record_answered_request(state, user, RequestKind::Restriction).await?;
-    Ok(restrictions)
+    let changes = AccountUpdate {
+        restrictions: Some(restrictions),
+        ..AccountUpdate::default()
+    };
+    let account = apply_answered(state, user, &changes, RequestKind::Restriction).await?;
+    Ok(account.restrictions)
 }
 
 /// Records objections to optional processing (P31).
@@ -103,9 +103,22 @@ pub async fn set_objections(
     user: UserId,
     objections: Objections,
 ) -> Result<Objections, ApiError> {
-    let mut account = state.store.account(user).await?;
-    account.objections = objections;
-    state.store.update_account(&account).await?;
-    crate::rights::record_answered_request(state, user, RequestKind::Objection).await?;
-    Ok(objections)
+    let changes = AccountUpdate {
+        objections: Some(objections),
+        ..AccountUpdate::default()
+    };
+    let account = apply_answered(state, user, &changes, RequestKind::Objection).await?;
+    Ok(account.objections)
+}
+
+/// Applies `changes` and records the request they answer at once.
+async fn apply_answered(
+    state: &AppState,
+    user: UserId,
+    changes: &AccountUpdate,
+    kind: RequestKind,
+) -> Result<Account, ApiError> {
+    let account = state.stores.accounts.update_account(user, changes).await?;
+    crate::rights::record_answered_request(state, user, kind).await?;
+    Ok(account)
 }

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use kraftsoci_core::ports::{Mail, Mailer};
+use kraftsoci_core::ports::{ConnectionStore, Mail, Mailer};
 use kraftsoci_core::retention::{SweepMode, SweepReport};
 use kraftsoci_core::vault::key_version_of;
 use kraftsoci_core::{Clock, ConnectionId, StoreError, SystemClock, TokenContext, TokenVault};
@@ -16,10 +16,9 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::posts::providers;
 use crate::retention;
-use crate::store::policy::{NewNotice, PolicyVersion};
-use crate::store::{self, Store};
+use crate::startup::vault;
+use crate::store::{self, NewNotice, PolicyStore, PolicyVersion, Stores};
 
 /// Accounts or tokens handled per store call.
 pub const ADMIN_BATCH: u32 = 200;
@@ -60,10 +59,10 @@ fn command_error(command: &'static str) -> impl Fn(AdminError) -> Error {
     }
 }
 
-async fn open_store(config: &Config) -> Result<Arc<dyn Store>, Error> {
-    let store = store::connect(&config.database_url).await?;
-    store.migrate().await?;
-    Ok(store)
+async fn open_stores(config: &Config, clock: Arc<dyn Clock>) -> Result<Stores, Error> {
+    let stores = store::connect(&config.database_url, clock).await?;
+    stores.database.migrate().await?;
+    Ok(stores)
 }
 
 fn setup(what: &'static str) -> impl Fn(anyhow::Error) -> Error {
@@ -79,13 +78,15 @@ fn setup(what: &'static str) -> impl Fn(anyhow::Error) -> Error {
 /// [`Error::Setup`]/[`Error::Database`] when the database or media store cannot be opened;
 /// [`Error::Command`] when a category failed (after printing the report).
 pub async fn sweep_command(config: &Config, dry_run: bool, json: bool) -> Result<(), Error> {
-    let store = open_store(config).await?;
-    let media = crate::media::from_config(&config.media_url).map_err(setup("media store"))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let stores = open_stores(config, Arc::clone(&clock)).await?;
+    let media = crate::media::from_config(&config.media_url).map_err(setup("media store"))?;
     let sweeper =
-        retention::sweeper(store, media, clock, &config.sweep).map_err(|error| Error::Command {
-            command: "sweep",
-            source: error.into(),
+        retention::sweeper(stores.retention, media, clock, &config.sweep).map_err(|error| {
+            Error::Command {
+                command: "sweep",
+                source: error.into(),
+            }
         })?;
     let mode = if dry_run {
         SweepMode::DryRun
@@ -141,7 +142,7 @@ pub struct RotationReport {
 /// # Errors
 /// Storage failures (what was re-encrypted before stays re-encrypted).
 pub async fn rotate_key(
-    store: &dyn Store,
+    store: &dyn ConnectionStore,
     vault: &TokenVault,
     batch: u32,
 ) -> Result<RotationReport, AdminError> {
@@ -196,9 +197,9 @@ pub async fn rotate_key(
 /// # Errors
 /// As [`rotate_key`], and when the database or the key ring cannot be opened.
 pub async fn rotate_key_command(config: &Config) -> Result<(), Error> {
-    let store = open_store(config).await?;
-    let vault = providers::vault(&config.token_keys).map_err(setup("token vault"))?;
-    let report = rotate_key(&*store, &vault, ADMIN_BATCH)
+    let stores = open_stores(config, Arc::new(SystemClock)).await?;
+    let vault = vault(&config.token_keys).map_err(setup("token vault"))?;
+    let report = rotate_key(&*stores.connections, &vault, ADMIN_BATCH)
         .await
         .map_err(command_error("rotate-key"))?;
     println!(
@@ -295,7 +296,7 @@ fn mail_body(policy: &PolicyVersion) -> String {
 /// [`AdminError::VersionConflict`] when the version exists with another summary, storage
 /// failures.
 pub async fn publish_policy(
-    store: &dyn Store,
+    store: &dyn PolicyStore,
     mailer: &dyn Mailer,
     clock: &dyn Clock,
     version: &str,
@@ -387,11 +388,11 @@ pub async fn publish_policy_command(
     version: &str,
     summary: &str,
 ) -> Result<(), Error> {
-    let store = open_store(config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let stores = open_stores(config, Arc::clone(&clock)).await?;
     let mailer =
         crate::mail::from_config(&config.mail, Arc::clone(&clock)).map_err(setup("mail"))?;
-    let done = publish_policy(&*store, &*mailer, &*clock, version, summary)
+    let done = publish_policy(&*stores.policy, &*mailer, &*clock, version, summary)
         .await
         .map_err(command_error("publish-policy"))?;
     println!(

@@ -16,11 +16,11 @@
 //!
 //! ## Storage
 //!
-//! [`DbBillingStore`] and [`DbQuotaLedger`] adapt the database ports
-//! ([`BillingStateStore`], [`QuotaStore`]) to core's [`BillingStore`] and [`QuotaLedger`]:
-//! event id and effect in one transaction, per-user serialised writes, atomic reservations.
-//! Only the Stripe customer id, the subscription state and card-free payment records are
-//! stored (P05, P13); payment records outlive the account (P17).
+//! The database implements core's [`BillingStore`] and [`QuotaLedger`] directly (see
+//! `store/sql/billing_store.rs`): event id and effect in one transaction, per-user serialised
+//! writes, atomic reservations. Only the Stripe customer id, the subscription state and
+//! card-free payment records are stored (P05, P13); payment records outlive the account
+//! (P17).
 //!
 //! ## Idempotency of checkout and portal
 //!
@@ -34,131 +34,24 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use kraftsoci_billing::{
     BillingEntitlements, BillingError, BillingOverview, BillingService, BillingUrls, PlanTable,
     StripeBilling, WebhookOutcome, WebhookProcessor, WebhookVerifier,
 };
 use kraftsoci_core::ports::{
-    ApplyOutcome, BillingAccount, BillingCustomerId, BillingEvent, BillingProviderErrorKind,
-    BillingStore, EntitlementError, Entitlements, HostedSession, PaymentRecord, QuotaKind,
-    QuotaLedger, QuotaReservation,
+    BillingProviderErrorKind, BillingStore, EntitlementError, Entitlements, HostedSession,
+    QuotaLedger,
 };
-use kraftsoci_core::{Clock, StoreError, UserId};
+use kraftsoci_core::{Clock, UserId};
 use url::Url;
 use uuid::Uuid;
 
 use crate::config::Config;
-use crate::store::billing::{IntentKind, IntentOutcome, NewIntent};
-use crate::store::{BillingStateStore, QuotaStore, Store};
+use crate::store::{BillingIntentStore, IntentKind, IntentOutcome, NewIntent};
 
 /// How long a pending checkout or portal intent is reused by a new click for the same
 /// request. Well inside the 24 hours Stripe keeps an `Idempotency-Key`.
 pub const INTENT_REUSE_WINDOW: Duration = Duration::from_secs(60 * 60);
-
-/// Core's [`BillingStore`] over the database, timestamps from the clock.
-pub struct DbBillingStore {
-    store: Arc<dyn BillingStateStore>,
-    clock: Arc<dyn Clock>,
-}
-
-impl DbBillingStore {
-    /// The adapter.
-    pub fn new(store: Arc<dyn BillingStateStore>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
-    }
-}
-
-impl std::fmt::Debug for DbBillingStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DbBillingStore").finish_non_exhaustive()
-    }
-}
-
-#[async_trait]
-impl BillingStore for DbBillingStore {
-    async fn account(&self, user: UserId) -> Result<Option<BillingAccount>, StoreError> {
-        self.store.billing_account(user).await
-    }
-
-    async fn user_for_customer(
-        &self,
-        customer: &BillingCustomerId,
-    ) -> Result<Option<UserId>, StoreError> {
-        self.store.billing_customer_owner(customer).await
-    }
-
-    async fn link_customer(
-        &self,
-        user: UserId,
-        customer: &BillingCustomerId,
-    ) -> Result<(), StoreError> {
-        self.store
-            .link_billing_customer(user, customer, self.clock.now())
-            .await
-    }
-
-    async fn apply_event(&self, event: &BillingEvent) -> Result<ApplyOutcome, StoreError> {
-        self.store
-            .apply_billing_event(event, self.clock.now())
-            .await
-    }
-
-    async fn payment_records(&self, user: UserId) -> Result<Vec<PaymentRecord>, StoreError> {
-        self.store.billing_payment_records(user).await
-    }
-}
-
-/// Core's [`QuotaLedger`] over the database: reservations are atomic per user, so concurrent
-/// generations never exceed the plan's limit.
-pub struct DbQuotaLedger {
-    store: Arc<dyn QuotaStore>,
-    clock: Arc<dyn Clock>,
-}
-
-impl DbQuotaLedger {
-    /// The adapter; `clock` decides which abandoned holds still count in [`QuotaLedger::used`].
-    pub fn new(store: Arc<dyn QuotaStore>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
-    }
-}
-
-impl std::fmt::Debug for DbQuotaLedger {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DbQuotaLedger").finish_non_exhaustive()
-    }
-}
-
-#[async_trait]
-impl QuotaLedger for DbQuotaLedger {
-    async fn try_reserve(
-        &self,
-        reservation: &QuotaReservation,
-        limit: u32,
-    ) -> Result<bool, StoreError> {
-        self.store.try_reserve_quota(reservation, limit).await
-    }
-
-    async fn commit(&self, reservation_id: Uuid) -> Result<(), StoreError> {
-        self.store.commit_quota(reservation_id).await
-    }
-
-    async fn release(&self, reservation_id: Uuid) -> Result<(), StoreError> {
-        self.store.release_quota(reservation_id).await
-    }
-
-    async fn used(
-        &self,
-        user: UserId,
-        kind: QuotaKind,
-        period_start: DateTime<Utc>,
-    ) -> Result<u32, StoreError> {
-        self.store
-            .quota_used(user, kind, period_start, self.clock.now())
-            .await
-    }
-}
 
 /// Whether Stripe is configured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,7 +80,7 @@ pub struct Billing {
     plans: Arc<PlanTable>,
     entitlements: Arc<BillingEntitlements>,
     records: Arc<dyn BillingStore>,
-    intents: Arc<dyn BillingStateStore>,
+    intents: Arc<dyn BillingIntentStore>,
     stripe: Option<BillingService>,
     webhooks: Option<WebhookProcessor>,
     clock: Arc<dyn Clock>,
@@ -204,7 +97,8 @@ impl std::fmt::Debug for Billing {
 }
 
 impl Billing {
-    /// Wires billing from `config` over the database `store`.
+    /// Wires billing from `config` over the stored billing state (`records`), the quota
+    /// `ledger` and the checkout and portal `intents`.
     ///
     /// # Errors
     /// [`BillingError::Config`] when the Stripe key, `STRIPE_API_BASE` or the return URLs
@@ -212,12 +106,11 @@ impl Billing {
     /// for an unusable unbilled plan.
     pub fn from_config(
         config: &Config,
-        store: Arc<dyn Store>,
+        records: Arc<dyn BillingStore>,
+        ledger: Arc<dyn QuotaLedger>,
+        intents: Arc<dyn BillingIntentStore>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, BillingError> {
-        let records: Arc<dyn BillingStore> =
-            Arc::new(DbBillingStore::new(store.clone(), Arc::clone(&clock)));
-        let ledger = Arc::new(DbQuotaLedger::new(store.clone(), Arc::clone(&clock)));
         let (mode, plans) = match &config.stripe.secret_key {
             Some(_) => (BillingMode::Stripe, config.billing.plans.clone()),
             None => {
@@ -267,7 +160,7 @@ impl Billing {
             plans,
             entitlements,
             records,
-            intents: store,
+            intents,
             stripe,
             webhooks,
             clock,

@@ -369,6 +369,10 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound => Self::NotFound,
+            StoreError::InvalidInput(_) => Self::bad_request(
+                "invalid_input",
+                "A value in the request cannot be used; check it and try again.",
+            ),
             StoreError::Conflict { .. } | StoreError::Stale => Self::conflict(
                 "conflict",
                 "The resource changed or already exists; reload and try again.",
@@ -512,6 +516,16 @@ mod tests {
         .await;
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(retry.as_deref(), Some("1"));
+    }
+
+    #[tokio::test]
+    async fn invalid_input_from_storage_is_the_callers_400_not_a_404() {
+        let (status, json, _) = body(
+            StoreError::InvalidInput("the cursor is not one this server produced".into()).into(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(json["error"]["code"], "invalid_input");
     }
 
     #[test]

@@ -27,7 +27,7 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use crate::state::AppState;
-use crate::store::rights::ExportKey;
+use crate::store::ExportKey;
 use crate::store::user_tables::{USER_TABLES, UserTable};
 
 /// The `format` of the document.
@@ -71,7 +71,8 @@ pub fn body(state: AppState, user: UserId, request: DataSubjectRequest) -> Body 
         match write(&state, user, &sink).await {
             Ok(()) => {
                 if let Err(error) = state
-                    .store
+                    .stores
+                    .rights
                     .complete_request(user, request.id(), state.clock.now())
                     .await
                 {
@@ -147,7 +148,8 @@ async fn write_table(
     let mut first = true;
     loop {
         let page = state
-            .store
+            .stores
+            .rights
             .export_page(table, user, after.as_ref(), PAGE_ROWS)
             .await
             .map_err(|source| ExportError::Store {

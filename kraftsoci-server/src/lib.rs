@@ -4,8 +4,8 @@
 //! SQLite), with the authentication, account and profile routes of the API contract.
 //!
 //! - [`config`]: typed configuration from the contract's environment variables.
-//! - [`store`]: one [`Store`](store::Store) abstraction, two backends, one schema for the
-//!   whole product.
+//! - [`store`]: every storage port on two engines (PostgreSQL, SQLite), one schema for the
+//!   whole product, handed out as [`Stores`](store::Stores).
 //! - [`auth`]: bcrypt passwords, HS256 access tokens, rotating refresh tokens, resets.
 //! - [`http`]: extractors ([`AuthUser`](http::AuthUser), [`Json`](http::Json)…), rate limits,
 //!   the usage log and the shared layers.
@@ -33,6 +33,8 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+use std::sync::Arc;
+
 pub mod account;
 pub mod admin;
 pub mod auth;
@@ -43,6 +45,8 @@ pub mod error;
 pub mod export;
 pub mod http;
 pub mod i18n;
+#[cfg(test)]
+mod layering;
 pub mod mail;
 pub mod media;
 pub mod media_links;
@@ -68,8 +72,9 @@ pub use state::AppState;
 /// # Errors
 /// [`Error::Database`] or [`Error::Migration`].
 pub async fn migrate(config: &config::Config) -> Result<(), Error> {
-    let store = store::connect(&config.database_url).await?;
-    store.migrate().await?;
+    let stores =
+        store::connect(&config.database_url, Arc::new(kraftsoci_core::SystemClock)).await?;
+    stores.database.migrate().await?;
     tracing::info!(database = %config.database_url.redacted(), "migrations applied");
     Ok(())
 }

@@ -9,157 +9,37 @@
 //! once: every delete is idempotent.
 
 use std::fmt::Write as _;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kraftsoci_core::ports::MediaStore;
 use kraftsoci_core::retention::{
-    PurgeReport, RetentionPlanner, RetentionPolicy, RetentionStore, RetentionSweeper, SweepConfig,
-    SweepMode, SweepOutcome, SweepReport,
+    RetentionStore, RetentionSweeper, SweepConfig, SweepMode, SweepOutcome, SweepReport,
 };
-use kraftsoci_core::{Clock, RetentionError, StoreError, UserId};
+use kraftsoci_core::{Clock, RetentionError};
 use rand::Rng as _;
 use serde::Serialize;
 
+pub use crate::config::{DEFAULT_SWEEP_INTERVAL, SweepSettings};
 use crate::state::AppState;
-use crate::store::Store;
-
-/// The default time between sweeps.
-pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// The longest wait before a freshly started server's first sweep (randomized, so that
 /// replicas started together do not sweep in lockstep).
 const FIRST_SWEEP_MAX_DELAY: Duration = Duration::from_secs(60);
 
-/// How the periodic sweep runs (`KRAFTSOCI_SWEEP`, `KRAFTSOCI_SWEEP_INTERVAL`,
-/// `KRAFTSOCI_SWEEP_BATCH`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SweepSettings {
-    /// Whether `serve` sweeps periodically (turn it off where a scheduler runs
-    /// `kraftsoci-server sweep` instead).
-    pub enabled: bool,
-    /// The time between sweeps; deletion promises are planned this much early.
-    pub interval: Duration,
-    /// Rows (or accounts) per delete statement.
-    pub batch_size: NonZeroU32,
-}
-
-impl Default for SweepSettings {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            interval: DEFAULT_SWEEP_INTERVAL,
-            batch_size: SweepConfig::default().batch_size,
-        }
-    }
-}
-
-impl SweepSettings {
-    /// The planner for the privacy policy's retention table at this interval.
-    ///
-    /// # Errors
-    /// [`RetentionError::SweepIntervalTooLong`] when the interval is not shorter than 30 days.
-    pub fn planner(&self) -> Result<RetentionPlanner, RetentionError> {
-        RetentionPlanner::new(RetentionPolicy::privacy_policy(), self.interval)
-    }
-}
-
-/// Core's [`RetentionStore`] port over the server's [`Store`], with the clock the account
-/// purge needs to date the completion of Meta deletion requests.
-pub struct SweepStore {
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-}
-
-impl SweepStore {
-    /// The port over `store`.
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
-    }
-}
-
-#[async_trait]
-impl RetentionStore for SweepStore {
-    async fn purge_usage_log_before(
-        &self,
-        cutoff: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<u64, StoreError> {
-        self.store.purge_usage_log_before(cutoff, limit).await
-    }
-
-    async fn count_usage_log_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.store.count_usage_log_before(cutoff).await
-    }
-
-    async fn purge_expired_auth_artifacts(
-        &self,
-        expired_before: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<u64, StoreError> {
-        self.store
-            .purge_expired_auth_artifacts(expired_before, limit)
-            .await
-    }
-
-    async fn count_expired_auth_artifacts(
-        &self,
-        expired_before: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
-        self.store
-            .count_expired_auth_artifacts(expired_before)
-            .await
-    }
-
-    async fn closed_accounts_due(
-        &self,
-        closed_before: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<UserId>, StoreError> {
-        self.store.closed_accounts_due(closed_before, limit).await
-    }
-
-    async fn count_closed_accounts_due(
-        &self,
-        closed_before: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
-        self.store.count_closed_accounts_due(closed_before).await
-    }
-
-    async fn purge_account(&self, user: UserId) -> Result<PurgeReport, StoreError> {
-        self.store
-            .purge_closed_account(user, self.clock.now())
-            .await
-    }
-
-    async fn purge_payment_records_before(
-        &self,
-        cutoff: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<u64, StoreError> {
-        self.store.purge_payment_records_before(cutoff, limit).await
-    }
-
-    async fn count_payment_records_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.store.count_payment_records_before(cutoff).await
-    }
-}
-
-/// A sweeper over `store` and `media`, on `clock`.
+/// A sweeper over the database's retention port and the media store, on `clock`.
 ///
 /// # Errors
 /// As [`SweepSettings::planner`].
 pub fn sweeper(
-    store: Arc<dyn Store>,
+    store: Arc<dyn RetentionStore>,
     media: Arc<dyn MediaStore>,
     clock: Arc<dyn Clock>,
     settings: &SweepSettings,
 ) -> Result<RetentionSweeper, RetentionError> {
     Ok(RetentionSweeper::new(
-        Arc::new(SweepStore::new(store, Arc::clone(&clock))),
+        store,
         media,
         clock,
         settings.planner()?,
@@ -176,7 +56,7 @@ pub fn sweeper(
 /// As [`SweepSettings::planner`].
 pub fn sweeper_for(state: &AppState) -> Result<RetentionSweeper, RetentionError> {
     sweeper(
-        Arc::clone(&state.store),
+        Arc::clone(&state.stores.retention),
         Arc::clone(&state.media),
         Arc::clone(&state.clock),
         &state.config.sweep,
@@ -346,8 +226,10 @@ pub fn report_table(report: &SweepReport) -> String {
 
 #[cfg(test)]
 mod tests {
+    use async_trait::async_trait;
     use chrono::TimeZone as _;
-    use kraftsoci_core::retention::{CategorySweep, DataCategory};
+    use kraftsoci_core::retention::{CategorySweep, DataCategory, PurgeReport};
+    use kraftsoci_core::{StoreError, UserId};
 
     use super::*;
 

@@ -14,12 +14,13 @@ use kraftsoci_core::retention::RetentionPeriod;
 use kraftsoci_core::{DataSubjectRequest, Email, RequestKind, UserId};
 use rand::RngCore as _;
 use secrecy::SecretString;
-use sha2::{Digest as _, Sha256};
+
+pub use crate::posts::connect::meta_user_hash;
 
 use crate::auth::invalid_credentials;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::rights::{Closure, ClosureOutcome, MetaDeletion, MetaDeletionStatus};
+use crate::store::{Closure, ClosureOutcome, MetaDeletion, MetaDeletionStatus};
 
 /// The oldest `signed_request` accepted from Meta. Meta signs each callback when it sends it;
 /// the bound limits what a captured request is worth.
@@ -35,7 +36,7 @@ pub async fn receive_request(
     kind: RequestKind,
 ) -> Result<DataSubjectRequest, ApiError> {
     let request = DataSubjectRequest::receive(user, kind, state.clock.now());
-    state.store.record_request(&request).await?;
+    state.stores.rights.record_request(&request).await?;
     Ok(request)
 }
 
@@ -52,7 +53,7 @@ pub async fn record_answered_request(
     let now = state.clock.now();
     let mut request = DataSubjectRequest::receive(user, kind, now);
     request.complete(now);
-    state.store.record_request(&request).await?;
+    state.stores.rights.record_request(&request).await?;
     Ok(request)
 }
 
@@ -76,7 +77,7 @@ pub async fn close_account(state: &AppState, user: UserId) -> Result<ClosureOutc
         purge_after: purge_deadline(at),
         request: DataSubjectRequest::receive(user, RequestKind::Erasure, at),
     };
-    let outcome = state.store.close_account(&closure).await?;
+    let outcome = state.stores.rights.close_account(&closure).await?;
     if let ClosureOutcome::Closed {
         sessions_revoked,
         tokens_removed,
@@ -127,7 +128,8 @@ pub async fn close_with_credentials(
     let credentials = match email {
         Some(email) => {
             state
-                .store
+                .stores
+                .auth
                 .credentials_by_email(&email.normalized())
                 .await?
         }
@@ -143,13 +145,6 @@ pub async fn close_with_credentials(
         Some(credentials) if matched => close_account(state, credentials.user).await,
         _ => Err(invalid_credentials()),
     }
-}
-
-/// The stored form of an app-scoped Meta user id: lowercase hex SHA-256, so the id itself is
-/// never kept. The Instagram connect flow stores it per connection
-/// ([`RightsStore::set_meta_user_hash`](crate::store::RightsStore::set_meta_user_hash)).
-pub fn meta_user_hash(app_scoped_user_id: &str) -> String {
-    hex::encode(Sha256::digest(app_scoped_user_id.trim().as_bytes()))
 }
 
 /// A fresh confirmation code for a Meta data-deletion request: 96 random bits as hex.
@@ -202,7 +197,11 @@ pub async fn meta_data_deletion(
     signed_request: &str,
 ) -> Result<MetaDeletion, ApiError> {
     let meta_user = verified_meta_user(state, signed_request)?;
-    let accounts = state.store.accounts_of_meta_user(&meta_user).await?;
+    let accounts = state
+        .stores
+        .connections
+        .accounts_of_meta_user(&meta_user)
+        .await?;
     for &user in &accounts {
         close_account(state, user).await?;
     }
@@ -223,7 +222,7 @@ pub async fn meta_data_deletion(
         created_at: now,
         completed_at,
     };
-    state.store.insert_meta_deletion(&request).await?;
+    state.stores.rights.insert_meta_deletion(&request).await?;
     tracing::info!(
         accounts = accounts.len(),
         "meta data-deletion request received"
@@ -238,7 +237,11 @@ pub async fn meta_data_deletion(
 /// As [`meta_data_deletion`].
 pub async fn meta_deauthorize(state: &AppState, signed_request: &str) -> Result<u64, ApiError> {
     let meta_user = verified_meta_user(state, signed_request)?;
-    let removed = state.store.remove_meta_user_tokens(&meta_user).await?;
+    let removed = state
+        .stores
+        .connections
+        .remove_meta_user_tokens(&meta_user)
+        .await?;
     tracing::info!(removed, "meta deauthorized the app; tokens removed");
     Ok(removed)
 }

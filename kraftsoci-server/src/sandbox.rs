@@ -32,8 +32,7 @@ use rand::Rng as _;
 use url::Url;
 
 use crate::media_links::MediaLinks;
-use crate::store::SandboxStore;
-use crate::store::posts_flow::{SandboxContainer, SandboxStatus};
+use crate::store::{SandboxContainer, SandboxStatus, SandboxStore};
 
 /// Meta's rolling publishing window.
 pub const QUOTA_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);

@@ -8,12 +8,12 @@ use kraftsoci_core::ports::{
 use kraftsoci_core::{Clock, TokenVault};
 use kraftsoci_meta::MetaClient;
 
-use crate::auth::AuthService;
+use crate::auth::{AuthLimits, AuthService};
 use crate::billing::Billing;
 use crate::config::Config;
-use crate::http::rate_limit::AuthLimits;
 use crate::media_links::MediaLinks;
-use crate::store::Store;
+use crate::posts::{InstagramConnect, PostFlow};
+use crate::store::Stores;
 
 /// The application state: configuration, ports and services, each behind an `Arc`, so cloning
 /// is cheap (axum clones it per request).
@@ -26,8 +26,8 @@ use crate::store::Store;
 pub struct AppState {
     /// The configuration.
     pub config: Arc<Config>,
-    /// Every storage port (coerces to `Arc<dyn PostStore>` etc. for core services).
-    pub store: Arc<dyn Store>,
+    /// The storage ports, one handle each.
+    pub stores: Stores,
     /// Where time comes from (a manual clock in tests).
     pub clock: Arc<dyn Clock>,
     /// Outgoing mail.
@@ -57,13 +57,17 @@ pub struct AppState {
     pub vault: Arc<TokenVault>,
     /// The Facebook Login and Graph client, when the Meta app is configured.
     pub meta: Option<Arc<MetaClient>>,
+    /// The consent-gated post flow.
+    pub posts: Arc<PostFlow>,
+    /// Connecting and disconnecting Instagram accounts.
+    pub instagram: Arc<InstagramConnect>,
 }
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
             .field("config", &self.config)
-            .field("backend", &self.store.backend())
+            .field("stores", &self.stores)
             .field("auth", &self.auth)
             .field("media_links", &self.media_links)
             .field("meta", &self.meta)

@@ -1,16 +1,20 @@
-//! Authentication (P24): passwords, tokens and the service that ties them to storage.
+//! Authentication (P24): passwords, tokens, the rate limits of the auth routes and the service
+//! that ties them to storage.
 
+mod limits;
 mod password;
 mod service;
 mod tokens;
 
-pub use password::{
-    MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Password, PasswordHash, PasswordHasher,
-};
+pub(crate) use limits::rate_limited;
+pub use limits::{AuthLimits, RateLimiter};
+pub use password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Password, PasswordHasher};
 pub use service::{
     AuthService, EMAIL_CONSTRAINT, SignUp, TokenPair, email_taken, invalid_credentials,
 };
 pub use tokens::{
     ACCESS_TOKEN_TTL, AUDIENCE, AccessClaims, AccessTokens, IssuedAccess, LEEWAY_SECS,
-    REFRESH_TOKEN_TTL, RESET_TOKEN_TTL, TokenError, TokenHash, opaque_token,
+    REFRESH_TOKEN_TTL, RESET_TOKEN_TTL, TokenError, opaque_token,
 };
+// The stored forms of a password and an opaque token belong to the credentials port.
+pub use crate::store::{PasswordHash, TokenHash};

@@ -21,6 +21,8 @@ use tokio::sync::Semaphore;
 
 use kraftsoci_core::ParseError;
 
+use crate::store::PasswordHash;
+
 /// The fewest characters a password may have.
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// The most bytes bcrypt reads; longer passwords are refused, never truncated.
@@ -80,29 +82,6 @@ impl fmt::Debug for Password {
     }
 }
 
-/// A bcrypt hash (`$2b$…`), as stored in `users.password_hash`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct PasswordHash(String);
-
-impl PasswordHash {
-    /// Wraps a hash read back from storage.
-    pub fn from_stored(hash: String) -> Self {
-        Self(hash)
-    }
-
-    /// The hash text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for PasswordHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Not the password, but an offline-crackable stand-in for it: keep it out of logs.
-        f.write_str("PasswordHash([REDACTED])")
-    }
-}
-
 /// bcrypt on the blocking pool, with bounded concurrency.
 #[derive(Clone)]
 pub struct PasswordHasher {
@@ -138,7 +117,7 @@ impl PasswordHasher {
         Ok(Self {
             cost,
             permits,
-            dummy: PasswordHash(dummy),
+            dummy: PasswordHash::from_stored(dummy),
             verifications: Arc::new(AtomicU64::new(0)),
         })
     }
@@ -166,7 +145,7 @@ impl PasswordHasher {
         let hash = run_blocking(&self.permits, move || bcrypt::hash(bytes.as_slice(), cost))
             .await?
             .context("bcrypt failed")?;
-        Ok(PasswordHash(hash))
+        Ok(PasswordHash::from_stored(hash))
     }
 
     /// Whether `candidate` matches `hash`. With no hash (unknown account) or a candidate that
@@ -183,8 +162,8 @@ impl PasswordHasher {
         let candidate_bytes = candidate.expose_secret().as_bytes();
         let usable = candidate_bytes.len() <= MAX_PASSWORD_BYTES;
         let (target, real) = match hash {
-            Some(hash) if usable => (hash.0.clone(), true),
-            _ => (self.dummy.0.clone(), false),
+            Some(hash) if usable => (hash.as_str().to_owned(), true),
+            _ => (self.dummy.as_str().to_owned(), false),
         };
         let bytes = zeroizing_copy(candidate_bytes);
         let counter = Arc::clone(&self.verifications);

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::SubsecRound as _;
-use kraftsoci_core::ports::{Account, Mail, Mailer, Preferences};
+use kraftsoci_core::ports::{Account, AccountStore, Mail, Mailer, Preferences};
 use kraftsoci_core::{
     BusinessName, Clock, Email, Objections, PersonName, Restrictions, Sector, SessionId,
     StoreError, UserId,
@@ -13,9 +13,9 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::password::{Password, PasswordHasher};
-use super::tokens::{AccessTokens, REFRESH_TOKEN_TTL, RESET_TOKEN_TTL, TokenHash, opaque_token};
+use super::tokens::{AccessTokens, REFRESH_TOKEN_TTL, RESET_TOKEN_TTL, opaque_token};
 use crate::error::{ApiError, ResultExt as _};
-use crate::store::{NewAccount, NewRefreshToken, Rotation, Store};
+use crate::store::{AuthStore, NewAccount, NewRefreshToken, Rotation, TokenHash};
 
 /// The name of the unique index on account emails.
 pub const EMAIL_CONSTRAINT: &str = "users_email_key";
@@ -73,7 +73,8 @@ fn invalid_reset_token() -> ApiError {
 
 /// Authentication.
 pub struct AuthService {
-    store: Arc<dyn Store>,
+    store: Arc<dyn AuthStore>,
+    accounts: Arc<dyn AccountStore>,
     clock: Arc<dyn Clock>,
     mailer: Arc<dyn Mailer>,
     hasher: PasswordHasher,
@@ -93,7 +94,8 @@ impl std::fmt::Debug for AuthService {
 impl AuthService {
     /// The service over its collaborators.
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Arc<dyn AuthStore>,
+        accounts: Arc<dyn AccountStore>,
         clock: Arc<dyn Clock>,
         mailer: Arc<dyn Mailer>,
         hasher: PasswordHasher,
@@ -102,6 +104,7 @@ impl AuthService {
     ) -> Self {
         Self {
             store,
+            accounts,
             clock,
             mailer,
             hasher,
@@ -320,7 +323,7 @@ impl AuthService {
         let Some(credentials) = self.store.credentials_by_email(&email.normalized()).await? else {
             return Ok(());
         };
-        let account = self.store.account(credentials.user).await?;
+        let account = self.accounts.account(credentials.user).await?;
         let now = self.clock.now();
         let token = opaque_token();
         self.store
@@ -376,11 +379,11 @@ impl AuthService {
 
     /// Tells the user their password changed (OWASP: notify after a reset).
     fn notify_password_changed(&self, user: UserId) {
-        let store = Arc::clone(&self.store);
+        let accounts = Arc::clone(&self.accounts);
         let mailer = Arc::clone(&self.mailer);
         tokio::spawn(async move {
             let result: anyhow::Result<()> = async {
-                let account = store.account(user).await?;
+                let account = accounts.account(user).await?;
                 mailer
                     .send(&Mail {
                         to: account.email,

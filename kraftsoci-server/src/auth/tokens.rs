@@ -18,7 +18,6 @@ use kraftsoci_core::{SessionId, UserId};
 use rand::RngCore as _;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// How long an access token lives.
 pub const ACCESS_TOKEN_TTL: Duration = Duration::minutes(15);
@@ -189,37 +188,10 @@ pub fn opaque_token() -> SecretString {
     SecretString::from(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// The SHA-256 of an opaque token, as stored (hex). At 256 bits of entropy a plain hash is
-/// enough: there is nothing to brute-force.
-#[derive(Clone, PartialEq, Eq)]
-pub struct TokenHash(String);
-
-impl TokenHash {
-    /// Hashes a presented or issued token.
-    pub fn of(token: &str) -> Self {
-        Self(hex::encode(Sha256::digest(token.as_bytes())))
-    }
-
-    /// Wraps a stored hash.
-    pub fn from_stored(hex: String) -> Self {
-        Self(hex)
-    }
-
-    /// The hex digest.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for TokenHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TokenHash({}…)", self.0.get(..8).unwrap_or(&self.0))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::TokenHash;
 
     fn keys() -> AccessTokens {
         AccessTokens::new(

@@ -45,7 +45,7 @@ impl FromRequestParts<AppState> for AuthUser {
                 tracing::debug!(%reason, "access token refused");
                 ApiError::unauthorized()
             })?;
-        let session = match state.store.session_state(claims.user).await {
+        let session = match state.stores.auth.session_state(claims.user).await {
             Ok(session) => session,
             Err(StoreError::NotFound) => return Err(ApiError::unauthorized()),
             Err(other) => return Err(other.into()),

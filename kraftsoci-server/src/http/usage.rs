@@ -95,7 +95,7 @@ pub async fn record_usage(State(state): State<AppState>, request: Request, next:
         security,
         at: state.clock.now(),
     };
-    if let Err(error) = state.store.append(&event).await {
+    if let Err(error) = state.stores.usage_log.append(&event).await {
         // Losing one log line must not fail the request it describes.
         tracing::warn!(%error, "usage event not recorded");
     }

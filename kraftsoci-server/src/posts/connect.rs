@@ -10,22 +10,27 @@
 //! with a valid state, and the callback creates the user's sandbox account
 //! (`sandbox-<digits>`, "Sandbox Page").
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use kraftsoci_core::ports::{Connection, ConnectionStatus};
+use kraftsoci_core::ports::{
+    Connection, ConnectionStatus, ConnectionStore, JOB_RUNNING, JobRequest, PostStore, PostUpdate,
+};
 use kraftsoci_core::vault::key_version_of;
-use kraftsoci_core::{ConnectionId, IgUserId, Post, PostStatus, StoreError, TokenContext, UserId};
-use kraftsoci_meta::{ErrorKind, MetaError, PageWithoutInstagram};
+use kraftsoci_core::{
+    Clock, ConnectionId, IgUserId, Post, PostStatus, StoreError, TokenContext, TokenVault, UserId,
+};
+use kraftsoci_meta::{ErrorKind, MetaClient, MetaError, PageWithoutInstagram};
 use rand::RngCore as _;
 use rand::rngs::OsRng;
 use secrecy::SecretString;
 use sha2::{Digest as _, Sha256};
+use url::Url;
 
+use super::error::publishing_in_progress;
 use crate::error::ApiError;
-use crate::posts::flow;
-use crate::state::AppState;
-use crate::store::NewOAuthState;
-use crate::store::posts_flow::{JOB_RUNNING, JobRequest, PostUpdate};
+use crate::store::{AuthStore, NewOAuthState, OAuthStateStore};
 
 /// How long a login `state` is accepted.
 pub const STATE_TTL_MINUTES: i64 = 10;
@@ -64,6 +69,140 @@ pub struct Connected {
     pub sandbox: bool,
 }
 
+/// Why connecting or disconnecting did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// Facebook Login is not configured (outside sandbox mode).
+    #[error("facebook login is not configured")]
+    Unconfigured,
+    /// The `state` is missing, unknown, expired, spent, or its account is closed.
+    #[error("the login state is invalid")]
+    InvalidState,
+    /// The owner did not grant access.
+    #[error("access was not granted")]
+    AccessDenied,
+    /// The login dialog returned another error.
+    #[error("facebook login did not complete")]
+    LoginFailed,
+    /// The redirect carried no code.
+    #[error("the redirect carried no code")]
+    NoCode,
+    /// Meta refused the code.
+    #[error("meta refused the login code")]
+    CodeRefused(#[source] MetaError),
+    /// The owner did not grant every permission.
+    #[error("permissions are missing")]
+    PermissionsMissing(#[source] MetaError),
+    /// Meta could not be reached or throttled.
+    #[error("meta is unavailable")]
+    MetaUnavailable(#[source] MetaError),
+    /// Meta answered something unexpected.
+    #[error("meta answered unexpectedly")]
+    MetaUnexpected(#[source] MetaError),
+    /// A worker is publishing a post to the account right now.
+    #[error("a post is being published to this account")]
+    PublishingInProgress,
+    /// Storage failed or refused.
+    #[error(transparent)]
+    Store(StoreError),
+    /// Sealing a token, building a URL or restoring a stored post failed: not the caller's
+    /// doing.
+    #[error("internal: {0}")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ConnectError {
+    fn internal(error: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(error.into())
+    }
+}
+
+impl From<StoreError> for ConnectError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict { constraint } if constraint == JOB_RUNNING => {
+                Self::PublishingInProgress
+            }
+            other => Self::Store(other),
+        }
+    }
+}
+
+impl From<ConnectError> for ApiError {
+    fn from(error: ConnectError) -> Self {
+        use ConnectError as E;
+        match error {
+            E::Unconfigured => ApiError::dependency_unavailable(
+                "instagram_unavailable",
+                "Connecting Instagram is not configured on this server.",
+                None,
+            ),
+            E::InvalidState => ApiError::bad_request(
+                "invalid_state",
+                "The login link is invalid, expired or was already used; start connecting again.",
+            ),
+            E::AccessDenied => ApiError::bad_request(
+                "access_denied",
+                "Access was not granted; nothing was connected.",
+            ),
+            E::LoginFailed => ApiError::bad_request(
+                "login_failed",
+                "Facebook Login did not complete; nothing was connected.",
+            ),
+            E::NoCode => {
+                ApiError::bad_request("invalid_code", "The login redirect carried no code.")
+            }
+            E::CodeRefused(_) => ApiError::bad_request(
+                "invalid_code",
+                "Facebook did not accept the login; start connecting again.",
+            ),
+            E::PermissionsMissing(_) => ApiError::bad_request(
+                "permissions_missing",
+                "Every requested permission is needed to publish; connect again and allow them.",
+            ),
+            E::MetaUnavailable(source) => ApiError::bad_gateway(
+                "meta_unavailable",
+                "Instagram could not be reached; try connecting again in a moment.",
+                source,
+            ),
+            E::MetaUnexpected(source) => ApiError::bad_gateway(
+                "meta_unavailable",
+                "Instagram answered unexpectedly; try connecting again.",
+                source,
+            ),
+            E::PublishingInProgress => publishing_in_progress(),
+            E::Store(source) => source.into(),
+            E::Internal(source) => ApiError::Internal(source),
+        }
+    }
+}
+
+/// Classifies a Meta failure of the login exchange; the refusals that are the owner's are
+/// logged here, since they answer 400 and are never logged as server errors.
+fn meta_failed(error: MetaError) -> ConnectError {
+    match error.kind() {
+        ErrorKind::Transient | ErrorKind::RateLimited { .. } => {
+            ConnectError::MetaUnavailable(error)
+        }
+        ErrorKind::PermissionMissing { .. } => {
+            tracing::info!(error = %error, "instagram connection without the needed permissions");
+            ConnectError::PermissionsMissing(error)
+        }
+        ErrorKind::InvalidRequest | ErrorKind::ReconnectNeeded { .. } => {
+            tracing::info!(error = %error, "instagram login code refused");
+            ConnectError::CodeRefused(error)
+        }
+        _ => ConnectError::MetaUnexpected(error),
+    }
+}
+
+/// The stored form of an app-scoped Meta user id: lowercase hex SHA-256, so the id itself is
+/// never kept. Each connection keeps the one of whoever made it, so Meta's data-deletion and
+/// deauthorize callbacks can find it (P15, P34).
+pub fn meta_user_hash(app_scoped_user_id: &str) -> String {
+    hex::encode(Sha256::digest(app_scoped_user_id.trim().as_bytes()))
+}
+
 fn random_token() -> String {
     let mut bytes = [0_u8; 32];
     OsRng.fill_bytes(&mut bytes);
@@ -74,204 +213,361 @@ fn state_hash(state: &str) -> String {
     hex::encode(Sha256::digest(state.as_bytes()))
 }
 
-fn invalid_state() -> ApiError {
-    ApiError::bad_request(
-        "invalid_state",
-        "The login link is invalid, expired or was already used; start connecting again.",
-    )
+/// What connecting is configured with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectSettings {
+    /// Sandbox mode: no Meta call, a sandbox account per user.
+    pub sandbox: bool,
+    /// Where the login dialog sends the owner back (our callback).
+    pub redirect_uri: Url,
 }
 
-fn meta_failed(error: MetaError) -> ApiError {
-    match error.kind() {
-        ErrorKind::Transient | ErrorKind::RateLimited { .. } => ApiError::bad_gateway(
-            "meta_unavailable",
-            "Instagram could not be reached; try connecting again in a moment.",
-            anyhow::Error::new(error),
-        ),
-        ErrorKind::PermissionMissing { .. } => {
-            tracing::info!(error = %error, "instagram connection without the needed permissions");
-            ApiError::bad_request(
-                "permissions_missing",
-                "Every requested permission is needed to publish; connect again and allow them.",
-            )
-        }
-        ErrorKind::InvalidRequest | ErrorKind::ReconnectNeeded { .. } => {
-            tracing::info!(error = %error, "instagram login code refused");
-            ApiError::bad_request(
-                "invalid_code",
-                "Facebook did not accept the login; start connecting again.",
-            )
-        }
-        _ => ApiError::bad_gateway(
-            "meta_unavailable",
-            "Instagram answered unexpectedly; try connecting again.",
-            anyhow::Error::new(error),
-        ),
+/// The collaborators of [`InstagramConnect`].
+pub struct ConnectPorts {
+    /// One-time OAuth states.
+    pub oauth_states: Arc<dyn OAuthStateStore>,
+    /// Connections and their sealed tokens.
+    pub connections: Arc<dyn ConnectionStore>,
+    /// Posts waiting for a reconnect, or approved for an account being disconnected.
+    pub posts: Arc<dyn PostStore>,
+    /// Whether the account that started connecting is still open.
+    pub auth: Arc<dyn AuthStore>,
+    /// Seals the tokens (P10, P22).
+    pub vault: Arc<TokenVault>,
+    /// Facebook Login, when configured.
+    pub meta: Option<Arc<MetaClient>>,
+    /// Where time comes from.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Connecting and disconnecting Instagram accounts.
+pub struct InstagramConnect {
+    ports: ConnectPorts,
+    settings: ConnectSettings,
+}
+
+impl std::fmt::Debug for InstagramConnect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstagramConnect")
+            .field("settings", &self.settings)
+            .field("meta", &self.ports.meta.is_some())
+            .finish_non_exhaustive()
     }
 }
 
-/// Issues a one-time state for `user` and the URL to send them to.
-///
-/// # Errors
-/// 503 `instagram_unavailable` when Facebook Login is not configured (outside sandbox mode);
-/// storage failures.
-pub async fn start(state: &AppState, user: UserId) -> Result<ConnectStart, ApiError> {
-    if !state.config.sandbox && state.meta.is_none() {
-        return Err(ApiError::dependency_unavailable(
-            "instagram_unavailable",
-            "Connecting Instagram is not configured on this server.",
-            None,
-        ));
+impl InstagramConnect {
+    /// The service over `ports`.
+    pub fn new(ports: ConnectPorts, settings: ConnectSettings) -> Self {
+        Self { ports, settings }
     }
-    let value = random_token();
-    let now = state.clock.now();
-    state
-        .store
-        .insert_oauth_state(&NewOAuthState {
-            state_hash: state_hash(&value),
-            user,
-            created_at: now,
-            expires_at: now + chrono::Duration::minutes(STATE_TTL_MINUTES),
-        })
-        .await?;
-    if state.config.sandbox {
-        let mut url = state.config.meta.redirect_uri.clone();
-        url.query_pairs_mut()
-            .append_pair("code", &format!("sandbox-{}", random_token()))
-            .append_pair("state", &value);
-        return Ok(ConnectStart {
+
+    fn meta(&self) -> Result<&MetaClient, ConnectError> {
+        self.ports.meta.as_deref().ok_or(ConnectError::Unconfigured)
+    }
+
+    /// Issues a one-time state for `user` and the URL to send them to.
+    ///
+    /// # Errors
+    /// [`ConnectError::Unconfigured`] when Facebook Login is not configured (outside sandbox
+    /// mode); storage failures.
+    pub async fn start(&self, user: UserId) -> Result<ConnectStart, ConnectError> {
+        if !self.settings.sandbox {
+            self.meta()?;
+        }
+        let value = random_token();
+        let now = self.ports.clock.now();
+        self.ports
+            .oauth_states
+            .insert_oauth_state(&NewOAuthState {
+                state_hash: state_hash(&value),
+                user,
+                created_at: now,
+                expires_at: now + chrono::Duration::minutes(STATE_TTL_MINUTES),
+            })
+            .await?;
+        if self.settings.sandbox {
+            let mut url = self.settings.redirect_uri.clone();
+            url.query_pairs_mut()
+                .append_pair("code", &format!("sandbox-{}", random_token()))
+                .append_pair("state", &value);
+            return Ok(ConnectStart {
+                authorize_url: url.into(),
+                sandbox: true,
+            });
+        }
+        let url = self
+            .meta()?
+            .login_url(&value)
+            .map_err(ConnectError::internal)?;
+        Ok(ConnectStart {
             authorize_url: url.into(),
-            sandbox: true,
-        });
+            sandbox: false,
+        })
     }
-    let meta = state.meta.as_ref().ok_or_else(|| {
-        ApiError::dependency_unavailable(
-            "instagram_unavailable",
-            "Connecting Instagram is not configured on this server.",
-            None,
-        )
-    })?;
-    let url = meta.login_url(&value).map_err(ApiError::internal)?;
-    Ok(ConnectStart {
-        authorize_url: url.into(),
-        sandbox: false,
-    })
-}
 
-/// Completes a connection from Meta's redirect.
-///
-/// # Errors
-/// 400 `invalid_state` (missing, unknown, expired or reused state), `access_denied` or
-/// `login_failed` (the dialog returned an error), `invalid_code`, `permissions_missing`;
-/// 502 `meta_unavailable`. Nothing is stored on any of them.
-pub async fn callback(state: &AppState, params: CallbackParams) -> Result<Connected, ApiError> {
-    let now = state.clock.now();
-    let presented = params.state.as_deref().filter(|s| !s.is_empty());
-    let Some(presented) = presented else {
-        return Err(invalid_state());
-    };
-    // Spent first, whatever follows: a state works once, also when the login failed.
-    let user = state
-        .store
-        .consume_oauth_state(&state_hash(presented), now)
-        .await?
-        .ok_or_else(invalid_state)?;
-    if let Some(error) = params.error {
-        tracing::info!(%user, error, "facebook login returned an error");
-        return Err(if error == "access_denied" {
-            ApiError::bad_request(
-                "access_denied",
-                "Access was not granted; nothing was connected.",
-            )
-        } else {
-            ApiError::bad_request(
-                "login_failed",
-                "Facebook Login did not complete; nothing was connected.",
-            )
-        });
-    }
-    let session = state.store.session_state(user).await?;
-    if session.closed {
-        return Err(invalid_state());
-    }
-    let code = params.code.ok_or_else(|| {
-        ApiError::bad_request("invalid_code", "The login redirect carried no code.")
-    })?;
-    if state.config.sandbox {
-        return connect_sandbox(state, user, now).await;
-    }
-    let meta = state.meta.as_ref().ok_or_else(|| {
-        ApiError::dependency_unavailable(
-            "instagram_unavailable",
-            "Connecting Instagram is not configured on this server.",
-            None,
-        )
-    })?;
-    let short = meta.exchange_code(&code).await.map_err(meta_failed)?;
-    let long = meta
-        .exchange_long_lived(&short.token)
-        .await
-        .map_err(meta_failed)?;
-    let received_at = state.clock.now();
-    meta.check_permissions(&long.token)
-        .await
-        .map_err(meta_failed)?;
-    let found = meta
-        .instagram_accounts(&long.token)
-        .await
-        .map_err(meta_failed)?;
-    // Meta's data-deletion and deauthorize callbacks name the person by their app-scoped id:
-    // its hash is kept with each connection so they can be found (P15, P34).
-    let meta_user = meta_user_hash(meta, &long.token, user).await;
-    let mut accounts = Vec::with_capacity(found.accounts.len());
-    for account in found.accounts {
-        // A Page token read with a long-lived user token does not expire; without one, the
-        // user token publishes and expires with itself.
-        let (token, expires_at) = match account.page_access_token {
-            Some(page_token) => (page_token, None),
-            None => (long.token.clone(), long.expires_at(received_at)),
+    /// Completes a connection from Meta's redirect.
+    ///
+    /// # Errors
+    /// [`ConnectError::InvalidState`] (missing, unknown, expired or reused state),
+    /// `AccessDenied` or `LoginFailed` (the dialog returned an error), `NoCode`,
+    /// `CodeRefused`, `PermissionsMissing`, `MetaUnavailable`. Nothing is stored on any of
+    /// them.
+    pub async fn callback(&self, params: CallbackParams) -> Result<Connected, ConnectError> {
+        let now = self.ports.clock.now();
+        let presented = params.state.as_deref().filter(|s| !s.is_empty());
+        let Some(presented) = presented else {
+            return Err(ConnectError::InvalidState);
         };
-        let connection = save(
-            state,
-            user,
-            account.ig_user_id,
-            account.page_name,
-            &token,
-            expires_at,
-        )
-        .await?;
-        if let Some(meta_user) = &meta_user {
-            state
-                .store
-                .set_meta_user_hash(user, connection.id, meta_user)
-                .await?;
+        // Spent first, whatever follows: a state works once, also when the login failed.
+        let user = self
+            .ports
+            .oauth_states
+            .consume_oauth_state(&state_hash(presented), now)
+            .await?
+            .ok_or(ConnectError::InvalidState)?;
+        if let Some(error) = params.error {
+            tracing::info!(%user, error, "facebook login returned an error");
+            return Err(if error == "access_denied" {
+                ConnectError::AccessDenied
+            } else {
+                ConnectError::LoginFailed
+            });
         }
-        accounts.push(connection);
+        if self.ports.auth.session_state(user).await?.closed {
+            return Err(ConnectError::InvalidState);
+        }
+        let code = params.code.ok_or(ConnectError::NoCode)?;
+        if self.settings.sandbox {
+            return self.connect_sandbox(user, now).await;
+        }
+        let meta = self.meta()?;
+        let short = meta.exchange_code(&code).await.map_err(meta_failed)?;
+        let long = meta
+            .exchange_long_lived(&short.token)
+            .await
+            .map_err(meta_failed)?;
+        let received_at = self.ports.clock.now();
+        meta.check_permissions(&long.token)
+            .await
+            .map_err(meta_failed)?;
+        let found = meta
+            .instagram_accounts(&long.token)
+            .await
+            .map_err(meta_failed)?;
+        // Meta's data-deletion and deauthorize callbacks name the person by their app-scoped
+        // id: its hash is kept with each connection so they can be found (P15, P34).
+        let meta_user = meta_user_of(meta, &long.token, user).await;
+        let mut accounts = Vec::with_capacity(found.accounts.len());
+        for account in found.accounts {
+            // A Page token read with a long-lived user token does not expire; without one, the
+            // user token publishes and expires with itself.
+            let (token, expires_at) = match account.page_access_token {
+                Some(page_token) => (page_token, None),
+                None => (long.token.clone(), long.expires_at(received_at)),
+            };
+            let connection = self
+                .save(
+                    user,
+                    account.ig_user_id,
+                    account.page_name,
+                    &token,
+                    expires_at,
+                )
+                .await?;
+            if let Some(meta_user) = &meta_user {
+                self.ports
+                    .connections
+                    .set_meta_user_hash(user, connection.id, meta_user)
+                    .await?;
+            }
+            accounts.push(connection);
+        }
+        tracing::info!(
+            %user,
+            connected = accounts.len(),
+            pages_without_instagram = found.pages_without_instagram.len(),
+            "instagram connected"
+        );
+        Ok(Connected {
+            accounts,
+            pages_without_instagram: found.pages_without_instagram,
+            sandbox: false,
+        })
     }
-    tracing::info!(
-        %user,
-        connected = accounts.len(),
-        pages_without_instagram = found.pages_without_instagram.len(),
-        "instagram connected"
-    );
-    Ok(Connected {
-        accounts,
-        pages_without_instagram: found.pages_without_instagram,
-        sandbox: false,
-    })
+
+    async fn connect_sandbox(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Connected, ConnectError> {
+        // One sandbox account per user: connecting again renews it (and its waiting posts).
+        let existing = self
+            .ports
+            .connections
+            .connections(user)
+            .await?
+            .into_iter()
+            .find(|c| c.ig_user_id.is_sandbox());
+        let ig_user_id = match existing {
+            Some(connection) => connection.ig_user_id,
+            None => {
+                let digits: u64 = rand::Rng::gen_range(
+                    &mut rand::thread_rng(),
+                    10_000_000_000_000..100_000_000_000_000,
+                );
+                IgUserId::parse(format!("sandbox-{digits}")).map_err(ConnectError::internal)?
+            }
+        };
+        let token = SecretString::from(format!("sandbox-token-{}", random_token()));
+        let connection = self
+            .save(
+                user,
+                ig_user_id,
+                SANDBOX_PAGE_NAME.to_owned(),
+                &token,
+                Some(now + chrono::Duration::days(60)),
+            )
+            .await?;
+        tracing::info!(%user, "sandbox instagram account connected");
+        Ok(Connected {
+            accounts: vec![connection],
+            pages_without_instagram: Vec::new(),
+            sandbox: true,
+        })
+    }
+
+    /// Seals the token and creates or refreshes the connection; a connection that needed a
+    /// reconnect is active again and its waiting posts move on.
+    async fn save(
+        &self,
+        owner: UserId,
+        ig_user_id: IgUserId,
+        page_name: String,
+        token: &SecretString,
+        token_expires_at: Option<DateTime<Utc>>,
+    ) -> Result<Connection, ConnectError> {
+        let now = self.ports.clock.now();
+        let existing = self
+            .ports
+            .connections
+            .connection_by_ig_user(owner, &ig_user_id)
+            .await?;
+        let sealed = self
+            .ports
+            .vault
+            .seal(token, &TokenContext::instagram(owner, &ig_user_id))
+            .map_err(ConnectError::internal)?;
+        let key_version = key_version_of(&sealed).map_err(ConnectError::internal)?;
+        let connection = Connection {
+            id: existing.as_ref().map_or_else(ConnectionId::new, |c| c.id),
+            owner,
+            ig_user_id,
+            page_name,
+            status: ConnectionStatus::Active,
+            token_expires_at,
+            created_at: existing.as_ref().map_or(now, |c| c.created_at),
+        };
+        let saved = self
+            .ports
+            .connections
+            .save_connection(&connection, &sealed, key_version)
+            .await?;
+        self.resume_waiting_posts(&saved).await?;
+        Ok(saved)
+    }
+
+    /// `Post::reconnected` for every post of this account waiting in `needs_reconnect`: one
+    /// whose consent still matches is queued again, any other returns to `ready`.
+    async fn resume_waiting_posts(&self, connection: &Connection) -> Result<(), ConnectError> {
+        let posts = &self.ports.posts;
+        let waiting = posts
+            .posts_awaiting_reconnect(connection.owner, &connection.ig_user_id)
+            .await?;
+        for snapshot in waiting {
+            let expected_updated_at = snapshot.updated_at;
+            let mut post = Post::restore(snapshot).map_err(ConnectError::internal)?;
+            let now = self.ports.clock.now();
+            post.reconnected(now).map_err(ConnectError::internal)?;
+            let post_id = post.id();
+            let update = PostUpdate {
+                expected_updated_at,
+                post: post.into_snapshot(),
+            };
+            let saved = if update.post.status == PostStatus::Approved {
+                let run_after = update
+                    .post
+                    .consent
+                    .as_ref()
+                    .and_then(|c| c.scheduled_for())
+                    .map_or(now, |at| at.max(now));
+                let job = JobRequest {
+                    connection: connection.id,
+                    run_after,
+                    at: now,
+                };
+                posts.approve_and_queue(&update, &job).await.map(drop)
+            } else {
+                posts.save_and_unqueue(&update, now).await
+            };
+            match saved {
+                Ok(()) => {
+                    tracing::info!(post = %post_id, status = %update.post.status, "post resumed after reconnect")
+                }
+                // The worker moved it meanwhile; it decides what happens next.
+                Err(StoreError::Stale) => {
+                    tracing::info!(post = %post_id, "post changed during reconnect; left as is");
+                }
+                Err(StoreError::Conflict { constraint }) if constraint == JOB_RUNNING => {
+                    tracing::info!(post = %post_id, "post being published during reconnect");
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Disconnects one of the owner's accounts (P15): the connection and its sealed token are
+    /// deleted. Posts approved for it that have not started publishing are withdrawn (their
+    /// consent is void and their jobs are dropped): an approval names one account, and the
+    /// owner decides again once an account is connected, rather than finding them failed.
+    ///
+    /// # Errors
+    /// Not found when it is not the owner's; [`ConnectError::PublishingInProgress`] while a
+    /// post is being published to it; a storage conflict when a post changed meanwhile.
+    pub async fn disconnect(&self, owner: UserId, id: ConnectionId) -> Result<(), ConnectError> {
+        let connection = self.ports.connections.connection(owner, id).await?;
+        let now = self.ports.clock.now();
+        let mut withdrawn = Vec::new();
+        for snapshot in self
+            .ports
+            .posts
+            .posts_queued_for(owner, &connection.ig_user_id)
+            .await?
+        {
+            let expected_updated_at = snapshot.updated_at;
+            let mut post = Post::restore(snapshot).map_err(ConnectError::internal)?;
+            post.withdraw(now).map_err(ConnectError::internal)?;
+            withdrawn.push(PostUpdate {
+                expected_updated_at,
+                post: post.into_snapshot(),
+            });
+        }
+        self.ports
+            .connections
+            .disconnect(owner, id, &withdrawn, now)
+            .await?;
+        tracing::info!(%owner, connection = %id, withdrawn = withdrawn.len(), "instagram disconnected");
+        Ok(())
+    }
 }
 
 /// The hashed app-scoped id of the person who logged in, from `debug_token`. Its failure does
 /// not stop the connection (the token works); it is logged, since Meta's callbacks will not
 /// find this connection until the next reconnect.
-async fn meta_user_hash(
-    meta: &kraftsoci_meta::MetaClient,
-    token: &SecretString,
-    user: UserId,
-) -> Option<String> {
+async fn meta_user_of(meta: &MetaClient, token: &SecretString, user: UserId) -> Option<String> {
     match meta.debug_token(token).await {
         Ok(info) => {
-            let hash = info.user_id.as_deref().map(crate::rights::meta_user_hash);
+            let hash = info.user_id.as_deref().map(meta_user_hash);
             if hash.is_none() {
                 tracing::warn!(%user, "debug_token named no user; Meta's callbacks cannot find this connection");
             }
@@ -282,176 +578,4 @@ async fn meta_user_hash(
             None
         }
     }
-}
-
-async fn connect_sandbox(
-    state: &AppState,
-    user: UserId,
-    now: DateTime<Utc>,
-) -> Result<Connected, ApiError> {
-    // One sandbox account per user: connecting again renews it (and its waiting posts).
-    let existing = state
-        .store
-        .connections(user)
-        .await?
-        .into_iter()
-        .find(|c| c.ig_user_id.is_sandbox());
-    let ig_user_id = match existing {
-        Some(connection) => connection.ig_user_id,
-        None => {
-            let digits: u64 = rand::Rng::gen_range(
-                &mut rand::thread_rng(),
-                10_000_000_000_000..100_000_000_000_000,
-            );
-            IgUserId::parse(format!("sandbox-{digits}")).map_err(ApiError::internal)?
-        }
-    };
-    let token = SecretString::from(format!("sandbox-token-{}", random_token()));
-    let connection = save(
-        state,
-        user,
-        ig_user_id,
-        SANDBOX_PAGE_NAME.to_owned(),
-        &token,
-        Some(now + chrono::Duration::days(60)),
-    )
-    .await?;
-    tracing::info!(%user, "sandbox instagram account connected");
-    Ok(Connected {
-        accounts: vec![connection],
-        pages_without_instagram: Vec::new(),
-        sandbox: true,
-    })
-}
-
-/// Seals the token and creates or refreshes the connection; a connection that needed a
-/// reconnect is active again and its waiting posts move on.
-async fn save(
-    state: &AppState,
-    owner: UserId,
-    ig_user_id: IgUserId,
-    page_name: String,
-    token: &SecretString,
-    token_expires_at: Option<DateTime<Utc>>,
-) -> Result<Connection, ApiError> {
-    let now = state.clock.now();
-    let existing = state
-        .store
-        .connection_by_ig_user(owner, &ig_user_id)
-        .await?;
-    let sealed = state
-        .vault
-        .seal(token, &TokenContext::instagram(owner, &ig_user_id))
-        .map_err(ApiError::internal)?;
-    let key_version = key_version_of(&sealed).map_err(ApiError::internal)?;
-    let connection = Connection {
-        id: existing.as_ref().map_or_else(ConnectionId::new, |c| c.id),
-        owner,
-        ig_user_id,
-        page_name,
-        status: ConnectionStatus::Active,
-        token_expires_at,
-        created_at: existing.as_ref().map_or(now, |c| c.created_at),
-    };
-    let saved = state
-        .store
-        .save_connection(&connection, &sealed, key_version)
-        .await?;
-    resume_waiting_posts(state, &saved).await?;
-    Ok(saved)
-}
-
-/// `Post::reconnected` for every post of this account waiting in `needs_reconnect`: one whose
-/// consent still matches is queued again, any other returns to `ready`.
-async fn resume_waiting_posts(state: &AppState, connection: &Connection) -> Result<(), ApiError> {
-    let waiting = state
-        .store
-        .posts_awaiting_reconnect(connection.owner, &connection.ig_user_id)
-        .await?;
-    for snapshot in waiting {
-        let expected_updated_at = snapshot.updated_at;
-        let mut post = Post::restore(snapshot).map_err(ApiError::internal)?;
-        let now = state.clock.now();
-        post.reconnected(now).map_err(ApiError::internal)?;
-        let post_id = post.id();
-        let update = PostUpdate {
-            expected_updated_at,
-            post: post.into_snapshot(),
-        };
-        let saved = if update.post.status == PostStatus::Approved {
-            let run_after = update
-                .post
-                .consent
-                .as_ref()
-                .and_then(|c| c.scheduled_for())
-                .map_or(now, |at| at.max(now));
-            state
-                .store
-                .approve_and_queue(
-                    &update,
-                    &JobRequest {
-                        connection: connection.id,
-                        run_after,
-                        at: now,
-                    },
-                )
-                .await
-                .map(|_| ())
-        } else {
-            state.store.save_and_unqueue(&update, now).await
-        };
-        match saved {
-            Ok(()) => {
-                tracing::info!(post = %post_id, status = %update.post.status, "post resumed after reconnect")
-            }
-            // The worker moved it meanwhile; it decides what happens next.
-            Err(StoreError::Stale) => {
-                tracing::info!(post = %post_id, "post changed during reconnect; left as is");
-            }
-            Err(StoreError::Conflict { constraint }) if constraint == JOB_RUNNING => {
-                tracing::info!(post = %post_id, "post being published during reconnect");
-            }
-            Err(other) => return Err(other.into()),
-        }
-    }
-    Ok(())
-}
-
-/// Disconnects one of the owner's accounts (P15): the connection and its sealed token are
-/// deleted. Posts approved for it that have not started publishing are withdrawn (their
-/// consent is void and their jobs are dropped): an approval names one account, and the owner
-/// decides again once an account is connected, rather than finding them failed.
-///
-/// # Errors
-/// 404 when it is not the owner's; 409 `publishing_in_progress` while a post is being
-/// published to it, `conflict` when a post changed meanwhile.
-pub async fn disconnect(state: &AppState, owner: UserId, id: ConnectionId) -> Result<(), ApiError> {
-    let connection = state.store.connection(owner, id).await?;
-    let now = state.clock.now();
-    let mut withdrawn = Vec::new();
-    for snapshot in state
-        .store
-        .posts_queued_for(owner, &connection.ig_user_id)
-        .await?
-    {
-        let expected_updated_at = snapshot.updated_at;
-        let mut post = Post::restore(snapshot).map_err(ApiError::internal)?;
-        post.withdraw(now).map_err(ApiError::internal)?;
-        withdrawn.push(PostUpdate {
-            expected_updated_at,
-            post: post.into_snapshot(),
-        });
-    }
-    state
-        .store
-        .disconnect(owner, id, &withdrawn, now)
-        .await
-        .map_err(|error| match error {
-            StoreError::Conflict { constraint } if constraint == JOB_RUNNING => {
-                flow::publishing_in_progress()
-            }
-            other => other.into(),
-        })?;
-    tracing::info!(%owner, connection = %id, withdrawn = withdrawn.len(), "instagram disconnected");
-    Ok(())
 }

@@ -155,7 +155,7 @@ pub struct AccountPatch {
     ))]
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 async fn me(State(state): State<AppState>, user: AuthUser) -> Result<Json<AccountView>, ApiError> {
-    let account = state.store.account(user.id).await?;
+    let account = state.stores.accounts.account(user.id).await?;
     Ok(Json(AccountView::from(&account)))
 }
 

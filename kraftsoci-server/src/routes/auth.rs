@@ -187,7 +187,7 @@ async fn signup(
     client: ClientInfo,
     Json(body): Json<SignupRequest>,
 ) -> Result<(StatusCode, Json<SignupResponse>), ApiError> {
-    let current_policy = state.store.current_policy_version().await?;
+    let current_policy = state.stores.policy.current_policy_version().await?;
     let mut fields = Fields::default();
     let name = fields.check(PersonName::parse(&body.name));
     let email = fields.check(Email::parse(&body.email));

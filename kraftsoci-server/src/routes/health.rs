@@ -41,7 +41,8 @@ async fn healthz() -> Json<Health> {
     responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
 async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     state
-        .store
+        .stores
+        .database
         .ping()
         .await
         .map_err(|e| ApiError::Unavailable(e.into()))?;

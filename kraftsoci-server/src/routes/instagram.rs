@@ -16,7 +16,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::{AuthUser, Json, Path, Query};
-use crate::posts::connect::{self, CallbackParams};
+use crate::posts::CallbackParams;
 use crate::state::AppState;
 
 /// The routes.
@@ -131,7 +131,7 @@ async fn start_connect(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> Result<Json<ConnectView>, ApiError> {
-    let start = connect::start(&state, user.id).await?;
+    let start = state.instagram.start(user.id).await?;
     Ok(Json(ConnectView {
         authorize_url: start.authorize_url,
         sandbox: start.sandbox,
@@ -152,15 +152,14 @@ async fn callback(
     State(state): State<AppState>,
     Query(query): Query<CallbackQuery>,
 ) -> Result<Json<ConnectedView>, ApiError> {
-    let connected = connect::callback(
-        &state,
-        CallbackParams {
+    let connected = state
+        .instagram
+        .callback(CallbackParams {
             code: query.code.filter(|c| !c.is_empty()).map(SecretString::from),
             state: query.state,
             error: query.error,
-        },
-    )
-    .await?;
+        })
+        .await?;
     Ok(Json(ConnectedView {
         accounts: connected
             .accounts
@@ -187,7 +186,7 @@ async fn accounts(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> Result<Json<Vec<AccountView>>, ApiError> {
-    let connections = state.store.connections(user.id).await?;
+    let connections = state.stores.connections.connections(user.id).await?;
     Ok(Json(
         connections.into_iter().map(AccountView::from).collect(),
     ))
@@ -209,7 +208,7 @@ async fn disconnect(
     user: AuthUser,
     Path(id): Path<ConnectionId>,
 ) -> Result<StatusCode, ApiError> {
-    connect::disconnect(&state, user.id, id).await?;
+    state.instagram.disconnect(user.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -244,7 +243,8 @@ async fn sandbox_permalink(
         return Err(ApiError::NotFound);
     }
     let publication = state
-        .store
+        .stores
+        .sandbox
         .sandbox_publication(&media_id)
         .await?
         .ok_or(ApiError::NotFound)?;

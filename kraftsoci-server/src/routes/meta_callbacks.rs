@@ -154,7 +154,7 @@ async fn status_page(
     let plausible =
         !code.is_empty() && code.len() <= 64 && code.bytes().all(|b| b.is_ascii_hexdigit());
     let found = if plausible {
-        match state.store.meta_deletion(&code).await {
+        match state.stores.rights.meta_deletion(&code).await {
             Ok(found) => found,
             Err(error) => return ApiError::from(error).into_response(),
         }

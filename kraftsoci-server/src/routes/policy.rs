@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::error::{ApiError, ErrorBody};
 use crate::http::{AuthUser, ClientInfo, Json, Path, Query};
 use crate::state::AppState;
-use crate::store::policy::{Notice, PolicyVersion};
+use crate::store::{Notice, PolicyVersion};
 
 /// The most notices one answer holds.
 pub const MAX_NOTICES: u32 = 100;
@@ -147,12 +147,19 @@ async fn current(
         published_at,
         summary,
     } = state
-        .store
+        .stores
+        .policy
         .current_policy()
         .await?
         .ok_or(ApiError::NotFound)?;
     let accepted_at = match user {
-        Some(user) => state.store.policy_accepted_at(user.id, &version).await?,
+        Some(user) => {
+            state
+                .stores
+                .policy
+                .policy_accepted_at(user.id, &version)
+                .await?
+        }
         None => None,
     };
     Ok(Json(PolicyView {
@@ -185,13 +192,13 @@ async fn accept(
         message: message.into(),
         fields: [("version".to_owned(), vec![message.to_owned()])].into(),
     };
-    if state.store.policy_version(version).await?.is_none() {
+    if state.stores.policy.policy_version(version).await?.is_none() {
         return Err(unprocessable(
             "unknown_policy_version",
             "No policy version has this label.",
         ));
     }
-    let current = state.store.current_policy_version().await?;
+    let current = state.stores.policy.current_policy_version().await?;
     if current.as_deref() != Some(version) {
         return Err(unprocessable(
             "outdated_policy_version",
@@ -200,7 +207,8 @@ async fn accept(
     }
     let at = state.clock.now();
     state
-        .store
+        .stores
+        .policy
         .accept_policy(user.id, version, at, client.ip_string().as_deref())
         .await?;
     Ok(Json(Acceptance {
@@ -221,7 +229,8 @@ async fn list_notices(
 ) -> Result<Json<NoticeList>, ApiError> {
     let limit = params.limit.unwrap_or(50).clamp(1, MAX_NOTICES);
     let notices: Vec<NoticeView> = state
-        .store
+        .stores
+        .policy
         .notices(user.id, limit)
         .await?
         .into_iter()
@@ -248,7 +257,8 @@ async fn mark_read(
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     match state
-        .store
+        .stores
+        .policy
         .mark_notice_read(user.id, id, state.clock.now())
         .await
     {

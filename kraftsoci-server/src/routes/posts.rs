@@ -6,13 +6,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-use kraftsoci_core::{PostId, PostStatus};
+use kraftsoci_core::{
+    AltText, Caption, ConnectionId, ContentHash, Hashtag, PostId, PostStatus, Topic,
+};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody, Fields};
 use crate::http::{AuthUser, ClientInfo, Json, Path, Query};
-use crate::posts::flow::{self, Click, EditRequest, PostView};
+use crate::posts::{Click, EditRequest, PostView};
 use crate::state::AppState;
 
 /// The routes.
@@ -268,6 +270,77 @@ pub struct PublishBody {
     scheduled_for: Option<DateTime<Utc>>,
 }
 
+impl EditBody {
+    /// The edit as domain values: every field's problems are reported at once (422).
+    fn parse(self) -> Result<EditRequest, ApiError> {
+        let mut fields = Fields::default();
+        let caption = self
+            .caption
+            .as_deref()
+            .and_then(|c| fields.check(Caption::parse(c)));
+        let hashtags = self.hashtags.as_ref().and_then(|tags| {
+            fields.check(
+                tags.iter()
+                    .map(|t| Hashtag::parse(t))
+                    .collect::<Result<Vec<_>, _>>(),
+            )
+        });
+        let alt_text = match &self.alt_text {
+            Some(Some(alt)) => fields.check(AltText::parse(alt)).map(Some),
+            Some(None) => Some(None),
+            None => None,
+        };
+        let connection = match &self.instagram_account_id {
+            Some(Some(raw)) => match raw.trim().parse::<ConnectionId>() {
+                Ok(id) => Some(Some(id)),
+                Err(_) => {
+                    fields.add("instagram_account_id", "is not a connected account's id");
+                    None
+                }
+            },
+            Some(None) => Some(None),
+            None => None,
+        };
+        fields.finish()?;
+        Ok(EditRequest {
+            caption,
+            hashtags,
+            alt_text,
+            connection,
+        })
+    }
+}
+
+impl PublishBody {
+    /// The click as domain values, as of `now`: every field's problems are reported at once
+    /// (422).
+    fn parse(self, client: ClientInfo, now: DateTime<Utc>) -> Result<Click, ApiError> {
+        let content_hash = ContentHash::parse(&self.content_hash);
+        let connection = self.instagram_account_id.trim().parse::<ConnectionId>();
+        let mut fields = Fields::default();
+        if let Err(error) = &content_hash {
+            fields.add(error.field(), error.reason());
+        }
+        if connection.is_err() {
+            fields.add("instagram_account_id", "is not a connected account's id");
+        }
+        if self.scheduled_for.is_some_and(|at| at <= now) {
+            fields.add("scheduled_for", "must be in the future");
+        }
+        let (Ok(content_hash), Ok(connection)) = (content_hash, connection) else {
+            return Err(ApiError::Validation(fields.into_map()));
+        };
+        fields.finish()?;
+        Ok(Click {
+            content_hash,
+            connection,
+            scheduled_for: self.scheduled_for,
+            ip: client.ip_string(),
+            user_agent: client.user_agent,
+        })
+    }
+}
+
 /// The consent receipt of the current approval (P09).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConsentDto {
@@ -307,7 +380,11 @@ async fn generate(
     user: AuthUser,
     Json(body): Json<GenerateBody>,
 ) -> Result<(StatusCode, Json<PostDto>), ApiError> {
-    let view = flow::generate(&state, user.id, &body.topic, body.with_image).await?;
+    let topic = Topic::parse(&body.topic)?;
+    let view = state
+        .posts
+        .generate(user.id, topic, body.with_image)
+        .await?;
     Ok((StatusCode::CREATED, Json(PostDto::from_view(&state, view))))
 }
 
@@ -339,16 +416,17 @@ async fn list(
         ));
     }
     let page = state
-        .store
+        .stores
+        .posts
         .list_posts(user.id, status, query.cursor, limit)
         .await
         .map_err(|error| match error {
-            kraftsoci_core::StoreError::NotFound => {
+            kraftsoci_core::StoreError::InvalidInput(_) => {
                 ApiError::bad_request("invalid_cursor", "The cursor is not valid.")
             }
             other => other.into(),
         })?;
-    let views = flow::views(&state, user.id, page.posts).await?;
+    let views = state.posts.views(user.id, page.posts).await?;
     Ok(Json(PostPageDto {
         posts: views
             .into_iter()
@@ -368,7 +446,7 @@ async fn preview(
     user: AuthUser,
     Path(id): Path<PostId>,
 ) -> Result<Json<PostDto>, ApiError> {
-    let view = flow::view(&state, user.id, id).await?;
+    let view = state.posts.view(user.id, id).await?;
     Ok(Json(PostDto::from_view(&state, view)))
 }
 
@@ -390,18 +468,7 @@ async fn edit(
     Path(id): Path<PostId>,
     Json(body): Json<EditBody>,
 ) -> Result<Json<PostDto>, ApiError> {
-    let view = flow::edit(
-        &state,
-        user.id,
-        id,
-        EditRequest {
-            caption: body.caption,
-            hashtags: body.hashtags,
-            alt_text: body.alt_text,
-            instagram_account_id: body.instagram_account_id,
-        },
-    )
-    .await?;
+    let view = state.posts.edit(user.id, id, body.parse()?).await?;
     Ok(Json(PostDto::from_view(&state, view)))
 }
 
@@ -426,19 +493,8 @@ async fn publish(
     Path(id): Path<PostId>,
     Json(body): Json<PublishBody>,
 ) -> Result<(StatusCode, Json<PostDto>), ApiError> {
-    let view = flow::publish(
-        &state,
-        user.id,
-        id,
-        Click {
-            content_hash: body.content_hash,
-            instagram_account_id: body.instagram_account_id,
-            scheduled_for: body.scheduled_for,
-            ip: client.ip_string(),
-            user_agent: client.user_agent,
-        },
-    )
-    .await?;
+    let click = body.parse(client, state.clock.now())?;
+    let view = state.posts.publish(user.id, id, click).await?;
     Ok((StatusCode::ACCEPTED, Json(PostDto::from_view(&state, view))))
 }
 
@@ -457,7 +513,7 @@ async fn withdraw(
     user: AuthUser,
     Path(id): Path<PostId>,
 ) -> Result<Json<PostDto>, ApiError> {
-    let view = flow::withdraw(&state, user.id, id).await?;
+    let view = state.posts.withdraw(user.id, id).await?;
     Ok(Json(PostDto::from_view(&state, view)))
 }
 
@@ -477,7 +533,7 @@ async fn remove(
     user: AuthUser,
     Path(id): Path<PostId>,
 ) -> Result<StatusCode, ApiError> {
-    flow::delete(&state, user.id, id).await?;
+    state.posts.delete(user.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -495,7 +551,7 @@ async fn consent(
     user: AuthUser,
     Path(id): Path<PostId>,
 ) -> Result<Json<ConsentDto>, ApiError> {
-    let post = state.store.post(user.id, id).await?;
+    let post = state.stores.posts.post(user.id, id).await?;
     let receipt = post.consent.ok_or(ApiError::NotFound)?;
     Ok(Json(ConsentDto {
         post_id: receipt.post().to_string(),

@@ -63,7 +63,8 @@ async fn profile(
     user: AuthUser,
 ) -> Result<Json<ProfileDto>, ApiError> {
     let profile = state
-        .store
+        .stores
+        .profiles
         .profile(user.id)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -103,6 +104,6 @@ async fn put_profile(
         sector,
         language,
     };
-    state.store.put_profile(user.id, &profile).await?;
+    state.stores.profiles.put_profile(user.id, &profile).await?;
     Ok(Json(ProfileDto::from(&profile)))
 }

@@ -188,7 +188,7 @@ async fn list_requests(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> Result<Json<RequestList>, ApiError> {
-    let requests = state.store.requests(user.id).await?;
+    let requests = state.stores.rights.requests(user.id).await?;
     Ok(Json(RequestList {
         requests: requests.iter().map(RequestView::from).collect(),
     }))

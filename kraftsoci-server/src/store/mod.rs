@@ -1,42 +1,44 @@
-//! Storage: one [`Store`] abstraction, two sqlx backends (PostgreSQL and SQLite).
+//! Storage: every port implemented twice, on PostgreSQL ([`PgStore`]) and on SQLite
+//! ([`SqliteStore`]), and handed out as [`Stores`], one `Arc<dyn …>` per port.
 //!
-//! [`Store`] is every storage port at once: core's (`AccountStore`, `ProfileStore`,
-//! `ConnectionStore`, `PostStore`, `UsageLogStore`) plus the server's own ([`AuthStore`],
-//! [`PolicyStore`]). The application holds one `Arc<dyn Store>`; because `Store` has those
-//! traits as supertraits, it coerces to `Arc<dyn PostStore>` (etc.) for a core service that
-//! wants only one port.
+//! ## The ports
 //!
-//! ## How the two backends share their queries
+//! One port per table or aggregate, one generation. Core's ports ([`kraftsoci_core::ports`]:
+//! `AccountStore`, `ProfileStore`, `ConnectionStore`, `PostStore`, `UsageLogStore`,
+//! `PublishJournal`, `RetentionStore`, `BillingStore`, `QuotaLedger`) are implemented
+//! directly; the server's own ([`ports`]: `AuthStore`, `OAuthStateStore`, `PolicyStore`,
+//! `PublishQueue`, `RightsStore`, `SandboxStore`, `BillingIntentStore`) cover what no core
+//! service needs. A store is given a [`Clock`] for the core ports that take no time.
+//!
+//! ## How the two engines share their SQL
 //!
 //! The migrations keep both schemas alike (see `migrations/*/0001_initial.sql`), the column
 //! types [`Id`](types::Id) and [`Ts`](types::Ts) encode ids and times the right way for each
-//! engine, and both engines accept `$1` placeholders. So the queries are written once, in
-//! `queries.rs`, and that file is compiled twice: as `postgres::queries` with
-//! `type Db = Postgres` and as `sqlite::queries` with `type Db = Sqlite`. What differs (pool
-//! setup, migrations, how a unique violation names its constraint, and any engine-specific
-//! query such as `FOR UPDATE SKIP LOCKED`) lives in `postgres.rs` / `sqlite.rs`.
+//! engine, and both engines accept `$1` placeholders. So the SQL is written once, in `sql/`,
+//! and that directory is compiled twice: as `postgres::sql` with `type Db = Postgres` and as
+//! `sqlite::sql` with `type Db = Sqlite`. Every statement there is a function over a
+//! connection, called by the pool methods (acquire or begin, call, commit) and by the larger
+//! transactions that need it; each file implements one port and is named after it. What
+//! differs (pool setup, migrations, how a unique violation names its constraint, and the few
+//! statements of the `Dialect` trait) lives in `postgres.rs`, `sqlite.rs` and
+//! `dialect.rs`.
 //!
 //! ## Adding storage for a new feature
 //!
-//! 1. Define a port (a trait here, or in core if core needs it) with owner-scoped methods.
-//! 2. Add it to [`Store`]'s supertraits.
-//! 3. Implement it once in `queries.rs` (or per backend when the SQL must differ).
+//! 1. Add the methods to the port of the table (core's, if a core service needs them; else
+//!    one in [`ports`]), or a new port for a new table, with owner-scoped methods.
+//! 2. Write each statement once, as a function over a connection in the file of that port
+//!    under `sql/`, and the method that calls it.
+//! 3. Add the port to [`Stores`] when it is new.
 //! 4. Add cases to the contract suite in `tests/store/`; it runs against both engines.
 
-mod auth;
-pub mod billing;
 mod cursor;
-pub mod instagram;
-pub mod jobs;
-pub mod key_rotation;
-pub mod policy;
-pub mod posts_flow;
-// Both backend modules compile `queries.rs` (and the other shared query files) as their own
-// submodule, on purpose: see "How the two backends share their queries" above.
+mod dialect;
+pub mod ports;
+// Both engine modules compile `sql/` as their own submodule, on purpose: see "How the two
+// engines share their SQL" above.
 #[allow(clippy::duplicate_mod)]
 mod postgres;
-pub mod retention;
-pub mod rights;
 mod rows;
 #[allow(clippy::duplicate_mod)]
 mod sqlite;
@@ -46,47 +48,22 @@ pub mod user_tables;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use kraftsoci_core::StoreError;
 use kraftsoci_core::ports::{
-    AccountStore, ConnectionStore, PostStore, ProfileStore, PublishJournal, UsageLogStore,
+    AccountStore, BillingStore, ConnectionStore, PostStore, ProfileStore, PublishJournal,
+    QuotaLedger, UsageLogStore,
 };
+use kraftsoci_core::{Clock, RetentionStore, StoreError};
 
-pub use auth::{AuthStore, Credentials, NewAccount, NewRefreshToken, Rotation, SessionState};
-pub use billing::{BillingStateStore, QuotaStore};
-pub use instagram::{InstagramStore, NewOAuthState};
-pub use jobs::{PublishQueue, WaitReason};
-pub use key_rotation::SealedTokenStore;
-pub use policy::PolicyStore;
+pub use ports::*;
 pub use postgres::PgStore;
-pub use posts_flow::{PostFlowStore, SandboxStore};
-pub use retention::RetentionOps;
-pub use rights::RightsStore;
 pub use sqlite::SqliteStore;
 
 use crate::config::{Backend, DatabaseUrl};
 use crate::error::Error;
 
-/// Every storage port, implemented by [`PgStore`] and [`SqliteStore`].
+/// The database itself: which engine, whether it answers, its migrations.
 #[async_trait]
-pub trait Store:
-    AccountStore
-    + ProfileStore
-    + ConnectionStore
-    + PostStore
-    + UsageLogStore
-    + AuthStore
-    + PolicyStore
-    + InstagramStore
-    + PostFlowStore
-    + SandboxStore
-    + PublishQueue
-    + PublishJournal
-    + BillingStateStore
-    + QuotaStore
-    + RightsStore
-    + RetentionOps
-    + SealedTokenStore
-{
+pub trait Database: Send + Sync {
     /// Which engine this is.
     fn backend(&self) -> Backend;
 
@@ -97,13 +74,120 @@ pub trait Store:
     async fn migrate(&self) -> Result<(), Error>;
 }
 
+/// Every storage port of one database, each behind its own `Arc<dyn …>`. Cloning is cheap.
+///
+/// A service takes the ports it uses from here, never the whole set.
+#[derive(Clone)]
+pub struct Stores {
+    /// The database: engine, ping, migrations.
+    pub database: Arc<dyn Database>,
+    /// Accounts (`users`).
+    pub accounts: Arc<dyn AccountStore>,
+    /// Credentials, refresh-token families and reset tokens.
+    pub auth: Arc<dyn AuthStore>,
+    /// Business profiles.
+    pub profiles: Arc<dyn ProfileStore>,
+    /// Instagram connections and their sealed tokens.
+    pub connections: Arc<dyn ConnectionStore>,
+    /// One-time OAuth states of the connection flow.
+    pub oauth_states: Arc<dyn OAuthStateStore>,
+    /// Posts, their consent receipts, images and publish jobs.
+    pub posts: Arc<dyn PostStore>,
+    /// The publish queue as the worker uses it.
+    pub queue: Arc<dyn PublishQueue>,
+    /// The publish orchestration's recovery points.
+    pub journal: Arc<dyn PublishJournal>,
+    /// The usage log.
+    pub usage_log: Arc<dyn UsageLogStore>,
+    /// Privacy-policy versions, acceptances and notices.
+    pub policy: Arc<dyn PolicyStore>,
+    /// Data-subject requests, closure, the export and Meta's deletion requests.
+    pub rights: Arc<dyn RightsStore>,
+    /// The retention sweep's bounded deletes.
+    pub retention: Arc<dyn RetentionStore>,
+    /// Stripe customers, subscription state, events and payment records.
+    pub billing: Arc<dyn BillingStore>,
+    /// The generation quota ledger.
+    pub quota: Arc<dyn QuotaLedger>,
+    /// Checkout and portal intents.
+    pub intents: Arc<dyn BillingIntentStore>,
+    /// The sandbox publisher's containers.
+    pub sandbox: Arc<dyn SandboxStore>,
+}
+
+impl std::fmt::Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stores")
+            .field("backend", &self.database.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stores {
+    /// Every port of `store`.
+    fn of<S>(store: S) -> Self
+    where
+        S: Database
+            + AccountStore
+            + AuthStore
+            + ProfileStore
+            + ConnectionStore
+            + OAuthStateStore
+            + PostStore
+            + PublishQueue
+            + PublishJournal
+            + UsageLogStore
+            + PolicyStore
+            + RightsStore
+            + RetentionStore
+            + BillingStore
+            + QuotaLedger
+            + BillingIntentStore
+            + SandboxStore
+            + 'static,
+    {
+        let store = Arc::new(store);
+        Self {
+            database: store.clone(),
+            accounts: store.clone(),
+            auth: store.clone(),
+            profiles: store.clone(),
+            connections: store.clone(),
+            oauth_states: store.clone(),
+            posts: store.clone(),
+            queue: store.clone(),
+            journal: store.clone(),
+            usage_log: store.clone(),
+            policy: store.clone(),
+            rights: store.clone(),
+            retention: store.clone(),
+            billing: store.clone(),
+            quota: store.clone(),
+            intents: store.clone(),
+            sandbox: store,
+        }
+    }
+}
+
+impl From<PgStore> for Stores {
+    fn from(store: PgStore) -> Self {
+        Self::of(store)
+    }
+}
+
+impl From<SqliteStore> for Stores {
+    fn from(store: SqliteStore) -> Self {
+        Self::of(store)
+    }
+}
+
 /// Opens a pool for `url`, picking the engine from its scheme. Does not migrate.
 ///
 /// # Errors
 /// [`Error::Database`] when the URL is malformed or the database cannot be reached.
-pub async fn connect(url: &DatabaseUrl) -> Result<Arc<dyn Store>, Error> {
+pub async fn connect(url: &DatabaseUrl, clock: Arc<dyn Clock>) -> Result<Stores, Error> {
     Ok(match url.backend() {
-        Backend::Postgres => Arc::new(PgStore::connect(url).await?),
-        Backend::Sqlite => Arc::new(SqliteStore::connect(url).await?),
+        Backend::Postgres => PgStore::connect(url, clock).await?.into(),
+        Backend::Sqlite => SqliteStore::connect(url, clock).await?.into(),
     })
 }

@@ -1,63 +1,62 @@
-//! The PostgreSQL backend.
+//! The PostgreSQL engine.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use kraftsoci_core::StoreError;
+use kraftsoci_core::{Clock, StoreError};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
-use super::Store;
+use super::Database;
 use crate::config::{Backend, DatabaseUrl};
 use crate::error::Error;
 
 type Db = sqlx::Postgres;
 type ThisStore = PgStore;
 
-#[path = "queries.rs"]
-mod queries;
-
-#[path = "flow_queries.rs"]
-mod flow_queries;
-
-#[path = "jobs_queries.rs"]
-mod jobs_queries;
-
-#[path = "billing_queries.rs"]
-mod billing_queries;
-
-#[path = "rights_queries.rs"]
-mod rights_queries;
-
-#[path = "retention_queries.rs"]
-mod retention_queries;
+// The SQL of every port, shared with SQLite: see "How the two engines share their SQL" in
+// `store/mod.rs`.
+#[path = "sql/mod.rs"]
+mod sql;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// The store on PostgreSQL.
-#[derive(Debug, Clone)]
+/// Every storage port on PostgreSQL.
+#[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("pool", &self.pool)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PgStore {
-    /// Connects (up to 10 connections; a connection attempt gives up after 5 seconds).
+    /// Connects (up to 10 connections; a connection attempt gives up after 5 seconds). The
+    /// `clock` dates what the ports record without being given a time (billing events,
+    /// quota holds, purges).
     ///
     /// # Errors
     /// [`Error::Database`] when the database cannot be reached.
-    pub async fn connect(url: &DatabaseUrl) -> Result<Self, Error> {
+    pub async fn connect(url: &DatabaseUrl, clock: Arc<dyn Clock>) -> Result<Self, Error> {
         let pool = PgPoolOptions::new()
             .max_connections(10)
             .acquire_timeout(Duration::from_secs(5))
             .connect(url.expose())
             .await
             .map_err(|e| Error::Database(anyhow::anyhow!("{} ({})", e, url.redacted())))?;
-        Ok(Self { pool })
+        Ok(Self { pool, clock })
     }
 
     /// A store over an existing pool.
-    pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
+    pub fn from_pool(pool: PgPool, clock: Arc<dyn Clock>) -> Self {
+        Self { pool, clock }
     }
 
     /// The pool, for engine-specific queries.
@@ -67,17 +66,14 @@ impl PgStore {
 }
 
 #[async_trait]
-impl Store for PgStore {
+impl Database for PgStore {
     fn backend(&self) -> Backend {
         Backend::Postgres
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        sql::ping(&mut conn).await
     }
 
     async fn migrate(&self) -> Result<(), Error> {

@@ -3,7 +3,11 @@
 //! A row that does not parse back into its domain type is [`StoreError::Corrupt`]: stored
 //! data is parsed like any other input, never trusted.
 
-use kraftsoci_core::ports::{Account, Connection, ConnectionStatus, Preferences, Theme};
+use kraftsoci_core::ports::{
+    Account, BillingAccount, BillingCustomerId, Connection, ConnectionStatus, InvoiceId, MediaKey,
+    PaymentRecord, PaymentStatus, PostMedia, Preferences, PriceId, StoredImage, SubscriptionId,
+    SubscriptionSnapshot, SubscriptionState, SubscriptionStatus, Theme,
+};
 use kraftsoci_core::{
     AltText, BusinessDescription, BusinessName, BusinessProfile, Caption, ConnectionId,
     ConsentReceipt, ContentHash, Email, Hashtag, IgUserId, Language, MediaDigest, MediaKind,
@@ -249,5 +253,156 @@ impl TryFrom<PostRow> for PostSnapshot {
             permalink: row.permalink,
             failure,
         })
+    }
+}
+
+/// A user's Stripe customer and subscription state (`billing_customers`).
+#[derive(sqlx::FromRow)]
+pub(crate) struct BillingRow {
+    user_id: Id,
+    stripe_customer_id: String,
+    subscription_id: Option<String>,
+    status: String,
+    price_id: Option<String>,
+    current_period_start: Option<Ts>,
+    current_period_end: Option<Ts>,
+    cancel_at_period_end: bool,
+    past_due_since: Option<Ts>,
+    state_updated_at: Option<Ts>,
+}
+
+impl TryFrom<BillingRow> for BillingAccount {
+    type Error = StoreError;
+
+    fn try_from(row: BillingRow) -> Result<Self, StoreError> {
+        let bad = corrupt("billing_customers");
+        let customer = BillingCustomerId::parse(row.stripe_customer_id).map_err(&bad)?;
+        let subscription = match row.subscription_id {
+            None => None,
+            Some(id) => Some(SubscriptionState {
+                snapshot: SubscriptionSnapshot {
+                    subscription_id: SubscriptionId::parse(id).map_err(&bad)?,
+                    // Merging ignores views of other customers, so the stored subscription is
+                    // always the account's customer's.
+                    customer: customer.clone(),
+                    status: SubscriptionStatus::parse(&row.status),
+                    price_id: row.price_id.map(PriceId::parse).transpose().map_err(&bad)?,
+                    current_period_start: row.current_period_start.map(|t| t.0),
+                    current_period_end: row.current_period_end.map(|t| t.0),
+                    cancel_at_period_end: row.cancel_at_period_end,
+                    as_of: row
+                        .state_updated_at
+                        .ok_or_else(|| {
+                            StoreError::Corrupt(
+                                "billing_customers.state_updated_at: missing for a subscription"
+                                    .to_owned(),
+                            )
+                        })?
+                        .0,
+                },
+                past_due_since: row.past_due_since.map(|t| t.0),
+            }),
+        };
+        Ok(BillingAccount {
+            user: UserId::from_uuid(row.user_id.0),
+            customer: Some(customer),
+            subscription,
+        })
+    }
+}
+
+/// The stored name of a payment status.
+pub(crate) fn payment_status_str(status: PaymentStatus) -> &'static str {
+    match status {
+        PaymentStatus::Paid => "paid",
+        PaymentStatus::Failed => "failed",
+    }
+}
+
+fn parse_payment_status(value: &str) -> Result<PaymentStatus, ParseError> {
+    match value {
+        "paid" => Ok(PaymentStatus::Paid),
+        "failed" => Ok(PaymentStatus::Failed),
+        _ => Err(ParseError::new("status", "unknown payment status")),
+    }
+}
+
+/// A payment record (`payment_records`).
+#[derive(sqlx::FromRow)]
+pub(crate) struct PaymentRow {
+    invoice_id: String,
+    user_id: Option<Id>,
+    stripe_customer_id: String,
+    subscription_id: Option<String>,
+    status: String,
+    amount: i64,
+    amount_paid: i64,
+    currency: String,
+    period_start: Option<Ts>,
+    period_end: Option<Ts>,
+    paid_at: Option<Ts>,
+    created_at: Ts,
+    reported_at: Option<Ts>,
+}
+
+impl PaymentRow {
+    /// The record; `owner` stands in for the user link when it was cut by an account purge.
+    pub(crate) fn into_record(self, owner: UserId) -> Result<PaymentRecord, StoreError> {
+        let bad = corrupt("payment_records");
+        Ok(PaymentRecord {
+            invoice_id: InvoiceId::parse(self.invoice_id).map_err(&bad)?,
+            user: self.user_id.map_or(owner, |id| UserId::from_uuid(id.0)),
+            customer: BillingCustomerId::parse(self.stripe_customer_id).map_err(&bad)?,
+            subscription_id: self
+                .subscription_id
+                .map(SubscriptionId::parse)
+                .transpose()
+                .map_err(&bad)?,
+            status: parse_payment_status(&self.status).map_err(&bad)?,
+            amount_due: self.amount,
+            amount_paid: self.amount_paid,
+            currency: self.currency,
+            period_start: self.period_start.map(|t| t.0),
+            period_end: self.period_end.map(|t| t.0),
+            paid_at: self.paid_at.map(|t| t.0),
+            as_of: self.reported_at.unwrap_or(self.created_at).0,
+        })
+    }
+}
+
+/// What is kept about a post besides its snapshot (`posts`: topic, image, sandbox flag).
+#[derive(sqlx::FromRow)]
+pub(crate) struct MediaRow {
+    id: Id,
+    topic: Option<String>,
+    image_key: Option<String>,
+    image_width: Option<i32>,
+    image_height: Option<i32>,
+    sandbox: bool,
+}
+
+impl TryFrom<MediaRow> for (PostId, PostMedia) {
+    type Error = StoreError;
+
+    fn try_from(row: MediaRow) -> Result<Self, StoreError> {
+        let image = match (row.image_key, row.image_width, row.image_height) {
+            (Some(key), Some(width), Some(height)) => Some(StoredImage {
+                key: MediaKey::parse(&key)
+                    .map_err(|e| StoreError::Corrupt(format!("posts.image_key: {}", e.reason())))?,
+                width: u32::try_from(width)
+                    .map_err(|_| StoreError::Corrupt("posts.image_width".to_owned()))?,
+                height: u32::try_from(height)
+                    .map_err(|_| StoreError::Corrupt("posts.image_height".to_owned()))?,
+            }),
+            _ => None,
+        };
+        Ok((
+            PostId::from_uuid(row.id.0),
+            PostMedia {
+                topic: row.topic,
+                image,
+                sandbox: row.sandbox,
+            },
+        ))
     }
 }

@@ -1,37 +1,25 @@
 //! The SQLite backend (the development default).
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use kraftsoci_core::StoreError;
+use kraftsoci_core::{Clock, StoreError};
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::Store;
+use super::Database;
 use crate::config::{Backend, DatabaseUrl};
 use crate::error::Error;
 
 type Db = sqlx::Sqlite;
 type ThisStore = SqliteStore;
 
-#[path = "queries.rs"]
-mod queries;
-
-#[path = "flow_queries.rs"]
-mod flow_queries;
-
-#[path = "jobs_queries.rs"]
-mod jobs_queries;
-
-#[path = "billing_queries.rs"]
-mod billing_queries;
-
-#[path = "rights_queries.rs"]
-mod rights_queries;
-
-#[path = "retention_queries.rs"]
-mod retention_queries;
+// The SQL of every port, shared with PostgreSQL: see "How the two engines share their SQL" in
+// `store/mod.rs`.
+#[path = "sql/mod.rs"]
+mod sql;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -69,20 +57,30 @@ const PRIMARY_KEYS: &[&str] = &[
     "policy_versions.version",
 ];
 
-/// The store on SQLite.
-#[derive(Debug, Clone)]
+/// Every storage port on SQLite.
+#[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("pool", &self.pool)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SqliteStore {
     /// Opens the database (WAL journal, foreign keys on, 5 s busy timeout). An in-memory
     /// database (`sqlite::memory:`) gets a single connection that is never recycled, since each
-    /// connection would otherwise see its own empty database.
+    /// connection would otherwise see its own empty database. The `clock` dates what the ports
+    /// record without being given a time (billing events, quota holds, purges).
     ///
     /// # Errors
     /// [`Error::Database`] when the URL is malformed or the file cannot be opened.
-    pub async fn connect(url: &DatabaseUrl) -> Result<Self, Error> {
+    pub async fn connect(url: &DatabaseUrl, clock: Arc<dyn Clock>) -> Result<Self, Error> {
         let in_memory = url.expose().contains(":memory:") || url.expose().contains("mode=memory");
         let mut options = SqliteConnectOptions::from_str(url.expose())
             .map_err(|e| Error::Database(anyhow::anyhow!("{} ({})", e, url.redacted())))?
@@ -106,12 +104,12 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| Error::Database(anyhow::anyhow!("{} ({})", e, url.redacted())))?;
-        Ok(Self { pool })
+        Ok(Self { pool, clock })
     }
 
     /// A store over an existing pool (foreign keys must be on).
-    pub fn from_pool(pool: SqlitePool) -> Self {
-        Self { pool }
+    pub fn from_pool(pool: SqlitePool, clock: Arc<dyn Clock>) -> Self {
+        Self { pool, clock }
     }
 
     /// The pool, for engine-specific queries.
@@ -121,17 +119,14 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl Database for SqliteStore {
     fn backend(&self) -> Backend {
         Backend::Sqlite
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        sql::ping(&mut conn).await
     }
 
     async fn migrate(&self) -> Result<(), Error> {

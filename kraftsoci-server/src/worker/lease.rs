@@ -9,8 +9,7 @@ use chrono::{DateTime, Utc};
 use kraftsoci_core::ports::{JournalEntry, PublishJournal};
 use kraftsoci_core::{Clock, PostId, StoreError};
 
-use crate::store::Store;
-use crate::store::jobs::JobLease;
+use crate::store::{JobLease, PublishQueue};
 
 /// `now + span`, saturating instead of overflowing.
 pub(super) fn after(now: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
@@ -25,30 +24,39 @@ pub(super) fn after(now: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
 /// with [`StoreError::Stale`] and the orchestration stops before its next external call, so a
 /// worker whose lease ran out can never reach `media_publish`.
 pub(super) struct LeasedJournal {
-    store: Arc<dyn Store>,
+    journal: Arc<dyn PublishJournal>,
+    queue: Arc<dyn PublishQueue>,
     lease: JobLease,
 }
 
 impl LeasedJournal {
-    pub(super) fn new(store: Arc<dyn Store>, lease: JobLease) -> Self {
-        Self { store, lease }
+    pub(super) fn new(
+        journal: Arc<dyn PublishJournal>,
+        queue: Arc<dyn PublishQueue>,
+        lease: JobLease,
+    ) -> Self {
+        Self {
+            journal,
+            queue,
+            lease,
+        }
     }
 }
 
 #[async_trait]
 impl PublishJournal for LeasedJournal {
     async fn load(&self, post: PostId) -> Result<Option<JournalEntry>, StoreError> {
-        PublishJournal::load(&*self.store, post).await
+        self.journal.load(post).await
     }
 
     async fn record(&self, post: PostId, entry: &JournalEntry) -> Result<(), StoreError> {
-        self.store
+        self.queue
             .record_publish_step(&self.lease, post, entry)
             .await
     }
 
     async fn clear(&self, post: PostId) -> Result<(), StoreError> {
-        PublishJournal::clear(&*self.store, post).await
+        self.journal.clear(post).await
     }
 }
 
@@ -56,7 +64,7 @@ impl PublishJournal for LeasedJournal {
 /// when the lease is lost (taken over, or the job is gone); a failed renewal is retried at the
 /// next tick, and if storage stays down the lease runs out and the fence stops this worker.
 pub(super) async fn hold(
-    store: &dyn Store,
+    queue: &dyn PublishQueue,
     clock: &dyn Clock,
     lease: &JobLease,
     length: Duration,
@@ -65,7 +73,7 @@ pub(super) async fn hold(
     let every = every.max(Duration::from_millis(10));
     loop {
         tokio::time::sleep(every).await;
-        match store
+        match queue
             .renew_publish_lease(lease, after(clock.now(), length))
             .await
         {

@@ -9,7 +9,7 @@
 //!   a dead worker's job is taken over once its lease runs out. Every write of the holder —
 //!   each recovery point, the final outcome — is fenced by its claim token, so a worker that
 //!   lost its lease can neither reach `media_publish` nor overwrite the new holder's work (see
-//!   [`crate::store::jobs`]).
+//!   [`PublishQueue`](crate::store::PublishQueue)).
 //! - **Consent first (P09, P32).** A job only publishes through the lifecycle's permit: the
 //!   post must be approved for exactly its current content, the scheduled time must have come,
 //!   and the owner must not have restricted publishing (P29); otherwise the job waits and
@@ -44,7 +44,6 @@
 //! # }
 //! ```
 
-mod config;
 mod lease;
 mod runner;
 
@@ -54,26 +53,23 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use kraftsoci_core::ports::SocialPublisher;
-use kraftsoci_core::{Clock, PostId, QuotaBook, StoreError, SystemClock, TokenVault};
+use kraftsoci_core::{Clock, PostId, QuotaBook, StoreError, TokenVault};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-pub use config::WorkerConfig;
+pub use crate::config::WorkerConfig;
 pub use runner::RETRIES_EXHAUSTED;
 
-use crate::error::Error;
 use crate::media_links::MediaLinks;
-use crate::posts::providers;
-use crate::state::AppState;
-use crate::store::jobs::{ClaimedJob, JobId, Settled, WaitReason};
-use crate::store::{self, Store};
+use crate::store::{ClaimedJob, JobId, Settled, Stores, WaitReason};
 use lease::after;
 
 /// What the worker needs from the rest of the server.
 #[derive(Clone)]
 pub struct WorkerDeps {
-    /// The queue, the journal, posts, accounts and connections.
-    pub store: Arc<dyn Store>,
+    /// The storage ports; the worker uses the queue, the journal, posts, accounts and
+    /// connections.
+    pub stores: Stores,
     /// Instagram: the Graph adapter, or the sandbox publisher in sandbox mode.
     pub publisher: Arc<dyn SocialPublisher>,
     /// Opens the connections' tokens (P10, P22).
@@ -90,50 +86,9 @@ pub struct WorkerDeps {
 impl std::fmt::Debug for WorkerDeps {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WorkerDeps")
-            .field("backend", &self.store.backend())
+            .field("stores", &self.stores)
             .field("links", &self.links)
             .finish_non_exhaustive()
-    }
-}
-
-impl WorkerDeps {
-    /// The same collaborators the HTTP API uses.
-    pub fn from_state(state: &AppState) -> Self {
-        Self {
-            store: Arc::clone(&state.store),
-            publisher: Arc::clone(&state.publisher),
-            vault: Arc::clone(&state.vault),
-            links: Arc::clone(&state.media_links),
-            link_ttl: state.config.media_publish_ttl,
-            clock: Arc::clone(&state.clock),
-        }
-    }
-
-    /// Connects, migrates and builds every collaborator from `config`, for a worker process
-    /// without the HTTP API (`kraftsoci-server worker`).
-    ///
-    /// # Errors
-    /// [`Error::Database`]/[`Error::Migration`] when storage is not ready, [`Error::Setup`]
-    /// for the media store, the token vault or the publisher.
-    pub async fn from_config(config: &crate::config::Config) -> Result<Self, Error> {
-        let setup = |what: &'static str| move |source: anyhow::Error| Error::Setup { what, source };
-        let store = store::connect(&config.database_url).await?;
-        store.migrate().await?;
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let media = crate::media::from_config(&config.media_url).map_err(setup("media store"))?;
-        let links = Arc::new(providers::media_links(config, Arc::clone(&clock)));
-        let vault = Arc::new(providers::vault(&config.token_keys).map_err(setup("token vault"))?);
-        let meta = providers::meta_client(config).map_err(setup("meta client"))?;
-        let publisher = providers::publisher(config, meta.as_ref(), &store, &media, &links, &clock)
-            .map_err(setup("publisher"))?;
-        Ok(Self {
-            store,
-            publisher,
-            vault,
-            links,
-            link_ttl: config.media_publish_ttl,
-            clock,
-        })
     }
 }
 
@@ -292,7 +247,8 @@ impl Worker {
         let token = format!("{}/{}", self.inner.id, uuid::Uuid::new_v4().simple());
         self.inner
             .deps
-            .store
+            .stores
+            .queue
             .claim_publish_job(&token, now, after(now, self.inner.config.lease))
             .await
     }

@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use kraftsoci_core::ports::{ConnectionStatus, MediaKey, MediaSource, PublishAccount};
+use kraftsoci_core::ports::{ConnectionStatus, MediaSource, PostUpdate, PublishAccount};
 use kraftsoci_core::vault::TokenContext;
 use kraftsoci_core::{
     ConnectionId, DeferReason, IgUserId, LifecycleError, OrchestrationError, Post, PostStatus,
@@ -21,8 +21,7 @@ use kraftsoci_core::{
 
 use super::lease::{LeasedJournal, after, hold};
 use super::{JobOutcome, Worker};
-use crate::store::jobs::{ClaimedJob, JobChange, Settled, Settlement, WaitReason};
-use crate::store::posts_flow::PostUpdate;
+use crate::store::{ClaimedJob, JobChange, Settled, Settlement, WaitReason};
 
 /// The failure recorded when transient deferrals reach the worker's bound.
 pub const RETRIES_EXHAUSTED: &str = "publish_retries_exhausted";
@@ -48,15 +47,14 @@ impl Worker {
     pub(super) async fn process(&self, job: &ClaimedJob) -> Result<JobOutcome, StoreError> {
         let deps = &self.inner.deps;
         let now = deps.clock.now();
-        let snapshot =
-            match kraftsoci_core::ports::PostStore::post(&*deps.store, job.owner, job.post).await {
-                Ok(snapshot) => snapshot,
-                Err(StoreError::NotFound) => {
-                    return self.finish(job, "the post no longer exists").await;
-                }
-                Err(StoreError::Corrupt(error)) => return self.abandon(job, error).await,
-                Err(error) => return Err(error),
-            };
+        let snapshot = match deps.stores.posts.post(job.owner, job.post).await {
+            Ok(snapshot) => snapshot,
+            Err(StoreError::NotFound) => {
+                return self.finish(job, "the post no longer exists").await;
+            }
+            Err(StoreError::Corrupt(error)) => return self.abandon(job, error).await,
+            Err(error) => return Err(error),
+        };
         let read_at = snapshot.updated_at;
         let mut post = match Post::restore(snapshot) {
             Ok(post) => post,
@@ -84,12 +82,11 @@ impl Worker {
                     .await;
             }
         }
-        let owner =
-            match kraftsoci_core::ports::AccountStore::account(&*deps.store, job.owner).await {
-                Ok(account) => account,
-                Err(StoreError::NotFound) => return self.finish(job, "the account is gone").await,
-                Err(error) => return Err(error),
-            };
+        let owner = match deps.stores.accounts.account(job.owner).await {
+            Ok(account) => account,
+            Err(StoreError::NotFound) => return self.finish(job, "the account is gone").await,
+            Err(error) => return Err(error),
+        };
         if owner.closed_at.is_some() {
             // P19: a closed account's processing stops.
             return self.finish(job, "the account is closed").await;
@@ -163,7 +160,8 @@ impl Worker {
         let orchestrator = PublishOrchestrator::new(
             Arc::clone(&deps.publisher),
             Arc::new(LeasedJournal::new(
-                Arc::clone(&deps.store),
+                Arc::clone(&deps.stores.journal),
+                Arc::clone(&deps.stores.queue),
                 job.lease.clone(),
             )),
             Arc::clone(&deps.clock),
@@ -173,7 +171,7 @@ impl Worker {
         let outcome = tokio::select! {
             outcome = orchestrator.run(&permit, &account, &media) => outcome,
             () = hold(
-                &*deps.store,
+                &*deps.stores.queue,
                 &*deps.clock,
                 &job.lease,
                 self.inner.config.lease,
@@ -307,21 +305,18 @@ impl Worker {
         job: &ClaimedJob,
         target: &IgUserId,
     ) -> Result<Account, StoreError> {
-        let store = &*self.inner.deps.store;
+        let connections = &*self.inner.deps.stores.connections;
         let named = match job.connection {
-            Some(id) => {
-                match kraftsoci_core::ports::ConnectionStore::connection(store, job.owner, id).await
-                {
-                    Ok(connection) if connection.ig_user_id == *target => Some(connection),
-                    Ok(_) | Err(StoreError::NotFound) => None,
-                    Err(error) => return Err(error),
-                }
-            }
+            Some(id) => match connections.connection(job.owner, id).await {
+                Ok(connection) if connection.ig_user_id == *target => Some(connection),
+                Ok(_) | Err(StoreError::NotFound) => None,
+                Err(error) => return Err(error),
+            },
             None => None,
         };
         let connection = match named {
             Some(connection) => connection,
-            None => match store.connection_by_ig_user(job.owner, target).await? {
+            None => match connections.connection_by_ig_user(job.owner, target).await? {
                 Some(connection) => connection,
                 None => {
                     return Ok(Account::Reconnect {
@@ -337,13 +332,7 @@ impl Worker {
                 why: "the connection needs a reconnect",
             });
         }
-        let sealed = match kraftsoci_core::ports::ConnectionStore::sealed_token(
-            store,
-            job.owner,
-            connection.id,
-        )
-        .await
-        {
+        let sealed = match connections.sealed_token(job.owner, connection.id).await {
             Ok(sealed) => sealed,
             // P15: Meta revoked it (deauthorize callback) and the token was removed.
             Err(StoreError::NotFound) => {
@@ -384,25 +373,32 @@ impl Worker {
         if permit.content().media.is_empty() {
             return Ok(Vec::new());
         }
-        let key = self
+        let image = match self
             .inner
             .deps
-            .store
-            .post_image_key(job.owner, job.post)
-            .await?;
-        let Some(key) = key else {
-            return Ok(Vec::new());
-        };
-        match MediaKey::parse(&key) {
-            Ok(key) => Ok(vec![MediaSource {
-                url: self.inner.deps.links.sign(&key, self.inner.deps.link_ttl),
-                is_video: false,
-            }]),
-            Err(error) => {
-                tracing::error!(job = %job.lease.job, post = %job.post, %error, "stored image key is invalid");
-                Ok(Vec::new())
+            .stores
+            .posts
+            .post_media(job.owner, &[job.post])
+            .await
+        {
+            Ok(mut media) => media.pop().and_then(|(_, media)| media.image),
+            Err(StoreError::Corrupt(error)) => {
+                tracing::error!(job = %job.lease.job, post = %job.post, %error, "stored image is invalid");
+                None
             }
-        }
+            Err(error) => return Err(error),
+        };
+        Ok(image
+            .map(|image| MediaSource {
+                url: self
+                    .inner
+                    .deps
+                    .links
+                    .sign(&image.key, self.inner.deps.link_ttl),
+                is_video: false,
+            })
+            .into_iter()
+            .collect())
     }
 
     async fn park_for_reconnect(
@@ -543,7 +539,8 @@ impl Worker {
         };
         self.inner
             .deps
-            .store
+            .stores
+            .queue
             .settle_publish_job(&job.lease, &settlement)
             .await
     }

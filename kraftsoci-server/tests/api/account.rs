@@ -141,6 +141,34 @@ async fn restrictions_and_objections_are_stored_and_shown() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rectification_and_a_restriction_at_the_same_time_both_stick() {
+    let app = spawn_app().await;
+    let user = app.signup_user("ada@example.com").await;
+    for round in 0..20 {
+        let name = format!("Ada Round {round}");
+        let (generation, publishing) = (round % 2 == 0, round % 3 == 0);
+        let patch = json!({ "name": name });
+        let (rectified, restricted) = tokio::join!(
+            app.patch_me(&user.access, &patch),
+            app.put_restrictions(&user.access, generation, publishing),
+        );
+        assert_eq!(rectified.status(), StatusCode::OK, "round {round}");
+        assert_eq!(restricted.status(), StatusCode::OK, "round {round}");
+        let (_, me) = parts(app.get_me(&user.access).await).await;
+        assert_eq!(
+            me["name"],
+            name.as_str(),
+            "round {round}: the name was lost"
+        );
+        assert_eq!(
+            me["restrictions"],
+            json!({"generation": generation, "publishing": publishing}),
+            "round {round}: the restriction was lost"
+        );
+    }
+}
+
 #[tokio::test]
 async fn every_account_route_requires_authentication() {
     let app = spawn_app().await;

@@ -582,10 +582,12 @@ async fn an_unreachable_database_answers_5xx_so_that_stripe_retries() {
     let (outbox, media) = (TempDir::new("outbox"), TempDir::new("media"));
     let mut config = test_config(&db, &outbox, &media);
     configure_stripe(&mut config, "http://127.0.0.1:9");
-    let store = SqliteStore::connect(&config.database_url).await.unwrap();
     let clock = Arc::new(ManualClock::new(Utc::now().trunc_subsecs(6)));
+    let store = SqliteStore::connect(&config.database_url, clock.clone())
+        .await
+        .unwrap();
     let app = Application::builder(config)
-        .store(Arc::new(store.clone()))
+        .stores(store.clone().into())
         .clock(clock.clone())
         .build()
         .await

@@ -85,7 +85,16 @@ pub async fn spawn_app_built(
     adjust: impl FnOnce(&mut Config),
     build: impl FnOnce(ApplicationBuilder) -> ApplicationBuilder,
 ) -> TestApp {
-    let db = TestDb::sqlite().await;
+    spawn_app_on(TestDb::sqlite().await, adjust, build).await
+}
+
+/// A server on `db` (SQLite or PostgreSQL) whose configuration `adjust` and collaborators
+/// `build` may change first.
+pub async fn spawn_app_on(
+    db: TestDb,
+    adjust: impl FnOnce(&mut Config),
+    build: impl FnOnce(ApplicationBuilder) -> ApplicationBuilder,
+) -> TestApp {
     let outbox = TempDir::new("outbox");
     let media = TempDir::new("media");
     let mut config = test_config(&db, &outbox, &media);

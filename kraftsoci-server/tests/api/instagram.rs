@@ -251,7 +251,8 @@ async fn connecting_stores_an_encrypted_token_that_appears_nowhere_in_plain_text
     let connection_id: ConnectionId = account["id"].as_str().unwrap().parse().unwrap();
     let sealed = app
         .state
-        .store
+        .stores
+        .connections
         .sealed_token(owner, connection_id)
         .await
         .unwrap();
@@ -428,7 +429,8 @@ async fn reconnecting_an_account_that_needs_it_reactivates_it_and_requeues_its_w
     // The worker met a code 190: the connection and the post wait for a reconnect.
     let owner: UserId = user.id.parse().unwrap();
     app.state
-        .store
+        .stores
+        .connections
         .mark_needs_reconnect(owner, account.parse().unwrap())
         .await
         .unwrap();

@@ -8,6 +8,7 @@ mod user_data;
 
 mod account;
 mod billing;
+mod burst;
 mod health;
 mod helpers;
 mod hygiene;

@@ -86,7 +86,8 @@ async fn a_valid_deletion_request_answers_a_status_url_and_code_and_closes_the_a
     let bob_seed = app.seed(&bob).await;
     let other = kraftsoci_server::rights::meta_user_hash("99999");
     app.state
-        .store
+        .stores
+        .connections
         .set_meta_user_hash(bob_seed.user, bob_seed.connection, &other)
         .await
         .unwrap();
@@ -244,7 +245,8 @@ async fn deauthorize_removes_that_meta_users_tokens_only() {
     let bob_seed = app.seed(&bob).await;
     let other = kraftsoci_server::rights::meta_user_hash("99999");
     app.state
-        .store
+        .stores
+        .connections
         .set_meta_user_hash(bob_seed.user, bob_seed.connection, &other)
         .await
         .unwrap();
@@ -256,9 +258,10 @@ async fn deauthorize_removes_that_meta_users_tokens_only() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let store = &app.state.store;
+    let store = &app.state.stores;
     assert!(
         store
+            .connections
             .sealed_token(ada_seed.user, ada_seed.connection)
             .await
             .is_err(),
@@ -266,6 +269,7 @@ async fn deauthorize_removes_that_meta_users_tokens_only() {
     );
     assert!(
         store
+            .connections
             .sealed_token(bob_seed.user, bob_seed.connection)
             .await
             .is_ok()

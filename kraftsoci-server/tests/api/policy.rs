@@ -59,7 +59,7 @@ impl TestApp {
         summary: &str,
     ) -> Result<admin::PolicyAnnouncement, AdminError> {
         admin::publish_policy(
-            &*self.state.store,
+            &*self.state.stores.policy,
             &*self.state.mailer,
             &*self.state.clock,
             version,

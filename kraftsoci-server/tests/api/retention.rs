@@ -16,7 +16,8 @@ impl TestApp {
     /// Logs one anonymous request `age` ago.
     async fn log_request_aged(&self, route: &str, age: Duration) {
         self.state
-            .store
+            .stores
+            .usage_log
             .append(&UsageEvent {
                 user: None,
                 method: "GET".to_owned(),

@@ -110,7 +110,7 @@ impl TestApp {
     pub async fn seed(&self, user: &TestUser) -> Seeded {
         user_data::seed(
             &self.db,
-            &*self.state.store,
+            &self.state.stores,
             &self.state.vault,
             &*self.state.media,
             user_id(user),
@@ -287,7 +287,15 @@ async fn an_export_of_many_posts_streams_every_one_of_them() {
             target: None,
         };
         let post = kraftsoci_core::Post::generated(user, content, app.clock.now()).unwrap();
-        app.state.store.insert_post(post.snapshot()).await.unwrap();
+        app.state
+            .stores
+            .posts
+            .insert_post(
+                post.snapshot(),
+                &kraftsoci_core::ports::PostMedia::default(),
+            )
+            .await
+            .unwrap();
     }
     let response = app.export_me(&ada.access).await;
     assert_eq!(response.status(), StatusCode::OK);

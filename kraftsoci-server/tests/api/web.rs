@@ -2,7 +2,7 @@
 //! (The same pages in a real browser: `tests/browser`.)
 
 use chrono::Utc;
-use kraftsoci_server::store::rights::{MetaDeletion, MetaDeletionStatus};
+use kraftsoci_server::store::{MetaDeletion, MetaDeletionStatus};
 use kraftsoci_server::web::PAGE_CSP;
 use reqwest::header::{
     ACCEPT_LANGUAGE, CACHE_CONTROL, CONTENT_LANGUAGE, CONTENT_SECURITY_POLICY, CONTENT_TYPE,
@@ -493,7 +493,8 @@ async fn the_meta_status_page_shows_dates_in_the_readers_language_and_zone() {
         .parse::<chrono::DateTime<Utc>>()
         .unwrap();
     app.state
-        .store
+        .stores
+        .rights
         .insert_meta_deletion(&MetaDeletion {
             confirmation_code: "0a1b2c3d4e5f60718293".to_owned(),
             app_user_hash: "00".repeat(32),

@@ -2,8 +2,8 @@
 //!
 //! Each test builds a [`Harness`]: its own database, a manual clock, a fake Instagram, the
 //! real Graph adapter pointed at it, a token vault and media links. Posts are put in the state
-//! a Publish click leaves them in (approved with a consent receipt, image key, queued job)
-//! directly through the store, then workers run one job at a time with `run_once`.
+//! a Publish click leaves them in (approved with a consent receipt, image, queued job) through
+//! the same store calls the click makes, then workers run one job at a time with `run_once`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound as _, Utc};
 use kraftsoci_core::ports::{
-    Connection, ConnectionStatus, ContainerId, JournalEntry, MediaKey, PublishJournal, PublishStep,
-    SocialPublisher,
+    AccountUpdate, Connection, ConnectionStatus, ContainerId, JobRequest, JournalEntry, MediaKey,
+    PostMedia, PostUpdate, PublishStep, Queued, SocialPublisher, StoredImage,
 };
-use kraftsoci_core::vault::{KeyRing, TokenContext, TokenVault};
+use kraftsoci_core::vault::{KeyRing, TokenContext, TokenVault, key_version_of};
 use kraftsoci_core::{
     AltText, Approval, BusinessName, Caption, Clock, ConnectionId, Email, Hashtag, IgUserId,
     ManualClock, MediaDigest, MediaKind, Objections, PersonName, Post, PostContent, PostId,
@@ -23,10 +23,9 @@ use kraftsoci_core::{
 use kraftsoci_meta::{GraphPublisher, MetaClient, MetaConfig, PollPolicy};
 use kraftsoci_server::auth::PasswordHash;
 use kraftsoci_server::media_links::MediaLinks;
-use kraftsoci_server::store::jobs::{
-    JobChange, JobLease, NewPublishJob, PublishJobRecord, Settled, Settlement,
+use kraftsoci_server::store::{
+    JobChange, JobLease, NewAccount, PublishJobRecord, Settled, Settlement, Stores, WaitReason,
 };
-use kraftsoci_server::store::{NewAccount, Store, WaitReason};
 use kraftsoci_server::worker::{JobOutcome, RETRIES_EXHAUSTED, Worker, WorkerConfig, WorkerDeps};
 use secrecy::SecretString;
 use serde_json::json;
@@ -192,7 +191,7 @@ pub struct Owner {
 /// One database, one fake Meta and everything a worker needs.
 pub struct Harness {
     pub db: TestDb,
-    pub store: Arc<dyn Store>,
+    pub stores: Stores,
     pub clock: Arc<dyn Clock>,
     pub manual: Option<Arc<ManualClock>>,
     pub graph: MockServer,
@@ -248,7 +247,7 @@ impl Harness {
 
     pub async fn with(db: TestDb, clock: Arc<dyn Clock>, manual: Option<Arc<ManualClock>>) -> Self {
         let graph = MockServer::start().await;
-        let store = db.store();
+        let stores = db.stores();
         let links = Arc::new(MediaLinks::new(
             &SecretString::from("worker test media signing key 0123456789"),
             Url::parse(MEDIA_BASE).unwrap(),
@@ -259,7 +258,7 @@ impl Harness {
         ));
         Self {
             db,
-            store,
+            stores,
             clock,
             manual,
             graph,
@@ -281,9 +280,9 @@ impl Harness {
         self.manual().advance(by);
     }
 
-    pub fn deps_with(&self, store: Arc<dyn Store>) -> WorkerDeps {
+    pub fn deps_with(&self, stores: Stores) -> WorkerDeps {
         WorkerDeps {
-            store,
+            stores,
             publisher: Arc::clone(&self.publisher),
             vault: Arc::clone(&self.vault),
             links: Arc::clone(&self.links),
@@ -297,14 +296,15 @@ impl Harness {
     }
 
     pub fn worker_with(&self, config: WorkerConfig) -> Worker {
-        Worker::new(self.deps_with(Arc::clone(&self.store)), config)
+        Worker::new(self.deps_with(self.stores.clone()), config)
     }
 
     /// A signed-up account with an active Instagram connection holding [`TOKEN`].
     pub async fn owner(&self, ig: &str) -> Owner {
         let id = UserId::new();
         let email = format!("owner-{}@example.com", id.as_uuid().simple());
-        self.store
+        self.stores
+            .auth
             .create_account(&NewAccount {
                 account: kraftsoci_core::ports::Account {
                     id,
@@ -333,8 +333,9 @@ impl Harness {
             )
             .unwrap();
         let connection = self
-            .store
-            .upsert_connection(
+            .stores
+            .connections
+            .save_connection(
                 &Connection {
                     id: ConnectionId::new(),
                     owner: id,
@@ -345,6 +346,7 @@ impl Harness {
                     created_at: self.now(),
                 },
                 &sealed,
+                key_version_of(&sealed).unwrap(),
             )
             .await
             .unwrap();
@@ -372,6 +374,22 @@ impl Harness {
             target: None,
         };
         let mut post = Post::generated(owner.id, content, now).unwrap();
+        let image = StoredImage {
+            key: MediaKey::new(owner.id, &format!("{}.jpg", post.id())).unwrap(),
+            width: 1080,
+            height: 1350,
+        };
+        let media = PostMedia {
+            topic: Some("simit".to_owned()),
+            image: Some(image),
+            sandbox: false,
+        };
+        self.stores
+            .posts
+            .insert_post(post.snapshot(), &media)
+            .await
+            .unwrap();
+        let generated_at = post.snapshot().updated_at;
         post.approve(Approval {
             user: owner.id,
             shown_hash: post.content_hash(),
@@ -382,34 +400,30 @@ impl Harness {
             scheduled_for,
         })
         .unwrap();
-        self.store.insert_post(post.snapshot()).await.unwrap();
-        let key = MediaKey::new(owner.id, &format!("{}.jpg", post.id())).unwrap();
-        self.db
-            .exec(format!(
-                "UPDATE posts SET image_key = '{}' WHERE id = '{}'",
-                key.as_str(),
-                post.id()
-            ))
-            .await;
-        self.store
-            .enqueue_publish_job(&NewPublishJob {
-                post: post.id(),
-                owner: owner.id,
-                connection: Some(owner.connection),
-                run_after: scheduled_for.unwrap_or(now),
-                created_at: now,
-            })
+        self.stores
+            .posts
+            .approve_and_queue(
+                &PostUpdate {
+                    post: post.snapshot().clone(),
+                    expected_updated_at: generated_at,
+                },
+                &JobRequest {
+                    connection: owner.connection,
+                    run_after: scheduled_for.unwrap_or(now),
+                    at: now,
+                },
+            )
             .await
             .unwrap();
         post.id()
     }
 
     pub async fn post(&self, owner: &Owner, id: PostId) -> PostSnapshot {
-        self.store.post(owner.id, id).await.unwrap()
+        self.stores.posts.post(owner.id, id).await.unwrap()
     }
 
     pub async fn job(&self, id: PostId) -> Option<PublishJobRecord> {
-        self.store.publish_job_record(id).await.unwrap()
+        self.stores.queue.publish_job_record(id).await.unwrap()
     }
 
     pub async fn requests(&self) -> usize {
@@ -495,10 +509,7 @@ async fn an_approved_post_is_published_once_and_its_job_is_done() {
     assert_eq!(instagram.publish_count(), 1);
     assert!(h.job(id).await.is_none(), "a finished job is removed");
     assert!(matches!(
-        PublishJournal::load(&*h.store, id)
-            .await
-            .unwrap()
-            .map(|e| e.step),
+        h.stores.journal.load(id).await.unwrap().map(|e| e.step),
         Some(PublishStep::Published { .. })
     ));
     // Meta fetched the image through a signed, expiring link to exactly this post's image.
@@ -531,7 +542,8 @@ async fn a_worker_killed_after_publish_sent_is_reconciled_without_a_second_publi
     // The dead worker: claimed the job, saved the post as publishing, recorded PublishSent,
     // sent media_publish, and died before writing the outcome.
     let dead = h
-        .store
+        .stores
+        .queue
         .claim_publish_job(
             "dead-worker/1",
             h.now(),
@@ -546,8 +558,26 @@ async fn a_worker_killed_after_publish_sent_is_reconciled_without_a_second_publi
     let permit = post
         .begin_publishing(h.now(), &Restrictions::default())
         .unwrap();
-    h.store.save_post(post.snapshot(), read_at).await.unwrap();
-    h.store
+    let saved = h
+        .stores
+        .queue
+        .settle_publish_job(
+            &dead.lease,
+            &Settlement {
+                post: Some(PostUpdate {
+                    post: post.snapshot().clone(),
+                    expected_updated_at: read_at,
+                }),
+                reconnect: None,
+                job: JobChange::Keep,
+                now: h.now(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(saved, Settled::Applied);
+    h.stores
+        .queue
         .record_publish_step(
             &dead.lease,
             id,
@@ -658,7 +688,8 @@ async fn a_190_marks_the_post_and_the_connection_needs_reconnect_and_is_not_retr
     assert_eq!(report.outcome, JobOutcome::NeedsReconnect);
     assert_eq!(h.post(&owner, id).await.status, PostStatus::NeedsReconnect);
     let connection = h
-        .store
+        .stores
+        .connections
         .connection(owner.id, owner.connection)
         .await
         .unwrap();
@@ -740,10 +771,7 @@ async fn a_spent_quota_defers_without_calling_media_publish() {
     assert_eq!(job.transient_deferrals, 0, "a spent quota is not a failure");
     assert_eq!(h.post(&owner, id).await.status, PostStatus::Publishing);
     assert!(matches!(
-        PublishJournal::load(&*h.store, id)
-            .await
-            .unwrap()
-            .map(|e| e.step),
+        h.stores.journal.load(id).await.unwrap().map(|e| e.step),
         Some(PublishStep::ContainerReady { .. })
     ));
     // Not due again before the quota window allows.
@@ -762,7 +790,8 @@ pub async fn lease_takeover(h: Harness) {
     let id = h.approved_post(&owner, None).await;
     let lease = chrono::Duration::minutes(2);
     let dead = h
-        .store
+        .stores
+        .queue
         .claim_publish_job("dead-worker/7", h.now(), h.now() + lease)
         .await
         .unwrap()
@@ -800,11 +829,15 @@ pub async fn lease_takeover(h: Harness) {
         },
     };
     assert_eq!(
-        h.store.record_publish_step(&dead.lease, id, &entry).await,
+        h.stores
+            .queue
+            .record_publish_step(&dead.lease, id, &entry)
+            .await,
         Err(kraftsoci_core::StoreError::Stale)
     );
     let settled = h
-        .store
+        .stores
+        .queue
         .settle_publish_job(
             &dead.lease,
             &Settlement {
@@ -818,10 +851,7 @@ pub async fn lease_takeover(h: Harness) {
         .unwrap();
     assert_eq!(settled, Settled::LeaseLost);
     assert!(matches!(
-        PublishJournal::load(&*h.store, id)
-            .await
-            .unwrap()
-            .map(|e| e.step),
+        h.stores.journal.load(id).await.unwrap().map(|e| e.step),
         Some(PublishStep::Published { .. })
     ));
 }
@@ -857,11 +887,12 @@ async fn a_job_due_early_waits_for_the_time_its_consent_names() {
     let owner = h.owner("17841400000000007").await;
     let at = h.now() + chrono::Duration::hours(5);
     let id = h.approved_post(&owner, Some(at)).await;
-    // The queue says now (e.g. woken early); the consent says in five hours.
-    h.store
-        .wake_publish_jobs(owner.id, None, h.now())
-        .await
-        .unwrap();
+    // The queue says now (e.g. an operator moved it); the consent says in five hours.
+    h.db.exec(format!(
+        "UPDATE publish_jobs SET run_after = '{}' WHERE post_id = '{id}'",
+        h.now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    ))
+    .await;
 
     let report = h.worker().run_once().await.unwrap().unwrap();
 
@@ -883,9 +914,18 @@ async fn a_restricted_owners_approved_post_waits_and_goes_out_once_the_restricti
     let instagram = FakeInstagram::mount(&h.graph).await;
     let owner = h.owner("17841400000000008").await;
     let id = h.approved_post(&owner, None).await;
-    let mut account = h.store.account(owner.id).await.unwrap();
-    account.restrictions.publishing = true;
-    h.store.update_account(&account).await.unwrap();
+    let restrict = |publishing: bool| AccountUpdate {
+        restrictions: Some(Restrictions {
+            generation: false,
+            publishing,
+        }),
+        ..AccountUpdate::default()
+    };
+    h.stores
+        .accounts
+        .update_account(owner.id, &restrict(true))
+        .await
+        .unwrap();
     let worker = h.worker();
 
     let report = worker.run_once().await.unwrap().unwrap();
@@ -914,14 +954,17 @@ async fn a_restricted_owners_approved_post_waits_and_goes_out_once_the_restricti
     ));
     assert_eq!(h.requests().await, 0);
 
-    account.restrictions.publishing = false;
-    h.store.update_account(&account).await.unwrap();
-    let woken = h
-        .store
-        .wake_publish_jobs(owner.id, Some(WaitReason::Restricted), h.now())
+    h.stores
+        .accounts
+        .update_account(owner.id, &restrict(false))
         .await
         .unwrap();
-    assert_eq!(woken, 1);
+    // The job is looked at again once the re-check interval has passed.
+    assert!(
+        worker.run_once().await.unwrap().is_none(),
+        "not yet re-checked"
+    );
+    h.advance(chrono::Duration::from_std(fast_config().recheck).unwrap());
     let report = worker.run_once().await.unwrap().unwrap();
     assert!(matches!(report.outcome, JobOutcome::Published { .. }));
     assert_eq!(instagram.publish_count(), 1);
@@ -1025,10 +1068,18 @@ async fn a_withdrawn_post_drops_its_job_and_publishes_nothing() {
     let owner = h.owner("17841400000000011").await;
     let id = h.approved_post(&owner, None).await;
     let snapshot = h.post(&owner, id).await;
-    let read_at = snapshot.updated_at;
     let mut post = Post::restore(snapshot).unwrap();
     post.withdraw(h.now()).unwrap();
-    h.store.save_post(post.snapshot(), read_at).await.unwrap();
+    // A withdrawal drops the job with the approval; this one was left behind (a crash in an
+    // older version, an operator's restore), and the worker must still publish nothing.
+    h.db.exec(format!(
+        "UPDATE posts SET status = 'withdrawn', consent_id = NULL, updated_at = '{}' \
+         WHERE id = '{id}'",
+        post.snapshot()
+            .updated_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    ))
+    .await;
 
     let report = h.worker().run_once().await.unwrap().unwrap();
 
@@ -1055,12 +1106,14 @@ async fn a_token_sealed_for_someone_else_needs_a_reconnect_and_reaches_no_one() 
         )
         .unwrap();
     let connection = h
-        .store
+        .stores
+        .connections
         .connection(owner.id, owner.connection)
         .await
         .unwrap();
-    h.store
-        .upsert_connection(&connection, &foreign)
+    h.stores
+        .connections
+        .save_connection(&connection, &foreign, 1)
         .await
         .unwrap();
 
@@ -1069,7 +1122,8 @@ async fn a_token_sealed_for_someone_else_needs_a_reconnect_and_reaches_no_one() 
     assert_eq!(report.outcome, JobOutcome::NeedsReconnect);
     assert_eq!(h.post(&owner, id).await.status, PostStatus::NeedsReconnect);
     assert_eq!(
-        h.store
+        h.stores
+            .connections
             .connection(owner.id, owner.connection)
             .await
             .unwrap()
@@ -1160,26 +1214,32 @@ async fn a_spawned_worker_publishes_the_queue_and_stops_on_request() {
 
 #[tokio::test]
 async fn a_job_left_running_by_a_dead_worker_is_not_stolen_by_a_requeue_of_its_post() {
-    // `enqueue_publish_job` (a repeated click) leaves a held job alone.
+    // A repeated click of the unchanged post (`ensure_queued`) leaves a held job alone.
     let h = Harness::sqlite().await;
     let owner = h.owner("17841400000000015").await;
     let id = h.approved_post(&owner, None).await;
     let held = h
-        .store
+        .stores
+        .queue
         .claim_publish_job("w/1", h.now(), h.now() + chrono::Duration::minutes(2))
         .await
         .unwrap()
         .unwrap();
-    h.store
-        .enqueue_publish_job(&NewPublishJob {
-            post: id,
-            owner: owner.id,
-            connection: Some(owner.connection),
-            run_after: h.now(),
-            created_at: h.now(),
-        })
+    let requeued = h
+        .stores
+        .posts
+        .ensure_queued(
+            owner.id,
+            id,
+            &JobRequest {
+                connection: owner.connection,
+                run_after: h.now(),
+                at: h.now(),
+            },
+        )
         .await
         .unwrap();
+    assert_eq!(requeued, Queued::Unchanged);
     let job = h.job(id).await.unwrap();
     assert_eq!(job.locked_by.as_deref(), Some(held.lease.claim.as_str()));
     assert_eq!(job.state, "running");
@@ -1187,7 +1247,13 @@ async fn a_job_left_running_by_a_dead_worker_is_not_stolen_by_a_requeue_of_its_p
         job: job.id,
         claim: "w/2".to_owned(),
     };
-    assert!(!h.store.renew_publish_lease(&lease, h.now()).await.unwrap());
+    assert!(
+        !h.stores
+            .queue
+            .renew_publish_lease(&lease, h.now())
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]
@@ -1216,7 +1282,7 @@ async fn a_shutdown_interrupts_a_slow_job_releases_it_and_the_next_worker_publis
         })
         .spawn();
     // Wait until the container exists (the run is then stuck on its status read).
-    while PublishJournal::load(&*h.store, id).await.unwrap().is_none() {
+    while h.stores.journal.load(id).await.unwrap().is_none() {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 

@@ -7,16 +7,19 @@ use std::time::Duration;
 
 use kraftsoci_core::{ManualClock, PostStatus, SystemClock};
 use kraftsoci_server::config::DatabaseUrl;
-use kraftsoci_server::store::{PgStore, Store};
+use kraftsoci_server::store::{PgStore, Stores};
 use kraftsoci_server::worker::Worker;
 
 use crate::support::TestDb;
 use crate::worker::{FakeInstagram, Harness, fast_config, lease_takeover, t0};
 
-/// A store with a pool of its own on the test database.
-async fn own_pool(db: &TestDb) -> Arc<dyn Store> {
+/// The stores over a pool of their own on the test database.
+async fn own_pool(db: &TestDb) -> Stores {
     let url = DatabaseUrl::parse(&db.url()).unwrap();
-    Arc::new(PgStore::connect(&url).await.expect("a second pool"))
+    PgStore::connect(&url, Arc::new(SystemClock))
+        .await
+        .expect("a second pool")
+        .into()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -86,10 +89,10 @@ async fn concurrent_claims_on_postgres_never_hand_one_job_to_two_claimants() {
     let stores = [own_pool(&h.db).await, own_pool(&h.db).await];
     let mut claims = Vec::new();
     for n in 0..20 {
-        let store = Arc::clone(&stores[n % 2]);
+        let queue = Arc::clone(&stores[n % 2].queue);
         claims.push(tokio::spawn(async move {
             let now = chrono::Utc::now();
-            store
+            queue
                 .claim_publish_job(
                     &format!("claimant/{n}"),
                     now,

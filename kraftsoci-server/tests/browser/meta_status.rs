@@ -1,7 +1,7 @@
 //! Meta's deletion status page in both languages.
 
 use chrono::{DateTime, Utc};
-use kraftsoci_server::store::rights::{MetaDeletion, MetaDeletionStatus};
+use kraftsoci_server::store::{MetaDeletion, MetaDeletionStatus};
 
 use crate::harness::{Browser, Language, open, screenshot, text};
 use crate::helpers::spawn_app;
@@ -11,7 +11,8 @@ async fn the_status_of_a_deletion_meta_asked_for_reads_in_both_languages() {
     let app = spawn_app().await;
     let created_at: DateTime<Utc> = "2026-03-05T09:15:00Z".parse().unwrap();
     app.state
-        .store
+        .stores
+        .rights
         .insert_meta_deletion(&MetaDeletion {
             confirmation_code: "5e1f0c2a9b7d4e36a8c1".to_owned(),
             app_user_hash: "ab".repeat(32),

@@ -1,14 +1,15 @@
 use chrono::Duration;
 use kraftsoci_core::SessionId;
 use kraftsoci_server::auth::TokenHash;
-use kraftsoci_server::store::{NewRefreshToken, Rotation, Store};
+use kraftsoci_server::store::{NewRefreshToken, Rotation, Stores};
 
 use crate::fixtures::{hash, signed_up, t0};
 use crate::support::TestDb;
 
-async fn login(store: &dyn Store, user: kraftsoci_core::UserId, token: &str) -> SessionId {
+async fn login(store: &Stores, user: kraftsoci_core::UserId, token: &str) -> SessionId {
     let session = SessionId::new();
     store
+        .auth
         .insert_refresh_token(&NewRefreshToken {
             hash: TokenHash::of(token),
             session,
@@ -21,8 +22,9 @@ async fn login(store: &dyn Store, user: kraftsoci_core::UserId, token: &str) -> 
     session
 }
 
-async fn rotate(store: &dyn Store, from: &str, to: &str, minutes: i64) -> Rotation {
+async fn rotate(store: &Stores, from: &str, to: &str, minutes: i64) -> Rotation {
     store
+        .auth
         .rotate_refresh_token(
             &TokenHash::of(from),
             &TokenHash::of(to),
@@ -34,13 +36,13 @@ async fn rotate(store: &dyn Store, from: &str, to: &str, minutes: i64) -> Rotati
 }
 
 pub async fn a_refresh_token_rotates_once_and_a_replay_revokes_its_family(db: &TestDb) {
-    let store = db.store();
-    let ada = signed_up(&*store, "ada@example.com").await;
-    let session = login(&*store, ada.id, "rt1").await;
-    let other_session = login(&*store, ada.id, "other-device").await;
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
+    let session = login(&store, ada.id, "rt1").await;
+    let other_session = login(&store, ada.id, "other-device").await;
 
     assert_eq!(
-        rotate(&*store, "rt1", "rt2", 1).await,
+        rotate(&store, "rt1", "rt2", 1).await,
         Rotation::Rotated {
             user: ada.id,
             session,
@@ -48,7 +50,7 @@ pub async fn a_refresh_token_rotates_once_and_a_replay_revokes_its_family(db: &T
         }
     );
     assert_eq!(
-        rotate(&*store, "rt1", "rt2-stolen", 2).await,
+        rotate(&store, "rt1", "rt2-stolen", 2).await,
         Rotation::Reused {
             user: ada.id,
             session
@@ -56,12 +58,12 @@ pub async fn a_refresh_token_rotates_once_and_a_replay_revokes_its_family(db: &T
         "presenting a spent token is a replay"
     );
     assert_eq!(
-        rotate(&*store, "rt2", "rt3", 3).await,
+        rotate(&store, "rt2", "rt3", 3).await,
         Rotation::Invalid,
         "the whole family is revoked, including the legitimate successor"
     );
     assert!(
-        matches!(rotate(&*store, "other-device", "od2", 4).await, Rotation::Rotated { session, .. } if session == other_session),
+        matches!(rotate(&store, "other-device", "od2", 4).await, Rotation::Rotated { session, .. } if session == other_session),
         "other sessions are untouched"
     );
     let stored = db
@@ -71,45 +73,48 @@ pub async fn a_refresh_token_rotates_once_and_a_replay_revokes_its_family(db: &T
 }
 
 pub async fn expired_unknown_and_logged_out_refresh_tokens_are_invalid(db: &TestDb) {
-    let store = db.store();
-    let ada = signed_up(&*store, "ada@example.com").await;
-    login(&*store, ada.id, "old").await;
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
+    login(&store, ada.id, "old").await;
     assert_eq!(
-        rotate(&*store, "old", "x", 60 * 24 * 31).await,
+        rotate(&store, "old", "x", 60 * 24 * 31).await,
         Rotation::Invalid,
         "expired after 30 days"
     );
     assert_eq!(
-        rotate(&*store, "never-issued", "x", 1).await,
+        rotate(&store, "never-issued", "x", 1).await,
         Rotation::Invalid
     );
 
-    login(&*store, ada.id, "to-log-out").await;
+    login(&store, ada.id, "to-log-out").await;
     assert!(matches!(
-        rotate(&*store, "to-log-out", "next", 1).await,
+        rotate(&store, "to-log-out", "next", 1).await,
         Rotation::Rotated { .. }
     ));
     store
+        .auth
         .revoke_session_of(&TokenHash::of("to-log-out"), t0() + Duration::minutes(2))
         .await
         .unwrap();
     assert_eq!(
-        rotate(&*store, "next", "after", 3).await,
+        rotate(&store, "next", "after", 3).await,
         Rotation::Invalid,
         "logout with any token of the family ends the session"
     );
     store
+        .auth
         .revoke_session_of(&TokenHash::of("unknown"), t0())
         .await
         .unwrap();
 }
 
 pub async fn a_password_change_bumps_the_epoch_and_keeps_only_the_current_session(db: &TestDb) {
-    let store = db.store();
-    let ada = signed_up(&*store, "ada@example.com").await;
-    let current = login(&*store, ada.id, "this-device").await;
-    login(&*store, ada.id, "other-device").await;
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
+    let current = login(&store, ada.id, "this-device").await;
+    login(&store, ada.id, "other-device").await;
     store
+        .auth
         .insert_reset_token(
             ada.id,
             &TokenHash::of("pending-reset"),
@@ -120,6 +125,7 @@ pub async fn a_password_change_bumps_the_epoch_and_keeps_only_the_current_sessio
         .unwrap();
 
     let epoch = store
+        .auth
         .change_password(
             ada.id,
             &hash('n'),
@@ -129,21 +135,25 @@ pub async fn a_password_change_bumps_the_epoch_and_keeps_only_the_current_sessio
         .await
         .unwrap();
     assert_eq!(epoch, 1);
-    assert_eq!(store.session_state(ada.id).await.unwrap().token_epoch, 1);
     assert_eq!(
-        store.credentials(ada.id).await.unwrap().password_hash,
+        store.auth.session_state(ada.id).await.unwrap().token_epoch,
+        1
+    );
+    assert_eq!(
+        store.auth.credentials(ada.id).await.unwrap().password_hash,
         hash('n')
     );
     assert!(matches!(
-        rotate(&*store, "this-device", "this-2", 2).await,
+        rotate(&store, "this-device", "this-2", 2).await,
         Rotation::Rotated { token_epoch: 1, .. }
     ));
     assert_eq!(
-        rotate(&*store, "other-device", "other-2", 2).await,
+        rotate(&store, "other-device", "other-2", 2).await,
         Rotation::Invalid
     );
     assert_eq!(
         store
+            .auth
             .reset_password(
                 &TokenHash::of("pending-reset"),
                 &hash('r'),
@@ -155,27 +165,30 @@ pub async fn a_password_change_bumps_the_epoch_and_keeps_only_the_current_sessio
         "a password change voids pending reset links"
     );
     let epoch = store
+        .auth
         .change_password(ada.id, &hash('m'), None, t0() + Duration::minutes(4))
         .await
         .unwrap();
     assert_eq!(epoch, 2);
     assert_eq!(
-        rotate(&*store, "this-2", "this-3", 5).await,
+        rotate(&store, "this-2", "this-3", 5).await,
         Rotation::Invalid
     );
 }
 
 pub async fn a_reset_token_works_once_before_it_expires_and_revokes_every_session(db: &TestDb) {
-    let store = db.store();
-    let ada = signed_up(&*store, "ada@example.com").await;
-    login(&*store, ada.id, "device").await;
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
+    login(&store, ada.id, "device").await;
     let expires = t0() + Duration::minutes(30);
     store
+        .auth
         .insert_reset_token(ada.id, &TokenHash::of("late"), t0(), expires)
         .await
         .unwrap();
     assert_eq!(
         store
+            .auth
             .reset_password(
                 &TokenHash::of("late"),
                 &hash('x'),
@@ -187,11 +200,13 @@ pub async fn a_reset_token_works_once_before_it_expires_and_revokes_every_sessio
         "expired"
     );
     store
+        .auth
         .insert_reset_token(ada.id, &TokenHash::of("reset"), t0(), expires)
         .await
         .unwrap();
     assert_eq!(
         store
+            .auth
             .reset_password(
                 &TokenHash::of("reset"),
                 &hash('r'),
@@ -202,16 +217,20 @@ pub async fn a_reset_token_works_once_before_it_expires_and_revokes_every_sessio
         Some(ada.id)
     );
     assert_eq!(
-        store.credentials(ada.id).await.unwrap().password_hash,
+        store.auth.credentials(ada.id).await.unwrap().password_hash,
         hash('r')
     );
-    assert_eq!(store.session_state(ada.id).await.unwrap().token_epoch, 1);
     assert_eq!(
-        rotate(&*store, "device", "device-2", 6).await,
+        store.auth.session_state(ada.id).await.unwrap().token_epoch,
+        1
+    );
+    assert_eq!(
+        rotate(&store, "device", "device-2", 6).await,
         Rotation::Invalid
     );
     assert_eq!(
         store
+            .auth
             .reset_password(
                 &TokenHash::of("reset"),
                 &hash('s'),
@@ -224,6 +243,7 @@ pub async fn a_reset_token_works_once_before_it_expires_and_revokes_every_sessio
     );
     assert_eq!(
         store
+            .auth
             .reset_password(&TokenHash::of("unknown"), &hash('s'), t0())
             .await
             .unwrap(),
@@ -232,17 +252,14 @@ pub async fn a_reset_token_works_once_before_it_expires_and_revokes_every_sessio
 }
 
 pub async fn closed_accounts_cannot_refresh(db: &TestDb) {
-    let store = db.store();
-    let ada = signed_up(&*store, "ada@example.com").await;
-    login(&*store, ada.id, "device").await;
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
+    login(&store, ada.id, "device").await;
     db.exec(format!(
         "UPDATE users SET closed_at = '2026-03-02T00:00:00.000000Z', \
          purge_after = '2026-04-01T00:00:00.000000Z' WHERE id = '{}'",
         ada.id
     ))
     .await;
-    assert_eq!(
-        rotate(&*store, "device", "next", 1).await,
-        Rotation::Invalid
-    );
+    assert_eq!(rotate(&store, "device", "next", 1).await, Rotation::Invalid);
 }

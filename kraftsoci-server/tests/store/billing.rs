@@ -1,5 +1,5 @@
-//! Billing storage: core's `BillingStore` and `QuotaLedger` contracts through the server's
-//! database adapters, on both engines.
+//! Billing storage: core's `BillingStore` and `QuotaLedger` contracts as the server's stores
+//! implement them, on their clock, on both engines.
 
 use std::sync::Arc;
 
@@ -11,24 +11,25 @@ use kraftsoci_core::ports::{
     SubscriptionId, SubscriptionSnapshot, SubscriptionStatus,
 };
 use kraftsoci_core::{Clock, ManualClock, StoreError, UserId};
-use kraftsoci_server::billing::{DbBillingStore, DbQuotaLedger};
 use kraftsoci_server::config::Backend;
-use kraftsoci_server::store::billing::{IntentKind, IntentOutcome, NewIntent};
+use kraftsoci_server::store::{IntentKind, IntentOutcome, NewIntent};
 use uuid::Uuid;
 
 use crate::fixtures::{signed_up, t0};
 use crate::support::TestDb;
 
-fn clock() -> Arc<ManualClock> {
-    Arc::new(ManualClock::new(t0()))
+/// The database's clock (the one its stores date what they record by), set to [`t0`].
+fn clock(db: &TestDb) -> Arc<ManualClock> {
+    db.clock().set(t0());
+    Arc::clone(db.clock())
 }
 
-fn billing(db: &TestDb, clock: &Arc<ManualClock>) -> DbBillingStore {
-    DbBillingStore::new(db.store(), clock.clone())
+fn billing(db: &TestDb) -> Arc<dyn BillingStore> {
+    db.stores().billing
 }
 
-fn ledger(db: &TestDb, clock: &Arc<ManualClock>) -> DbQuotaLedger {
-    DbQuotaLedger::new(db.store(), clock.clone())
+fn ledger(db: &TestDb) -> Arc<dyn QuotaLedger> {
+    db.stores().quota
 }
 
 fn customer(id: &str) -> BillingCustomerId {
@@ -101,9 +102,9 @@ fn reservation(user: UserId, amount: u32, at: DateTime<Utc>) -> QuotaReservation
 }
 
 pub async fn concurrent_reservations_never_exceed_the_limit(db: &TestDb) {
-    let clock = clock();
-    let ledger = ledger(db, &clock);
-    let user = signed_up(&*db.store(), "ada@example.com").await.id;
+    clock(db);
+    let ledger = ledger(db);
+    let user = signed_up(&db.stores(), "ada@example.com").await.id;
     let attempts: Vec<_> = (0..12).map(|_| reservation(user, 1, t0())).collect();
     let results = join_all(attempts.iter().map(|r| ledger.try_reserve(r, 5))).await;
     let granted = results
@@ -115,7 +116,7 @@ pub async fn concurrent_reservations_never_exceed_the_limit(db: &TestDb) {
     assert_eq!(ledger.used(user, QuotaKind::Posts, t0()).await.unwrap(), 5);
 
     // Larger units race too: 2 + 2 fit in 5, a third pair does not.
-    let bob = signed_up(&*db.store(), "bob@example.com").await.id;
+    let bob = signed_up(&db.stores(), "bob@example.com").await.id;
     let pairs: Vec<_> = (0..6).map(|_| reservation(bob, 2, t0())).collect();
     let results = join_all(pairs.iter().map(|r| ledger.try_reserve(r, 5))).await;
     assert_eq!(
@@ -135,9 +136,9 @@ pub async fn concurrent_reservations_never_exceed_the_limit(db: &TestDb) {
 }
 
 pub async fn reservations_commit_release_resubmit_and_expire(db: &TestDb) {
-    let clock = clock();
-    let ledger = ledger(db, &clock);
-    let user = signed_up(&*db.store(), "ada@example.com").await.id;
+    let clock = clock(db);
+    let ledger = ledger(db);
+    let user = signed_up(&db.stores(), "ada@example.com").await.id;
     let a = reservation(user, 2, t0());
     let b = reservation(user, 1, t0());
     assert!(ledger.try_reserve(&a, 3).await.unwrap());
@@ -186,9 +187,9 @@ pub async fn reservations_commit_release_resubmit_and_expire(db: &TestDb) {
 }
 
 pub async fn a_stripe_event_is_applied_once_even_when_delivered_concurrently(db: &TestDb) {
-    let clock = clock();
-    let store = billing(db, &clock);
-    let user = signed_up(&*db.store(), "ada@example.com").await.id;
+    clock(db);
+    let store = billing(db);
+    let user = signed_up(&db.stores(), "ada@example.com").await.id;
     let event = payment_event(
         "evt_dup",
         payment("in_dup", user, PaymentStatus::Paid, t0()),
@@ -224,9 +225,9 @@ pub async fn a_stripe_event_is_applied_once_even_when_delivered_concurrently(db:
 }
 
 pub async fn a_failure_while_applying_leaves_neither_the_event_id_nor_the_effect(db: &TestDb) {
-    let clock = clock();
-    let store = billing(db, &clock);
-    let user = signed_up(&*db.store(), "ada@example.com").await.id;
+    clock(db);
+    let store = billing(db);
+    let user = signed_up(&db.stores(), "ada@example.com").await.id;
     let events = [
         (
             "payment_records",
@@ -238,7 +239,7 @@ pub async fn a_failure_while_applying_leaves_neither_the_event_id_nor_the_effect
         ),
     ];
     for (table, event) in events {
-        let (create, drop) = match db.store().backend() {
+        let (create, drop) = match db.backend() {
             Backend::Sqlite => (
                 format!(
                     "CREATE TRIGGER fail_{table} BEFORE INSERT ON {table} \
@@ -288,9 +289,9 @@ pub async fn a_failure_while_applying_leaves_neither_the_event_id_nor_the_effect
 }
 
 pub async fn subscription_state_round_trips_and_terminal_states_are_final(db: &TestDb) {
-    let clock = clock();
-    let store = billing(db, &clock);
-    let user = signed_up(&*db.store(), "ada@example.com").await.id;
+    clock(db);
+    let store = billing(db);
+    let user = signed_up(&db.stores(), "ada@example.com").await.id;
     let mut past_due = view("sub_1", "cus_1", "past_due", t0() + Duration::seconds(10));
     past_due.cancel_at_period_end = true;
     let created = view("sub_1", "cus_1", "active", t0());
@@ -347,10 +348,10 @@ pub async fn subscription_state_round_trips_and_terminal_states_are_final(db: &T
 }
 
 pub async fn a_customer_belongs_to_one_user(db: &TestDb) {
-    let clock = clock();
-    let store = billing(db, &clock);
-    let ada = signed_up(&*db.store(), "ada@example.com").await.id;
-    let bob = signed_up(&*db.store(), "bob@example.com").await.id;
+    clock(db);
+    let store = billing(db);
+    let ada = signed_up(&db.stores(), "ada@example.com").await.id;
+    let bob = signed_up(&db.stores(), "bob@example.com").await.id;
     store.link_customer(ada, &customer("cus_a")).await.unwrap();
     store.link_customer(ada, &customer("cus_a")).await.unwrap();
     assert!(matches!(
@@ -399,9 +400,9 @@ pub async fn a_customer_belongs_to_one_user(db: &TestDb) {
 }
 
 pub async fn payment_records_keep_paid_final_and_outlive_the_account(db: &TestDb) {
-    let clock = clock();
-    let store = billing(db, &clock);
-    let user = signed_up(&*db.store(), "ada@example.com").await.id;
+    clock(db);
+    let store = billing(db);
+    let user = signed_up(&db.stores(), "ada@example.com").await.id;
     let at = |s: i64| t0() + Duration::seconds(s);
     let deliveries = [
         ("evt_1", PaymentStatus::Failed, 10, ApplyOutcome::Applied),
@@ -448,8 +449,8 @@ pub async fn payment_records_keep_paid_final_and_outlive_the_account(db: &TestDb
 }
 
 pub async fn pending_intents_are_reused_only_for_the_same_request_in_the_window(db: &TestDb) {
-    let store = db.store();
-    let user = signed_up(&*store, "ada@example.com").await.id;
+    let store = db.stores();
+    let user = signed_up(&store, "ada@example.com").await.id;
     let intent = |request: &str, at: DateTime<Utc>| NewIntent {
         id: Uuid::new_v4(),
         user,
@@ -459,6 +460,7 @@ pub async fn pending_intents_are_reused_only_for_the_same_request_in_the_window(
         reuse_since: at - Duration::hours(1),
     };
     let first = store
+        .intents
         .open_billing_intent(&intent(r#"{"plan":"starter"}"#, t0()))
         .await
         .unwrap();
@@ -468,6 +470,7 @@ pub async fn pending_intents_are_reused_only_for_the_same_request_in_the_window(
         format!("checkout:{user}:{}", first.id)
     );
     let retry = store
+        .intents
         .open_billing_intent(&intent(
             r#"{"plan":"starter"}"#,
             t0() + Duration::minutes(5),
@@ -478,6 +481,7 @@ pub async fn pending_intents_are_reused_only_for_the_same_request_in_the_window(
     assert_eq!(retry.idempotency_key, first.idempotency_key);
 
     let other_plan = store
+        .intents
         .open_billing_intent(&intent(r#"{"plan":"pro"}"#, t0()))
         .await
         .unwrap();
@@ -487,6 +491,7 @@ pub async fn pending_intents_are_reused_only_for_the_same_request_in_the_window(
     );
 
     store
+        .intents
         .finish_billing_intent(
             first.id,
             &IntentOutcome::Opened {
@@ -497,11 +502,13 @@ pub async fn pending_intents_are_reused_only_for_the_same_request_in_the_window(
         .await
         .unwrap();
     let after = store
+        .intents
         .open_billing_intent(&intent(r#"{"plan":"starter"}"#, t0()))
         .await
         .unwrap();
     assert!(!after.reused, "a finished intent is not reused");
     let much_later = store
+        .intents
         .open_billing_intent(&intent(r#"{"plan":"starter"}"#, t0() + Duration::hours(2)))
         .await
         .unwrap();

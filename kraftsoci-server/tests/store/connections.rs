@@ -18,16 +18,21 @@ fn connection(owner: UserId, ig_user_id: &str, page: &str) -> Connection {
 }
 
 pub async fn connections_are_upserted_per_owner_and_instagram_account(db: &TestDb) {
-    let store = db.store();
-    let ada = signed_up(&*store, "ada@example.com").await;
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
     let first = connection(ada.id, "17841405822304914", "Ada's Bakery");
-    let stored = store.upsert_connection(&first, b"sealed-1").await.unwrap();
+    let stored = store
+        .connections
+        .save_connection(&first, b"sealed-1", 1)
+        .await
+        .unwrap();
     assert_eq!(stored, first);
 
     let mut renewed = connection(ada.id, "17841405822304914", "Ada's Bakery & Cafe");
     renewed.token_expires_at = None;
     let stored = store
-        .upsert_connection(&renewed, b"sealed-2")
+        .connections
+        .save_connection(&renewed, b"sealed-2", 1)
         .await
         .unwrap();
     assert_eq!(
@@ -37,87 +42,143 @@ pub async fn connections_are_upserted_per_owner_and_instagram_account(db: &TestD
     assert_eq!(stored.page_name, "Ada's Bakery & Cafe");
     assert_eq!(stored.token_expires_at, None);
     assert_eq!(
-        store.sealed_token(ada.id, first.id).await.unwrap(),
+        store
+            .connections
+            .sealed_token(ada.id, first.id)
+            .await
+            .unwrap(),
         b"sealed-2"
     );
 
     let second = store
-        .upsert_connection(
+        .connections
+        .save_connection(
             &connection(ada.id, "17841400000000001", "Second page"),
             b"s",
+            1,
         )
         .await
         .unwrap();
-    let all = store.connections(ada.id).await.unwrap();
+    let all = store.connections.connections(ada.id).await.unwrap();
     assert_eq!(all.len(), 2);
 
     store
-        .set_connection_status(ada.id, second.id, ConnectionStatus::NeedsReconnect)
+        .connections
+        .mark_needs_reconnect(ada.id, second.id)
         .await
         .unwrap();
-    assert_eq!(
-        store.connection(ada.id, second.id).await.unwrap().status,
-        ConnectionStatus::NeedsReconnect
-    );
-    store.delete_connection(ada.id, second.id).await.unwrap();
-    assert_eq!(
-        store.connection(ada.id, second.id).await.unwrap_err(),
-        StoreError::NotFound
-    );
-    assert_eq!(
-        store.sealed_token(ada.id, second.id).await.unwrap_err(),
-        StoreError::NotFound
-    );
-    assert_eq!(store.connections(ada.id).await.unwrap().len(), 1);
-}
-
-pub async fn another_owners_connection_is_never_reached(db: &TestDb) {
-    let store = db.store();
-    let ada = signed_up(&*store, "ada@example.com").await;
-    let eve = signed_up(&*store, "eve@example.com").await;
-    let adas = store
-        .upsert_connection(
-            &connection(ada.id, "17841405822304914", "Ada's"),
-            b"ada-token",
-        )
-        .await
-        .unwrap();
-    // Eve connecting the same Instagram account gets a row of her own.
-    let eves = store
-        .upsert_connection(
-            &connection(eve.id, "17841405822304914", "Eve's"),
-            b"eve-token",
-        )
-        .await
-        .unwrap();
-    assert_ne!(adas.id, eves.id);
-    assert_eq!(
-        store.sealed_token(ada.id, adas.id).await.unwrap(),
-        b"ada-token"
-    );
-
-    assert_eq!(store.connections(eve.id).await.unwrap(), vec![eves.clone()]);
-    assert_eq!(
-        store.connection(eve.id, adas.id).await.unwrap_err(),
-        StoreError::NotFound
-    );
-    assert_eq!(
-        store.sealed_token(eve.id, adas.id).await.unwrap_err(),
-        StoreError::NotFound
-    );
     assert_eq!(
         store
-            .set_connection_status(eve.id, adas.id, ConnectionStatus::NeedsReconnect)
+            .connections
+            .connection(ada.id, second.id)
+            .await
+            .unwrap()
+            .status,
+        ConnectionStatus::NeedsReconnect
+    );
+    store
+        .connections
+        .disconnect(ada.id, second.id, &[], t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .connections
+            .connection(ada.id, second.id)
             .await
             .unwrap_err(),
         StoreError::NotFound
     );
     assert_eq!(
-        store.delete_connection(eve.id, adas.id).await.unwrap_err(),
+        store
+            .connections
+            .sealed_token(ada.id, second.id)
+            .await
+            .unwrap_err(),
         StoreError::NotFound
     );
     assert_eq!(
-        store.connection(ada.id, adas.id).await.unwrap().status,
+        store.connections.connections(ada.id).await.unwrap().len(),
+        1
+    );
+}
+
+pub async fn another_owners_connection_is_never_reached(db: &TestDb) {
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
+    let eve = signed_up(&store, "eve@example.com").await;
+    let adas = store
+        .connections
+        .save_connection(
+            &connection(ada.id, "17841405822304914", "Ada's"),
+            b"ada-token",
+            1,
+        )
+        .await
+        .unwrap();
+    // Eve connecting the same Instagram account gets a row of her own.
+    let eves = store
+        .connections
+        .save_connection(
+            &connection(eve.id, "17841405822304914", "Eve's"),
+            b"eve-token",
+            1,
+        )
+        .await
+        .unwrap();
+    assert_ne!(adas.id, eves.id);
+    assert_eq!(
+        store
+            .connections
+            .sealed_token(ada.id, adas.id)
+            .await
+            .unwrap(),
+        b"ada-token"
+    );
+
+    assert_eq!(
+        store.connections.connections(eve.id).await.unwrap(),
+        vec![eves.clone()]
+    );
+    assert_eq!(
+        store
+            .connections
+            .connection(eve.id, adas.id)
+            .await
+            .unwrap_err(),
+        StoreError::NotFound
+    );
+    assert_eq!(
+        store
+            .connections
+            .sealed_token(eve.id, adas.id)
+            .await
+            .unwrap_err(),
+        StoreError::NotFound
+    );
+    assert_eq!(
+        store
+            .connections
+            .mark_needs_reconnect(eve.id, adas.id)
+            .await
+            .unwrap_err(),
+        StoreError::NotFound
+    );
+    assert_eq!(
+        store
+            .connections
+            .disconnect(eve.id, adas.id, &[], t0())
+            .await
+            .unwrap_err(),
+        StoreError::NotFound
+    );
+    assert_eq!(
+        store
+            .connections
+            .connection(ada.id, adas.id)
+            .await
+            .unwrap()
+            .status,
         ConnectionStatus::Active,
         "Ada's connection is untouched"
     );

@@ -1,13 +1,13 @@
 //! Shared test data.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use kraftsoci_core::ports::{Account, Preferences};
+use kraftsoci_core::ports::{Account, Connection, ConnectionStatus, Preferences};
 use kraftsoci_core::{
-    AltText, BusinessName, Caption, Email, Hashtag, IgUserId, MediaDigest, MediaKind, Objections,
-    PersonName, PostContent, Restrictions, Sector, UserId,
+    AltText, BusinessName, Caption, ConnectionId, Email, Hashtag, IgUserId, MediaDigest, MediaKind,
+    Objections, PersonName, PostContent, Restrictions, Sector, UserId,
 };
 use kraftsoci_server::auth::PasswordHash;
-use kraftsoci_server::store::{NewAccount, Store};
+use kraftsoci_server::store::{NewAccount, Stores};
 
 /// A fixed instant at microsecond precision (what both engines keep).
 pub fn t0() -> DateTime<Utc> {
@@ -36,9 +36,10 @@ pub fn account(email: &str) -> Account {
 }
 
 /// Creates an account and returns it.
-pub async fn signed_up(store: &dyn Store, email: &str) -> Account {
+pub async fn signed_up(store: &Stores, email: &str) -> Account {
     let account = account(email);
     store
+        .auth
         .create_account(&NewAccount {
             account: account.clone(),
             password_hash: hash('a'),
@@ -65,4 +66,25 @@ pub fn content(caption: &str) -> PostContent {
 
 pub fn ig(id: &str) -> IgUserId {
     IgUserId::parse(id).unwrap()
+}
+
+/// An active connection of `owner` to `ig_user_id` (its token a stand-in: nothing opens it).
+pub async fn connected(store: &Stores, owner: UserId, ig_user_id: &str) -> Connection {
+    store
+        .connections
+        .save_connection(
+            &Connection {
+                id: ConnectionId::new(),
+                owner,
+                ig_user_id: ig(ig_user_id),
+                page_name: "Simit Corner".to_owned(),
+                status: ConnectionStatus::Active,
+                token_expires_at: None,
+                created_at: t0(),
+            },
+            b"sealed",
+            1,
+        )
+        .await
+        .unwrap()
 }

@@ -70,6 +70,7 @@ contract!(
     billing::pending_intents_are_reused_only_for_the_same_request_in_the_window,
     accounts::an_account_round_trips_every_field,
     accounts::rectification_updates_the_mutable_fields,
+    accounts::concurrent_updates_of_different_fields_are_all_kept,
     accounts::a_taken_email_is_a_conflict_named_users_email_key,
     accounts::a_closed_account_frees_its_email_and_has_no_credentials,
     accounts::unknown_accounts_are_not_found,

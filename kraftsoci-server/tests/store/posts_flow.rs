@@ -1,40 +1,18 @@
-//! The post-flow, Instagram and sandbox stores (`flow_queries.rs`) on both engines.
+//! The post flow (the click, edits, the queue), the Instagram connection flow and the sandbox
+//! publisher's containers, on both engines.
 
 use chrono::Duration;
 use kraftsoci_core::ports::{Connection, ConnectionStatus, MediaKey};
-use kraftsoci_core::{Approval, ConnectionId, IgUserId, Post, PostStatus, StoreError, UserId};
-use kraftsoci_server::store::NewOAuthState;
-use kraftsoci_server::store::Store;
-use kraftsoci_server::store::posts_flow::{
-    JOB_RUNNING, JobRequest, PostMedia, PostUpdate, Queued, SandboxContainer, SandboxStatus,
-    StoredImage,
-};
+use kraftsoci_core::ports::{JOB_RUNNING, JobRequest, PostMedia, PostUpdate, Queued, StoredImage};
+use kraftsoci_core::{Approval, IgUserId, Post, PostStatus, StoreError, UserId};
+use kraftsoci_server::store::{NewOAuthState, SandboxContainer, SandboxStatus, Stores};
 
-use crate::fixtures::{content, ig, signed_up, t0};
+use crate::fixtures::{connected, content, ig, signed_up, t0};
 use crate::support::TestDb;
 
 const IG: &str = "17841405822304914";
 
-async fn connected(store: &dyn Store, owner: UserId, ig_user_id: &str) -> Connection {
-    store
-        .save_connection(
-            &Connection {
-                id: ConnectionId::new(),
-                owner,
-                ig_user_id: ig(ig_user_id),
-                page_name: "Simit Corner".to_owned(),
-                status: ConnectionStatus::Active,
-                token_expires_at: None,
-                created_at: t0(),
-            },
-            b"sealed",
-            1,
-        )
-        .await
-        .unwrap()
-}
-
-async fn generated(store: &dyn Store, owner: UserId) -> Post {
+async fn generated(store: &Stores, owner: UserId) -> Post {
     let post = Post::generated(owner, content("Fresh simit"), t0()).unwrap();
     let media = PostMedia {
         topic: Some("simit".to_owned()),
@@ -46,7 +24,8 @@ async fn generated(store: &dyn Store, owner: UserId) -> Post {
         sandbox: true,
     };
     store
-        .insert_generated_post(post.snapshot(), &media)
+        .posts
+        .insert_post(post.snapshot(), &media)
         .await
         .unwrap();
     post
@@ -81,10 +60,11 @@ fn job(connection: &Connection, minutes: i64) -> JobRequest {
 }
 
 pub async fn an_oauth_state_is_spent_once_and_only_before_it_expires(db: &TestDb) {
-    let store = db.store();
-    let ada = signed_up(&*store, "ada@example.com").await;
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
     for hash in ["a".repeat(64), "b".repeat(64)] {
         store
+            .oauth_states
             .insert_oauth_state(&NewOAuthState {
                 state_hash: hash,
                 user: ada.id,
@@ -97,6 +77,7 @@ pub async fn an_oauth_state_is_spent_once_and_only_before_it_expires(db: &TestDb
     let now = t0() + Duration::minutes(1);
     assert_eq!(
         store
+            .oauth_states
             .consume_oauth_state(&"a".repeat(64), now)
             .await
             .unwrap(),
@@ -104,6 +85,7 @@ pub async fn an_oauth_state_is_spent_once_and_only_before_it_expires(db: &TestDb
     );
     assert_eq!(
         store
+            .oauth_states
             .consume_oauth_state(&"a".repeat(64), now)
             .await
             .unwrap(),
@@ -111,6 +93,7 @@ pub async fn an_oauth_state_is_spent_once_and_only_before_it_expires(db: &TestDb
     );
     assert_eq!(
         store
+            .oauth_states
             .consume_oauth_state(&"c".repeat(64), now)
             .await
             .unwrap(),
@@ -119,6 +102,7 @@ pub async fn an_oauth_state_is_spent_once_and_only_before_it_expires(db: &TestDb
     let late = t0() + Duration::minutes(10);
     assert_eq!(
         store
+            .oauth_states
             .consume_oauth_state(&"b".repeat(64), late)
             .await
             .unwrap(),
@@ -127,14 +111,15 @@ pub async fn an_oauth_state_is_spent_once_and_only_before_it_expires(db: &TestDb
 }
 
 pub async fn a_connection_is_saved_with_its_key_version_and_found_by_instagram_id(db: &TestDb) {
-    let store = db.store();
-    let ada = signed_up(&*store, "ada@example.com").await;
-    let bob = signed_up(&*store, "bob@example.com").await;
-    let first = connected(&*store, ada.id, IG).await;
-    let again = connected(&*store, ada.id, IG).await;
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
+    let bob = signed_up(&store, "bob@example.com").await;
+    let first = connected(&store, ada.id, IG).await;
+    let again = connected(&store, ada.id, IG).await;
     assert_eq!(again.id, first.id, "one row per owner and account");
     assert_eq!(
         store
+            .connections
             .connection_by_ig_user(ada.id, &ig(IG))
             .await
             .unwrap()
@@ -143,7 +128,11 @@ pub async fn a_connection_is_saved_with_its_key_version_and_found_by_instagram_i
         first.id
     );
     assert_eq!(
-        store.connection_by_ig_user(bob.id, &ig(IG)).await.unwrap(),
+        store
+            .connections
+            .connection_by_ig_user(bob.id, &ig(IG))
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(
@@ -151,23 +140,35 @@ pub async fn a_connection_is_saved_with_its_key_version_and_found_by_instagram_i
             .await,
         vec!["1".to_owned()]
     );
-    store.mark_needs_reconnect(ada.id, first.id).await.unwrap();
+    store
+        .connections
+        .mark_needs_reconnect(ada.id, first.id)
+        .await
+        .unwrap();
     assert_eq!(
-        store.connection(ada.id, first.id).await.unwrap().status,
+        store
+            .connections
+            .connection(ada.id, first.id)
+            .await
+            .unwrap()
+            .status,
         ConnectionStatus::NeedsReconnect
     );
     assert_eq!(
-        store.mark_needs_reconnect(bob.id, first.id).await,
+        store
+            .connections
+            .mark_needs_reconnect(bob.id, first.id)
+            .await,
         Err(StoreError::NotFound)
     );
 }
 
 pub async fn a_click_saves_the_post_its_receipt_and_one_job_together(db: &TestDb) {
-    let store = db.store();
-    let ada = signed_up(&*store, "ada@example.com").await;
-    let connection = connected(&*store, ada.id, IG).await;
-    let post = generated(&*store, ada.id).await;
-    let media = store.post_media(ada.id, &[post.id()]).await.unwrap();
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
+    let connection = connected(&store, ada.id, IG).await;
+    let post = generated(&store, ada.id).await;
+    let media = store.posts.post_media(ada.id, &[post.id()]).await.unwrap();
     assert_eq!(media.len(), 1);
     assert!(media[0].1.sandbox);
     assert_eq!(media[0].1.image.as_ref().unwrap().height, 1350);
@@ -175,6 +176,7 @@ pub async fn a_click_saves_the_post_its_receipt_and_one_job_together(db: &TestDb
     let click = approved(&post, 2, None);
     assert_eq!(
         store
+            .posts
             .approve_and_queue(&click, &job(&connection, 2))
             .await
             .unwrap(),
@@ -183,21 +185,28 @@ pub async fn a_click_saves_the_post_its_receipt_and_one_job_together(db: &TestDb
     // The same read, clicked again concurrently: the optimistic check refuses it.
     assert_eq!(
         store
+            .posts
             .approve_and_queue(&approved(&post, 3, None), &job(&connection, 3))
             .await,
         Err(StoreError::Stale)
     );
     assert_eq!(
         store
+            .posts
             .ensure_queued(ada.id, post.id(), &job(&connection, 2))
             .await
             .unwrap(),
         Queued::Unchanged
     );
-    let stored = store.post(ada.id, post.id()).await.unwrap();
+    let stored = store.posts.post(ada.id, post.id()).await.unwrap();
     assert_eq!(stored.status, PostStatus::Approved);
     assert_eq!(stored.consent, click.post.consent);
-    let view = store.publish_job(ada.id, post.id()).await.unwrap().unwrap();
+    let view = store
+        .posts
+        .publish_job(ada.id, post.id())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((view.state.as_str(), view.attempts), ("queued", 0));
     assert_eq!(
         db.count("SELECT COUNT(*) FROM publish_jobs".to_owned())
@@ -215,12 +224,18 @@ pub async fn a_click_saves_the_post_its_receipt_and_one_job_together(db: &TestDb
     let later = approved(&current, 4, Some(600));
     assert_eq!(
         store
+            .posts
             .approve_and_queue(&later, &job(&connection, 600))
             .await
             .unwrap(),
         Queued::Updated
     );
-    let view = store.publish_job(ada.id, post.id()).await.unwrap().unwrap();
+    let view = store
+        .posts
+        .publish_job(ada.id, post.id())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(view.run_after, t0() + Duration::minutes(600));
     assert_eq!(
         db.count("SELECT COUNT(*) FROM publish_jobs".to_owned())
@@ -230,12 +245,13 @@ pub async fn a_click_saves_the_post_its_receipt_and_one_job_together(db: &TestDb
 }
 
 pub async fn unqueueing_is_refused_while_a_worker_holds_a_live_lease(db: &TestDb) {
-    let store = db.store();
-    let ada = signed_up(&*store, "ada@example.com").await;
-    let connection = connected(&*store, ada.id, IG).await;
-    let post = generated(&*store, ada.id).await;
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
+    let connection = connected(&store, ada.id, IG).await;
+    let post = generated(&store, ada.id).await;
     let click = approved(&post, 2, None);
     store
+        .posts
         .approve_and_queue(&click, &job(&connection, 2))
         .await
         .unwrap();
@@ -254,6 +270,7 @@ pub async fn unqueueing_is_refused_while_a_worker_holds_a_live_lease(db: &TestDb
     };
     assert_eq!(
         store
+            .posts
             .save_and_unqueue(&update, t0() + Duration::minutes(5))
             .await,
         Err(StoreError::Conflict {
@@ -262,24 +279,26 @@ pub async fn unqueueing_is_refused_while_a_worker_holds_a_live_lease(db: &TestDb
     );
     assert_eq!(
         store
-            .delete_post_checked(ada.id, post.id(), t0() + Duration::minutes(5))
+            .posts
+            .delete_post(ada.id, post.id(), t0() + Duration::minutes(5))
             .await,
         Err(StoreError::Conflict {
             constraint: JOB_RUNNING.to_owned()
         })
     );
     assert_eq!(
-        store.post(ada.id, post.id()).await.unwrap().status,
+        store.posts.post(ada.id, post.id()).await.unwrap().status,
         PostStatus::Approved
     );
 
     // Once the lease ran out, the job is the owner's to drop.
     store
+        .posts
         .save_and_unqueue(&update, t0() + Duration::minutes(11))
         .await
         .unwrap();
     assert_eq!(
-        store.post(ada.id, post.id()).await.unwrap().status,
+        store.posts.post(ada.id, post.id()).await.unwrap().status,
         PostStatus::Withdrawn
     );
     assert_eq!(
@@ -288,41 +307,46 @@ pub async fn unqueueing_is_refused_while_a_worker_holds_a_live_lease(db: &TestDb
         0
     );
     store
-        .delete_post_checked(ada.id, post.id(), t0() + Duration::minutes(12))
+        .posts
+        .delete_post(ada.id, post.id(), t0() + Duration::minutes(12))
         .await
         .unwrap();
     assert_eq!(
         store
-            .delete_post_checked(ada.id, post.id(), t0() + Duration::minutes(12))
+            .posts
+            .delete_post(ada.id, post.id(), t0() + Duration::minutes(12))
             .await,
         Err(StoreError::NotFound)
     );
 }
 
 pub async fn the_publishing_load_counts_what_is_due_around_a_time(db: &TestDb) {
-    let store = db.store();
-    let ada = signed_up(&*store, "ada@example.com").await;
-    let connection = connected(&*store, ada.id, IG).await;
-    let now_post = generated(&*store, ada.id).await;
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
+    let connection = connected(&store, ada.id, IG).await;
+    let now_post = generated(&store, ada.id).await;
     store
+        .posts
         .approve_and_queue(&approved(&now_post, 2, None), &job(&connection, 2))
         .await
         .unwrap();
-    let later_post = generated(&*store, ada.id).await;
+    let later_post = generated(&store, ada.id).await;
     store
+        .posts
         .approve_and_queue(
             &approved(&later_post, 2, Some(3 * 24 * 60)),
             &job(&connection, 3 * 24 * 60),
         )
         .await
         .unwrap();
-    let other = generated(&*store, ada.id).await;
+    let other = generated(&store, ada.id).await;
     let day = Duration::hours(24);
     let around = |at: chrono::DateTime<chrono::Utc>| (at - day, at + day);
 
     let (since, until) = around(t0());
     assert_eq!(
         store
+            .posts
             .publishing_load(&ig(IG), since, until, other.id())
             .await
             .unwrap(),
@@ -330,6 +354,7 @@ pub async fn the_publishing_load_counts_what_is_due_around_a_time(db: &TestDb) {
     );
     assert_eq!(
         store
+            .posts
             .publishing_load(&ig(IG), since, until, now_post.id())
             .await
             .unwrap(),
@@ -338,6 +363,7 @@ pub async fn the_publishing_load_counts_what_is_due_around_a_time(db: &TestDb) {
     let (since, until) = around(t0() + Duration::days(3));
     assert_eq!(
         store
+            .posts
             .publishing_load(&ig(IG), since, until, other.id())
             .await
             .unwrap(),
@@ -345,15 +371,17 @@ pub async fn the_publishing_load_counts_what_is_due_around_a_time(db: &TestDb) {
     );
     assert_eq!(
         store
+            .posts
             .publishing_load(&IgUserId::parse("1").unwrap(), since, until, other.id())
             .await
             .unwrap(),
         0
     );
-    let awaiting = store.posts_queued_for(ada.id, &ig(IG)).await.unwrap();
+    let awaiting = store.posts.posts_queued_for(ada.id, &ig(IG)).await.unwrap();
     assert_eq!(awaiting.len(), 2);
     assert!(
         store
+            .posts
             .posts_awaiting_reconnect(ada.id, &ig(IG))
             .await
             .unwrap()
@@ -362,13 +390,14 @@ pub async fn the_publishing_load_counts_what_is_due_around_a_time(db: &TestDb) {
 }
 
 pub async fn disconnecting_withdraws_queued_posts_and_deletes_the_token_at_once(db: &TestDb) {
-    let store = db.store();
-    let ada = signed_up(&*store, "ada@example.com").await;
-    let bob = signed_up(&*store, "bob@example.com").await;
-    let connection = connected(&*store, ada.id, IG).await;
-    let post = generated(&*store, ada.id).await;
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
+    let bob = signed_up(&store, "bob@example.com").await;
+    let connection = connected(&store, ada.id, IG).await;
+    let post = generated(&store, ada.id).await;
     let click = approved(&post, 2, None);
     store
+        .posts
         .approve_and_queue(&click, &job(&connection, 2))
         .await
         .unwrap();
@@ -380,10 +409,14 @@ pub async fn disconnecting_withdraws_queued_posts_and_deletes_the_token_at_once(
     };
 
     assert_eq!(
-        store.disconnect(bob.id, connection.id, &[], t0()).await,
+        store
+            .connections
+            .disconnect(bob.id, connection.id, &[], t0())
+            .await,
         Err(StoreError::NotFound)
     );
     store
+        .connections
         .disconnect(
             ada.id,
             connection.id,
@@ -392,22 +425,22 @@ pub async fn disconnecting_withdraws_queued_posts_and_deletes_the_token_at_once(
         )
         .await
         .unwrap();
-    assert_eq!(store.connections(ada.id).await.unwrap(), vec![]);
+    assert_eq!(store.connections.connections(ada.id).await.unwrap(), vec![]);
     assert_eq!(
         db.count("SELECT COUNT(*) FROM publish_jobs".to_owned())
             .await,
         0
     );
     assert_eq!(
-        store.post(ada.id, post.id()).await.unwrap().status,
+        store.posts.post(ada.id, post.id()).await.unwrap().status,
         PostStatus::Withdrawn
     );
 }
 
 pub async fn a_sandbox_container_is_published_once(db: &TestDb) {
-    let store = db.store();
-    let ada = signed_up(&*store, "ada@example.com").await;
-    connected(&*store, ada.id, "sandbox-123456").await;
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
+    connected(&store, ada.id, "sandbox-123456").await;
     let sandbox = IgUserId::parse("sandbox-123456").unwrap();
     let container = SandboxContainer {
         id: "sandbox-container-1".to_owned(),
@@ -422,9 +455,14 @@ pub async fn a_sandbox_container_is_published_once(db: &TestDb) {
         created_at: t0(),
         published_at: None,
     };
-    store.insert_sandbox_container(&container).await.unwrap();
+    store
+        .sandbox
+        .insert_sandbox_container(&container)
+        .await
+        .unwrap();
     assert_eq!(
         store
+            .sandbox
             .sandbox_container(&sandbox, "sandbox-container-1")
             .await
             .unwrap(),
@@ -432,6 +470,7 @@ pub async fn a_sandbox_container_is_published_once(db: &TestDb) {
     );
     assert_eq!(
         store
+            .sandbox
             .sandbox_container(&ig(IG), "sandbox-container-1")
             .await
             .unwrap(),
@@ -441,12 +480,14 @@ pub async fn a_sandbox_container_is_published_once(db: &TestDb) {
     let at = t0() + Duration::minutes(1);
     assert!(
         !store
+            .sandbox
             .publish_sandbox_container("sandbox-container-1", "sandbox-9", "p", at)
             .await
             .unwrap()
     );
     assert!(
         store
+            .sandbox
             .advance_sandbox_container(
                 "sandbox-container-1",
                 SandboxStatus::InProgress,
@@ -457,28 +498,36 @@ pub async fn a_sandbox_container_is_published_once(db: &TestDb) {
     );
     assert!(
         store
+            .sandbox
             .publish_sandbox_container("sandbox-container-1", "sandbox-9", "p", at)
             .await
             .unwrap()
     );
     assert!(
         !store
+            .sandbox
             .publish_sandbox_container("sandbox-container-1", "sandbox-10", "p", at)
             .await
             .unwrap()
     );
     assert_eq!(
-        store.sandbox_published_since(&sandbox, t0()).await.unwrap(),
+        store
+            .sandbox
+            .sandbox_published_since(&sandbox, t0())
+            .await
+            .unwrap(),
         1
     );
     assert_eq!(
         store
+            .sandbox
             .sandbox_published_since(&sandbox, at + Duration::seconds(1))
             .await
             .unwrap(),
         0
     );
     let published = store
+        .sandbox
         .sandbox_publication("sandbox-9")
         .await
         .unwrap()

@@ -10,12 +10,12 @@ use kraftsoci_core::{
 };
 use kraftsoci_server::auth::TokenHash;
 use kraftsoci_server::config::MediaUrl;
-use kraftsoci_server::store::policy::{NewNotice, PolicyVersion};
-use kraftsoci_server::store::rights::{
+use kraftsoci_server::store::user_tables::{Erasure, NON_USER_TABLES, USER_TABLES, UserTable};
+use kraftsoci_server::store::{
     Closure, ClosureOutcome, ExportKey, MetaDeletion, MetaDeletionStatus,
 };
-use kraftsoci_server::store::user_tables::{Erasure, NON_USER_TABLES, USER_TABLES, UserTable};
-use kraftsoci_server::store::{NewRefreshToken, Store};
+use kraftsoci_server::store::{NewNotice, PolicyVersion};
+use kraftsoci_server::store::{NewRefreshToken, Stores};
 use serde_json::Value;
 
 use crate::fixtures::{ig, signed_up, t0};
@@ -31,9 +31,9 @@ fn media(dir: &TempDir) -> std::sync::Arc<dyn MediaStore> {
 }
 
 async fn seed_user(db: &TestDb, email: &str, dir: &TempDir) -> (UserId, Seeded) {
-    let store = db.store();
-    let account = signed_up(&*store, email).await;
-    let seeded = seed(db, &*store, &vault(), &*media(dir), account.id, t0()).await;
+    let store = db.stores();
+    let account = signed_up(&store, email).await;
+    let seeded = seed(db, &store, &vault(), &*media(dir), account.id, t0()).await;
     (account.id, seeded)
 }
 
@@ -47,11 +47,12 @@ fn closure(user: UserId, at: chrono::DateTime<chrono::Utc>) -> Closure {
 }
 
 /// Every row of `table` the export shows for `user`.
-async fn export_all(store: &dyn Store, table: &UserTable, user: UserId) -> Vec<Value> {
+async fn export_all(store: &Stores, table: &UserTable, user: UserId) -> Vec<Value> {
     let mut rows = Vec::new();
     let mut after: Option<ExportKey> = None;
     loop {
         let page = store
+            .rights
             .export_page(table, user, after.as_ref(), 2)
             .await
             .unwrap_or_else(|e| panic!("exporting {}: {e}", table.name));
@@ -105,10 +106,10 @@ pub async fn every_table_and_column_holding_user_data_is_listed(db: &TestDb) {
 pub async fn the_export_reads_every_seeded_table_and_never_a_secret(db: &TestDb) {
     let dir = TempDir::new("media");
     let (user, seeded) = seed_user(db, "ada@example.com", &dir).await;
-    let store = db.store();
+    let store = db.stores();
     let mut everything = Vec::new();
     for table in USER_TABLES {
-        let rows = export_all(&*store, table, user).await;
+        let rows = export_all(&store, table, user).await;
         assert!(
             !rows.is_empty(),
             "{} exported nothing for a seeded user",
@@ -146,7 +147,7 @@ pub async fn the_export_reads_every_seeded_table_and_never_a_secret(db: &TestDb)
     // Another user's rows are never part of it.
     let (_, other) = seed_user(db, "bob@example.com", &dir).await;
     for table in USER_TABLES {
-        let rows = export_all(&*store, table, user).await;
+        let rows = export_all(&store, table, user).await;
         let text = serde_json::to_string(&rows).unwrap();
         assert!(!text.contains(&other.user.to_string()), "{}", table.name);
         assert!(!text.contains("bob@example.com"), "{}", table.name);
@@ -154,10 +155,11 @@ pub async fn the_export_reads_every_seeded_table_and_never_a_secret(db: &TestDb)
 }
 
 pub async fn export_pages_follow_the_key_without_gaps_or_repeats(db: &TestDb) {
-    let store = db.store();
-    let ada = signed_up(&*store, "ada@example.com").await;
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
     for i in 0..45 {
         store
+            .usage_log
             .append(&UsageEvent {
                 user: Some(ada.id),
                 method: "GET".to_owned(),
@@ -177,6 +179,7 @@ pub async fn export_pages_follow_the_key_without_gaps_or_repeats(db: &TestDb) {
     let mut pages = 0;
     loop {
         let page = store
+            .rights
             .export_page(table, ada.id, after.as_ref(), 20)
             .await
             .unwrap();
@@ -198,10 +201,14 @@ pub async fn export_pages_follow_the_key_without_gaps_or_repeats(db: &TestDb) {
 pub async fn closing_an_account_ends_everything_at_once_and_only_once(db: &TestDb) {
     let dir = TempDir::new("media");
     let (user, seeded) = seed_user(db, "ada@example.com", &dir).await;
-    let store = db.store();
+    let store = db.stores();
     let at = t0() + Duration::hours(1);
-    let epoch_before = store.session_state(user).await.unwrap().token_epoch;
-    let outcome = store.close_account(&closure(user, at)).await.unwrap();
+    let epoch_before = store.auth.session_state(user).await.unwrap().token_epoch;
+    let outcome = store
+        .rights
+        .close_account(&closure(user, at))
+        .await
+        .unwrap();
     let ClosureOutcome::Closed {
         purge_after,
         sessions_revoked,
@@ -216,7 +223,7 @@ pub async fn closing_an_account_ends_everything_at_once_and_only_once(db: &TestD
     assert_eq!(sessions_revoked, 1, "the seeded refresh token");
     assert_eq!((tokens_removed, posts_withdrawn, jobs_removed), (1, 1, 1));
 
-    let session = store.session_state(user).await.unwrap();
+    let session = store.auth.session_state(user).await.unwrap();
     assert!(session.closed);
     assert_eq!(session.token_epoch, epoch_before + 1);
     assert_eq!(
@@ -264,16 +271,23 @@ pub async fn closing_an_account_ends_everything_at_once_and_only_once(db: &TestD
          AND type = 'erasure' AND status = 'received'"
     );
     assert_eq!(db.count(erasures.clone()).await, 1);
-    assert!(store.credentials(user).await.is_err(), "no login any more");
+    assert!(
+        store.auth.credentials(user).await.is_err(),
+        "no login any more"
+    );
 
     let again = store
+        .rights
         .close_account(&closure(user, at + Duration::days(2)))
         .await
         .unwrap();
     assert_eq!(again, ClosureOutcome::AlreadyClosed { purge_after });
     assert_eq!(db.count(erasures).await, 1);
     assert_eq!(
-        store.close_account(&closure(UserId::new(), at)).await,
+        store
+            .rights
+            .close_account(&closure(UserId::new(), at))
+            .await,
         Err(StoreError::NotFound)
     );
 }
@@ -281,12 +295,12 @@ pub async fn closing_an_account_ends_everything_at_once_and_only_once(db: &TestD
 pub async fn an_open_account_is_never_purged(db: &TestDb) {
     let dir = TempDir::new("media");
     let (user, _) = seed_user(db, "ada@example.com", &dir).await;
-    let store = db.store();
+    let store = db.stores();
     assert_eq!(
-        store.purge_closed_account(user, t0()).await,
+        store.retention.purge_account(user).await,
         Err(StoreError::NotFound)
     );
-    assert!(store.account(user).await.is_ok());
+    assert!(store.accounts.account(user).await.is_ok());
     assert_eq!(
         db.count(format!(
             "SELECT COUNT(*) FROM posts WHERE owner_id = '{user}'"
@@ -297,7 +311,8 @@ pub async fn an_open_account_is_never_purged(db: &TestDb) {
     // An account that is gone already is fine: another replica purged it.
     assert_eq!(
         store
-            .purge_closed_account(UserId::new(), t0())
+            .retention
+            .purge_account(UserId::new())
             .await
             .unwrap()
             .rows_deleted,
@@ -309,8 +324,12 @@ pub async fn a_purge_leaves_only_detached_payment_records(db: &TestDb) {
     let dir = TempDir::new("media");
     let (ada, seeded_ada) = seed_user(db, "ada@example.com", &dir).await;
     let (bob, _) = seed_user(db, "bob@example.com", &dir).await;
-    let store = db.store();
-    store.close_account(&closure(ada, t0())).await.unwrap();
+    let store = db.stores();
+    store
+        .rights
+        .close_account(&closure(ada, t0()))
+        .await
+        .unwrap();
     let mut rows = 0;
     for table in USER_TABLES {
         if table.erasure == Erasure::Delete {
@@ -320,10 +339,8 @@ pub async fn a_purge_leaves_only_detached_payment_records(db: &TestDb) {
                 .await;
         }
     }
-    let report = store
-        .purge_closed_account(ada, t0() + Duration::days(30))
-        .await
-        .unwrap();
+    db.clock().set(t0() + Duration::days(30));
+    let report = store.retention.purge_account(ada).await.unwrap();
     assert_eq!(report.rows_deleted, u64::try_from(rows).unwrap());
 
     for needle in [ada.to_string(), "ada@example.com".to_owned()] {
@@ -365,9 +382,11 @@ pub async fn a_purge_leaves_only_detached_payment_records(db: &TestDb) {
         assert!(tables.contains(table), "bob lost his {table}: {bobs:?}");
     }
     // A second purge finds nothing to do.
+    db.clock().set(t0() + Duration::days(31));
     assert_eq!(
         store
-            .purge_closed_account(ada, t0() + Duration::days(31))
+            .retention
+            .purge_account(ada)
             .await
             .unwrap()
             .rows_deleted,
@@ -378,9 +397,10 @@ pub async fn a_purge_leaves_only_detached_payment_records(db: &TestDb) {
 pub async fn a_purge_completes_the_meta_requests_waiting_for_it(db: &TestDb) {
     let dir = TempDir::new("media");
     let (ada, seeded) = seed_user(db, "ada@example.com", &dir).await;
-    let store = db.store();
+    let store = db.stores();
     let code = "00112233445566778899aabb".to_owned();
     store
+        .rights
         .insert_meta_deletion(&MetaDeletion {
             confirmation_code: code.clone(),
             app_user_hash: seeded.meta_user_hash.clone(),
@@ -391,23 +411,29 @@ pub async fn a_purge_completes_the_meta_requests_waiting_for_it(db: &TestDb) {
         })
         .await
         .unwrap();
-    store.close_account(&closure(ada, t0())).await.unwrap();
+    store
+        .rights
+        .close_account(&closure(ada, t0()))
+        .await
+        .unwrap();
     let purged_at = t0() + Duration::days(29);
-    store.purge_closed_account(ada, purged_at).await.unwrap();
-    let request = store.meta_deletion(&code).await.unwrap().unwrap();
+    db.clock().set(purged_at);
+    store.retention.purge_account(ada).await.unwrap();
+    let request = store.rights.meta_deletion(&code).await.unwrap().unwrap();
     assert_eq!(request.status, MetaDeletionStatus::Completed);
     assert_eq!(request.completed_at, Some(purged_at));
     assert_eq!(request.user, None, "the link to the purged user is gone");
-    assert_eq!(store.meta_deletion("ffff").await.unwrap(), None);
+    assert_eq!(store.rights.meta_deletion("ffff").await.unwrap(), None);
 }
 
 pub async fn meta_users_are_found_and_their_tokens_removed(db: &TestDb) {
     let dir = TempDir::new("media");
     let (ada, seeded) = seed_user(db, "ada@example.com", &dir).await;
     let (bob, _) = seed_user(db, "bob@example.com", &dir).await;
-    let store = db.store();
+    let store = db.stores();
     // Both connected with the same Facebook login (the seed uses one Meta user).
     let mut found = store
+        .connections
         .accounts_of_meta_user(&seeded.meta_user_hash)
         .await
         .unwrap();
@@ -417,15 +443,17 @@ pub async fn meta_users_are_found_and_their_tokens_removed(db: &TestDb) {
     assert_eq!(found, expected);
     assert!(
         store
+            .connections
             .accounts_of_meta_user("0000")
             .await
             .unwrap()
             .is_empty()
     );
 
-    let carol = signed_up(&*store, "carol@example.com").await;
+    let carol = signed_up(&store, "carol@example.com").await;
     store
-        .upsert_connection(
+        .connections
+        .save_connection(
             &Connection {
                 id: ConnectionId::new(),
                 owner: carol.id,
@@ -436,11 +464,13 @@ pub async fn meta_users_are_found_and_their_tokens_removed(db: &TestDb) {
                 created_at: t0(),
             },
             b"carol's sealed token",
+            1,
         )
         .await
         .unwrap();
     assert_eq!(
         store
+            .connections
             .remove_meta_user_tokens(&seeded.meta_user_hash)
             .await
             .unwrap(),
@@ -448,23 +478,29 @@ pub async fn meta_users_are_found_and_their_tokens_removed(db: &TestDb) {
     );
     assert_eq!(
         store
+            .connections
             .remove_meta_user_tokens(&seeded.meta_user_hash)
             .await
             .unwrap(),
         0
     );
-    let connection = store.connection(ada, seeded.connection).await.unwrap();
+    let connection = store
+        .connections
+        .connection(ada, seeded.connection)
+        .await
+        .unwrap();
     assert_eq!(connection.status, ConnectionStatus::NeedsReconnect);
     assert_eq!(
-        store.sealed_token(ada, seeded.connection).await,
+        store.connections.sealed_token(ada, seeded.connection).await,
         Err(StoreError::NotFound)
     );
     assert_eq!(
-        store.connections(carol.id).await.unwrap()[0].status,
+        store.connections.connections(carol.id).await.unwrap()[0].status,
         ConnectionStatus::Active
     );
     assert_eq!(
         store
+            .connections
             .set_meta_user_hash(carol.id, seeded.connection, "x")
             .await,
         Err(StoreError::NotFound),
@@ -473,7 +509,7 @@ pub async fn meta_users_are_found_and_their_tokens_removed(db: &TestDb) {
 }
 
 pub async fn usage_log_purges_are_bounded_and_keep_the_cutoff_instant(db: &TestDb) {
-    let store = db.store();
+    let store = db.stores();
     let cutoff = t0();
     let event = |at| UsageEvent {
         user: None,
@@ -487,16 +523,25 @@ pub async fn usage_log_purges_are_bounded_and_keep_the_cutoff_instant(db: &TestD
     };
     for _ in 0..5 {
         store
+            .usage_log
             .append(&event(cutoff - Duration::microseconds(1)))
             .await
             .unwrap();
     }
-    store.append(&event(cutoff)).await.unwrap();
-    assert_eq!(store.count_usage_log_before(cutoff).await.unwrap(), 5);
-    assert_eq!(store.purge_usage_log_before(cutoff, 2).await.unwrap(), 2);
-    assert_eq!(store.purge_usage_log_before(cutoff, 2).await.unwrap(), 2);
-    assert_eq!(store.purge_usage_log_before(cutoff, 2).await.unwrap(), 1);
-    assert_eq!(store.purge_usage_log_before(cutoff, 2).await.unwrap(), 0);
+    store.usage_log.append(&event(cutoff)).await.unwrap();
+    assert_eq!(
+        store
+            .retention
+            .count_usage_log_before(cutoff)
+            .await
+            .unwrap(),
+        5
+    );
+    // Two at a time, until a batch finds less than its limit.
+    for expected in [2, 2, 1, 0] {
+        let purged = store.retention.purge_usage_log_before(cutoff, 2).await;
+        assert_eq!(purged.unwrap(), expected);
+    }
     assert_eq!(
         db.count("SELECT COUNT(*) FROM usage_log".to_owned()).await,
         1
@@ -507,9 +552,10 @@ pub async fn expired_auth_artifacts_are_purged_within_one_budget(db: &TestDb) {
     let dir = TempDir::new("media");
     // The seed's tokens expire after t0 (30 min to 30 days later).
     let (ada, _) = seed_user(db, "ada@example.com", &dir).await;
-    let store = db.store();
+    let store = db.stores();
     let expired = t0() - Duration::seconds(1);
     store
+        .auth
         .insert_refresh_token(&NewRefreshToken {
             hash: TokenHash::of("expired refresh"),
             session: kraftsoci_core::SessionId::new(),
@@ -520,6 +566,7 @@ pub async fn expired_auth_artifacts_are_purged_within_one_budget(db: &TestDb) {
         .await
         .unwrap();
     store
+        .auth
         .insert_reset_token(ada, &TokenHash::of("expired reset"), expired, expired)
         .await
         .unwrap();
@@ -529,17 +576,36 @@ pub async fn expired_auth_artifacts_are_purged_within_one_budget(db: &TestDb) {
         e = user_data::sql_time(expired)
     ))
     .await;
-    assert_eq!(store.count_expired_auth_artifacts(t0()).await.unwrap(), 3);
     assert_eq!(
-        store.purge_expired_auth_artifacts(t0(), 2).await.unwrap(),
+        store
+            .retention
+            .count_expired_auth_artifacts(t0())
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        store
+            .retention
+            .purge_expired_auth_artifacts(t0(), 2)
+            .await
+            .unwrap(),
         2
     );
     assert_eq!(
-        store.purge_expired_auth_artifacts(t0(), 2).await.unwrap(),
+        store
+            .retention
+            .purge_expired_auth_artifacts(t0(), 2)
+            .await
+            .unwrap(),
         1
     );
     assert_eq!(
-        store.purge_expired_auth_artifacts(t0(), 2).await.unwrap(),
+        store
+            .retention
+            .purge_expired_auth_artifacts(t0(), 2)
+            .await
+            .unwrap(),
         0
     );
     for table in ["refresh_tokens", "password_reset_tokens", "oauth_states"] {
@@ -555,7 +621,7 @@ pub async fn expired_auth_artifacts_are_purged_within_one_budget(db: &TestDb) {
 }
 
 pub async fn payment_records_are_purged_after_their_cutoff_paid_else_reported(db: &TestDb) {
-    let store = db.store();
+    let store = db.stores();
     let cutoff = t0();
     let old = user_data::sql_time(cutoff - Duration::days(1));
     let new = user_data::sql_time(cutoff + Duration::days(1));
@@ -574,9 +640,17 @@ pub async fn payment_records_are_purged_after_their_cutoff_paid_else_reported(db
         ))
         .await;
     }
-    assert_eq!(store.count_payment_records_before(cutoff).await.unwrap(), 2);
     assert_eq!(
         store
+            .retention
+            .count_payment_records_before(cutoff)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .retention
             .purge_payment_records_before(cutoff, 10)
             .await
             .unwrap(),
@@ -589,25 +663,37 @@ pub async fn payment_records_are_purged_after_their_cutoff_paid_else_reported(db
 }
 
 pub async fn closed_accounts_are_due_oldest_closure_first(db: &TestDb) {
-    let store = db.store();
+    let store = db.stores();
     let mut closed = Vec::new();
     for (i, email) in ["a@example.com", "b@example.com", "c@example.com"]
         .iter()
         .enumerate()
     {
-        let account = signed_up(&*store, email).await;
+        let account = signed_up(&store, email).await;
         let at = t0() - Duration::days(10 - i64::try_from(i).unwrap());
-        store.close_account(&closure(account.id, at)).await.unwrap();
+        store
+            .rights
+            .close_account(&closure(account.id, at))
+            .await
+            .unwrap();
         closed.push(account.id);
     }
-    signed_up(&*store, "open@example.com").await;
-    assert_eq!(store.count_closed_accounts_due(t0()).await.unwrap(), 3);
+    signed_up(&store, "open@example.com").await;
     assert_eq!(
-        store.closed_accounts_due(t0(), 2).await.unwrap(),
+        store
+            .retention
+            .count_closed_accounts_due(t0())
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        store.retention.closed_accounts_due(t0(), 2).await.unwrap(),
         closed[..2]
     );
     assert_eq!(
         store
+            .retention
             .closed_accounts_due(t0() - Duration::days(9), 10)
             .await
             .unwrap(),
@@ -617,42 +703,47 @@ pub async fn closed_accounts_are_due_oldest_closure_first(db: &TestDb) {
 }
 
 pub async fn requests_are_listed_newest_first_and_completed_once(db: &TestDb) {
-    let store = db.store();
-    let ada = signed_up(&*store, "ada@example.com").await;
-    let bob = signed_up(&*store, "bob@example.com").await;
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
+    let bob = signed_up(&store, "bob@example.com").await;
     let first = DataSubjectRequest::receive(ada.id, RequestKind::Access, t0());
     let second =
         DataSubjectRequest::receive(ada.id, RequestKind::Portability, t0() + Duration::hours(1));
-    store.record_request(&first).await.unwrap();
-    store.record_request(&second).await.unwrap();
-    let listed = store.requests(ada.id).await.unwrap();
+    store.rights.record_request(&first).await.unwrap();
+    store.rights.record_request(&second).await.unwrap();
+    let listed = store.rights.requests(ada.id).await.unwrap();
     assert_eq!(listed, vec![second.clone(), first.clone()]);
     assert_eq!(listed[1].due_at(), t0() + Duration::days(30));
 
     let done = t0() + Duration::days(2);
     store
+        .rights
         .complete_request(ada.id, first.id(), done)
         .await
         .unwrap();
     store
+        .rights
         .complete_request(ada.id, first.id(), done + Duration::days(1))
         .await
         .unwrap();
-    let listed = store.requests(ada.id).await.unwrap();
+    let listed = store.rights.requests(ada.id).await.unwrap();
     assert_eq!(listed[1].status(), RequestStatus::Completed);
     assert_eq!(listed[1].completed_at(), Some(done));
     assert_eq!(
-        store.complete_request(bob.id, second.id(), done).await,
+        store
+            .rights
+            .complete_request(bob.id, second.id(), done)
+            .await,
         Err(StoreError::NotFound),
         "another user's request"
     );
-    assert!(store.requests(bob.id).await.unwrap().is_empty());
+    assert!(store.rights.requests(bob.id).await.unwrap().is_empty());
 }
 
 pub async fn policy_versions_acceptances_and_notices_round_trip(db: &TestDb) {
-    let store = db.store();
-    let ada = signed_up(&*store, "ada@example.com").await;
-    let bob = signed_up(&*store, "bob@example.com").await;
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
+    let bob = signed_up(&store, "bob@example.com").await;
     let v1 = PolicyVersion {
         version: "2026-01".to_owned(),
         published_at: t0(),
@@ -663,51 +754,78 @@ pub async fn policy_versions_acceptances_and_notices_round_trip(db: &TestDb) {
         published_at: t0() + Duration::days(30),
         summary: "New processor.".to_owned(),
     };
-    assert!(store.publish_policy_version(&v1).await.unwrap());
-    assert!(store.publish_policy_version(&v2).await.unwrap());
+    assert!(store.policy.publish_policy_version(&v1).await.unwrap());
+    assert!(store.policy.publish_policy_version(&v2).await.unwrap());
     assert!(
-        !store.publish_policy_version(&v2).await.unwrap(),
+        !store.policy.publish_policy_version(&v2).await.unwrap(),
         "once per label"
     );
-    assert_eq!(store.current_policy().await.unwrap(), Some(v2.clone()));
     assert_eq!(
-        store.current_policy_version().await.unwrap(),
+        store.policy.current_policy().await.unwrap(),
+        Some(v2.clone())
+    );
+    assert_eq!(
+        store.policy.current_policy_version().await.unwrap(),
         Some("2026-02".to_owned())
     );
-    assert_eq!(store.policy_version("2026-01").await.unwrap(), Some(v1));
-    assert_eq!(store.policy_version("nope").await.unwrap(), None);
+    assert_eq!(
+        store.policy.policy_version("2026-01").await.unwrap(),
+        Some(v1)
+    );
+    assert_eq!(store.policy.policy_version("nope").await.unwrap(), None);
 
     let at = t0() + Duration::days(31);
     store
+        .policy
         .accept_policy(ada.id, "2026-02", at, Some("198.51.100.4"))
         .await
         .unwrap();
     assert_eq!(
-        store.policy_accepted_at(ada.id, "2026-02").await.unwrap(),
+        store
+            .policy
+            .policy_accepted_at(ada.id, "2026-02")
+            .await
+            .unwrap(),
         Some(at)
     );
     assert_eq!(
-        store.policy_accepted_at(bob.id, "2026-02").await.unwrap(),
+        store
+            .policy
+            .policy_accepted_at(bob.id, "2026-02")
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(
-        store.account(ada.id).await.unwrap().accepted_policy_version,
+        store
+            .accounts
+            .account(ada.id)
+            .await
+            .unwrap()
+            .accepted_policy_version,
         "2026-02"
     );
 
     let mut seen = HashSet::new();
     let mut after = None;
     loop {
-        let page = store.open_accounts(after, 1).await.unwrap();
+        let page = store.policy.open_accounts(after, 1).await.unwrap();
         let Some(last) = page.last() else { break };
         after = Some(last.user);
         seen.extend(page.iter().map(|r| r.email.as_str().to_owned()));
     }
     assert_eq!(seen.len(), 2);
-    store.close_account(&closure(bob.id, at)).await.unwrap();
-    assert_eq!(store.open_accounts(None, 10).await.unwrap().len(), 1);
+    store
+        .rights
+        .close_account(&closure(bob.id, at))
+        .await
+        .unwrap();
+    assert_eq!(store.policy.open_accounts(None, 10).await.unwrap().len(), 1);
     assert_eq!(
-        store.accept_policy(bob.id, "2026-02", at, None).await,
+        store
+            .policy
+            .accept_policy(bob.id, "2026-02", at, None)
+            .await,
         Err(StoreError::NotFound),
         "a closed account accepts nothing"
     );
@@ -721,41 +839,49 @@ pub async fn policy_versions_acceptances_and_notices_round_trip(db: &TestDb) {
         created_at: at,
     };
     let first = store
+        .policy
         .ensure_notice(&notice(uuid::Uuid::new_v4()))
         .await
         .unwrap();
     assert!(!first.mailed);
-    store.mark_notice_mailed(first.id, at).await.unwrap();
+    store.policy.mark_notice_mailed(first.id, at).await.unwrap();
     let again = store
+        .policy
         .ensure_notice(&notice(uuid::Uuid::new_v4()))
         .await
         .unwrap();
     assert_eq!(again.id, first.id, "one notice per user and subject");
     assert!(again.mailed);
-    let listed = store.notices(ada.id, 10).await.unwrap();
+    let listed = store.policy.notices(ada.id, 10).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].read_at, None);
-    store.mark_notice_read(ada.id, first.id, at).await.unwrap();
     store
+        .policy
+        .mark_notice_read(ada.id, first.id, at)
+        .await
+        .unwrap();
+    store
+        .policy
         .mark_notice_read(ada.id, first.id, at + Duration::days(1))
         .await
         .unwrap();
     assert_eq!(
-        store.notices(ada.id, 10).await.unwrap()[0].read_at,
+        store.policy.notices(ada.id, 10).await.unwrap()[0].read_at,
         Some(at)
     );
     assert_eq!(
-        store.mark_notice_read(bob.id, first.id, at).await,
+        store.policy.mark_notice_read(bob.id, first.id, at).await,
         Err(StoreError::NotFound)
     );
 }
 
 pub async fn sealed_tokens_page_in_id_order_and_are_replaced_only_if_unchanged(db: &TestDb) {
-    let store = db.store();
-    let ada = signed_up(&*store, "ada@example.com").await;
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
     for i in 0..3 {
         store
-            .upsert_connection(
+            .connections
+            .save_connection(
                 &Connection {
                     id: ConnectionId::new(),
                     owner: ada.id,
@@ -766,12 +892,18 @@ pub async fn sealed_tokens_page_in_id_order_and_are_replaced_only_if_unchanged(d
                     created_at: t0(),
                 },
                 format!("sealed-{i}").as_bytes(),
+                1,
             )
             .await
             .unwrap();
     }
-    let first = store.sealed_tokens_after(None, 2).await.unwrap();
+    let first = store
+        .connections
+        .sealed_tokens_after(None, 2)
+        .await
+        .unwrap();
     let rest = store
+        .connections
         .sealed_tokens_after(Some(first[1].connection), 2)
         .await
         .unwrap();
@@ -779,19 +911,25 @@ pub async fn sealed_tokens_page_in_id_order_and_are_replaced_only_if_unchanged(d
     let token = &rest[0];
     assert!(
         store
+            .connections
             .replace_sealed_token(token.connection, &token.sealed, b"resealed", 2)
             .await
             .unwrap()
     );
     assert!(
         !store
+            .connections
             .replace_sealed_token(token.connection, &token.sealed, b"again", 2)
             .await
             .unwrap(),
         "the stored token changed since it was read"
     );
     assert_eq!(
-        store.sealed_token(ada.id, token.connection).await.unwrap(),
+        store
+            .connections
+            .sealed_token(ada.id, token.connection)
+            .await
+            .unwrap(),
         b"resealed"
     );
 }

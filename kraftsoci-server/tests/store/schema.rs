@@ -1,4 +1,4 @@
-use kraftsoci_core::ports::{Connection, ConnectionStatus, UsageEvent};
+use kraftsoci_core::ports::{Connection, ConnectionStatus, PostMedia, UsageEvent};
 use kraftsoci_core::{
     BusinessDescription, BusinessProfile, ConnectionId, Language, Post, Sector, TargetAudience,
     Tone,
@@ -8,11 +8,12 @@ use crate::fixtures::{content, ig, signed_up, t0};
 use crate::support::TestDb;
 
 pub async fn deleting_a_user_removes_their_rows_but_keeps_payment_records(db: &TestDb) {
-    let store = db.store();
-    let ada = signed_up(&*store, "ada@example.com").await;
-    let bob = signed_up(&*store, "bob@example.com").await;
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
+    let bob = signed_up(&store, "bob@example.com").await;
     for user in [ada.id, bob.id] {
         store
+            .profiles
             .put_profile(
                 user,
                 &BusinessProfile {
@@ -26,7 +27,8 @@ pub async fn deleting_a_user_removes_their_rows_but_keeps_payment_records(db: &T
             .await
             .unwrap();
         store
-            .upsert_connection(
+            .connections
+            .save_connection(
                 &Connection {
                     id: ConnectionId::new(),
                     owner: user,
@@ -37,12 +39,18 @@ pub async fn deleting_a_user_removes_their_rows_but_keeps_payment_records(db: &T
                     created_at: t0(),
                 },
                 b"sealed",
+                1,
             )
             .await
             .unwrap();
         let post = Post::generated(user, content("Fresh simit"), t0()).unwrap();
-        store.insert_post(post.snapshot()).await.unwrap();
         store
+            .posts
+            .insert_post(post.snapshot(), &PostMedia::default())
+            .await
+            .unwrap();
+        store
+            .usage_log
             .append(&UsageEvent {
                 user: Some(user),
                 method: "GET".to_owned(),
@@ -117,8 +125,8 @@ pub async fn deleting_a_user_removes_their_rows_but_keeps_payment_records(db: &T
 }
 
 pub async fn the_current_policy_version_is_the_latest_published(db: &TestDb) {
-    let store = db.store();
-    assert_eq!(store.current_policy_version().await.unwrap(), None);
+    let store = db.stores();
+    assert_eq!(store.policy.current_policy_version().await.unwrap(), None);
     db.exec(
         "INSERT INTO policy_versions (version, published_at, summary) VALUES \
          ('2026-01', '2026-01-01T00:00:00.000000Z', 'first'), \
@@ -127,11 +135,16 @@ pub async fn the_current_policy_version_is_the_latest_published(db: &TestDb) {
     )
     .await;
     assert_eq!(
-        store.current_policy_version().await.unwrap().as_deref(),
+        store
+            .policy
+            .current_policy_version()
+            .await
+            .unwrap()
+            .as_deref(),
         Some("2026-03")
     );
 }
 
 pub async fn the_database_answers_pings(db: &TestDb) {
-    db.store().ping().await.unwrap();
+    db.stores().database.ping().await.unwrap();
 }

@@ -4,8 +4,8 @@ use crate::fixtures::{signed_up, t0};
 use crate::support::TestDb;
 
 pub async fn usage_events_are_appended_with_and_without_a_user(db: &TestDb) {
-    let store = db.store();
-    let ada = signed_up(&*store, "ada@example.com").await;
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
     let event = |user, security| UsageEvent {
         user,
         method: "GET".to_owned(),
@@ -16,8 +16,12 @@ pub async fn usage_events_are_appended_with_and_without_a_user(db: &TestDb) {
         security,
         at: t0(),
     };
-    store.append(&event(Some(ada.id), false)).await.unwrap();
-    store.append(&event(None, true)).await.unwrap();
+    store
+        .usage_log
+        .append(&event(Some(ada.id), false))
+        .await
+        .unwrap();
+    store.usage_log.append(&event(None, true)).await.unwrap();
     assert_eq!(
         db.count(format!(
             "SELECT COUNT(*) FROM usage_log WHERE user_id = '{}'",

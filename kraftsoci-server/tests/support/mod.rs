@@ -9,8 +9,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use kraftsoci_server::config::DatabaseUrl;
-use kraftsoci_server::store::{PgStore, SqliteStore, Store};
+use chrono::{SubsecRound as _, Utc};
+use kraftsoci_core::ManualClock;
+use kraftsoci_server::config::{Backend, DatabaseUrl};
+use kraftsoci_server::store::{Database as _, PgStore, SqliteStore, Stores};
 use sha2::{Digest as _, Sha256};
 use sqlx::{AssertSqlSafe, Connection as _, Executor as _};
 
@@ -47,9 +49,15 @@ enum Engine {
     },
 }
 
-/// A migrated, empty database of its own.
+/// A migrated, empty database of its own, its stores on a manual clock (which starts at the
+/// current time, to the microsecond).
 pub struct TestDb {
     engine: Engine,
+    clock: Arc<ManualClock>,
+}
+
+fn clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(Utc::now().trunc_subsecs(6)))
 }
 
 impl TestDb {
@@ -61,10 +69,14 @@ impl TestDb {
             dir.path().join("test.db").display()
         ))
         .unwrap();
-        let store = SqliteStore::connect(&url).await.expect("open sqlite");
+        let clock = clock();
+        let store = SqliteStore::connect(&url, clock.clone())
+            .await
+            .expect("open sqlite");
         store.migrate().await.expect("migrate sqlite");
         Self {
             engine: Engine::Sqlite(store, dir),
+            clock,
         }
     }
 
@@ -98,7 +110,8 @@ impl TestDb {
             .expect("create the test database");
         let _ = admin.close().await;
         let url = DatabaseUrl::parse(&with_database(&admin_url, &name)).unwrap();
-        let store = PgStore::connect(&url)
+        let clock = clock();
+        let store = PgStore::connect(&url, clock.clone())
             .await
             .expect("connect to the test database");
         // Already migrated through the template; this only confirms it is current.
@@ -109,14 +122,28 @@ impl TestDb {
                 admin_url,
                 name,
             },
+            clock,
         }
     }
 
-    /// The store.
-    pub fn store(&self) -> Arc<dyn Store> {
+    /// Every storage port of this database.
+    pub fn stores(&self) -> Stores {
         match &self.engine {
-            Engine::Sqlite(store, _) => Arc::new(store.clone()),
-            Engine::Postgres { store, .. } => Arc::new(store.clone()),
+            Engine::Sqlite(store, _) => store.clone().into(),
+            Engine::Postgres { store, .. } => store.clone().into(),
+        }
+    }
+
+    /// The clock the stores date what they record by.
+    pub fn clock(&self) -> &Arc<ManualClock> {
+        &self.clock
+    }
+
+    /// Which engine this is.
+    pub fn backend(&self) -> Backend {
+        match &self.engine {
+            Engine::Sqlite(..) => Backend::Sqlite,
+            Engine::Postgres { .. } => Backend::Postgres,
         }
     }
 
@@ -247,7 +274,7 @@ async fn postgres_template(admin_url: &str) -> String {
                 .await
                 .expect("create the template database");
             let url = DatabaseUrl::parse(&with_database(admin_url, &building)).unwrap();
-            let store = PgStore::connect(&url)
+            let store = PgStore::connect(&url, clock())
                 .await
                 .expect("connect to the template");
             store.migrate().await.expect("migrate the template");

@@ -3,7 +3,11 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use kraftsoci_core::ports::{Connection, ConnectionStatus, MediaKey, MediaStore, UsageEvent};
+use kraftsoci_core::ports::{
+    Connection, ConnectionStatus, JobRequest, MediaKey, MediaStore, PostMedia, PostUpdate,
+    StoredImage, UsageEvent,
+};
+use kraftsoci_core::vault::key_version_of;
 use kraftsoci_core::{
     Approval, BusinessDescription, BusinessProfile, Caption, ConnectionId, DataSubjectRequest,
     IgUserId, Language, MediaDigest, MediaKind, Post, PostContent, PostId, RequestKind, Sector,
@@ -11,9 +15,9 @@ use kraftsoci_core::{
 };
 use kraftsoci_server::auth::TokenHash;
 use kraftsoci_server::config::Backend;
-use kraftsoci_server::store::policy::NewNotice;
-use kraftsoci_server::store::rights::{MetaDeletion, MetaDeletionStatus};
-use kraftsoci_server::store::{NewOAuthState, NewRefreshToken, Store};
+use kraftsoci_server::store::{
+    MetaDeletion, MetaDeletionStatus, NewNotice, NewOAuthState, NewRefreshToken, Stores,
+};
 use secrecy::SecretString;
 
 use crate::support::TestDb;
@@ -65,7 +69,7 @@ pub fn sql_time(at: DateTime<Utc>) -> String {
 /// image in `media`, through the ports where they exist and SQL elsewhere.
 pub async fn seed(
     db: &TestDb,
-    store: &dyn Store,
+    store: &Stores,
     vault: &TokenVault,
     media: &dyn MediaStore,
     user: UserId,
@@ -77,6 +81,7 @@ pub async fn seed(
     let oauth_state = format!("{OAUTH_STATE}-{user}");
     let idempotency_key = format!("{IDEMPOTENCY_KEY}-{user}");
     store
+        .profiles
         .put_profile(
             user,
             &BusinessProfile {
@@ -102,7 +107,8 @@ pub async fn seed(
         )
         .unwrap();
     let connection = store
-        .upsert_connection(
+        .connections
+        .save_connection(
             &Connection {
                 id: ConnectionId::new(),
                 owner: user,
@@ -113,11 +119,13 @@ pub async fn seed(
                 created_at: now,
             },
             &sealed_token,
+            key_version_of(&sealed_token).unwrap(),
         )
         .await
         .unwrap();
     let meta_user_hash = kraftsoci_server::rights::meta_user_hash(META_USER_ID);
     store
+        .connections
         .set_meta_user_hash(user, connection.id, &meta_user_hash)
         .await
         .unwrap();
@@ -131,6 +139,29 @@ pub async fn seed(
         target: None,
     };
     let mut post = Post::generated(user, content, now).unwrap();
+    let post_id = post.id();
+    let image_key = MediaKey::new(user, &format!("{post_id}.jpg")).unwrap();
+    media
+        .put(&image_key, IMAGE.to_vec(), "image/jpeg")
+        .await
+        .unwrap();
+    store
+        .posts
+        .insert_post(
+            post.snapshot(),
+            &PostMedia {
+                topic: Some("Fresh simit".to_owned()),
+                image: Some(StoredImage {
+                    key: image_key.clone(),
+                    width: 1080,
+                    height: 1350,
+                }),
+                sandbox: false,
+            },
+        )
+        .await
+        .unwrap();
+    let generated_at = post.snapshot().updated_at;
     post.approve(Approval {
         user,
         shown_hash: post.content_hash(),
@@ -141,26 +172,21 @@ pub async fn seed(
         scheduled_for: Some(now + Duration::days(1)),
     })
     .unwrap();
-    store.insert_post(post.snapshot()).await.unwrap();
-    let post_id = post.id();
-    let image_key = MediaKey::new(user, &format!("{post_id}.jpg")).unwrap();
-    media
-        .put(&image_key, IMAGE.to_vec(), "image/jpeg")
+    store
+        .posts
+        .approve_and_queue(
+            &PostUpdate {
+                post: post.snapshot().clone(),
+                expected_updated_at: generated_at,
+            },
+            &JobRequest {
+                connection: connection.id,
+                run_after: now,
+                at: now,
+            },
+        )
         .await
         .unwrap();
-    db.exec(format!(
-        "UPDATE posts SET image_key = '{image_key}', image_width = 1080, image_height = 1350, \
-         topic = 'Fresh simit' WHERE id = '{post_id}'"
-    ))
-    .await;
-    db.exec(format!(
-        "INSERT INTO publish_jobs (id, post_id, owner_id, connection_id, run_after, attempts, \
-         state, created_at, updated_at) VALUES ('{}', '{post_id}', '{user}', '{}', '{t}', 0, \
-         'queued', '{t}', '{t}')",
-        uuid::Uuid::new_v4(),
-        connection.id
-    ))
-    .await;
     db.exec(format!(
         "INSERT INTO publish_journal (post_id, step, updated_at) VALUES ('{post_id}', \
          '{{\"step\":\"approved\"}}', '{t}')"
@@ -202,6 +228,7 @@ pub async fn seed(
     ))
     .await;
     store
+        .usage_log
         .append(&UsageEvent {
             user: Some(user),
             method: "GET".to_owned(),
@@ -215,10 +242,12 @@ pub async fn seed(
         .await
         .unwrap();
     store
+        .rights
         .record_request(&DataSubjectRequest::receive(user, RequestKind::Access, now))
         .await
         .unwrap();
     store
+        .rights
         .insert_meta_deletion(&MetaDeletion {
             confirmation_code: uuid::Uuid::new_v4().simple().to_string(),
             app_user_hash: meta_user_hash.clone(),
@@ -230,6 +259,7 @@ pub async fn seed(
         .await
         .unwrap();
     store
+        .policy
         .ensure_notice(&NewNotice {
             id: uuid::Uuid::new_v4(),
             user,
@@ -241,6 +271,7 @@ pub async fn seed(
         .await
         .unwrap();
     store
+        .auth
         .insert_refresh_token(&NewRefreshToken {
             hash: TokenHash::of(&refresh_token),
             session: kraftsoci_core::SessionId::new(),
@@ -251,6 +282,7 @@ pub async fn seed(
         .await
         .unwrap();
     store
+        .auth
         .insert_reset_token(
             user,
             &TokenHash::of(&reset_token),
@@ -260,6 +292,7 @@ pub async fn seed(
         .await
         .unwrap();
     store
+        .oauth_states
         .insert_oauth_state(&NewOAuthState {
             state_hash: TokenHash::of(&oauth_state).as_str().to_owned(),
             user,
@@ -286,7 +319,7 @@ pub async fn seed(
 
 /// The database's tables (without SQLite's internal ones).
 pub async fn tables(db: &TestDb) -> Vec<String> {
-    let sql = match db.store().backend() {
+    let sql = match db.backend() {
         Backend::Sqlite => {
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
              ORDER BY name"
@@ -302,7 +335,7 @@ pub async fn tables(db: &TestDb) -> Vec<String> {
 
 /// The columns of `table`.
 pub async fn columns(db: &TestDb, table: &str) -> Vec<String> {
-    let sql = match db.store().backend() {
+    let sql = match db.backend() {
         Backend::Sqlite => format!("SELECT name FROM pragma_table_info('{table}') ORDER BY cid"),
         Backend::Postgres => format!(
             "SELECT CAST(column_name AS TEXT) FROM information_schema.columns \

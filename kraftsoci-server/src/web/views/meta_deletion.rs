@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 
 use super::Tone;
 use crate::i18n::Args;
-use crate::store::rights::{MetaDeletion, MetaDeletionStatus};
+use crate::store::{MetaDeletion, MetaDeletionStatus};
 use crate::web::{Page, PageContext};
 
 struct StatusView {

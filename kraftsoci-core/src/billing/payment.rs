@@ -1,0 +1,74 @@
+//! Payment records (P17): what was billed and whether it was paid, never a card detail (P05,
+//! P13).
+
+use chrono::{DateTime, Months, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{BillingCustomerId, InvoiceId, SubscriptionId};
+use crate::UserId;
+
+/// How long payment records are kept, also after the account is closed (P17).
+pub const PAYMENT_RECORD_RETENTION_YEARS: u32 = 10;
+
+/// Whether an invoice was paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    /// Paid (final for the invoice).
+    Paid,
+    /// A payment attempt failed; the invoice may still be paid later.
+    Failed,
+}
+
+/// A payment record (P17): what was billed and whether it was paid. There is deliberately no
+/// field for anything about the card or the payer (P05, P13).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRecord {
+    /// The invoice (one record per invoice).
+    pub invoice_id: InvoiceId,
+    /// Whose payment.
+    pub user: UserId,
+    /// The provider customer.
+    pub customer: BillingCustomerId,
+    /// The subscription billed, when any.
+    pub subscription_id: Option<SubscriptionId>,
+    /// Paid or failed.
+    pub status: PaymentStatus,
+    /// Amount due, in the currency's minor unit.
+    pub amount_due: i64,
+    /// Amount paid, in the currency's minor unit.
+    pub amount_paid: i64,
+    /// ISO 4217 currency code, lowercase (`eur`).
+    pub currency: String,
+    /// Start of the period billed.
+    pub period_start: Option<DateTime<Utc>>,
+    /// End of the period billed.
+    pub period_end: Option<DateTime<Utc>>,
+    /// When it was paid.
+    pub paid_at: Option<DateTime<Utc>>,
+    /// When the provider reported this state (the event's `created`).
+    pub as_of: DateTime<Utc>,
+}
+
+impl PaymentRecord {
+    /// Whether this record should replace `existing` (same invoice): `paid` is final, otherwise
+    /// the newer report wins.
+    pub fn supersedes(&self, existing: &PaymentRecord) -> bool {
+        if self == existing {
+            return false;
+        }
+        match (existing.status, self.status) {
+            (PaymentStatus::Paid, PaymentStatus::Failed) => false,
+            (PaymentStatus::Failed, PaymentStatus::Paid) => true,
+            _ => self.as_of >= existing.as_of,
+        }
+    }
+
+    /// The earliest time the record may be deleted (P17).
+    pub fn retain_until(&self) -> DateTime<Utc> {
+        let recorded = self.paid_at.unwrap_or(self.as_of);
+        recorded
+            .checked_add_months(Months::new(PAYMENT_RECORD_RETENTION_YEARS * 12))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+}

@@ -1,0 +1,298 @@
+//! The configuration as the environment gives it: defaults, production's refusals, and every
+//! malformed value naming its variable.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use secrecy::ExposeSecret as _;
+
+use super::*;
+
+const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    Config::from_lookup(|name| map.get(name).cloned())
+}
+
+fn production() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("KRAFTSOCI_ENV", "production"),
+        ("KRAFTSOCI_PUBLIC_URL", "https://api.example.com"),
+        (
+            "KRAFTSOCI_JWT_SECRET",
+            "0123456789abcdef0123456789abcdef-jwt",
+        ),
+        (
+            "KRAFTSOCI_TOKEN_KEYS",
+            "1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        ),
+        ("META_APP_ID", "123"),
+        ("META_APP_SECRET", "meta-secret-value"),
+        ("OPENAI_API_KEY", "sk-openai-secret-value"),
+        ("STRIPE_SECRET_KEY", "sk_test_stripe-secret-value"),
+        ("STRIPE_WEBHOOK_SECRET", "whsec_stripe-webhook-value"),
+        (
+            "KRAFTSOCI_PLANS",
+            r#"[{"name":"starter","price_id":"price_1Q","monthly_posts":60,"monthly_images":30}]"#,
+        ),
+    ]
+}
+
+fn without(vars: &[(&'static str, &'static str)], name: &str) -> Vec<(&'static str, &'static str)> {
+    vars.iter().copied().filter(|(k, _)| *k != name).collect()
+}
+
+fn with(
+    vars: &[(&'static str, &'static str)],
+    name: &'static str,
+    value: &'static str,
+) -> Vec<(&'static str, &'static str)> {
+    let mut vars = without(vars, name);
+    vars.push((name, value));
+    vars
+}
+
+#[test]
+fn development_starts_with_nothing_set_and_generates_its_keys() {
+    let config = load(&[]).unwrap();
+    assert_eq!(config.environment, Environment::Development);
+    assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(config.database_url.backend(), Backend::Sqlite);
+    assert_eq!(
+        config.database_url.expose(),
+        "sqlite://kraftsoci.db?mode=rwc"
+    );
+    assert_eq!(
+        config.media_url,
+        MediaUrl::Directory(PathBuf::from("./media"))
+    );
+    assert_eq!(
+        config.generated,
+        vec!["KRAFTSOCI_JWT_SECRET", "KRAFTSOCI_TOKEN_KEYS"]
+    );
+    assert!(config.sandbox, "no provider credentials: sandbox on");
+    assert!(matches!(config.mail.transport, MailTransport::Outbox(_)));
+    assert_eq!(
+        config.meta.redirect_uri.as_str(),
+        "http://127.0.0.1:8080/v1/instagram/callback"
+    );
+    assert_eq!(config.meta.graph_version, "v25.0");
+}
+
+#[test]
+fn production_accepts_a_complete_https_configuration() {
+    let config = load(&production()).unwrap();
+    assert!(config.environment.is_production());
+    assert!(!config.sandbox);
+    assert!(config.generated.is_empty());
+    assert_eq!(config.token_keys.current().0, 1);
+}
+
+#[test]
+fn production_refuses_to_start_without_each_secret_and_names_it() {
+    for variable in [
+        "KRAFTSOCI_JWT_SECRET",
+        "KRAFTSOCI_TOKEN_KEYS",
+        "META_APP_ID",
+        "META_APP_SECRET",
+        "OPENAI_API_KEY",
+        "STRIPE_SECRET_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "KRAFTSOCI_PLANS",
+    ] {
+        let err = load(&without(&production(), variable)).unwrap_err();
+        assert_eq!(err.variable, variable);
+        assert!(err.to_string().starts_with(variable), "{err}");
+    }
+}
+
+#[test]
+fn production_refuses_plain_http_external_urls() {
+    for variable in [
+        "KRAFTSOCI_PUBLIC_URL",
+        "KRAFTSOCI_FRONTEND_URL",
+        "META_REDIRECT_URI",
+        "META_GRAPH_URL",
+        "META_DIALOG_URL",
+        "OPENAI_BASE_URL",
+        "STRIPE_API_BASE",
+    ] {
+        let err = load(&with(
+            &production(),
+            variable,
+            "http://insecure.example.com",
+        ))
+        .unwrap_err();
+        assert_eq!(err.variable, variable, "{err}");
+    }
+}
+
+#[test]
+fn production_refuses_the_sandbox_weak_bcrypt_and_plain_smtp() {
+    let err = load(&with(&production(), "KRAFTSOCI_SANDBOX", "1")).unwrap_err();
+    assert_eq!(err.variable, "KRAFTSOCI_SANDBOX");
+    let err = load(&with(&production(), "KRAFTSOCI_BCRYPT_COST", "4")).unwrap_err();
+    assert_eq!(err.variable, "KRAFTSOCI_BCRYPT_COST");
+    let err = load(&with(
+        &production(),
+        "KRAFTSOCI_SMTP_URL",
+        "smtp://mail.example.com",
+    ))
+    .unwrap_err();
+    assert_eq!(err.variable, "KRAFTSOCI_SMTP_URL");
+    assert!(
+        load(&with(
+            &production(),
+            "KRAFTSOCI_SMTP_URL",
+            "smtps://u:p@mail.example.com"
+        ))
+        .is_ok()
+    );
+    assert!(
+        load(&[("KRAFTSOCI_BCRYPT_COST", "4")]).is_ok(),
+        "tests may use cost 4"
+    );
+}
+
+#[test]
+fn a_short_jwt_secret_is_refused_even_in_development() {
+    let err = load(&[("KRAFTSOCI_JWT_SECRET", "short")]).unwrap_err();
+    assert_eq!(err.variable, "KRAFTSOCI_JWT_SECRET");
+}
+
+#[test]
+fn token_keys_parse_and_the_highest_id_encrypts() {
+    let keys = TokenKeys::parse(&format!("1:{KEY}, 3:{KEY},2:{KEY}")).unwrap();
+    assert_eq!(keys.current().0, 3);
+    assert_eq!(
+        keys.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    assert_eq!(keys.get(2).unwrap().expose_secret().len(), 32);
+    for bad in [
+        "",
+        "1",
+        "x:AAAA",
+        "1:not base64!",
+        "1:AAAA",
+        &format!("1:{KEY},1:{KEY}"),
+    ] {
+        let err = TokenKeys::parse(bad).unwrap_err();
+        assert!(!err.contains(KEY), "{err}");
+    }
+}
+
+#[test]
+fn debug_output_never_shows_a_secret() {
+    let vars = with(
+        &with(
+            &production(),
+            "KRAFTSOCI_DATABASE_URL",
+            "postgres://kraft:db-password-value@db/kraftsoci",
+        ),
+        "KRAFTSOCI_SMTP_URL",
+        "smtps://mailer:smtp-password-value@mail.example.com",
+    );
+    let config = load(&vars).unwrap();
+    let debug = format!("{config:?}");
+    for secret in [
+        "0123456789abcdef0123456789abcdef-jwt",
+        KEY,
+        "meta-secret-value",
+        "sk-openai-secret-value",
+        "sk_test_stripe-secret-value",
+        "whsec_stripe-webhook-value",
+        "db-password-value",
+        "smtp-password-value",
+    ] {
+        assert!(!debug.contains(secret), "{secret} leaked into {debug}");
+    }
+    assert!(debug.contains("REDACTED"));
+    assert!(debug.contains("postgres://kraft:***@db/kraftsoci"));
+}
+
+#[test]
+fn malformed_values_name_their_variable() {
+    for (variable, value) in [
+        ("KRAFTSOCI_ENV", "staging"),
+        ("KRAFTSOCI_LISTEN", "localhost"),
+        ("KRAFTSOCI_PUBLIC_URL", "not a url"),
+        ("KRAFTSOCI_DATABASE_URL", "mysql://x"),
+        ("KRAFTSOCI_MEDIA_URL", "ftp://x"),
+        ("KRAFTSOCI_SANDBOX", "maybe"),
+        ("KRAFTSOCI_TRUSTED_PROXIES", "10.0.0.0/99"),
+        ("KRAFTSOCI_AUTH_RATE_PER_IP", "fast"),
+        ("KRAFTSOCI_MAIL_FROM", "not a mailbox"),
+        ("META_GRAPH_VERSION", "25"),
+        ("KRAFTSOCI_SMTP_URL", "http://mail.example.com"),
+    ] {
+        let err = load(&[(variable, value)]).unwrap_err();
+        assert_eq!(err.variable, variable, "{err}");
+    }
+}
+
+#[test]
+fn cors_wildcard_with_credentials_fails_at_load() {
+    let err = load(&[
+        ("KRAFTSOCI_CORS_ORIGINS", "*"),
+        ("KRAFTSOCI_CORS_CREDENTIALS", "1"),
+    ])
+    .unwrap_err();
+    assert_eq!(err.variable, "KRAFTSOCI_CORS_ORIGINS");
+}
+
+#[test]
+fn the_publish_worker_settings_are_read_and_zero_is_refused() {
+    let defaults = load(&[]).unwrap().worker;
+    assert!(defaults.enabled);
+    assert_eq!(defaults.lease, std::time::Duration::from_secs(120));
+    assert_eq!(defaults.renew_every, std::time::Duration::from_secs(40));
+    let worker = load(&[
+        ("KRAFTSOCI_WORKER", "0"),
+        ("KRAFTSOCI_WORKER_CONCURRENCY", "4"),
+        ("KRAFTSOCI_WORKER_POLL_MS", "250"),
+        ("KRAFTSOCI_WORKER_LEASE", "300"),
+        ("KRAFTSOCI_WORKER_RECHECK", "60"),
+        ("KRAFTSOCI_WORKER_MAX_RETRIES", "8"),
+    ])
+    .unwrap()
+    .worker;
+    assert!(!worker.enabled);
+    assert_eq!(worker.concurrency, 4);
+    assert_eq!(worker.poll_interval, std::time::Duration::from_millis(250));
+    assert_eq!(worker.lease, std::time::Duration::from_secs(300));
+    assert_eq!(worker.renew_every, std::time::Duration::from_secs(100));
+    assert_eq!(worker.recheck, std::time::Duration::from_secs(60));
+    assert_eq!(worker.max_transient_deferrals, 8);
+    for variable in [
+        "KRAFTSOCI_WORKER_CONCURRENCY",
+        "KRAFTSOCI_WORKER_LEASE",
+        "KRAFTSOCI_WORKER_MAX_RETRIES",
+    ] {
+        assert_eq!(load(&[(variable, "0")]).unwrap_err().variable, variable);
+    }
+    assert_eq!(
+        load(&[("KRAFTSOCI_WORKER", "maybe")]).unwrap_err().variable,
+        "KRAFTSOCI_WORKER"
+    );
+}
+
+#[test]
+fn media_urls_are_directories_or_buckets() {
+    assert_eq!(
+        "s3://bucket/some/prefix/".parse::<MediaUrl>().unwrap(),
+        MediaUrl::S3 {
+            bucket: "bucket".to_owned(),
+            prefix: "some/prefix".to_owned()
+        }
+    );
+    assert_eq!(
+        "file:///var/media".parse::<MediaUrl>().unwrap(),
+        MediaUrl::Directory(PathBuf::from("/var/media"))
+    );
+    assert!("s3://".parse::<MediaUrl>().is_err());
+}

@@ -1,0 +1,403 @@
+//! Building and running the application: every collaborator is built here from the
+//! configuration (`providers`), and every service is handed the ports it uses.
+
+mod providers;
+mod worker;
+
+pub(crate) use providers::vault;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use kraftsoci_core::ports::{
+    ContentGenerator, Entitlements, ImageGenerator, Mailer, MediaStore, SocialPublisher,
+};
+use kraftsoci_core::{Clock, SystemClock};
+use tokio::net::TcpListener;
+
+use crate::auth::{AccessTokens, AuthLimits, AuthService, PasswordHasher};
+use crate::billing::Billing;
+use crate::config::Config;
+use crate::error::Error;
+use crate::http::layers;
+use crate::posts::{
+    ConnectPorts, ConnectSettings, FlowPorts, FlowSettings, InstagramConnect, PostFlow,
+};
+use crate::state::AppState;
+use crate::store::{self, Stores};
+use crate::worker::{Worker, WorkerDeps};
+use crate::{mail, media, routes};
+
+/// A built application: bound to its port, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("address", &self.listener.local_addr().ok())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`Application`], letting tests (and later features) replace collaborators.
+pub struct ApplicationBuilder {
+    config: Config,
+    stores: Option<Stores>,
+    clock: Option<Arc<dyn Clock>>,
+    mailer: Option<Arc<dyn Mailer>>,
+    media: Option<Arc<dyn MediaStore>>,
+    publisher: Option<Arc<dyn SocialPublisher>>,
+    generator: Option<Arc<dyn ContentGenerator>>,
+    images: Option<Arc<dyn ImageGenerator>>,
+    entitlements: Option<Arc<dyn Entitlements>>,
+}
+
+impl ApplicationBuilder {
+    /// Uses these stores instead of connecting to `KRAFTSOCI_DATABASE_URL`. They are still
+    /// migrated; they should run on the same clock as the application.
+    pub fn stores(mut self, stores: Stores) -> Self {
+        self.stores = Some(stores);
+        self
+    }
+
+    /// Uses this clock instead of the system clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Uses this mailer instead of the configured transport.
+    pub fn mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
+    /// Uses this media store instead of `KRAFTSOCI_MEDIA_URL`.
+    pub fn media(mut self, media: Arc<dyn MediaStore>) -> Self {
+        self.media = Some(media);
+        self
+    }
+
+    /// Uses this publisher instead of the sandbox or Graph one the configuration picks.
+    pub fn publisher(mut self, publisher: Arc<dyn SocialPublisher>) -> Self {
+        self.publisher = Some(publisher);
+        self
+    }
+
+    /// Uses this text generator instead of the configured one.
+    pub fn generator(mut self, generator: Arc<dyn ContentGenerator>) -> Self {
+        self.generator = Some(generator);
+        self
+    }
+
+    /// Uses this image generator instead of the configured one.
+    pub fn images(mut self, images: Arc<dyn ImageGenerator>) -> Self {
+        self.images = Some(images);
+        self
+    }
+
+    /// Uses these entitlements instead of the default ones (billing's: the stored
+    /// subscription, the plan table and the database quota ledger).
+    pub fn entitlements(mut self, entitlements: Arc<dyn Entitlements>) -> Self {
+        self.entitlements = Some(entitlements);
+        self
+    }
+
+    /// Connects, migrates, assembles the state and binds the listener (port 0 picks a free
+    /// port).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an unusable configuration (e.g. CORS `*` with credentials),
+    /// [`Error::Database`]/[`Error::Migration`] when storage is not ready,
+    /// [`Error::Setup`] for mail or media, [`Error::Io`] when the address cannot be bound.
+    pub async fn build(self) -> Result<Application, Error> {
+        let config = self.config;
+        // Fail fast, before touching anything, on a CORS setup browsers would refuse.
+        layers::cors_layer(&config.cors)?;
+        for variable in &config.generated {
+            tracing::warn!(
+                variable,
+                "not set: a random value was generated for this run (development only); \
+                 sessions and sealed tokens will not survive a restart"
+            );
+        }
+        if config.sandbox {
+            tracing::warn!("sandbox mode: offline generators and a sandbox Instagram publisher");
+        }
+
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let stores = match self.stores {
+            Some(stores) => stores,
+            None => store::connect(&config.database_url, Arc::clone(&clock)).await?,
+        };
+        stores.database.migrate().await?;
+        let mailer = match self.mailer {
+            Some(mailer) => mailer,
+            None => mail::from_config(&config.mail, Arc::clone(&clock)).map_err(|source| {
+                Error::Setup {
+                    what: "mail",
+                    source,
+                }
+            })?,
+        };
+        let media = match self.media {
+            Some(media) => media,
+            None => media::from_config(&config.media_url).map_err(|source| Error::Setup {
+                what: "media store",
+                source,
+            })?,
+        };
+        let concurrency = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let hasher = PasswordHasher::new(config.bcrypt_cost, concurrency)
+            .await
+            .map_err(|source| Error::Setup {
+                what: "password hashing",
+                source,
+            })?;
+        let issuer = config.public_url.origin().ascii_serialization();
+        let tokens = AccessTokens::new(&config.jwt_secret, &issuer);
+        let auth = Arc::new(AuthService::new(
+            Arc::clone(&stores.auth),
+            Arc::clone(&stores.accounts),
+            Arc::clone(&clock),
+            Arc::clone(&mailer),
+            hasher,
+            tokens,
+            config.frontend_url.clone(),
+        ));
+        let limits = Arc::new(AuthLimits::new(
+            config.auth_rate_per_ip,
+            config.auth_rate_per_account,
+            Arc::clone(&clock),
+        ));
+        let setup = |what: &'static str| move |source: anyhow::Error| Error::Setup { what, source };
+        let media_links = Arc::new(providers::media_links(&config, Arc::clone(&clock)));
+        let vault = Arc::new(providers::vault(&config.token_keys).map_err(setup("token vault"))?);
+        let meta = providers::meta_client(&config).map_err(setup("meta client"))?;
+        let publisher = match self.publisher {
+            Some(publisher) => publisher,
+            None => providers::publisher(
+                &config,
+                meta.as_ref(),
+                &stores.sandbox,
+                &media,
+                &media_links,
+                &clock,
+            )
+            .map_err(setup("publisher"))?,
+        };
+        let (generator, images) = match (self.generator, self.images) {
+            (Some(generator), Some(images)) => (generator, images),
+            (generator, images) => {
+                let (default_text, default_images) =
+                    providers::generators(&config).map_err(setup("generators"))?;
+                (
+                    generator.unwrap_or(default_text),
+                    images.unwrap_or(default_images),
+                )
+            }
+        };
+        let billing = Arc::new(
+            Billing::from_config(
+                &config,
+                Arc::clone(&stores.billing),
+                Arc::clone(&stores.quota),
+                Arc::clone(&stores.intents),
+                Arc::clone(&clock),
+            )
+            .map_err(|e| setup("billing")(e.into()))?,
+        );
+        let entitlements = self.entitlements.unwrap_or_else(|| billing.entitlements());
+        let posts = Arc::new(PostFlow::new(
+            FlowPorts {
+                posts: Arc::clone(&stores.posts),
+                accounts: Arc::clone(&stores.accounts),
+                profiles: Arc::clone(&stores.profiles),
+                connections: Arc::clone(&stores.connections),
+                entitlements: Arc::clone(&entitlements),
+                generator: Arc::clone(&generator),
+                images: Arc::clone(&images),
+                media: Arc::clone(&media),
+                clock: Arc::clone(&clock),
+            },
+            FlowSettings {
+                sandbox: config.sandbox,
+                daily_publish_limit: config.daily_publish_limit,
+            },
+        ));
+        let instagram = Arc::new(InstagramConnect::new(
+            ConnectPorts {
+                oauth_states: Arc::clone(&stores.oauth_states),
+                connections: Arc::clone(&stores.connections),
+                posts: Arc::clone(&stores.posts),
+                auth: Arc::clone(&stores.auth),
+                vault: Arc::clone(&vault),
+                meta: meta.clone(),
+                clock: Arc::clone(&clock),
+            },
+            ConnectSettings {
+                sandbox: config.sandbox,
+                redirect_uri: config.meta.redirect_uri.clone(),
+            },
+        ));
+        let state = AppState {
+            config: Arc::new(config),
+            stores,
+            clock,
+            mailer,
+            media,
+            auth,
+            limits,
+            media_links,
+            publisher,
+            generator,
+            images,
+            entitlements,
+            billing,
+            vault,
+            meta,
+            posts,
+            instagram,
+        };
+        let router = layers::apply(
+            routes::router(state.clone()),
+            &state.config.cors,
+            state.config.environment,
+        )?;
+        let listener = TcpListener::bind(state.config.listen).await?;
+        Ok(Application {
+            listener,
+            router,
+            state,
+        })
+    }
+}
+
+impl Application {
+    /// Starts building with `config`.
+    pub fn builder(config: Config) -> ApplicationBuilder {
+        ApplicationBuilder {
+            config,
+            stores: None,
+            clock: None,
+            mailer: None,
+            media: None,
+            publisher: None,
+            generator: None,
+            images: None,
+            entitlements: None,
+        }
+    }
+
+    /// Builds with every collaborator from `config`.
+    ///
+    /// # Errors
+    /// As [`ApplicationBuilder::build`].
+    pub async fn build(config: Config) -> Result<Self, Error> {
+        Self::builder(config).build().await
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.local_addr().map_or(0, |a| a.port())
+    }
+
+    /// The bound address.
+    ///
+    /// # Errors
+    /// When the socket cannot report it.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The state handlers see.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when serving fails.
+    pub async fn run_until_stopped(self) -> Result<(), Error> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `signal` completes, then finishes in-flight requests.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when serving fails.
+    pub async fn run_until(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error> {
+        // The publish worker runs beside the API and stops after it (KRAFTSOCI_WORKER=0 leaves
+        // publishing to dedicated `kraftsoci-server worker` processes).
+        let config = &self.state.config;
+        let worker = config.worker.enabled.then(|| {
+            Worker::new(WorkerDeps::from_state(&self.state), config.worker.clone()).spawn()
+        });
+        // So does the retention sweep (KRAFTSOCI_SWEEP=0 leaves it to a scheduled
+        // `kraftsoci-server sweep`).
+        let sweep = if config.sweep.enabled {
+            let sweeper = crate::retention::sweeper_for(&self.state).map_err(|error| {
+                crate::config::ConfigError {
+                    variable: "KRAFTSOCI_SWEEP_INTERVAL",
+                    reason: error.to_string(),
+                }
+            })?;
+            Some(crate::retention::PeriodicSweep::spawn(
+                sweeper,
+                &config.sweep,
+            ))
+        } else {
+            None
+        };
+        let served = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal)
+        .await;
+        if let Some(worker) = worker {
+            worker.stop().await;
+        }
+        if let Some(sweep) = sweep {
+            sweep.stop().await;
+        }
+        served?;
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or (on Unix) SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,61 @@
+//! Building the publish worker's collaborators: from the running application, or alone from
+//! the configuration (`kraftsoci-server worker`).
+
+use std::sync::Arc;
+
+use kraftsoci_core::{Clock, SystemClock};
+
+use super::providers;
+use crate::config::Config;
+use crate::error::Error;
+use crate::state::AppState;
+use crate::store;
+use crate::worker::WorkerDeps;
+
+impl WorkerDeps {
+    /// The same collaborators the HTTP API uses.
+    pub fn from_state(state: &AppState) -> Self {
+        Self {
+            stores: state.stores.clone(),
+            publisher: Arc::clone(&state.publisher),
+            vault: Arc::clone(&state.vault),
+            links: Arc::clone(&state.media_links),
+            link_ttl: state.config.media_publish_ttl,
+            clock: Arc::clone(&state.clock),
+        }
+    }
+
+    /// Connects, migrates and builds every collaborator from `config`, for a worker process
+    /// without the HTTP API (`kraftsoci-server worker`).
+    ///
+    /// # Errors
+    /// [`Error::Database`]/[`Error::Migration`] when storage is not ready, [`Error::Setup`]
+    /// for the media store, the token vault or the publisher.
+    pub async fn from_config(config: &Config) -> Result<Self, Error> {
+        let setup = |what: &'static str| move |source: anyhow::Error| Error::Setup { what, source };
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let stores = store::connect(&config.database_url, Arc::clone(&clock)).await?;
+        stores.database.migrate().await?;
+        let media = crate::media::from_config(&config.media_url).map_err(setup("media store"))?;
+        let links = Arc::new(providers::media_links(config, Arc::clone(&clock)));
+        let vault = Arc::new(providers::vault(&config.token_keys).map_err(setup("token vault"))?);
+        let meta = providers::meta_client(config).map_err(setup("meta client"))?;
+        let publisher = providers::publisher(
+            config,
+            meta.as_ref(),
+            &stores.sandbox,
+            &media,
+            &links,
+            &clock,
+        )
+        .map_err(setup("publisher"))?;
+        Ok(Self {
+            stores,
+            publisher,
+            vault,
+            links,
+            link_ttl: config.media_publish_ttl,
+            clock,
+        })
+    }
+}

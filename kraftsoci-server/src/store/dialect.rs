@@ -1,0 +1,52 @@
+//! The statements whose SQL differs between the engines; everything else in `sql/` runs
+//! unchanged on both.
+
+/// Engine-specific SQL, implemented for [`sqlx::Postgres`] and [`sqlx::Sqlite`].
+pub(crate) trait Dialect: sqlx::Database {
+    /// Opens a transaction that will write. SQLite takes its write lock up front
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads before it writes fails with
+    /// `SQLITE_BUSY` at once, without waiting out the busy timeout, when another writer
+    /// committed in between; an immediate one waits its turn instead.
+    const BEGIN_WRITE: &'static str;
+
+    /// Answers the user's id when the user exists, locking the row until the transaction
+    /// ends where the engine has row locks (billing's per-user serialised writes).
+    const LOCK_USER: &'static str;
+
+    /// The claim: one statement that picks, locks and stamps the earliest due publish job.
+    /// Binds: `$1` claim token, `$2` now, `$3` lease end.
+    const CLAIM_JOB: &'static str;
+}
+
+macro_rules! claim_sql {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE publish_jobs SET state = 'running', locked_by = $1, lease_until = $3, \
+             attempts = attempts + 1, updated_at = $2 \
+             WHERE id = (SELECT id FROM publish_jobs \
+             WHERE state IN ('queued', 'running') AND run_after <= $2 \
+             AND (lease_until IS NULL OR lease_until <= $2) \
+             ORDER BY run_after, id LIMIT 1",
+            $lock,
+            ") RETURNING id, post_id, owner_id, connection_id, attempts, transient_deferrals, \
+             lease_until"
+        )
+    };
+}
+
+impl Dialect for sqlx::Postgres {
+    const BEGIN_WRITE: &'static str = "BEGIN";
+    // NO KEY UPDATE: serialises billing writes per user without blocking inserts elsewhere
+    // that only check the user exists (their foreign keys take KEY SHARE).
+    const LOCK_USER: &'static str = "SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE";
+    // SKIP LOCKED: a row another worker is claiming (or writing under its lease) is skipped,
+    // not waited for, so concurrent workers each take a different job.
+    const CLAIM_JOB: &'static str = claim_sql!(" FOR UPDATE SKIP LOCKED");
+}
+
+impl Dialect for sqlx::Sqlite {
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    // The immediate transaction already holds the database's single write lock.
+    const LOCK_USER: &'static str = "SELECT id FROM users WHERE id = $1";
+    const CLAIM_JOB: &'static str = claim_sql!("");
+}

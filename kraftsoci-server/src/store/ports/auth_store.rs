@@ -1,0 +1,200 @@
+//! Credentials and sessions (P24): the password hash and token epoch of each account, refresh
+//! token families and password-reset tokens. Tokens are stored only as their SHA-256.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use kraftsoci_core::ports::Account;
+use kraftsoci_core::{SessionId, StoreError, UserId};
+use sha2::{Digest as _, Sha256};
+
+/// A bcrypt hash (`$2b$…`), as stored in `users.password_hash`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordHash(String);
+
+impl PasswordHash {
+    /// Wraps a hash made by the password hasher or read back from storage.
+    pub fn from_stored(hash: String) -> Self {
+        Self(hash)
+    }
+
+    /// The hash text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the password, but an offline-crackable stand-in for it: keep it out of logs.
+        f.write_str("PasswordHash([REDACTED])")
+    }
+}
+
+/// The stored form of an opaque token (refresh, password reset): its SHA-256, hex. At 256
+/// bits of entropy a plain hash is enough: there is nothing to brute-force.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenHash(String);
+
+impl TokenHash {
+    /// Hashes a presented or issued token.
+    pub fn of(token: &str) -> Self {
+        Self(hex::encode(Sha256::digest(token.as_bytes())))
+    }
+
+    /// Wraps a stored hash.
+    pub fn from_stored(hex: String) -> Self {
+        Self(hex)
+    }
+
+    /// The hex digest.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenHash({}…)", self.0.get(..8).unwrap_or(&self.0))
+    }
+}
+
+/// An account as sign-up creates it.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    /// The account (open: `closed_at` is ignored).
+    pub account: Account,
+    /// The bcrypt hash of its password.
+    pub password_hash: PasswordHash,
+    /// The client address the policy was accepted from (P38's acceptance record).
+    pub ip: Option<String>,
+}
+
+/// What a login checks.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// The account.
+    pub user: UserId,
+    /// Its bcrypt hash.
+    pub password_hash: PasswordHash,
+    /// Its current token epoch.
+    pub token_epoch: i64,
+}
+
+/// What every authenticated request checks about its user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionState {
+    /// The current token epoch; access tokens with another one are refused.
+    pub token_epoch: i64,
+    /// Whether the account is closed (every request refused).
+    pub closed: bool,
+    /// Whether the user objects to usage logging (P31).
+    pub objects_to_usage_log: bool,
+}
+
+/// A refresh token to store (only its hash).
+#[derive(Debug, Clone)]
+pub struct NewRefreshToken {
+    /// SHA-256 of the token.
+    pub hash: TokenHash,
+    /// Its family (login session).
+    pub session: SessionId,
+    /// Its user.
+    pub user: UserId,
+    /// When issued.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working if unused.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What presenting a refresh token did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was live: it is now spent and its successor stored.
+    Rotated {
+        /// The user.
+        user: UserId,
+        /// The session, unchanged across rotations.
+        session: SessionId,
+        /// The user's current token epoch, for the new access token.
+        token_epoch: i64,
+    },
+    /// The token was already spent: someone replayed it, so its whole family is now revoked.
+    Reused {
+        /// The user whose session was revoked.
+        user: UserId,
+        /// The revoked session.
+        session: SessionId,
+    },
+    /// Unknown, expired, revoked, or the account is closed.
+    Invalid,
+}
+
+/// Credentials, refresh-token families and password-reset tokens.
+#[async_trait]
+pub trait AuthStore: Send + Sync {
+    /// Creates an account and records its policy acceptance, atomically.
+    /// A taken email is [`StoreError::Conflict`] on `users_email_key`.
+    async fn create_account(&self, new: &NewAccount) -> Result<(), StoreError>;
+
+    /// The credentials of the open account with this normalized email.
+    async fn credentials_by_email(
+        &self,
+        email_normalized: &str,
+    ) -> Result<Option<Credentials>, StoreError>;
+
+    /// The credentials of an open account.
+    async fn credentials(&self, user: UserId) -> Result<Credentials, StoreError>;
+
+    /// The per-request state of an account ([`StoreError::NotFound`] once purged).
+    async fn session_state(&self, user: UserId) -> Result<SessionState, StoreError>;
+
+    /// Stores a new refresh token (the first of a family, at login).
+    async fn insert_refresh_token(&self, token: &NewRefreshToken) -> Result<(), StoreError>;
+
+    /// Spends `presented` and stores `next` in its family, atomically; a replayed token
+    /// revokes its family instead.
+    async fn rotate_refresh_token(
+        &self,
+        presented: &TokenHash,
+        next: &TokenHash,
+        now: DateTime<Utc>,
+        next_expires_at: DateTime<Utc>,
+    ) -> Result<Rotation, StoreError>;
+
+    /// Revokes the family of `presented` (logout). Unknown tokens are ignored.
+    async fn revoke_session_of(
+        &self,
+        presented: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Sets a new password hash, bumps the token epoch, voids pending reset tokens and
+    /// revokes every session except `keep`; returns the new epoch.
+    async fn change_password(
+        &self,
+        user: UserId,
+        hash: &PasswordHash,
+        keep: Option<SessionId>,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError>;
+
+    /// Stores a password-reset token (only its hash).
+    async fn insert_reset_token(
+        &self,
+        user: UserId,
+        token: &TokenHash,
+        created_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Spends a live reset token and sets the password, bumping the epoch and revoking every
+    /// session, atomically. `None` when the token is unknown, spent or expired.
+    async fn reset_password(
+        &self,
+        token: &TokenHash,
+        hash: &PasswordHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<UserId>, StoreError>;
+}

@@ -1,0 +1,31 @@
+//! The server's own storage ports: what no core service needs, one per table or aggregate.
+//!
+//! Core's ports ([`kraftsoci_core::ports`]) cover accounts, profiles, connections, posts, the
+//! usage log, the publish journal, retention and billing; these cover the rest. `PgStore` and
+//! `SqliteStore` implement both sets, each in a file named after the trait under `store/sql/`.
+
+mod auth_store;
+mod billing_intent_store;
+mod oauth_state_store;
+mod policy_store;
+mod publish_queue;
+mod rights_store;
+mod sandbox_store;
+
+pub use auth_store::{
+    AuthStore, Credentials, NewAccount, NewRefreshToken, PasswordHash, Rotation, SessionState,
+    TokenHash,
+};
+pub use billing_intent_store::{
+    BillingIntent, BillingIntentStore, IntentKind, IntentOutcome, NewIntent,
+};
+pub use oauth_state_store::{NewOAuthState, OAuthStateStore};
+pub use policy_store::{NewNotice, Notice, NoticeDelivery, PolicyStore, PolicyVersion, Recipient};
+pub use publish_queue::{
+    ClaimedJob, JobChange, JobId, JobLease, PublishJobRecord, PublishQueue, Settled, Settlement,
+    WaitReason,
+};
+pub use rights_store::{
+    Closure, ClosureOutcome, ExportKey, ExportPage, MetaDeletion, MetaDeletionStatus, RightsStore,
+};
+pub use sandbox_store::{SandboxContainer, SandboxStatus, SandboxStore};

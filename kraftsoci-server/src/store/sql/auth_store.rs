@@ -1,0 +1,443 @@
+//! [`AuthStore`]: sign-up, credentials, refresh-token families, password changes and resets.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use kraftsoci_core::{SessionId, StoreError, UserId};
+use sqlx::Row as _;
+
+use super::{Conn, Db, ThisStore, commit, db_error, policy_store};
+use crate::store::ports::{
+    AuthStore, Credentials, NewAccount, NewRefreshToken, PasswordHash, Rotation, SessionState,
+    TokenHash,
+};
+use crate::store::rows::theme_str;
+use crate::store::types::{Id, Ts};
+
+macro_rules! credentials_select {
+    () => {
+        "SELECT id, password_hash, token_epoch FROM users"
+    };
+}
+
+async fn insert_user(conn: &mut Conn, new: &NewAccount) -> Result<(), StoreError> {
+    let account = &new.account;
+    sqlx::query::<Db>(
+        "INSERT INTO users (id, name, email, email_normalized, business_name, sector, \
+         password_hash, language, theme, restrict_generation, restrict_publishing, \
+         object_usage_log, accepted_policy_version, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(Id::from(account.id))
+    .bind(account.name.as_str())
+    .bind(account.email.as_str())
+    .bind(account.email.normalized())
+    .bind(account.business_name.as_str())
+    .bind(account.sector.as_str())
+    .bind(new.password_hash.as_str())
+    .bind(account.preferences.language.as_str())
+    .bind(theme_str(account.preferences.theme))
+    .bind(account.restrictions.generation)
+    .bind(account.restrictions.publishing)
+    .bind(account.objections.usage_log)
+    .bind(account.accepted_policy_version.as_str())
+    .bind(Ts(account.created_at))
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+fn credentials_from(row: &<Db as sqlx::Database>::Row) -> Result<Credentials, StoreError> {
+    let id: Id = row.try_get("id").map_err(db_error)?;
+    Ok(Credentials {
+        user: UserId::from_uuid(id.0),
+        password_hash: PasswordHash::from_stored(row.try_get("password_hash").map_err(db_error)?),
+        token_epoch: row.try_get("token_epoch").map_err(db_error)?,
+    })
+}
+
+async fn select_credentials_by_email(
+    conn: &mut Conn,
+    email_normalized: &str,
+) -> Result<Option<Credentials>, StoreError> {
+    sqlx::query::<Db>(concat!(
+        credentials_select!(),
+        " WHERE email_normalized = $1 AND closed_at IS NULL"
+    ))
+    .bind(email_normalized)
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)?
+    .as_ref()
+    .map(credentials_from)
+    .transpose()
+}
+
+async fn select_credentials(conn: &mut Conn, user: UserId) -> Result<Credentials, StoreError> {
+    let row = sqlx::query::<Db>(concat!(
+        credentials_select!(),
+        " WHERE id = $1 AND closed_at IS NULL"
+    ))
+    .bind(Id::from(user))
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)?
+    .ok_or(StoreError::NotFound)?;
+    credentials_from(&row)
+}
+
+async fn select_session_state(conn: &mut Conn, user: UserId) -> Result<SessionState, StoreError> {
+    let row = sqlx::query::<Db>(
+        "SELECT token_epoch, closed_at, object_usage_log FROM users WHERE id = $1",
+    )
+    .bind(Id::from(user))
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)?
+    .ok_or(StoreError::NotFound)?;
+    let closed_at: Option<Ts> = row.try_get("closed_at").map_err(db_error)?;
+    Ok(SessionState {
+        token_epoch: row.try_get("token_epoch").map_err(db_error)?,
+        closed: closed_at.is_some(),
+        objects_to_usage_log: row.try_get("object_usage_log").map_err(db_error)?,
+    })
+}
+
+/// The token epoch of an open account.
+async fn select_token_epoch(conn: &mut Conn, user: Id) -> Result<Option<i64>, StoreError> {
+    sqlx::query_scalar::<Db, i64>(
+        "SELECT token_epoch FROM users WHERE id = $1 AND closed_at IS NULL",
+    )
+    .bind(user)
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)
+}
+
+async fn insert_refresh_token(conn: &mut Conn, token: &NewRefreshToken) -> Result<(), StoreError> {
+    sqlx::query::<Db>(
+        "INSERT INTO refresh_tokens (id, token_hash, family_id, user_id, created_at, \
+         expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(Id(uuid::Uuid::new_v4()))
+    .bind(token.hash.as_str())
+    .bind(Id::from(token.session))
+    .bind(Id::from(token.user))
+    .bind(Ts(token.created_at))
+    .bind(Ts(token.expires_at))
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// Spends a live refresh token; its user and family. One conditional `UPDATE`, so two
+/// concurrent uses cannot both succeed.
+async fn spend_refresh_token(
+    conn: &mut Conn,
+    presented: &TokenHash,
+    now: DateTime<Utc>,
+) -> Result<Option<(Id, Id)>, StoreError> {
+    let row = sqlx::query::<Db>(
+        "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL \
+         AND revoked_at IS NULL AND expires_at > $2 RETURNING user_id, family_id",
+    )
+    .bind(presented.as_str())
+    .bind(Ts(now))
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)?;
+    row.map(|row| {
+        Ok((
+            row.try_get("user_id").map_err(db_error)?,
+            row.try_get("family_id").map_err(db_error)?,
+        ))
+    })
+    .transpose()
+}
+
+/// A refresh token whatever its state: user, family, and when it was spent.
+async fn select_refresh_token(
+    conn: &mut Conn,
+    presented: &TokenHash,
+) -> Result<Option<(Id, Id, Option<Ts>)>, StoreError> {
+    let row = sqlx::query::<Db>(
+        "SELECT user_id, family_id, used_at FROM refresh_tokens WHERE token_hash = $1",
+    )
+    .bind(presented.as_str())
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)?;
+    row.map(|row| {
+        Ok((
+            row.try_get("user_id").map_err(db_error)?,
+            row.try_get("family_id").map_err(db_error)?,
+            row.try_get("used_at").map_err(db_error)?,
+        ))
+    })
+    .transpose()
+}
+
+async fn revoke_family(conn: &mut Conn, family: Id, now: DateTime<Utc>) -> Result<(), StoreError> {
+    sqlx::query::<Db>(
+        "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(family)
+    .bind(Ts(now))
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+async fn revoke_family_of(
+    conn: &mut Conn,
+    presented: &TokenHash,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query::<Db>(
+        "UPDATE refresh_tokens SET revoked_at = $2 WHERE revoked_at IS NULL AND family_id IN \
+         (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)",
+    )
+    .bind(presented.as_str())
+    .bind(Ts(now))
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// Revokes every session of the user except `keep`; how many tokens were revoked.
+pub(super) async fn revoke_sessions(
+    conn: &mut Conn,
+    user: UserId,
+    keep: Option<SessionId>,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    Ok(sqlx::query::<Db>(
+        "UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL \
+         AND ($3 IS NULL OR family_id <> $3)",
+    )
+    .bind(Id::from(user))
+    .bind(Ts(now))
+    .bind(keep.map(Id::from))
+    .execute(conn)
+    .await
+    .map_err(db_error)?
+    .rows_affected())
+}
+
+/// Spends every pending reset token of the user.
+pub(super) async fn void_reset_tokens(
+    conn: &mut Conn,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query::<Db>(
+        "UPDATE password_reset_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL",
+    )
+    .bind(Id::from(user))
+    .bind(Ts(now))
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// Sets the password hash of an open account and moves its token epoch; the new epoch.
+async fn set_password(
+    conn: &mut Conn,
+    user: UserId,
+    hash: &PasswordHash,
+) -> Result<Option<i64>, StoreError> {
+    sqlx::query_scalar::<Db, i64>(
+        "UPDATE users SET password_hash = $2, token_epoch = token_epoch + 1 \
+         WHERE id = $1 AND closed_at IS NULL RETURNING token_epoch",
+    )
+    .bind(Id::from(user))
+    .bind(hash.as_str())
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)
+}
+
+async fn insert_reset_token(
+    conn: &mut Conn,
+    user: UserId,
+    token: &TokenHash,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query::<Db>(
+        "INSERT INTO password_reset_tokens (token_hash, user_id, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token.as_str())
+    .bind(Id::from(user))
+    .bind(Ts(created_at))
+    .bind(Ts(expires_at))
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// Spends a live reset token; its user.
+async fn spend_reset_token(
+    conn: &mut Conn,
+    token: &TokenHash,
+    now: DateTime<Utc>,
+) -> Result<Option<UserId>, StoreError> {
+    Ok(sqlx::query_scalar::<Db, Id>(
+        "UPDATE password_reset_tokens SET used_at = $2 WHERE token_hash = $1 \
+         AND used_at IS NULL AND expires_at > $2 RETURNING user_id",
+    )
+    .bind(token.as_str())
+    .bind(Ts(now))
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)?
+    .map(|id| UserId::from_uuid(id.0)))
+}
+
+#[async_trait]
+impl AuthStore for ThisStore {
+    async fn create_account(&self, new: &NewAccount) -> Result<(), StoreError> {
+        let account = &new.account;
+        let mut tx = self.begin_write().await?;
+        insert_user(&mut tx, new).await?;
+        policy_store::insert_acceptance(
+            &mut tx,
+            account.id,
+            &account.accepted_policy_version,
+            account.created_at,
+            new.ip.as_deref(),
+        )
+        .await?;
+        commit(tx).await
+    }
+
+    async fn credentials_by_email(
+        &self,
+        email_normalized: &str,
+    ) -> Result<Option<Credentials>, StoreError> {
+        select_credentials_by_email(&mut *self.conn().await?, email_normalized).await
+    }
+
+    async fn credentials(&self, user: UserId) -> Result<Credentials, StoreError> {
+        select_credentials(&mut *self.conn().await?, user).await
+    }
+
+    async fn session_state(&self, user: UserId) -> Result<SessionState, StoreError> {
+        select_session_state(&mut *self.conn().await?, user).await
+    }
+
+    async fn insert_refresh_token(&self, token: &NewRefreshToken) -> Result<(), StoreError> {
+        insert_refresh_token(&mut *self.conn().await?, token).await
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        presented: &TokenHash,
+        next: &TokenHash,
+        now: DateTime<Utc>,
+        next_expires_at: DateTime<Utc>,
+    ) -> Result<Rotation, StoreError> {
+        let mut tx = self.begin_write().await?;
+        if let Some((user, family)) = spend_refresh_token(&mut tx, presented, now).await? {
+            let Some(token_epoch) = select_token_epoch(&mut tx, user).await? else {
+                return Ok(Rotation::Invalid);
+            };
+            let user = UserId::from_uuid(user.0);
+            let session = SessionId::from_uuid(family.0);
+            let successor = NewRefreshToken {
+                hash: next.clone(),
+                session,
+                user,
+                created_at: now,
+                expires_at: next_expires_at,
+            };
+            insert_refresh_token(&mut tx, &successor).await?;
+            commit(tx).await?;
+            return Ok(Rotation::Rotated {
+                user,
+                session,
+                token_epoch,
+            });
+        }
+        let Some((user, family, used_at)) = select_refresh_token(&mut tx, presented).await? else {
+            return Ok(Rotation::Invalid);
+        };
+        if used_at.is_none() {
+            // Expired or already revoked: refused, nothing else to do.
+            return Ok(Rotation::Invalid);
+        }
+        revoke_family(&mut tx, family, now).await?;
+        commit(tx).await?;
+        Ok(Rotation::Reused {
+            user: UserId::from_uuid(user.0),
+            session: SessionId::from_uuid(family.0),
+        })
+    }
+
+    async fn revoke_session_of(
+        &self,
+        presented: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        revoke_family_of(&mut *self.conn().await?, presented, now).await
+    }
+
+    async fn change_password(
+        &self,
+        user: UserId,
+        hash: &PasswordHash,
+        keep: Option<SessionId>,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let epoch = set_password(&mut tx, user, hash)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        revoke_sessions(&mut tx, user, keep, now).await?;
+        void_reset_tokens(&mut tx, user, now).await?;
+        commit(tx).await?;
+        Ok(epoch)
+    }
+
+    async fn insert_reset_token(
+        &self,
+        user: UserId,
+        token: &TokenHash,
+        created_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        insert_reset_token(
+            &mut *self.conn().await?,
+            user,
+            token,
+            created_at,
+            expires_at,
+        )
+        .await
+    }
+
+    async fn reset_password(
+        &self,
+        token: &TokenHash,
+        hash: &PasswordHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<UserId>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let Some(user) = spend_reset_token(&mut tx, token, now).await? else {
+            return Ok(None);
+        };
+        if set_password(&mut tx, user, hash).await?.is_none() {
+            return Ok(None);
+        }
+        revoke_sessions(&mut tx, user, None, now).await?;
+        void_reset_tokens(&mut tx, user, now).await?;
+        commit(tx).await?;
+        Ok(Some(user))
+    }
+}

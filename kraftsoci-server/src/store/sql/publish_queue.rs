@@ -1,0 +1,407 @@
+//! [`PublishQueue`]: claims, leases and the fenced writes of the publish worker, and the
+//! statements on the queue that the post flow runs in its own transactions.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use kraftsoci_core::ports::{JOB_RUNNING, JobRequest, JobView, JournalEntry, Queued};
+use kraftsoci_core::{ConnectionId, PostId, StoreError, UserId};
+use sqlx::Row as _;
+
+use super::{Conn, Db, ThisStore, commit, connection_store, db_error, post_store, publish_journal};
+use crate::store::dialect::Dialect;
+use crate::store::ports::{
+    ClaimedJob, JobChange, JobId, JobLease, PublishJobRecord, PublishQueue, Settled, Settlement,
+    WaitReason,
+};
+use crate::store::types::{Id, Ts};
+
+fn attempts(value: i32) -> u32 {
+    u32::try_from(value).unwrap_or(0)
+}
+
+async fn claim(
+    conn: &mut Conn,
+    claim: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> Result<Option<ClaimedJob>, StoreError> {
+    let row = sqlx::query::<Db>(<Db as Dialect>::CLAIM_JOB)
+        .bind(claim)
+        .bind(Ts(now))
+        .bind(Ts(lease_until))
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let id: Id = row.try_get("id").map_err(db_error)?;
+    let post: Id = row.try_get("post_id").map_err(db_error)?;
+    let owner: Id = row.try_get("owner_id").map_err(db_error)?;
+    let connection: Option<Id> = row.try_get("connection_id").map_err(db_error)?;
+    let lease_until: Ts = row.try_get("lease_until").map_err(db_error)?;
+    Ok(Some(ClaimedJob {
+        lease: JobLease {
+            job: JobId(id.0),
+            claim: claim.to_owned(),
+        },
+        post: PostId::from_uuid(post.0),
+        owner: UserId::from_uuid(owner.0),
+        connection: connection.map(|c| ConnectionId::from_uuid(c.0)),
+        attempts: attempts(row.try_get("attempts").map_err(db_error)?),
+        transient_deferrals: attempts(row.try_get("transient_deferrals").map_err(db_error)?),
+        lease_until: lease_until.0,
+    }))
+}
+
+/// Extends the lease if the claim still holds the job; whether it does.
+async fn renew(
+    conn: &mut Conn,
+    lease: &JobLease,
+    until: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query::<Db>(
+        "UPDATE publish_jobs SET lease_until = $3 WHERE id = $1 AND locked_by = $2",
+    )
+    .bind(Id(lease.job.0))
+    .bind(lease.claim.as_str())
+    .bind(Ts(until))
+    .execute(conn)
+    .await
+    .map_err(db_error)?
+    .rows_affected()
+        == 1)
+}
+
+/// The fence: touches the job only if `lease` still holds it, which also locks the row until
+/// the transaction ends. The job's owner, or `None` when the lease was lost.
+async fn fence(
+    conn: &mut Conn,
+    lease: &JobLease,
+    now: DateTime<Utc>,
+) -> Result<Option<UserId>, StoreError> {
+    Ok(sqlx::query_scalar::<Db, Id>(
+        "UPDATE publish_jobs SET updated_at = $3 WHERE id = $1 AND locked_by = $2 \
+         RETURNING owner_id",
+    )
+    .bind(Id(lease.job.0))
+    .bind(lease.claim.as_str())
+    .bind(Ts(now))
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)?
+    .map(|id| UserId::from_uuid(id.0)))
+}
+
+async fn delete_job(conn: &mut Conn, job: JobId) -> Result<(), StoreError> {
+    sqlx::query::<Db>("DELETE FROM publish_jobs WHERE id = $1")
+        .bind(Id(job.0))
+        .execute(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+/// Deletes every publish job of the owner (the account is closing); how many.
+pub(super) async fn delete_owner_jobs(conn: &mut Conn, owner: UserId) -> Result<u64, StoreError> {
+    Ok(
+        sqlx::query::<Db>("DELETE FROM publish_jobs WHERE owner_id = $1")
+            .bind(Id::from(owner))
+            .execute(conn)
+            .await
+            .map_err(db_error)?
+            .rows_affected(),
+    )
+}
+
+async fn requeue(
+    conn: &mut Conn,
+    job: JobId,
+    run_after: DateTime<Utc>,
+    wait: Option<WaitReason>,
+    transient: bool,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query::<Db>(
+        "UPDATE publish_jobs SET state = 'queued', locked_by = NULL, lease_until = NULL, \
+         run_after = $2, wait_reason = $3, last_error = $4, \
+         transient_deferrals = transient_deferrals + $5, updated_at = $6 WHERE id = $1",
+    )
+    .bind(Id(job.0))
+    .bind(Ts(run_after))
+    .bind(wait.map(|w| w.as_str()))
+    .bind(note)
+    .bind(i32::from(transient))
+    .bind(Ts(now))
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+async fn abandon(
+    conn: &mut Conn,
+    job: JobId,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query::<Db>(
+        "UPDATE publish_jobs SET state = 'failed', locked_by = NULL, lease_until = NULL, \
+         last_error = $2, updated_at = $3 WHERE id = $1",
+    )
+    .bind(Id(job.0))
+    .bind(error)
+    .bind(Ts(now))
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+async fn select_record(
+    conn: &mut Conn,
+    post: PostId,
+) -> Result<Option<PublishJobRecord>, StoreError> {
+    let row = sqlx::query::<Db>(
+        "SELECT id, post_id, state, run_after, attempts, transient_deferrals, locked_by, \
+         lease_until, wait_reason, last_error FROM publish_jobs WHERE post_id = $1",
+    )
+    .bind(Id::from(post))
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let id: Id = row.try_get("id").map_err(db_error)?;
+    let post: Id = row.try_get("post_id").map_err(db_error)?;
+    let run_after: Ts = row.try_get("run_after").map_err(db_error)?;
+    let lease_until: Option<Ts> = row.try_get("lease_until").map_err(db_error)?;
+    let wait_reason: Option<String> = row.try_get("wait_reason").map_err(db_error)?;
+    let wait_reason = wait_reason
+        .map(|w| {
+            WaitReason::parse(&w).ok_or_else(|| {
+                StoreError::Corrupt(format!("publish_jobs.wait_reason: unknown {w:?}"))
+            })
+        })
+        .transpose()?;
+    Ok(Some(PublishJobRecord {
+        id: JobId(id.0),
+        post: PostId::from_uuid(post.0),
+        state: row.try_get("state").map_err(db_error)?,
+        run_after: run_after.0,
+        attempts: attempts(row.try_get("attempts").map_err(db_error)?),
+        transient_deferrals: attempts(row.try_get("transient_deferrals").map_err(db_error)?),
+        locked_by: row.try_get("locked_by").map_err(db_error)?,
+        lease_until: lease_until.map(|t| t.0),
+        wait_reason,
+        last_error: row.try_get("last_error").map_err(db_error)?,
+    }))
+}
+
+// The post flow's statements on the queue: a click queues the job, an edit or withdrawal
+// drops it, the preview shows it.
+
+/// A worker holds the job (or the post is publishing): the post cannot change now.
+pub(super) fn job_running() -> StoreError {
+    StoreError::Conflict {
+        constraint: JOB_RUNNING.to_owned(),
+    }
+}
+
+/// A post's job as its preview shows it.
+pub(super) async fn select_job_view(
+    conn: &mut Conn,
+    owner: UserId,
+    post: PostId,
+) -> Result<Option<JobView>, StoreError> {
+    let row = sqlx::query_as::<Db, (String, Ts, i32)>(
+        "SELECT state, run_after, attempts FROM publish_jobs \
+         WHERE owner_id = $1 AND post_id = $2",
+    )
+    .bind(Id::from(owner))
+    .bind(Id::from(post))
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(row.map(|(state, run_after, attempts)| JobView {
+        state,
+        run_after: run_after.0,
+        attempts: u32::try_from(attempts).unwrap_or(0),
+    }))
+}
+
+/// Drops a post's publish job unless a worker holds it with a lease still live at `now`.
+pub(super) async fn drop_job(
+    conn: &mut Conn,
+    post: PostId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let held = sqlx::query_scalar::<Db, i64>(
+        "SELECT COUNT(*) FROM publish_jobs WHERE post_id = $1 AND state = 'running' \
+         AND lease_until IS NOT NULL AND lease_until > $2",
+    )
+    .bind(Id::from(post))
+    .bind(Ts(now))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    if held > 0 {
+        return Err(job_running());
+    }
+    sqlx::query::<Db>("DELETE FROM publish_jobs WHERE post_id = $1")
+        .bind(Id::from(post))
+        .execute(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+/// Inserts the post's job, or re-queues/reschedules the existing one unless a worker holds it.
+pub(super) async fn queue_job(
+    conn: &mut Conn,
+    owner: UserId,
+    post: PostId,
+    job: &JobRequest,
+    reschedule: bool,
+) -> Result<Queued, StoreError> {
+    let inserted = sqlx::query::<Db>(
+        "INSERT INTO publish_jobs (id, post_id, owner_id, connection_id, run_after, attempts, \
+         state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 0, 'queued', $6, $6) \
+         ON CONFLICT (post_id) DO NOTHING",
+    )
+    .bind(Id(uuid::Uuid::new_v4()))
+    .bind(Id::from(post))
+    .bind(Id::from(owner))
+    .bind(Id::from(job.connection))
+    .bind(Ts(job.run_after))
+    .bind(Ts(job.at))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    if inserted.rows_affected() > 0 {
+        return Ok(Queued::Created);
+    }
+    let (state, run_after, connection) = sqlx::query_as::<Db, (String, Ts, Option<Id>)>(
+        "SELECT state, run_after, connection_id FROM publish_jobs WHERE post_id = $1",
+    )
+    .bind(Id::from(post))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    let same = run_after.0 == job.run_after && connection == Some(Id::from(job.connection));
+    match state.as_str() {
+        "running" if reschedule && !same => return Err(job_running()),
+        "running" => return Ok(Queued::Unchanged),
+        "queued" if same || !reschedule => return Ok(Queued::Unchanged),
+        _ => {}
+    }
+    sqlx::query::<Db>(
+        "UPDATE publish_jobs SET state = 'queued', run_after = $2, connection_id = $3, \
+         attempts = 0, locked_by = NULL, lease_until = NULL, last_error = NULL, updated_at = $4 \
+         WHERE post_id = $1 AND state <> 'running'",
+    )
+    .bind(Id::from(post))
+    .bind(Ts(job.run_after))
+    .bind(Id::from(job.connection))
+    .bind(Ts(job.at))
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(Queued::Updated)
+}
+
+#[async_trait]
+impl PublishQueue for ThisStore {
+    async fn claim_publish_job(
+        &self,
+        claim_token: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<ClaimedJob>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let claimed = claim(&mut tx, claim_token, now, lease_until).await?;
+        commit(tx).await?;
+        Ok(claimed)
+    }
+
+    async fn renew_publish_lease(
+        &self,
+        lease: &JobLease,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        renew(&mut *self.conn().await?, lease, until).await
+    }
+
+    async fn record_publish_step(
+        &self,
+        lease: &JobLease,
+        post: PostId,
+        entry: &JournalEntry,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        if fence(&mut tx, lease, publish_journal::step_at(entry))
+            .await?
+            .is_none()
+        {
+            return Err(StoreError::Stale);
+        }
+        publish_journal::upsert_entry(&mut tx, post, entry).await?;
+        commit(tx).await
+    }
+
+    async fn settle_publish_job(
+        &self,
+        lease: &JobLease,
+        settlement: &Settlement,
+    ) -> Result<Settled, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let Some(owner) = fence(&mut tx, lease, settlement.now).await? else {
+            return Ok(Settled::LeaseLost);
+        };
+        if let Some(change) = &settlement.post
+            && !post_store::update_post_state(&mut tx, change).await?
+        {
+            return Ok(Settled::PostChanged);
+        }
+        if let Some(connection) = settlement.reconnect {
+            // Scoped to the job's owner: the worker never touches another tenant's row. A
+            // connection deleted meanwhile has nothing left to mark.
+            connection_store::mark_needs_reconnect(&mut tx, owner, connection).await?;
+        }
+        match &settlement.job {
+            JobChange::Keep => {}
+            JobChange::Done => delete_job(&mut tx, lease.job).await?,
+            JobChange::Requeue {
+                run_after,
+                wait,
+                transient,
+                note,
+            } => {
+                requeue(
+                    &mut tx,
+                    lease.job,
+                    *run_after,
+                    *wait,
+                    *transient,
+                    note.as_deref(),
+                    settlement.now,
+                )
+                .await?;
+            }
+            JobChange::Abandon { error } => {
+                abandon(&mut tx, lease.job, error, settlement.now).await?;
+            }
+        }
+        commit(tx).await?;
+        Ok(Settled::Applied)
+    }
+
+    async fn publish_job_record(
+        &self,
+        post: PostId,
+    ) -> Result<Option<PublishJobRecord>, StoreError> {
+        select_record(&mut *self.conn().await?, post).await
+    }
+}

@@ -1,0 +1,34 @@
+//! [`UsageLogStore`]: appending to the usage log (P06).
+
+use async_trait::async_trait;
+use kraftsoci_core::StoreError;
+use kraftsoci_core::ports::{UsageEvent, UsageLogStore};
+
+use super::{Conn, Db, ThisStore, db_error};
+use crate::store::types::{Id, Ts};
+
+async fn insert_event(conn: &mut Conn, event: &UsageEvent) -> Result<(), StoreError> {
+    sqlx::query::<Db>(
+        "INSERT INTO usage_log (user_id, method, route, status, ip, user_agent, security, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(event.user.map(Id::from))
+    .bind(event.method.as_str())
+    .bind(event.route.as_str())
+    .bind(i32::from(event.status))
+    .bind(event.ip.as_deref())
+    .bind(event.user_agent.as_deref())
+    .bind(event.security)
+    .bind(Ts(event.at))
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+#[async_trait]
+impl UsageLogStore for ThisStore {
+    async fn append(&self, event: &UsageEvent) -> Result<(), StoreError> {
+        insert_event(&mut *self.conn().await?, event).await
+    }
+}

@@ -109,8 +109,9 @@ pub use callbacks::{
 };
 pub use client::{MetaClient, appsecret_proof};
 pub use config::{
-    DEFAULT_API_VERSION, DEFAULT_DIALOG_BASE_URL, DEFAULT_GRAPH_BASE_URL, DEFAULT_SCOPES,
-    MetaConfig, PollPolicy, PublishPolicy, REQUIRED_PERMISSIONS, UsagePolicy,
+    DEFAULT_API_VERSION, DEFAULT_DIALOG_BASE_URL, DEFAULT_GRAPH_BASE_URL, DEFAULT_RUPLOAD_BASE_URL,
+    DEFAULT_SCOPES, MetaConfig, PollPolicy, PublishPolicy, REQUIRED_PERMISSIONS, UploadPolicy,
+    UsagePolicy,
 };
 pub use error::{CallbackRejection, ErrorKind, GraphError, MetaError};
 pub use media::MEDIA_FIELDS;

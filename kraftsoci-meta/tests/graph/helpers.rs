@@ -28,24 +28,22 @@ pub struct TestGraph {
 }
 
 pub fn poll_policy() -> PollPolicy {
-    PollPolicy {
-        initial_delay: Duration::from_secs(1),
-        max_delay: Duration::from_secs(8),
-        multiplier: 2.0,
-        jitter: 0.2,
-        max_wait: Duration::from_secs(60),
-    }
+    PollPolicy::default()
+        .with_initial_delay(Duration::from_secs(1))
+        .with_max_delay(Duration::from_secs(8))
+        .with_multiplier(2.0)
+        .with_jitter(0.2)
+        .with_max_wait(Duration::from_secs(60))
 }
 
 pub fn publish_policy() -> PublishPolicy {
-    PublishPolicy {
-        check_quota: true,
-        fallback_quota_total: 50,
-        reconcile_delay: Duration::from_secs(2),
-        reconcile_attempts: 3,
-        not_ready_retries: 2,
-        create_attempts: 3,
-    }
+    PublishPolicy::default()
+        .with_check_quota(true)
+        .with_fallback_quota_total(50)
+        .with_reconcile_delay(Duration::from_secs(2))
+        .with_reconcile_attempts(3)
+        .with_not_ready_retries(2)
+        .with_create_attempts(3)
 }
 
 pub fn config(server: &MockServer) -> MetaConfig {

@@ -478,6 +478,14 @@ impl<'a> GraphRequest<'a> {
 
 /// `{base}/{version}/{segments…}`, each segment percent-encoded.
 pub(crate) fn versioned(base: &Url, version: &str, segments: &[&str]) -> Result<Url, MetaError> {
+    let mut all = Vec::with_capacity(segments.len() + 1);
+    all.push(version);
+    all.extend_from_slice(segments);
+    joined(base, &all)
+}
+
+/// `{base}/{segments…}`, each segment percent-encoded, without query or fragment.
+pub(crate) fn joined(base: &Url, segments: &[&str]) -> Result<Url, MetaError> {
     let mut url = base.clone();
     url.set_query(None);
     url.set_fragment(None);
@@ -486,7 +494,6 @@ pub(crate) fn versioned(base: &Url, version: &str, segments: &[&str]) -> Result<
             .path_segments_mut()
             .map_err(|()| MetaError::InvalidConfig("base url cannot carry a path".into()))?;
         path.pop_if_empty();
-        path.push(version);
         for segment in segments {
             path.push(segment);
         }

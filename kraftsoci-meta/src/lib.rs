@@ -100,6 +100,7 @@ mod oauth;
 mod poll;
 mod publish;
 mod publisher;
+mod upload;
 mod usage;
 
 pub use accounts::{InstagramAccount, InstagramAccounts, PageWithoutInstagram};
@@ -126,4 +127,8 @@ pub use publish::{
     StoryMedia, StoryPost, UserTag,
 };
 pub use publisher::GraphPublisher;
+pub use upload::{
+    MAX_REEL_BYTES, MAX_STORY_VIDEO_BYTES, ReelUpload, ResumableVideo, StoryUpload, UploadProgress,
+    UploadStatus, VideoFile,
+};
 pub use usage::{AppUsage, BusinessUsage, BusinessUseCaseUsage, Usage};

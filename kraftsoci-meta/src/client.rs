@@ -558,6 +558,22 @@ fn validate(config: &MetaConfig) -> Result<(), MetaError> {
             "publish.create_attempts must be at least 1".into(),
         ));
     }
+    // A zero deadline fails every call; `None` is how a deadline is switched off.
+    for (name, timeout) in [
+        ("request_timeout", config.request_timeout()),
+        ("connect_timeout", config.connect_timeout()),
+        ("publish_timeout", config.publish_timeout()),
+        (
+            "upload.attempt_timeout",
+            config.upload_policy().attempt_timeout(),
+        ),
+    ] {
+        if timeout.is_some_and(|t| t.is_zero()) {
+            return Err(MetaError::InvalidConfig(format!(
+                "{name} must be longer than zero (None switches it off)"
+            )));
+        }
+    }
     Ok(())
 }
 
@@ -712,6 +728,40 @@ mod tests {
             MetaClient::new(config),
             Err(MetaError::InvalidConfig(_))
         ));
+    }
+
+    #[test]
+    fn a_client_refuses_a_zero_deadline_and_a_non_http_upload_host() {
+        let zero = MetaConfig::token_only().with_request_timeout(Some(Duration::ZERO));
+        assert!(matches!(
+            MetaClient::new(zero),
+            Err(MetaError::InvalidConfig(_))
+        ));
+        let zero_upload = MetaConfig::token_only().with_upload_policy(
+            crate::UploadPolicy::default().with_attempt_timeout(Some(Duration::ZERO)),
+        );
+        assert!(matches!(
+            MetaClient::new(zero_upload),
+            Err(MetaError::InvalidConfig(_))
+        ));
+        let ftp = MetaConfig::token_only()
+            .with_rupload_base_url(Url::parse("ftp://rupload.example/").unwrap());
+        assert!(matches!(
+            MetaClient::new(ftp),
+            Err(MetaError::InvalidConfig(_))
+        ));
+        let none = MetaConfig::token_only().with_timeouts(None, None, None);
+        assert!(MetaClient::new(none).is_ok());
+    }
+
+    #[test]
+    fn upload_urls_put_the_version_after_the_upload_prefix() {
+        let base = Url::parse("https://rupload.facebook.com/").unwrap();
+        let url = joined(&base, &["ig-api-upload", "v25.0", "17889455560051444"]).unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://rupload.facebook.com/ig-api-upload/v25.0/17889455560051444"
+        );
     }
 
     #[test]

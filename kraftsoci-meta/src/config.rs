@@ -713,6 +713,29 @@ mod tests {
     }
 
     #[test]
+    fn upload_back_offs_double_up_to_their_cap() {
+        let policy = UploadPolicy::default()
+            .with_initial_backoff(Duration::from_secs(1))
+            .with_max_backoff(Duration::from_secs(10));
+        let waits: Vec<u64> = (0..6).map(|n| policy.backoff(n).as_secs()).collect();
+        assert_eq!(waits, vec![1, 2, 4, 8, 10, 10]);
+        assert_eq!(policy.backoff(u32::MAX), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn setters_change_only_their_own_setting() {
+        let config = MetaConfig::token_only()
+            .with_app_id("42")
+            .with_scopes(["instagram_basic"])
+            .with_publish_timeout(None);
+        assert_eq!(config.app_id(), Some("42"));
+        assert_eq!(config.scopes(), ["instagram_basic"]);
+        assert_eq!(config.publish_timeout(), None);
+        assert_eq!(config.request_timeout(), Some(Duration::from_secs(30)));
+        assert_eq!(config.required_permissions().len(), 4);
+    }
+
+    #[test]
     fn debug_output_never_contains_the_app_secret() {
         let config = MetaConfig::new(
             "123",

@@ -27,6 +27,9 @@ use crate::publish::{
 /// The one exception is a carousel: its children are not visible to core, so
 /// `create_container` creates them, polls each to `FINISHED`, then creates the parent.
 ///
+/// Media reach Meta by URL (core's `MediaSource`); resumable uploads of a local video
+/// ([`MetaClient::publish_video_file`]) are a client feature outside the port.
+///
 /// Wired into core's orchestration, as a worker does for each approved post:
 ///
 /// ```no_run

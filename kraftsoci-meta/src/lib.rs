@@ -49,7 +49,7 @@
 //! ## Dependencies
 //!
 //! 141 crates besides this one with the default features: `cargo tree -p kraftsoci-meta -e
-//! normal --prefix none | sort -u` prints 187 lines, 142 once the repeats marked `(*)` are
+//! normal --prefix none | sort -u` prints 189 lines, 142 once the repeats marked `(*)` are
 //! folded (this crate included).
 //!
 //! ## Quick start

@@ -129,10 +129,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let image_url =
         std::env::var("IMAGE_URL").unwrap_or_else(|_| "https://cdn.example/simit.jpg".into());
 
-    let mut config = MetaConfig::token_only().with_poll_policy(PollPolicy {
-        initial_delay: Duration::from_millis(200),
-        ..PollPolicy::default()
-    });
+    let mut config = MetaConfig::token_only()
+        .with_poll_policy(PollPolicy::default().with_initial_delay(Duration::from_millis(200)));
     let (token, fake) = match real {
         Some(token) => {
             println!("publishing for real to Instagram account {ig_user}");

@@ -117,17 +117,146 @@ const CONTAINER_LIFETIME: std::time::Duration = std::time::Duration::from_secs(2
 
 /// Drives a [`PublishPermit`] to Instagram through the [`SocialPublisher`] port.
 ///
+/// Each [`PublishOrchestrator::run`] goes as far as it can and records a recovery point in the
+/// [`PublishJournal`] after every step; a run that ends [`PublishOutcome::Deferred`] (or a
+/// process that dies mid-way) is resumed by running the same permit again, and never posts
+/// twice. In production the publisher is kraftsoci-meta's `GraphPublisher`, the journal a
+/// durable store and the clock [`crate::SystemClock`]; here all three are stand-ins:
+///
 /// ```
-/// # use std::sync::Arc;
-/// # use kraftsoci_core::{PublishOrchestrator, PublishPolicy, QuotaBook, SystemClock};
-/// # fn build(
-/// #     publisher: Arc<dyn kraftsoci_core::ports::SocialPublisher>,
-/// #     journal: Arc<dyn kraftsoci_core::ports::PublishJournal>,
-/// # ) -> PublishOrchestrator {
+/// use std::collections::HashMap;
+/// use std::sync::{Arc, Mutex};
+/// use std::time::Duration;
+///
+/// use async_trait::async_trait;
+/// use chrono::Utc;
+/// use kraftsoci_core::ports::{
+///     ContainerId, ContainerSpec, ContainerStatus, JournalEntry, MediaLookup, MediaQuery,
+///     MediaSource, PublishAccount, PublishError, PublishJournal, PublishResult, PublishStep,
+///     PublishingQuota, SocialPublisher,
+/// };
+/// use kraftsoci_core::*;
+/// use secrecy::SecretString;
+///
+/// /// Recovery points in memory. A real journal commits each entry durably before `record`
+/// /// returns (kraftsoci-server's SQL stores do).
+/// #[derive(Default)]
+/// struct MemoryJournal(Mutex<HashMap<PostId, JournalEntry>>);
+///
+/// #[async_trait]
+/// impl PublishJournal for MemoryJournal {
+///     async fn load(&self, post: PostId) -> Result<Option<JournalEntry>, StoreError> {
+///         Ok(self.0.lock().unwrap().get(&post).cloned())
+///     }
+///     async fn record(&self, post: PostId, entry: &JournalEntry) -> Result<(), StoreError> {
+///         self.0.lock().unwrap().insert(post, entry.clone());
+///         Ok(())
+///     }
+///     async fn clear(&self, post: PostId) -> Result<(), StoreError> {
+///         self.0.lock().unwrap().remove(&post);
+///         Ok(())
+///     }
+/// }
+///
+/// /// An Instagram where every container is ready at once and every publish succeeds.
+/// struct InstantInstagram;
+///
+/// #[async_trait]
+/// impl SocialPublisher for InstantInstagram {
+///     async fn create_container(
+///         &self,
+///         _: &PublishAccount,
+///         spec: &ContainerSpec,
+///     ) -> Result<ContainerId, PublishError> {
+///         assert_eq!(spec.items.len(), 1);
+///         Ok(ContainerId("c1".into()))
+///     }
+///     async fn container_status(
+///         &self,
+///         _: &PublishAccount,
+///         _: &ContainerId,
+///     ) -> Result<ContainerStatus, PublishError> {
+///         Ok(ContainerStatus::Finished)
+///     }
+///     async fn publish(
+///         &self,
+///         _: &PublishAccount,
+///         _: &ContainerId,
+///     ) -> Result<PublishResult, PublishError> {
+///         Ok(PublishResult::Published { media_id: "m1".into() })
+///     }
+///     async fn publishing_quota(
+///         &self,
+///         _: &PublishAccount,
+///     ) -> Result<PublishingQuota, PublishError> {
+///         Ok(PublishingQuota { used: 3, total: 50, window: Duration::from_secs(86_400) })
+///     }
+///     async fn permalink(
+///         &self,
+///         _: &PublishAccount,
+///         _: &str,
+///     ) -> Result<Option<String>, PublishError> {
+///         Ok(Some("https://www.instagram.com/p/m1/".into()))
+///     }
+///     async fn find_media(
+///         &self,
+///         _: &PublishAccount,
+///         _: &MediaQuery,
+///     ) -> Result<MediaLookup, PublishError> {
+///         Ok(MediaLookup::NotFound)
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // The owner approved exactly this content for this account; the permit proves it.
+/// let owner = UserId::new();
+/// let target = IgUserId::parse("17841405822304914")?;
+/// let content = PostContent {
+///     caption: Caption::parse("Fresh simit, straight from the oven")?,
+///     hashtags: vec![Hashtag::parse("#simit")?],
+///     alt_text: None,
+///     media_kind: MediaKind::Image,
+///     media: vec![MediaDigest::of(b"jpeg bytes")],
+///     target: None,
+/// };
+/// let mut post = Post::generated(owner, content, Utc::now())?;
+/// post.approve(Approval {
+///     user: owner,
+///     shown_hash: post.content_hash(),
+///     target: target.clone(),
+///     at: Utc::now(),
+///     ip: None,
+///     user_agent: None,
+///     scheduled_for: None,
+/// })?;
+/// let permit = post.begin_publishing(Utc::now(), &Restrictions::default())?;
+///
+/// let journal = Arc::new(MemoryJournal::default());
+/// let orchestrator = PublishOrchestrator::new(
+///     Arc::new(InstantInstagram),
+///     journal.clone(),
+///     // Waits advance this clock instead of sleeping; use `SystemClock` in production.
+///     Arc::new(ManualClock::new(Utc::now())),
+///     PublishPolicy::default(),
+/// )
 /// // One book for every run of a worker: the quota is read once per account and max age.
-/// let quotas = Arc::new(QuotaBook::default());
-/// PublishOrchestrator::new(publisher, journal, Arc::new(SystemClock), PublishPolicy::default())
-///     .with_quotas(quotas)
+/// .with_quotas(Arc::new(QuotaBook::default()));
+///
+/// let account = PublishAccount { ig_user_id: target, access_token: SecretString::from("EAAG…") };
+/// let media = [MediaSource { url: "https://media.example/signed/simit.jpg".into(), is_video: false }];
+/// match orchestrator.run(&permit, &account, &media).await? {
+///     PublishOutcome::Published { media_id, permalink, .. } => {
+///         assert_eq!(media_id.as_deref(), Some("m1"));
+///         assert_eq!(permalink.as_deref(), Some("https://www.instagram.com/p/m1/"));
+///     }
+///     // Progress is in the journal: run the same permit again after `until`.
+///     PublishOutcome::Deferred { until, reason } => panic!("deferred to {until}: {reason:?}"),
+///     other => panic!("{other:?}"),
+/// }
+/// let recorded = journal.0.lock().unwrap().get(&permit.post()).map(|entry| entry.step.clone());
+/// assert!(matches!(recorded, Some(PublishStep::Published { .. })));
+/// # Ok(())
 /// # }
 /// ```
 pub struct PublishOrchestrator {

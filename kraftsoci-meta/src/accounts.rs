@@ -12,6 +12,7 @@ use crate::error::MetaError;
 ///
 /// `Debug` never prints the Page token.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct InstagramAccount {
     /// The Instagram user id to publish as.
     pub ig_user_id: IgUserId,
@@ -32,6 +33,7 @@ pub struct InstagramAccount {
 /// The same symptom has two causes: no professional Instagram account is linked to the Page,
 /// or `instagram_basic` was not granted.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PageWithoutInstagram {
     /// The Page id.
     pub page_id: String,
@@ -41,6 +43,7 @@ pub struct PageWithoutInstagram {
 
 /// Every Page of the user, split by whether it can be published to.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct InstagramAccounts {
     /// The Pages with an Instagram account.
     pub accounts: Vec<InstagramAccount>,

@@ -35,6 +35,7 @@ const BASE64URL: GeneralPurpose = GeneralPurpose::new(
 
 /// A verified `signed_request`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SignedRequest {
     /// The app-scoped user id the callback is about.
     pub user_id: String,
@@ -174,6 +175,7 @@ pub fn verify_webhook_signature(
 ///
 /// `Debug` never prints the verify token.
 #[derive(Clone, Default, Deserialize)]
+#[non_exhaustive]
 pub struct WebhookSubscription {
     /// `hub.mode`; must be `subscribe`.
     #[serde(rename = "hub.mode")]
@@ -249,6 +251,7 @@ impl WebhookSubscription {
 /// The JSON reply to a Data Deletion Request callback: a status page URL and a confirmation
 /// code, as standard JSON (`Content-Type: application/json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct DataDeletionResponse {
     /// A human-readable status page of this request.
     pub url: String,

@@ -33,6 +33,65 @@ pub fn appsecret_proof(app_secret: &SecretString, access_token: &SecretString) -
 /// Cheap to clone (the HTTP pool and usage readings are shared). Tokens travel only in the
 /// `Authorization` header; responses' usage headers are tracked to slow down before Meta
 /// throttles.
+///
+/// # Timeouts
+///
+/// Each deadline covers one request (connect, send and the whole answer) and is set on that
+/// request, so it holds for a client given with [`MetaClient::with_http_client`] too:
+///
+/// | request | default | set with |
+/// |---|---|---|
+/// | an ordinary Graph call | 30 s | [`MetaConfig::with_request_timeout`] |
+/// | `media_publish` (Meta sometimes answers after minutes; a timeout here is an ambiguous outcome, resolved by reading the container) | 120 s | [`MetaConfig::with_publish_timeout`] |
+/// | one resumable upload request (a cut one is resumed) | 15 min | [`UploadPolicy::with_attempt_timeout`](crate::UploadPolicy::with_attempt_timeout) |
+/// | establishing a connection (built-in client only) | 10 s | [`MetaConfig::with_connect_timeout`] |
+///
+/// The built-in client sets no other timeout, follows no redirect (Graph never redirects an
+/// API call) and sends `User-Agent: kraftsoci-meta/<version>`.
+///
+/// # Example
+///
+/// From the login to a first image post:
+///
+/// ```no_run
+/// use kraftsoci_core::ports::PublishAccount;
+/// use kraftsoci_meta::{ImagePost, LoginCallback, MediaSpec, MetaClient, MetaConfig};
+/// use secrecy::SecretString;
+/// use url::Url;
+///
+/// # async fn run(redirect_query: &str) -> Result<(), Box<dyn std::error::Error>> {
+/// let client = MetaClient::new(MetaConfig::new(
+///     "1234567890",
+///     SecretString::from("app-secret"),
+///     Url::parse("https://kraftsoci.example/connect/instagram/callback")?,
+/// ))?;
+///
+/// // 1. Send the owner to Facebook Login; keep the state in their session.
+/// let login = client.login_url("b9c4e1d2a7f0")?;
+/// println!("redirect to {login}");
+///
+/// // 2. Facebook redirects back with a one-time code: exchange it.
+/// let callback = LoginCallback::parse(redirect_query, "b9c4e1d2a7f0")?;
+/// let short = client.exchange_code(&callback.code).await?;
+/// let long = client.exchange_long_lived(&short.token).await?;
+/// client.check_permissions(&long.token).await?;
+/// let found = client.instagram_accounts(&long.token).await?;
+/// let Some(ig) = found.accounts.into_iter().next() else {
+///     return Err("no Instagram business account is linked to the owner's Pages".into());
+/// };
+///
+/// // 3. Publish an image with the Page token (the owner clicked Publish).
+/// let account = PublishAccount {
+///     ig_user_id: ig.ig_user_id,
+///     access_token: ig.page_access_token.unwrap_or(long.token),
+/// };
+/// let post = ImagePost::new("https://cdn.example/simit.jpg")
+///     .with_caption("Fresh simit, straight from the oven #simit");
+/// let published = client.publish(&account, &MediaSpec::Image(post)).await?;
+/// println!("{:?} {:?}", published.result, published.permalink);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct MetaClient {
     inner: Arc<Inner>,
@@ -53,22 +112,19 @@ impl std::fmt::Debug for MetaClient {
 }
 
 impl MetaClient {
-    /// Builds a client.
+    /// Builds a client with the built-in HTTP client (see [Timeouts](#timeouts)).
     ///
     /// # Errors
-    /// [`MetaError::InvalidConfig`] when the API version is not `vNN.N`, a base URL cannot
-    /// carry a path, or a policy value is out of range; [`MetaError::Transport`] when the HTTP
-    /// client cannot be built.
+    /// [`MetaError::InvalidConfig`] when the API version is not `vNN.N`, a base URL is not an
+    /// http(s) URL that can carry a path, or a policy value is out of range;
+    /// [`MetaError::Transport`] when the HTTP client cannot be built.
     pub fn new(config: MetaConfig) -> Result<Self, MetaError> {
         validate(&config)?;
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("kraftsoci-meta/", env!("CARGO_PKG_VERSION")))
             // Graph never redirects API calls; following one could only leak headers.
             .redirect(reqwest::redirect::Policy::none());
-        if let Some(timeout) = config.request_timeout {
-            builder = builder.timeout(timeout);
-        }
-        if let Some(timeout) = config.connect_timeout {
+        if let Some(timeout) = config.connect_timeout() {
             builder = builder.connect_timeout(timeout);
         }
         let http = builder.build().map_err(|source| MetaError::Transport {
@@ -82,6 +138,53 @@ impl MetaClient {
                 usage: Mutex::new(UsageTracker::default()),
             }),
         })
+    }
+
+    /// Sends every request through `client`, so that the embedder decides proxies, TLS roots,
+    /// connection pools and instrumentation (async-openai's `Client::with_http_client`).
+    ///
+    /// The client still adds what each call needs: the `Authorization` header, the
+    /// `appsecret_proof`, the parameters, and the per-request deadlines of
+    /// [Timeouts](#timeouts) (the connect timeout excepted: that one is the given client's).
+    /// Everything else is the given client's: its own timeouts (a shorter one fires first; on
+    /// `media_publish` that is an ambiguous outcome, resolved by reading the container), its
+    /// default headers, its `User-Agent`, and its redirect policy. Prefer
+    /// `reqwest::redirect::Policy::none()`: Graph never redirects an API call (reqwest drops
+    /// `Authorization` on a redirect to another host anyway).
+    ///
+    /// Call it right after [`MetaClient::new`]: the returned client starts with fresh usage
+    /// readings, and clones made before keep the previous HTTP client.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// use kraftsoci_meta::{MetaClient, MetaConfig};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // Your own client: a proxy, your CA roots, your pool settings…
+    /// let http = reqwest::Client::builder()
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .connect_timeout(Duration::from_secs(5))
+    ///     .pool_max_idle_per_host(4)
+    ///     .build()?;
+    /// let client = MetaClient::new(MetaConfig::token_only())?.with_http_client(http);
+    /// # let _ = client;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_http_client(self, client: reqwest::Client) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                http: client,
+                config: self.inner.config.clone(),
+                usage: Mutex::new(UsageTracker::default()),
+            }),
+        }
+    }
+
+    /// The HTTP client requests go through.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
     }
 
     /// The configuration the client was built with.
@@ -105,8 +208,8 @@ impl MetaClient {
     /// The versioned Graph URL of a path.
     pub(crate) fn graph_url(&self, segments: &[&str]) -> Result<Url, MetaError> {
         versioned(
-            &self.inner.config.graph_base_url,
-            &self.inner.config.api_version,
+            self.inner.config.graph_base_url(),
+            self.inner.config.api_version(),
             segments,
         )
     }
@@ -118,7 +221,9 @@ impl MetaClient {
     ) -> Result<T, MetaError> {
         let config = &self.inner.config;
         let key: Option<TokenKey> = request.token.map(|t| token_key(t.expose_secret()));
-        let gate = self.tracker().gate(key, Instant::now(), &config.usage);
+        let gate = self
+            .tracker()
+            .gate(key, Instant::now(), &config.usage_policy());
         match gate {
             Gate::Proceed => {}
             Gate::SlowDown(delay) => {
@@ -144,7 +249,7 @@ impl MetaClient {
         let mut query = request.query.clone();
         if let Some(token) = request.token {
             builder = builder.bearer_auth(token.expose_secret());
-            if let Some(secret) = &config.app_secret {
+            if let Some(secret) = config.app_secret() {
                 query.push(("appsecret_proof", appsecret_proof(secret, token)));
             }
         }
@@ -154,7 +259,8 @@ impl MetaClient {
         if !request.form.is_empty() {
             builder = builder.form(&request.form);
         }
-        if let Some(timeout) = request.timeout {
+        // Set per request, so that a client given with `with_http_client` keeps them too.
+        if let Some(timeout) = request.timeout.or(config.request_timeout()) {
             builder = builder.timeout(timeout);
         }
 
@@ -163,7 +269,7 @@ impl MetaClient {
         let status = response.status();
         let usage = Usage::from_headers(response.headers());
         self.tracker()
-            .record(key, &usage, Instant::now(), &config.usage);
+            .record(key, &usage, Instant::now(), &config.usage_policy());
         let body = response.bytes().await.map_err(|e| transport(call, e))?;
 
         let secrets = request.secrets();
@@ -372,6 +478,14 @@ impl<'a> GraphRequest<'a> {
 
 /// `{base}/{version}/{segments…}`, each segment percent-encoded.
 pub(crate) fn versioned(base: &Url, version: &str, segments: &[&str]) -> Result<Url, MetaError> {
+    let mut all = Vec::with_capacity(segments.len() + 1);
+    all.push(version);
+    all.extend_from_slice(segments);
+    joined(base, &all)
+}
+
+/// `{base}/{segments…}`, each segment percent-encoded, without query or fragment.
+pub(crate) fn joined(base: &Url, segments: &[&str]) -> Result<Url, MetaError> {
     let mut url = base.clone();
     url.set_query(None);
     url.set_fragment(None);
@@ -380,7 +494,6 @@ pub(crate) fn versioned(base: &Url, version: &str, segments: &[&str]) -> Result<
             .path_segments_mut()
             .map_err(|()| MetaError::InvalidConfig("base url cannot carry a path".into()))?;
         path.pop_if_empty();
-        path.push(version);
         for segment in segments {
             path.push(segment);
         }
@@ -404,7 +517,7 @@ pub(crate) fn checked_id<'a>(what: &str, id: &'a str) -> Result<&'a str, MetaErr
 
 fn validate(config: &MetaConfig) -> Result<(), MetaError> {
     let version_ok = config
-        .api_version
+        .api_version()
         .strip_prefix('v')
         .and_then(|v| v.split_once('.'))
         .is_some_and(|(major, minor)| {
@@ -419,8 +532,9 @@ fn validate(config: &MetaConfig) -> Result<(), MetaError> {
         ));
     }
     for (name, url) in [
-        ("graph_base_url", &config.graph_base_url),
-        ("dialog_base_url", &config.dialog_base_url),
+        ("graph_base_url", config.graph_base_url()),
+        ("dialog_base_url", config.dialog_base_url()),
+        ("rupload_base_url", config.rupload_base_url()),
     ] {
         if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
             return Err(MetaError::InvalidConfig(format!(
@@ -428,26 +542,42 @@ fn validate(config: &MetaConfig) -> Result<(), MetaError> {
             )));
         }
     }
-    let poll = &config.poll;
-    if !(poll.multiplier.is_finite() && poll.multiplier >= 1.0) {
+    let poll = config.poll_policy();
+    if !(poll.multiplier().is_finite() && poll.multiplier() >= 1.0) {
         return Err(MetaError::InvalidConfig(
             "poll.multiplier must be at least 1".into(),
         ));
     }
-    if !(0.0..=1.0).contains(&poll.jitter) {
+    if !(0.0..=1.0).contains(&poll.jitter()) {
         return Err(MetaError::InvalidConfig(
             "poll.jitter must be between 0 and 1".into(),
         ));
     }
-    if config.publish.create_attempts == 0 {
+    if config.publish_policy().create_attempts() == 0 {
         return Err(MetaError::InvalidConfig(
             "publish.create_attempts must be at least 1".into(),
         ));
     }
+    // A zero deadline fails every call; `None` is how a deadline is switched off.
+    for (name, timeout) in [
+        ("request_timeout", config.request_timeout()),
+        ("connect_timeout", config.connect_timeout()),
+        ("publish_timeout", config.publish_timeout()),
+        (
+            "upload.attempt_timeout",
+            config.upload_policy().attempt_timeout(),
+        ),
+    ] {
+        if timeout.is_some_and(|t| t.is_zero()) {
+            return Err(MetaError::InvalidConfig(format!(
+                "{name} must be longer than zero (None switches it off)"
+            )));
+        }
+    }
     Ok(())
 }
 
-fn transport(call: &'static str, error: reqwest::Error) -> MetaError {
+pub(crate) fn transport(call: &'static str, error: reqwest::Error) -> MetaError {
     if error.is_timeout() {
         MetaError::Timeout { call }
     } else {
@@ -459,7 +589,7 @@ fn transport(call: &'static str, error: reqwest::Error) -> MetaError {
 }
 
 /// A decoding failure, described without the body's values (a token may be among them).
-fn unexpected(call: &'static str, error: &serde_json::Error) -> MetaError {
+pub(crate) fn unexpected(call: &'static str, error: &serde_json::Error) -> MetaError {
     let mut detail = String::new();
     let mut quoted = false;
     for c in error.to_string().chars() {
@@ -479,7 +609,7 @@ fn unexpected(call: &'static str, error: &serde_json::Error) -> MetaError {
 }
 
 /// Builds a [`GraphError`] from a failed response, tolerating any missing or mistyped field.
-fn envelope_error(
+pub(crate) fn envelope_error(
     call: &'static str,
     status: StatusCode,
     body: &[u8],
@@ -526,7 +656,7 @@ fn envelope_error(
     }
 }
 
-fn string_field(map: &Map<String, Value>, key: &str) -> Option<String> {
+pub(crate) fn string_field(map: &Map<String, Value>, key: &str) -> Option<String> {
     match map.get(key)? {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -544,7 +674,7 @@ pub(crate) fn int_field(map: &Map<String, Value>, key: &str) -> Option<i64> {
 }
 
 /// Replaces every secret of the call in a text Meta sent (Meta echoes malformed tokens).
-fn redact(text: Option<String>, secrets: &[String]) -> Option<String> {
+pub(crate) fn redact(text: Option<String>, secrets: &[String]) -> Option<String> {
     text.map(|mut text| {
         for secret in secrets {
             if text.contains(secret.as_str()) {
@@ -598,6 +728,40 @@ mod tests {
             MetaClient::new(config),
             Err(MetaError::InvalidConfig(_))
         ));
+    }
+
+    #[test]
+    fn a_client_refuses_a_zero_deadline_and_a_non_http_upload_host() {
+        let zero = MetaConfig::token_only().with_request_timeout(Some(Duration::ZERO));
+        assert!(matches!(
+            MetaClient::new(zero),
+            Err(MetaError::InvalidConfig(_))
+        ));
+        let zero_upload = MetaConfig::token_only().with_upload_policy(
+            crate::UploadPolicy::default().with_attempt_timeout(Some(Duration::ZERO)),
+        );
+        assert!(matches!(
+            MetaClient::new(zero_upload),
+            Err(MetaError::InvalidConfig(_))
+        ));
+        let ftp = MetaConfig::token_only()
+            .with_rupload_base_url(Url::parse("ftp://rupload.example/").unwrap());
+        assert!(matches!(
+            MetaClient::new(ftp),
+            Err(MetaError::InvalidConfig(_))
+        ));
+        let none = MetaConfig::token_only().with_timeouts(None, None, None);
+        assert!(MetaClient::new(none).is_ok());
+    }
+
+    #[test]
+    fn upload_urls_put_the_version_after_the_upload_prefix() {
+        let base = Url::parse("https://rupload.facebook.com/").unwrap();
+        let url = joined(&base, &["ig-api-upload", "v25.0", "17889455560051444"]).unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://rupload.facebook.com/ig-api-upload/v25.0/17889455560051444"
+        );
     }
 
     #[test]

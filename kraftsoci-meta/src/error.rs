@@ -8,7 +8,11 @@ use kraftsoci_core::ports::{ContainerId, PublishingQuota};
 use crate::usage::Usage;
 
 /// How a caller should react to a failure. Every [`MetaError`] has one ([`MetaError::kind`]).
+///
+/// Non-exhaustive: Meta adds error codes, and a kind may be added for one that calls for a new
+/// reaction. Match the kinds you act on and treat the rest like [`ErrorKind::Unknown`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// The token is expired or revoked (Graph 190/102): the owner must log in again. Never
     /// retry with the same token.
@@ -66,7 +70,12 @@ pub enum ErrorKind {
 /// Messages are kept for logs; any secret of the call (token, code, app secret) is redacted
 /// from them before they are stored. `Display` gives a one-line summary with the codes and
 /// `fbtrace_id`, for logs rather than for API clients.
+///
+/// The upload host (`rupload`) answers in another shape (`{"debug_info":{"type","message",
+/// "retriable"}}`); such an answer is kept here too, with its `type` as
+/// [`GraphError::error_type`], its `retriable` as [`GraphError::is_transient`] and no code.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct GraphError {
     /// How a caller should react.
     pub kind: ErrorKind,
@@ -122,6 +131,7 @@ impl std::error::Error for GraphError {}
 
 /// Why a callback (signed request or webhook) was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CallbackRejection {
     /// The input is not in the documented format.
     Malformed(&'static str),
@@ -154,7 +164,11 @@ impl fmt::Display for CallbackRejection {
 }
 
 /// Every failure of this crate.
+///
+/// Non-exhaustive: a variant may be added in a minor release. [`MetaError::kind`] classifies
+/// every variant, present and future, into how a caller should react.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum MetaError {
     /// Meta answered with an error.
     #[error(transparent)]
@@ -275,6 +289,40 @@ pub enum MetaError {
     /// A signed request or webhook was refused.
     #[error("callback rejected: {0}")]
     CallbackRejected(CallbackRejection),
+    /// The video file to upload could not be opened or read.
+    #[error("the video file cannot be read")]
+    VideoUnreadable {
+        /// The I/O error (its message may name the file; it never holds a secret).
+        #[source]
+        source: std::io::Error,
+    },
+    /// The video file changed (size or modification time) while it was being uploaded: Meta
+    /// may hold bytes of both versions, so the container must not be published. Create a new
+    /// container and upload the file again.
+    #[error(
+        "the video file changed during the upload ({size_at_start} bytes at the start, {size_now} now)"
+    )]
+    VideoChanged {
+        /// The size the upload started with (and announced to Meta as `file_size`).
+        size_at_start: u64,
+        /// The size found later.
+        size_now: u64,
+    },
+    /// A resumable upload was interrupted more often than the upload policy allows. The
+    /// container keeps what Meta received: resume it later with
+    /// [`crate::MetaClient::resume_video_upload`] (containers expire after 24 h).
+    #[error("the upload to container {container} stopped at {uploaded} of {total} bytes")]
+    UploadInterrupted {
+        /// The container.
+        container: ContainerId,
+        /// The bytes Meta last reported holding (0 when it did not say).
+        uploaded: u64,
+        /// The size of the file.
+        total: u64,
+        /// The last interruption.
+        #[source]
+        cause: Box<MetaError>,
+    },
 }
 
 impl MetaError {
@@ -288,7 +336,10 @@ impl MetaError {
             | Self::InvalidConfig(_)
             | Self::InvalidInput(_)
             | Self::StateMismatch
-            | Self::CallbackRejected(_) => ErrorKind::InvalidRequest,
+            | Self::CallbackRejected(_)
+            | Self::VideoUnreadable { .. } => ErrorKind::InvalidRequest,
+            Self::VideoChanged { .. } => ErrorKind::RecreateContainer,
+            Self::UploadInterrupted { .. } => ErrorKind::Transient,
             Self::PermissionsMissing { missing } => ErrorKind::PermissionMissing {
                 permission: missing.first().cloned(),
             },

@@ -20,6 +20,7 @@ use crate::error::MetaError;
 ///
 /// `Debug` never prints the token.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct AccessToken {
     /// The token.
     pub token: SecretString,
@@ -38,19 +39,52 @@ impl AccessToken {
 }
 
 /// Options of the login dialog beyond the defaults.
+///
+/// ```
+/// use kraftsoci_meta::LoginOptions;
+///
+/// // After `MetaError::PermissionsMissing`: ask again for what the user declined.
+/// let options = LoginOptions::default()
+///     .with_rerequest(true)
+///     .with_scopes(["instagram_content_publish"]);
+/// assert!(options.rerequest());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoginOptions {
-    /// Ask again for permissions the user declined before (`auth_type=rerequest`), as needed
-    /// after [`MetaError::PermissionsMissing`].
-    pub rerequest: bool,
-    /// Permissions to ask for instead of the configured ones.
-    pub scopes: Option<Vec<String>>,
+    rerequest: bool,
+    scopes: Option<Vec<String>>,
+}
+
+impl LoginOptions {
+    /// Sets whether to ask again for permissions the user declined before
+    /// (`auth_type=rerequest`), as needed after [`MetaError::PermissionsMissing`].
+    pub fn with_rerequest(mut self, rerequest: bool) -> Self {
+        self.rerequest = rerequest;
+        self
+    }
+
+    /// Asks for these permissions instead of the configured ones.
+    pub fn with_scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.scopes = Some(scopes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Whether declined permissions are asked for again.
+    pub fn rerequest(&self) -> bool {
+        self.rerequest
+    }
+
+    /// The permissions asked for instead of the configured ones, when set.
+    pub fn scopes(&self) -> Option<&[String]> {
+        self.scopes.as_deref()
+    }
 }
 
 /// What the login dialog sent back to the redirect URI, once checked.
 ///
 /// `Debug` never prints the code.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct LoginCallback {
     /// The authorization code (usable once) for [`MetaClient::exchange_code`].
     pub code: SecretString,
@@ -124,6 +158,7 @@ pub enum TokenExpiry {
 
 /// A permission scoped to specific objects (Pages, IG accounts).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct GranularScope {
     /// The permission.
     pub scope: String,
@@ -133,6 +168,7 @@ pub struct GranularScope {
 
 /// The error `debug_token` reports for an invalid token.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TokenProblem {
     /// Meta's code.
     pub code: Option<i64>,
@@ -144,6 +180,7 @@ pub struct TokenProblem {
 
 /// What `debug_token` says about a token. Only `is_valid` is always present.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TokenInfo {
     /// Whether the token works.
     pub is_valid: bool,
@@ -171,6 +208,7 @@ pub struct TokenInfo {
 
 /// The user's answers to the permissions the app asked for (`/me/permissions`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Permissions {
     /// Granted permissions.
     pub granted: Vec<String>,
@@ -200,6 +238,32 @@ impl MetaClient {
     /// The login dialog URL, asking for the configured scopes, with the caller's `state` (an
     /// unguessable value the caller keeps to check the redirect).
     ///
+    /// ```
+    /// use kraftsoci_meta::{MetaClient, MetaConfig};
+    /// use secrecy::SecretString;
+    /// use url::Url;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = MetaClient::new(MetaConfig::new(
+    ///     "1234567890",
+    ///     SecretString::from("app-secret"),
+    ///     Url::parse("https://kraftsoci.example/connect/instagram/callback")?,
+    /// ))?;
+    /// // Keep the state in the owner's session; the redirect must bring it back unchanged.
+    /// let url = client.login_url("b9c4e1d2a7f0")?;
+    /// let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    /// assert!(query.contains(&("state".into(), "b9c4e1d2a7f0".into())));
+    /// assert!(query.contains(&("response_type".into(), "code".into())));
+    /// assert!(query.contains(&(
+    ///     "scope".into(),
+    ///     "instagram_basic,instagram_content_publish,pages_show_list,pages_read_engagement,\
+    ///      business_management"
+    ///         .into()
+    /// )));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// [`MetaError::MissingConfig`] without an app id or redirect URI;
     /// [`MetaError::InvalidInput`] for an empty state.
@@ -217,19 +281,19 @@ impl MetaClient {
         }
         let config = self.config();
         let app_id = config
-            .app_id
-            .as_deref()
+            .app_id()
             .ok_or(MetaError::MissingConfig { field: "app_id" })?;
-        let redirect_uri = config
-            .redirect_uri
-            .as_ref()
-            .ok_or(MetaError::MissingConfig {
-                field: "redirect_uri",
-            })?;
-        let scopes = options.scopes.as_ref().unwrap_or(&config.scopes).join(",");
+        let redirect_uri = config.redirect_uri().ok_or(MetaError::MissingConfig {
+            field: "redirect_uri",
+        })?;
+        let scopes = options
+            .scopes
+            .as_deref()
+            .unwrap_or(config.scopes())
+            .join(",");
         let mut url = versioned(
-            &config.dialog_base_url,
-            &config.api_version,
+            config.dialog_base_url(),
+            config.api_version(),
             &["dialog", "oauth"],
         )?;
         {
@@ -249,16 +313,46 @@ impl MetaClient {
 
     /// Exchanges the dialog's code for a short-lived user token. A code works once.
     ///
+    /// The whole connection, server-side, once Facebook redirected the owner back:
+    ///
+    /// ```no_run
+    /// use kraftsoci_meta::{LoginCallback, MetaClient, MetaConfig};
+    /// use secrecy::SecretString;
+    /// use url::Url;
+    ///
+    /// # async fn connect(redirect_query: &str, state_in_session: &str)
+    /// #     -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = MetaClient::new(MetaConfig::new(
+    ///     "1234567890",
+    ///     SecretString::from("app-secret"),
+    ///     Url::parse("https://kraftsoci.example/connect/instagram/callback")?,
+    /// ))?;
+    /// // The state must be the one the login started with (constant-time check).
+    /// let callback = LoginCallback::parse(redirect_query, state_in_session)?;
+    /// let short = client.exchange_code(&callback.code).await?;
+    /// let long = client.exchange_long_lived(&short.token).await?; // about 60 days
+    /// client.check_permissions(&long.token).await?;
+    /// let found = client.instagram_accounts(&long.token).await?;
+    /// for account in &found.accounts {
+    ///     // Keep `account.page_access_token` (it does not expire) encrypted at rest.
+    ///     println!("@{:?} on {}", account.username, account.page_name);
+    /// }
+    /// for page in &found.pages_without_instagram {
+    ///     println!("{} has no Instagram business account linked", page.page_name);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// [`MetaError::MissingConfig`] without app id, app secret or redirect URI; the classified
     /// Graph failure (a reused or expired code is code 100, [`crate::ErrorKind::InvalidRequest`]).
     #[tracing::instrument(skip_all)]
     pub async fn exchange_code(&self, code: &SecretString) -> Result<AccessToken, MetaError> {
-        let config = self.config();
         let (app_id, secret) = self.app_credentials()?;
-        let redirect_uri = config
-            .redirect_uri
-            .as_ref()
+        let redirect_uri = self
+            .config()
+            .redirect_uri()
             .ok_or(MetaError::MissingConfig {
                 field: "redirect_uri",
             })?;
@@ -360,7 +454,7 @@ impl MetaClient {
         let permissions = self.permissions(user_token).await?;
         let missing = permissions.missing(
             self.config()
-                .required_permissions
+                .required_permissions()
                 .iter()
                 .map(String::as_str),
         );
@@ -374,10 +468,9 @@ impl MetaClient {
     fn app_credentials(&self) -> Result<(&str, &SecretString), MetaError> {
         let config = self.config();
         let app_id = config
-            .app_id
-            .as_deref()
+            .app_id()
             .ok_or(MetaError::MissingConfig { field: "app_id" })?;
-        let secret = config.app_secret.as_ref().ok_or(MetaError::MissingConfig {
+        let secret = config.app_secret().ok_or(MetaError::MissingConfig {
             field: "app_secret",
         })?;
         Ok((app_id, secret))

@@ -51,7 +51,7 @@ impl MetaClient {
         token: &SecretString,
         container: &ContainerId,
     ) -> Result<Readiness, MetaError> {
-        let policy = self.config().poll;
+        let policy = self.config().poll_policy();
         let mut waited = Duration::ZERO;
         let mut attempt = 0;
         loop {

@@ -33,6 +33,7 @@ pub const MAX_CAROUSEL_ITEMS: usize = 10;
 
 /// A person tagged in an image or story.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct UserTag {
     /// The Instagram username, without `@`.
     pub username: String,
@@ -65,7 +66,22 @@ impl UserTag {
 }
 
 /// One feed image.
+///
+/// The fields are checked against Meta's documented limits when the container is created
+/// (before any call): a bad value is a [`MetaError::InvalidInput`] and sends nothing.
+///
+/// ```
+/// use kraftsoci_meta::{ImagePost, UserTag};
+///
+/// let post = ImagePost::new("https://cdn.example/simit.jpg")
+///     .with_caption("Fresh simit, straight from the oven #simit")
+///     .with_alt_text("Sesame bread rings on a tray")
+///     .with_user_tags([UserTag::at("the.baker", 0.5, 0.8)])
+///     .with_collaborators(["corner_tea_house"]);
+/// assert_eq!(post.user_tags.len(), 1);
+/// ```
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ImagePost {
     /// A public JPEG URL Meta's servers can fetch without credentials or redirects.
     pub image_url: String,
@@ -101,10 +117,32 @@ impl ImagePost {
         self.alt_text = Some(alt_text.into());
         self
     }
+
+    /// Sets the people tagged on the image (each with a position).
+    pub fn with_user_tags(mut self, tags: impl IntoIterator<Item = UserTag>) -> Self {
+        self.user_tags = tags.into_iter().collect();
+        self
+    }
+
+    /// Sets the location (a Page id that has location data).
+    pub fn with_location_id(mut self, location_id: impl Into<String>) -> Self {
+        self.location_id = Some(location_id.into());
+        self
+    }
+
+    /// Sets up to 3 collaborator usernames.
+    pub fn with_collaborators<S: Into<String>>(
+        mut self,
+        usernames: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.collaborators = usernames.into_iter().map(Into::into).collect();
+        self
+    }
 }
 
 /// One item of a carousel (never with a caption: only the carousel has one).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum CarouselItem {
     /// A JPEG image.
     Image {
@@ -122,8 +160,38 @@ pub enum CarouselItem {
     },
 }
 
+impl CarouselItem {
+    /// An image item without alt text or tags.
+    pub fn image(image_url: impl Into<String>) -> Self {
+        Self::Image {
+            image_url: image_url.into(),
+            alt_text: None,
+            user_tags: Vec::new(),
+        }
+    }
+
+    /// A video item.
+    pub fn video(video_url: impl Into<String>) -> Self {
+        Self::Video {
+            video_url: video_url.into(),
+        }
+    }
+}
+
 /// A carousel of 2–10 images or videos.
+///
+/// ```
+/// use kraftsoci_meta::{CarouselItem, CarouselPost};
+///
+/// let post = CarouselPost::new([
+///     CarouselItem::image("https://cdn.example/1.jpg"),
+///     CarouselItem::video("https://cdn.example/2.mp4"),
+/// ])
+/// .with_caption("Two ways to eat simit");
+/// assert_eq!(post.items.len(), 2);
+/// ```
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct CarouselPost {
     /// The items, in order; all are cropped to the first item's aspect ratio.
     pub items: Vec<CarouselItem>,
@@ -135,8 +203,53 @@ pub struct CarouselPost {
     pub collaborators: Vec<String>,
 }
 
-/// A reel.
+impl CarouselPost {
+    /// A carousel of these items, without caption.
+    pub fn new(items: impl IntoIterator<Item = CarouselItem>) -> Self {
+        Self {
+            items: items.into_iter().collect(),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the caption.
+    pub fn with_caption(mut self, caption: impl Into<String>) -> Self {
+        self.caption = Some(caption.into());
+        self
+    }
+
+    /// Sets the location (a Page id that has location data).
+    pub fn with_location_id(mut self, location_id: impl Into<String>) -> Self {
+        self.location_id = Some(location_id.into());
+        self
+    }
+
+    /// Sets up to 3 collaborator usernames.
+    pub fn with_collaborators<S: Into<String>>(
+        mut self,
+        usernames: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.collaborators = usernames.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
+/// A reel whose video Meta fetches from a public URL (`video_url`). To upload the bytes
+/// instead, see [`crate::ReelUpload`].
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use kraftsoci_meta::ReelPost;
+///
+/// let reel = ReelPost::new("https://cdn.example/oven.mp4")
+///     .with_caption("Morning bake #simit")
+///     .with_thumb_offset(Duration::from_millis(2500))
+///     .with_share_to_feed(true);
+/// assert_eq!(reel.share_to_feed, Some(true));
+/// ```
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ReelPost {
     /// A public MOV/MP4 URL.
     pub video_url: String,
@@ -156,6 +269,61 @@ pub struct ReelPost {
     pub audio_name: Option<String>,
 }
 
+impl ReelPost {
+    /// A reel of the video at `video_url`, without caption.
+    pub fn new(video_url: impl Into<String>) -> Self {
+        Self {
+            video_url: video_url.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the caption.
+    pub fn with_caption(mut self, caption: impl Into<String>) -> Self {
+        self.caption = Some(caption.into());
+        self
+    }
+
+    /// Sets a cover image URL (wins over the thumb offset).
+    pub fn with_cover_url(mut self, cover_url: impl Into<String>) -> Self {
+        self.cover_url = Some(cover_url.into());
+        self
+    }
+
+    /// Sets where in the video the cover frame is taken.
+    pub fn with_thumb_offset(mut self, offset: Duration) -> Self {
+        self.thumb_offset = Some(offset);
+        self
+    }
+
+    /// Sets whether the reel also appears in the feed.
+    pub fn with_share_to_feed(mut self, share: bool) -> Self {
+        self.share_to_feed = Some(share);
+        self
+    }
+
+    /// Sets the location (a Page id that has location data).
+    pub fn with_location_id(mut self, location_id: impl Into<String>) -> Self {
+        self.location_id = Some(location_id.into());
+        self
+    }
+
+    /// Sets up to 3 collaborator usernames.
+    pub fn with_collaborators<S: Into<String>>(
+        mut self,
+        usernames: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.collaborators = usernames.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the name of the reel's audio.
+    pub fn with_audio_name(mut self, name: impl Into<String>) -> Self {
+        self.audio_name = Some(name.into());
+        self
+    }
+}
+
 /// What a story shows.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StoryMedia {
@@ -171,8 +339,10 @@ pub enum StoryMedia {
     },
 }
 
-/// A story (no caption, no collaborators).
+/// A story (no caption, no collaborators) whose media Meta fetches from a public URL. To
+/// upload a video story's bytes instead, see [`crate::StoryUpload`].
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct StoryPost {
     /// The image or video.
     pub media: StoryMedia,
@@ -180,8 +350,37 @@ pub struct StoryPost {
     pub user_tags: Vec<UserTag>,
 }
 
-/// Anything that can be published.
+impl StoryPost {
+    /// A story of the JPEG at `image_url`.
+    pub fn image(image_url: impl Into<String>) -> Self {
+        Self {
+            media: StoryMedia::Image {
+                image_url: image_url.into(),
+            },
+            user_tags: Vec::new(),
+        }
+    }
+
+    /// A story of the video at `video_url` (3–60 s).
+    pub fn video(video_url: impl Into<String>) -> Self {
+        Self {
+            media: StoryMedia::Video {
+                video_url: video_url.into(),
+            },
+            user_tags: Vec::new(),
+        }
+    }
+
+    /// Sets the people tagged in the story (positions are optional).
+    pub fn with_user_tags(mut self, tags: impl IntoIterator<Item = UserTag>) -> Self {
+        self.user_tags = tags.into_iter().collect();
+        self
+    }
+}
+
+/// Anything that can be published from public URLs.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum MediaSpec {
     /// One feed image.
     Image(ImagePost),
@@ -193,8 +392,9 @@ pub enum MediaSpec {
     Story(StoryPost),
 }
 
-/// The outcome of [`MetaClient::publish`].
+/// The outcome of [`MetaClient::publish`] and [`MetaClient::publish_video_file`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Published {
     /// The container that was published.
     pub container: ContainerId,
@@ -205,12 +405,15 @@ pub struct Published {
     pub permalink: Option<String>,
 }
 
-type Params = Vec<(&'static str, String)>;
+pub(crate) type Params = Vec<(&'static str, String)>;
 
 #[derive(Deserialize)]
-struct IdResponse {
+pub(crate) struct IdResponse {
     #[serde(default)]
     id: Option<Value>,
+    /// The upload address of a resumable container.
+    #[serde(default)]
+    pub(crate) uri: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -246,7 +449,7 @@ impl MetaClient {
         account: &PublishAccount,
         spec: &MediaSpec,
     ) -> Result<ContainerId, MetaError> {
-        let attempts = self.config().publish.create_attempts.max(1);
+        let attempts = self.config().publish_policy().create_attempts().max(1);
         self.create_container_with(account, spec, attempts).await
     }
 
@@ -312,6 +515,18 @@ impl MetaClient {
         params: Params,
         attempts: u32,
     ) -> Result<ContainerId, MetaError> {
+        let (container, _) = self.create_one_with_uri(account, params, attempts).await?;
+        Ok(container)
+    }
+
+    /// Creates one container, retrying transient failures; also returns the upload address
+    /// Meta names for a resumable container.
+    pub(crate) async fn create_one_with_uri(
+        &self,
+        account: &PublishAccount,
+        params: Params,
+        attempts: u32,
+    ) -> Result<(ContainerId, Option<String>), MetaError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -322,10 +537,17 @@ impl MetaClient {
             .token(&account.access_token);
             request.form.clone_from(&params);
             match self.send::<IdResponse>(request).await {
-                Ok(response) => return id_of("create container", response).map(ContainerId),
+                Ok(mut response) => {
+                    let uri = response.uri.take();
+                    let id = id_of("create container", response)?;
+                    return Ok((ContainerId(id), uri));
+                }
                 Err(error) if attempt < attempts && create_is_retryable(&error) => {
-                    let delay =
-                        backoff_delay(&self.config().poll, attempt - 1, &mut rand::thread_rng());
+                    let delay = backoff_delay(
+                        &self.config().poll_policy(),
+                        attempt - 1,
+                        &mut rand::thread_rng(),
+                    );
                     tracing::warn!(%error, attempt, "creating the container failed; retrying");
                     tokio::time::sleep(delay).await;
                 }
@@ -349,30 +571,40 @@ impl MetaClient {
             .token(token)
             .query("fields", "status_code,status");
         let response: StatusResponse = self.send(request).await?;
-        let code = response.status_code.unwrap_or_default();
-        match code.as_str() {
-            "IN_PROGRESS" => Ok(ContainerStatus::InProgress),
-            "FINISHED" => Ok(ContainerStatus::Finished),
-            "PUBLISHED" => Ok(ContainerStatus::Published),
-            "EXPIRED" => Ok(ContainerStatus::Expired),
-            "ERROR" => {
-                let reason = response
-                    .status
-                    .filter(|s| !s.trim().is_empty())
-                    .unwrap_or_else(|| "processing failed without a reason".to_owned());
-                let kind = crate::publisher::core_kind(
-                    container_failed(container, &reason).kind(),
-                    crate::publisher::Stage::Status,
-                );
-                Ok(ContainerStatus::Error { reason, kind })
-            }
-            other => Err(MetaError::UnexpectedResponse {
-                call: "container status",
-                detail: format!("undocumented status_code {:?}", truncate(other, 32)),
-            }),
-        }
+        parse_status(container, response.status_code, response.status)
     }
+}
 
+/// A container's `status_code` (and `status` text on `ERROR`), as read.
+pub(crate) fn parse_status(
+    container: &ContainerId,
+    status_code: Option<String>,
+    status: Option<String>,
+) -> Result<ContainerStatus, MetaError> {
+    let code = status_code.unwrap_or_default();
+    match code.as_str() {
+        "IN_PROGRESS" => Ok(ContainerStatus::InProgress),
+        "FINISHED" => Ok(ContainerStatus::Finished),
+        "PUBLISHED" => Ok(ContainerStatus::Published),
+        "EXPIRED" => Ok(ContainerStatus::Expired),
+        "ERROR" => {
+            let reason = status
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or_else(|| "processing failed without a reason".to_owned());
+            let kind = crate::publisher::core_kind(
+                container_failed(container, &reason).kind(),
+                crate::publisher::Stage::Status,
+            );
+            Ok(ContainerStatus::Error { reason, kind })
+        }
+        other => Err(MetaError::UnexpectedResponse {
+            call: "container status",
+            detail: format!("undocumented status_code {:?}", truncate(other, 32)),
+        }),
+    }
+}
+
+impl MetaClient {
     /// Reads the publishing quota over Meta's rolling window (`content_publishing_limit`).
     /// The cap is Meta's `config.quota_total` (it has been 25, 50 and 100 over time); only when
     /// Meta leaves it out is `publish.fallback_quota_total` assumed.
@@ -400,7 +632,7 @@ impl MetaClient {
         let config = entry.get("config").and_then(Value::as_object);
         let total = config
             .and_then(|c| count(c.get("quota_total")))
-            .unwrap_or(self.config().publish.fallback_quota_total);
+            .unwrap_or(self.config().publish_policy().fallback_quota_total());
         let window = config
             .and_then(|c| count(c.get("quota_duration")))
             .filter(|seconds| *seconds > 0)
@@ -440,10 +672,10 @@ impl MetaClient {
             tracing::info!(%container, "container is already published; not publishing again");
             return Ok(PublishResult::AlreadyPublished);
         }
-        if self.config().publish.check_quota {
+        if self.config().publish_policy().check_quota() {
             self.ensure_quota(account).await?;
         }
-        let mut not_ready_left = self.config().publish.not_ready_retries;
+        let mut not_ready_left = self.config().publish_policy().not_ready_retries();
         loop {
             let error = match self.media_publish(account, container).await {
                 Ok(media_id) => return Ok(PublishResult::Published { media_id }),
@@ -480,7 +712,7 @@ impl MetaClient {
         )
         .token(&account.access_token)
         .form("creation_id", container.0.clone())
-        .timeout(self.config().publish_timeout);
+        .timeout(self.config().publish_timeout());
         let response: IdResponse = self.send(request).await?;
         id_of("media_publish", response)
     }
@@ -514,14 +746,17 @@ impl MetaClient {
         container: &ContainerId,
         cause: MetaError,
     ) -> Result<PublishResult, MetaError> {
-        let policy = self.config().publish;
+        let policy = self.config().publish_policy();
         tracing::warn!(%container, error = %cause, fbtrace_id = ?cause.fbtrace_id(),
             "media_publish failed ambiguously; reading the container instead of publishing again");
         tokio::time::sleep(policy.reconcile_delay).await;
         for attempt in 0..policy.reconcile_attempts.max(1) {
             if attempt > 0 {
-                let delay =
-                    backoff_delay(&self.config().poll, attempt - 1, &mut rand::thread_rng());
+                let delay = backoff_delay(
+                    &self.config().poll_policy(),
+                    attempt - 1,
+                    &mut rand::thread_rng(),
+                );
                 tokio::time::sleep(delay).await;
             }
             match self
@@ -583,6 +818,42 @@ impl MetaClient {
     /// follow-up read) should drive the steps themselves, as the `SocialPublisher` adapter lets
     /// them.
     ///
+    /// ```no_run
+    /// use kraftsoci_core::IgUserId;
+    /// use kraftsoci_core::ports::{PublishAccount, PublishResult};
+    /// use kraftsoci_meta::{ErrorKind, ImagePost, MediaSpec, MetaClient, MetaConfig};
+    /// use secrecy::SecretString;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = MetaClient::new(
+    ///     MetaConfig::token_only().with_app_secret(SecretString::from("app-secret")),
+    /// )?;
+    /// let account = PublishAccount {
+    ///     ig_user_id: IgUserId::parse("17841405822304914")?,
+    ///     access_token: SecretString::from("EAAG…page token…"),
+    /// };
+    /// let post = ImagePost::new("https://cdn.example/simit.jpg")
+    ///     .with_caption("Fresh simit, straight from the oven #simit")
+    ///     .with_alt_text("Sesame bread rings on a tray");
+    /// match client.publish(&account, &MediaSpec::Image(post)).await {
+    ///     Ok(published) => match published.result {
+    ///         PublishResult::Published { media_id } => {
+    ///             println!("live as {media_id} at {:?}", published.permalink)
+    ///         }
+    ///         // An ambiguous answer resolved by reading the container: live, id unknown.
+    ///         PublishResult::AlreadyPublished => println!("live"),
+    ///     },
+    ///     Err(error) => match error.kind() {
+    ///         ErrorKind::ReconnectNeeded { .. } => println!("ask the owner to log in again"),
+    ///         // Never publish again before the container says it is still unpublished.
+    ///         ErrorKind::OutcomeUnknown => println!("check the container later: {error}"),
+    ///         _ => println!("not published: {error}"),
+    ///     },
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// Any failure of the steps; never a failure of the permalink read.
     pub async fn publish(
@@ -602,6 +873,17 @@ impl MetaClient {
                 Err(error) => return Err(error),
             }
         };
+        Ok(self.published(account, container, result).await)
+    }
+
+    /// The outcome of a publish, with the permalink read as best effort (the post is live
+    /// whatever that read answers).
+    pub(crate) async fn published(
+        &self,
+        account: &PublishAccount,
+        container: ContainerId,
+        result: PublishResult,
+    ) -> Published {
         let permalink = match &result {
             PublishResult::Published { media_id } => {
                 match self.permalink(&account.access_token, media_id).await {
@@ -614,11 +896,11 @@ impl MetaClient {
             }
             PublishResult::AlreadyPublished => None,
         };
-        Ok(Published {
+        Published {
             container,
             result,
             permalink,
-        })
+        }
     }
 }
 
@@ -832,7 +1114,7 @@ fn check_username(name: &str) -> Result<String, MetaError> {
     }
 }
 
-fn push_user_tags(
+pub(crate) fn push_user_tags(
     params: &mut Params,
     tags: &[UserTag],
     position_required: bool,
@@ -919,22 +1201,52 @@ fn reel_params(post: &ReelPost) -> Result<Params, MetaError> {
         ("media_type", "REELS".to_owned()),
         ("video_url", check_url("video_url", &post.video_url)?),
     ];
-    push_caption(&mut params, post.caption.as_ref())?;
-    if let Some(cover) = &post.cover_url {
+    push_reel_options(
+        &mut params,
+        &ReelOptions {
+            caption: post.caption.as_ref(),
+            cover_url: post.cover_url.as_ref(),
+            thumb_offset: post.thumb_offset,
+            share_to_feed: post.share_to_feed,
+            audio_name: post.audio_name.as_ref(),
+            location_id: post.location_id.as_ref(),
+            collaborators: &post.collaborators,
+        },
+    )?;
+    Ok(params)
+}
+
+/// The options of a reel, whichever way its video reaches Meta.
+pub(crate) struct ReelOptions<'a> {
+    pub(crate) caption: Option<&'a String>,
+    pub(crate) cover_url: Option<&'a String>,
+    pub(crate) thumb_offset: Option<Duration>,
+    pub(crate) share_to_feed: Option<bool>,
+    pub(crate) audio_name: Option<&'a String>,
+    pub(crate) location_id: Option<&'a String>,
+    pub(crate) collaborators: &'a [String],
+}
+
+pub(crate) fn push_reel_options(
+    params: &mut Params,
+    options: &ReelOptions<'_>,
+) -> Result<(), MetaError> {
+    push_caption(params, options.caption)?;
+    if let Some(cover) = options.cover_url {
         params.push(("cover_url", check_url("cover_url", cover)?));
     }
-    if let Some(offset) = post.thumb_offset {
+    if let Some(offset) = options.thumb_offset {
         params.push(("thumb_offset", offset.as_millis().to_string()));
     }
-    if let Some(share) = post.share_to_feed {
+    if let Some(share) = options.share_to_feed {
         params.push(("share_to_feed", share.to_string()));
     }
-    if let Some(audio) = &post.audio_name {
+    if let Some(audio) = options.audio_name {
         params.push(("audio_name", audio.clone()));
     }
-    push_location(&mut params, post.location_id.as_ref())?;
-    push_collaborators(&mut params, &post.collaborators)?;
-    Ok(params)
+    push_location(params, options.location_id)?;
+    push_collaborators(params, options.collaborators)?;
+    Ok(())
 }
 
 fn story_params(post: &StoryPost) -> Result<Params, MetaError> {
@@ -1065,12 +1377,23 @@ mod tests {
     fn ids_are_read_as_strings_and_missing_ids_are_unexpected() {
         let ok = IdResponse {
             id: Some(Value::String("17895695668004550".into())),
+            uri: None,
         };
         assert_eq!(id_of("x", ok).unwrap(), "17895695668004550");
         let number = IdResponse {
             id: Some(serde_json::json!(17895695668004550_u64)),
+            uri: None,
         };
         assert_eq!(id_of("x", number).unwrap(), "17895695668004550");
-        assert!(id_of("x", IdResponse { id: None }).is_err());
+        assert!(
+            id_of(
+                "x",
+                IdResponse {
+                    id: None,
+                    uri: None
+                }
+            )
+            .is_err()
+        );
     }
 }

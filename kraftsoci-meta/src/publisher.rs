@@ -26,6 +26,53 @@ use crate::publish::{
 ///
 /// The one exception is a carousel: its children are not visible to core, so
 /// `create_container` creates them, polls each to `FINISHED`, then creates the parent.
+///
+/// Media reach Meta by URL (core's `MediaSource`); resumable uploads of a local video
+/// ([`MetaClient::publish_video_file`]) are a client feature outside the port.
+///
+/// Wired into core's orchestration, as a worker does for each approved post:
+///
+/// ```no_run
+/// use std::sync::Arc;
+///
+/// use kraftsoci_core::ports::{MediaSource, PublishAccount, PublishJournal, SocialPublisher};
+/// use kraftsoci_core::{
+///     PublishOrchestrator, PublishOutcome, PublishPermit, PublishPolicy, QuotaBook, SystemClock,
+/// };
+/// use kraftsoci_meta::{GraphPublisher, MetaClient, MetaConfig};
+/// use secrecy::SecretString;
+///
+/// # async fn publish(
+/// #     permit: PublishPermit,
+/// #     account: PublishAccount,
+/// #     journal: Arc<dyn PublishJournal>,
+/// # ) -> Result<(), Box<dyn std::error::Error>> {
+/// let client = MetaClient::new(
+///     MetaConfig::token_only().with_app_secret(SecretString::from("app-secret")),
+/// )?;
+/// let publisher: Arc<dyn SocialPublisher> = Arc::new(GraphPublisher::new(client));
+/// let orchestrator =
+///     PublishOrchestrator::new(publisher, journal, Arc::new(SystemClock), PublishPolicy::default())
+///         // One book per worker: each account's quota is read once per max age.
+///         .with_quotas(Arc::new(QuotaBook::default()));
+/// // A public, signed URL Meta's servers can fetch, one per media digest of the post.
+/// let media = [MediaSource {
+///     url: "https://media.example/signed/simit.jpg".into(),
+///     is_video: false,
+/// }];
+/// // `permit` comes from `Post::begin_publishing`: the owner clicked Publish on this content.
+/// match orchestrator.run(&permit, &account, &media).await? {
+///     PublishOutcome::Published { media_id, permalink, .. } => {
+///         println!("live: {media_id:?} {permalink:?}")
+///     }
+///     // The journal holds the progress: run the same permit again then; nothing posts twice.
+///     PublishOutcome::Deferred { until, reason } => println!("again at {until}: {reason:?}"),
+///     PublishOutcome::NeedsReconnect { message } => println!("reconnect: {message}"),
+///     PublishOutcome::Failed(failure) => println!("failed: {failure:?}"),
+/// }
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct GraphPublisher {
     client: MetaClient,

@@ -17,6 +17,7 @@ use crate::config::UsagePolicy;
 
 /// The `X-App-Usage` header: percentages of the app's hourly Platform limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct AppUsage {
     /// Calls made, as a percentage of the limit.
     pub call_count: u32,
@@ -46,6 +47,7 @@ impl AppUsage {
 
 /// One entry of `X-Business-Use-Case-Usage`: the usage of one use case of one business object.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BusinessUsage {
     /// The business object id (the header's outer key).
     pub object_id: String,
@@ -70,6 +72,7 @@ impl BusinessUsage {
 
 /// The `X-Business-Use-Case-Usage` header: per business object, one entry per use case.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct BusinessUseCaseUsage {
     /// Every entry, in the header's order.
     pub entries: Vec<BusinessUsage>,
@@ -131,6 +134,7 @@ impl BusinessUseCaseUsage {
 
 /// The usage Meta reported on one response (either header may be missing).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct Usage {
     /// `X-App-Usage`, when sent.
     pub app: Option<AppUsage>,

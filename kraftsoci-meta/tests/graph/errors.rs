@@ -256,11 +256,11 @@ async fn calls_with_a_throttled_token_fail_locally_until_access_returns() {
 async fn usage_above_the_threshold_spaces_out_the_next_calls() {
     let slow = Duration::from_secs(10 * 3600);
     let graph = TestGraph::with_config(|c| {
-        c.with_usage_policy(UsagePolicy {
-            slow_down_at_percent: 80,
-            slow_down_delay: slow,
-            ..UsagePolicy::default()
-        })
+        c.with_usage_policy(
+            UsagePolicy::default()
+                .with_slow_down_at_percent(80)
+                .with_slow_down_delay(slow),
+        )
     })
     .await;
     Mock::given(method("GET"))

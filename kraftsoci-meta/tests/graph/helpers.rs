@@ -5,7 +5,7 @@ use std::time::Duration;
 use kraftsoci_core::IgUserId;
 use kraftsoci_core::ports::PublishAccount;
 use kraftsoci_meta::{
-    MetaClient, MetaConfig, PollPolicy, PublishPolicy, UsagePolicy, appsecret_proof,
+    MetaClient, MetaConfig, PollPolicy, PublishPolicy, UploadPolicy, UsagePolicy, appsecret_proof,
 };
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -28,24 +28,22 @@ pub struct TestGraph {
 }
 
 pub fn poll_policy() -> PollPolicy {
-    PollPolicy {
-        initial_delay: Duration::from_secs(1),
-        max_delay: Duration::from_secs(8),
-        multiplier: 2.0,
-        jitter: 0.2,
-        max_wait: Duration::from_secs(60),
-    }
+    PollPolicy::default()
+        .with_initial_delay(Duration::from_secs(1))
+        .with_max_delay(Duration::from_secs(8))
+        .with_multiplier(2.0)
+        .with_jitter(0.2)
+        .with_max_wait(Duration::from_secs(60))
 }
 
 pub fn publish_policy() -> PublishPolicy {
-    PublishPolicy {
-        check_quota: true,
-        fallback_quota_total: 50,
-        reconcile_delay: Duration::from_secs(2),
-        reconcile_attempts: 3,
-        not_ready_retries: 2,
-        create_attempts: 3,
-    }
+    PublishPolicy::default()
+        .with_check_quota(true)
+        .with_fallback_quota_total(50)
+        .with_reconcile_delay(Duration::from_secs(2))
+        .with_reconcile_attempts(3)
+        .with_not_ready_retries(2)
+        .with_create_attempts(3)
 }
 
 pub fn config(server: &MockServer) -> MetaConfig {
@@ -56,11 +54,22 @@ pub fn config(server: &MockServer) -> MetaConfig {
         Url::parse(REDIRECT_URI).unwrap(),
     )
     .with_graph_base_url(base.clone())
-    .with_dialog_base_url(base)
+    .with_dialog_base_url(base.clone())
+    .with_rupload_base_url(base)
     .with_timeouts(None, None, None)
     .with_poll_policy(poll_policy())
     .with_publish_policy(publish_policy())
     .with_usage_policy(UsagePolicy::default())
+    .with_upload_policy(upload_policy())
+}
+
+/// Resumptions a millisecond apart and no deadline per request (tests that need one set it).
+pub fn upload_policy() -> UploadPolicy {
+    UploadPolicy::default()
+        .with_max_retries(3)
+        .with_initial_backoff(Duration::from_millis(1))
+        .with_max_backoff(Duration::from_millis(4))
+        .with_attempt_timeout(None)
 }
 
 impl TestGraph {
@@ -260,4 +269,32 @@ pub fn form(key: &str, value: &str) -> impl wiremock::Match + 'static {
 pub fn no_form(key: &str) -> impl wiremock::Match + 'static {
     let key = key.to_owned();
     move |request: &Request| form_of(request).iter().all(|(k, _)| *k != key)
+}
+
+/// A file in the system's temporary directory, removed when dropped.
+pub struct TempFile {
+    pub path: std::path::PathBuf,
+}
+
+impl TempFile {
+    pub fn with_bytes(bytes: &[u8]) -> Self {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let path = std::env::temp_dir().join(format!(
+            "kraftsoci-meta-test-{}-{n}-{}.mp4",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::write(&path, bytes).unwrap();
+        Self { path }
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }

@@ -71,10 +71,9 @@ async fn a_rerequest_login_url_asks_again_for_declined_permissions() {
         .client
         .login_url_with(
             "s",
-            &LoginOptions {
-                rerequest: true,
-                scopes: Some(vec!["instagram_content_publish".into()]),
-            },
+            &LoginOptions::default()
+                .with_rerequest(true)
+                .with_scopes(["instagram_content_publish"]),
         )
         .unwrap();
     let query: Vec<(String, String)> = url
@@ -202,8 +201,12 @@ async fn the_code_exchange_needs_the_app_secret_and_calls_nothing_without_it() {
         .expect(0)
         .mount(&server)
         .await;
-    let mut config = config(&server);
-    config.app_secret = None;
+    // Everything the code exchange needs but the app secret.
+    let config = MetaConfig::token_only()
+        .with_app_id(APP_ID)
+        .with_redirect_uri(Url::parse(REDIRECT_URI).unwrap())
+        .with_graph_base_url(Url::parse(&server.uri()).unwrap())
+        .with_timeouts(None, None, None);
     let client = MetaClient::new(config).unwrap();
 
     let error = client

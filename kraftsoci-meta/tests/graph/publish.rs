@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use kraftsoci_core::ports::{ContainerId, PublishResult};
 use kraftsoci_meta::{
-    CarouselItem, CarouselPost, ErrorKind, ImagePost, MediaSpec, MetaError, PublishPolicy,
-    ReelPost, StoryMedia, StoryPost, UserTag,
+    CarouselItem, CarouselPost, ErrorKind, ImagePost, MediaSpec, MetaError, ReelPost, StoryPost,
+    UserTag,
 };
 use serde_json::json;
 use wiremock::matchers::{body_string_contains, method, path, query_param};
@@ -116,17 +116,14 @@ async fn user_tags_collaborators_location_and_alt_text_are_sent_as_documented() 
         .expect(1)
         .mount(&graph.server)
         .await;
-    let post = ImagePost {
-        image_url: "https://cdn.example/a.jpg".into(),
-        caption: None,
-        alt_text: Some("Sesame bread rings on a tray".into()),
-        user_tags: vec![
+    let post = ImagePost::new("https://cdn.example/a.jpg")
+        .with_alt_text("Sesame bread rings on a tray")
+        .with_user_tags([
             UserTag::at("@baker.one", 0.5, 0.8),
             UserTag::at("tea_house", 0.0, 1.0),
-        ],
-        location_id: Some("110843418940484".into()),
-        collaborators: vec!["friend_shop".into(), "neighbour".into()],
-    };
+        ])
+        .with_location_id("110843418940484")
+        .with_collaborators(["friend_shop", "neighbour"]);
 
     let container = graph
         .client
@@ -193,10 +190,7 @@ async fn media_publish_is_never_retried_after_a_timeout() {
     // Real time: the publish call times out after 200 ms while Meta is still working on it.
     let graph = TestGraph::with_config(|c| {
         c.with_timeouts(None, None, Some(Duration::from_millis(200)))
-            .with_publish_policy(PublishPolicy {
-                reconcile_delay: Duration::from_millis(5),
-                ..publish_policy()
-            })
+            .with_publish_policy(publish_policy().with_reconcile_delay(Duration::from_millis(5)))
     })
     .await;
     graph.statuses("c1", &["FINISHED", "PUBLISHED"]).await;
@@ -218,10 +212,7 @@ async fn media_publish_is_never_retried_after_a_timeout() {
 async fn a_timeout_with_a_still_unpublished_container_is_an_unknown_outcome_not_a_retry() {
     let graph = TestGraph::with_config(|c| {
         c.with_timeouts(None, None, Some(Duration::from_millis(200)))
-            .with_publish_policy(PublishPolicy {
-                reconcile_delay: Duration::from_millis(5),
-                ..publish_policy()
-            })
+            .with_publish_policy(publish_policy().with_reconcile_delay(Duration::from_millis(5)))
     })
     .await;
     graph.statuses("c1", &["FINISHED", "FINISHED"]).await;
@@ -419,10 +410,7 @@ async fn a_cap_of_100_is_read_from_meta_and_not_replaced_by_a_hard_coded_50() {
 #[tokio::test(start_paused = true)]
 async fn a_quota_answer_without_quota_total_falls_back_to_the_configured_cap() {
     let graph = TestGraph::with_config(|c| {
-        c.with_publish_policy(PublishPolicy {
-            fallback_quota_total: 25,
-            ..publish_policy()
-        })
+        c.with_publish_policy(publish_policy().with_fallback_quota_total(25))
     })
     .await;
     Mock::given(method("GET"))
@@ -687,17 +675,10 @@ async fn a_carousel_waits_for_every_child_before_creating_the_parent() {
         .expect(1)
         .mount(&graph.server)
         .await;
-    let post = CarouselPost {
-        items: [1, 2]
-            .map(|n| CarouselItem::Image {
-                image_url: format!("https://cdn.example/{n}.jpg"),
-                alt_text: None,
-                user_tags: vec![],
-            })
-            .to_vec(),
-        caption: Some("Two simits".into()),
-        ..CarouselPost::default()
-    };
+    let post = CarouselPost::new(
+        [1, 2].map(|n| CarouselItem::image(format!("https://cdn.example/{n}.jpg"))),
+    )
+    .with_caption("Two simits");
 
     let parent = graph
         .client
@@ -733,15 +714,7 @@ async fn a_carousel_with_a_failed_child_never_creates_the_parent() {
         .expect(0)
         .mount(&graph.server)
         .await;
-    let post = CarouselPost {
-        items: vec![
-            CarouselItem::Video {
-                video_url: "https://cdn.example/v.mov".into(),
-            };
-            2
-        ],
-        ..CarouselPost::default()
-    };
+    let post = CarouselPost::new(vec![CarouselItem::video("https://cdn.example/v.mov"); 2]);
 
     let error = graph
         .client
@@ -764,17 +737,7 @@ async fn a_carousel_with_one_or_eleven_items_is_refused_before_any_call() {
         .mount(&graph.server)
         .await;
     for n in [1, 11] {
-        let post = CarouselPost {
-            items: vec![
-                CarouselItem::Image {
-                    image_url: "https://cdn.example/a.jpg".into(),
-                    alt_text: None,
-                    user_tags: vec![],
-                };
-                n
-            ],
-            ..CarouselPost::default()
-        };
+        let post = CarouselPost::new(vec![CarouselItem::image("https://cdn.example/a.jpg"); n]);
         let error = graph
             .client
             .create_container(&graph.account(), &MediaSpec::Carousel(post))
@@ -799,14 +762,11 @@ async fn a_reel_sends_its_video_cover_and_feed_options() {
         .expect(1)
         .mount(&graph.server)
         .await;
-    let reel = ReelPost {
-        video_url: "https://cdn.example/r.mp4".into(),
-        caption: Some("Behind the oven".into()),
-        cover_url: Some("https://cdn.example/cover.jpg".into()),
-        thumb_offset: Some(Duration::from_millis(1500)),
-        share_to_feed: Some(true),
-        ..ReelPost::default()
-    };
+    let reel = ReelPost::new("https://cdn.example/r.mp4")
+        .with_caption("Behind the oven")
+        .with_cover_url("https://cdn.example/cover.jpg")
+        .with_thumb_offset(Duration::from_millis(1500))
+        .with_share_to_feed(true);
 
     let container = graph
         .client
@@ -839,18 +799,9 @@ async fn stories_send_the_stories_type_and_never_a_caption() {
         .mount(&graph.server)
         .await;
 
-    let image = StoryPost {
-        media: StoryMedia::Image {
-            image_url: "https://cdn.example/s.jpg".into(),
-        },
-        user_tags: vec![UserTag::mention("tea_house")],
-    };
-    let video = StoryPost {
-        media: StoryMedia::Video {
-            video_url: "https://cdn.example/s.mp4".into(),
-        },
-        user_tags: vec![],
-    };
+    let image = StoryPost::image("https://cdn.example/s.jpg")
+        .with_user_tags([UserTag::mention("tea_house")]);
+    let video = StoryPost::video("https://cdn.example/s.mp4");
     let account = graph.account();
     assert_eq!(
         graph

@@ -204,18 +204,19 @@ pub struct Harness {
 pub fn meta_config(server: &MockServer) -> MetaConfig {
     MetaConfig::token_only()
         .with_graph_base_url(Url::parse(&server.uri()).unwrap())
-        .with_poll_policy(PollPolicy {
-            initial_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(2),
-            multiplier: 2.0,
-            jitter: 0.0,
-            max_wait: Duration::from_millis(20),
-        })
-        .with_publish_policy(kraftsoci_meta::PublishPolicy {
-            reconcile_delay: Duration::from_millis(1),
-            create_attempts: 1,
-            ..kraftsoci_meta::PublishPolicy::default()
-        })
+        .with_poll_policy(
+            PollPolicy::default()
+                .with_initial_delay(Duration::from_millis(1))
+                .with_max_delay(Duration::from_millis(2))
+                .with_multiplier(2.0)
+                .with_jitter(0.0)
+                .with_max_wait(Duration::from_millis(20)),
+        )
+        .with_publish_policy(
+            kraftsoci_meta::PublishPolicy::default()
+                .with_reconcile_delay(Duration::from_millis(1))
+                .with_create_attempts(1),
+        )
 }
 
 /// A worker configuration with tiny back-offs.

@@ -4,6 +4,7 @@
 //! `kraftsoci-server`). With the `mocks` feature every port has a `mockall` mock (`MockX`).
 
 mod billing;
+mod erasure;
 mod generation;
 mod journal;
 mod mail;
@@ -13,6 +14,7 @@ mod publisher;
 mod store;
 
 pub use billing::*;
+pub use erasure::*;
 pub use generation::*;
 pub use journal::*;
 pub use mail::*;

@@ -559,6 +559,11 @@ pub enum BillingEffect {
     /// An invoice was paid or a payment failed: upsert by invoice id with
     /// [`PaymentRecord::supersedes`].
     Payment(PaymentRecord),
+    /// A verified event this code could not read (a field it expects is missing or of another
+    /// shape, e.g. after an API version change): only the event's id and type are recorded,
+    /// marked unprocessable for an operator to look at (the payload stays at the provider, whose
+    /// dashboard shows it). Nothing else changes.
+    Unprocessable,
 }
 
 /// A verified provider event, reduced to what is stored.
@@ -584,6 +589,9 @@ pub enum ApplyOutcome {
     Superseded,
     /// The event id was recorded before: nothing was done.
     AlreadyApplied,
+    /// The effect names a user the store does not hold (never known, or erased by the purge):
+    /// nothing was recorded, not even the event id, and no account was (re)created.
+    UnknownUser,
 }
 
 /// Storage of billing state, implemented by the server's stores (and an in-memory store in
@@ -595,7 +603,15 @@ pub enum ApplyOutcome {
 /// - [`BillingEffect::Subscription`]: lock the user's account row (creating it when absent),
 ///   then [`BillingAccount::merge`]; a customer owned by another user changes nothing;
 /// - [`BillingEffect::Payment`]: upsert by invoice id when [`PaymentRecord::supersedes`] the
-///   stored record (or none is stored). Payment records outlive account erasure (P17).
+///   stored record (or none is stored). Payment records outlive account erasure (P17): a
+///   payment of a user the store no longer holds is kept detached from any account;
+/// - [`BillingEffect::Unprocessable`]: record the event id and type, marked unprocessable,
+///   and nothing else (no payload reaches the store).
+///
+/// A [`BillingEffect::LinkCustomer`] or [`BillingEffect::Subscription`] for a user the store
+/// does not hold (never known, or erased by the purge) records nothing, not even the event id,
+/// and answers [`ApplyOutcome::UnknownUser`]: a late event must never recreate an erased
+/// account's billing state (P19).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait BillingStore: Send + Sync {
@@ -680,6 +696,21 @@ impl IdempotencyKey {
         Self(format!("customer:{user}"))
     }
 
+    /// `cancel:{closure}:{subscription}`: the cancellation of one subscription because of
+    /// one account closure. `closure` is the id of the erasure request the closure recorded
+    /// before any call, so every retry of that closure, in this process or a later one, sends
+    /// the same key, and a second closure (after a reopened account) a new one.
+    ///
+    /// # Errors
+    /// [`ParseError`] when the key would exceed 255 characters (a subscription id of more
+    /// than 210 characters; Stripe's are about 30).
+    pub fn for_cancellation(
+        closure: crate::RequestId,
+        subscription: &SubscriptionId,
+    ) -> Result<Self, ParseError> {
+        Self::parse(format!("cancel:{closure}:{subscription}"))
+    }
+
     /// The key.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -736,6 +767,49 @@ pub struct HostedSession {
     pub id: String,
     /// The page.
     pub url: String,
+}
+
+/// What an immediate cancellation settles besides ending the subscription.
+///
+/// Both are off by default, which is Stripe's default too: the subscription ends now, the
+/// period already paid is not credited, and no final invoice is made. That is what an account
+/// closure wants when the customer is deleted at the purge anyway: a credit would sit on a
+/// customer that is about to disappear (Stripe does not refund credit balances by itself), and
+/// a final invoice would charge a closed account. Refunds are an operator's decision, made in
+/// the provider's dashboard.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelOptions {
+    /// Make a final invoice now for un-invoiced usage and pending prorations (Stripe's
+    /// `invoice_now`). With `prorate`, the unused time becomes a credit on that invoice.
+    pub invoice_now: bool,
+    /// Credit the unused time of the current period as a proration item (Stripe's `prorate`).
+    /// Without `invoice_now` the credit waits for the customer's next invoice, which a closed
+    /// account never gets.
+    pub prorate: bool,
+}
+
+/// How a cancellation ended at the provider. Both variants mean the subscription bills no
+/// more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cancellation", rename_all = "snake_case")]
+pub enum SubscriptionCancellation {
+    /// The provider cancelled it now and answered with the ended subscription.
+    Canceled(SubscriptionSnapshot),
+    /// The provider no longer knows it as live: already cancelled (by an earlier attempt,
+    /// the portal or the dashboard) or deleted with its customer.
+    AlreadyEnded,
+}
+
+/// How a customer deletion ended at the provider. Both variants mean the provider holds no
+/// customer object any more (its invoices and payments stay in its ledger, as the law asks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerDeletion {
+    /// The provider deleted the customer now (which also ends its live subscriptions).
+    Deleted,
+    /// The provider did not know the customer: deleted before (an earlier attempt whose answer
+    /// was lost, or the dashboard).
+    AlreadyGone,
 }
 
 /// How a caller should react to a provider failure.
@@ -817,6 +891,31 @@ pub trait BillingProvider: Send + Sync {
         &self,
         customer: &BillingCustomerId,
     ) -> Result<Option<SubscriptionSnapshot>, BillingProviderError>;
+
+    /// Reads every subscription of the customer that has not ended (any status but the
+    /// terminal ones), in the provider's order. A customer the provider does not know has
+    /// none.
+    async fn open_subscriptions(
+        &self,
+        customer: &BillingCustomerId,
+    ) -> Result<Vec<SubscriptionSnapshot>, BillingProviderError>;
+
+    /// Cancels a subscription immediately (not at the period's end), sending `key` on every
+    /// attempt. A subscription the provider no longer knows as live answers
+    /// [`SubscriptionCancellation::AlreadyEnded`], never an error.
+    async fn cancel_subscription(
+        &self,
+        subscription: &SubscriptionId,
+        options: CancelOptions,
+        key: &IdempotencyKey,
+    ) -> Result<SubscriptionCancellation, BillingProviderError>;
+
+    /// Deletes the provider's customer object (its live subscriptions end with it). A customer
+    /// the provider does not know answers [`CustomerDeletion::AlreadyGone`], never an error.
+    async fn delete_customer(
+        &self,
+        customer: &BillingCustomerId,
+    ) -> Result<CustomerDeletion, BillingProviderError>;
 }
 
 #[cfg(test)]
@@ -954,6 +1053,29 @@ mod tests {
         assert!(!failed.supersedes(&paid));
         assert!(paid.supersedes(&failed));
         assert_eq!(paid.retain_until().year(), 2027 + 10);
+    }
+
+    #[test]
+    fn a_cancellation_key_is_the_same_for_every_retry_of_one_closure_and_differs_between_closures()
+    {
+        let closure = crate::RequestId::new();
+        let sub = SubscriptionId::parse("sub_1QzX8e2eZvKYlo2C").unwrap();
+        let first = IdempotencyKey::for_cancellation(closure, &sub).unwrap();
+        let again = IdempotencyKey::for_cancellation(closure, &sub).unwrap();
+        assert_eq!(first, again);
+        assert_eq!(
+            first.as_str(),
+            format!("cancel:{closure}:sub_1QzX8e2eZvKYlo2C")
+        );
+        let later = IdempotencyKey::for_cancellation(crate::RequestId::new(), &sub).unwrap();
+        assert_ne!(first, later);
+        let other = SubscriptionId::parse("sub_other").unwrap();
+        assert_ne!(
+            first,
+            IdempotencyKey::for_cancellation(closure, &other).unwrap()
+        );
+        let long = SubscriptionId::parse("s".repeat(255)).unwrap();
+        assert!(IdempotencyKey::for_cancellation(closure, &long).is_err());
     }
 
     #[test]

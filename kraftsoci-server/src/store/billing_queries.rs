@@ -432,6 +432,8 @@ impl BillingStateStore for ThisStore {
                 .await?
             }
             BillingEffect::Payment(record) => record_payment(&mut tx, record).await?,
+            // The event row above (id and type) is all that is kept of it.
+            BillingEffect::Unprocessable => MergeOutcome::Changed,
         };
         tx.commit().await.map_err(db_error)?;
         Ok(match outcome {

@@ -132,10 +132,10 @@ impl RetentionStore for SweepStore {
             .await
     }
 
-    async fn closed_accounts_due<'a>(
+    async fn closed_accounts_due(
         &self,
         closed_before: DateTime<Utc>,
-        exclude: &'a [UserId],
+        exclude: &[UserId],
         limit: u32,
     ) -> Result<Vec<UserId>, StoreError> {
         // The accounts the sweep skipped in this run are few (a handful at most): ask for that
@@ -508,10 +508,10 @@ mod tests {
         async fn count_expired_auth_artifacts(&self, _: DateTime<Utc>) -> Result<u64, StoreError> {
             Ok(0)
         }
-        async fn closed_accounts_due<'a>(
+        async fn closed_accounts_due(
             &self,
             _: DateTime<Utc>,
-            _: &'a [UserId],
+            _: &[UserId],
             _: u32,
         ) -> Result<Vec<UserId>, StoreError> {
             Ok(Vec::new())

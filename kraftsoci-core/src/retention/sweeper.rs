@@ -49,10 +49,10 @@ pub trait RetentionStore: Send + Sync {
     /// failed in this run, so that accounts behind them are reached (the sweeper tries each
     /// account at most once per run). `exclude` is short: at most
     /// [`SweepConfig::max_failed_accounts_per_run`] ids.
-    async fn closed_accounts_due<'a>(
+    async fn closed_accounts_due(
         &self,
         closed_before: DateTime<Utc>,
-        exclude: &'a [UserId],
+        exclude: &[UserId],
         limit: u32,
     ) -> Result<Vec<UserId>, StoreError>;
 
@@ -167,7 +167,9 @@ pub enum SweepOutcome {
     Complete,
     /// The batch limit was reached; the next run continues.
     BatchLimitReached,
-    /// A store call failed; what was deleted before stays deleted and the next run resumes.
+    /// A store call failed, or some closed accounts could not be purged (each one is in
+    /// [`CategorySweep::failed_accounts`]); what was deleted stays deleted and the next run
+    /// resumes.
     Failed(RetentionError),
 }
 

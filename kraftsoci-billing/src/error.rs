@@ -6,8 +6,8 @@ use kraftsoci_core::ports::{BillingProviderError, BillingProviderErrorKind};
 /// Everything billing can fail with, one variant per thing a caller acts on.
 ///
 /// For the webhook route: every variant for which [`BillingError::is_bad_webhook`] is true
-/// answers 400 and changes nothing; [`BillingError::Store`] answers 5xx so that the provider
-/// retries the delivery.
+/// (a signature that does not verify the body) answers 400 and changes nothing;
+/// [`BillingError::Store`] answers 5xx so that the provider retries the delivery.
 ///
 /// New failure kinds may be added in a minor release: match the ones you act on and keep a
 /// wildcard arm (or use [`BillingError::is_bad_webhook`] and [`BillingError::is_transient`]).
@@ -36,6 +36,11 @@ pub enum BillingError {
         ahead_secs: i64,
     },
     /// The signed body is not an event this code can read.
+    ///
+    /// [`WebhookProcessor::handle`](crate::WebhookProcessor::handle) no longer returns it: a
+    /// verified body it cannot read is acknowledged as
+    /// [`WebhookResult::Unprocessable`](crate::WebhookResult::Unprocessable) (a 4xx would be
+    /// retried by Stripe for days). Kept so that code matching it still compiles.
     #[error("the webhook payload is malformed: {0}")]
     MalformedEvent(String),
     /// No plan has this name (or it cannot be bought).

@@ -22,6 +22,15 @@
 //! - **Stripe** ([`StripeBilling`], core's [`BillingProvider`]) and [`BillingService`]:
 //!   customer, Checkout, Billing Portal, subscription reads. Every POST carries an
 //!   `Idempotency-Key` derived from a row the caller stored first, reused on every retry.
+//! - **Closure and purge** (P19, P28): [`BillingService::stop_billing`] cancels every live
+//!   subscription of a closed account immediately, each with an `Idempotency-Key` derived from
+//!   the closure, and says [`BillingStop::RetryLater`] when Stripe did not confirm;
+//!   [`BillingService::erase_customer`] deletes the Stripe customer at the purge, and the
+//!   service is core's [`ProcessorErasure`], so the retention sweeper does that before it
+//!   deletes the account's rows. Webhooks of a purged or unknown customer are acknowledged
+//!   ([`WebhookResult::IgnoredUnknownCustomer`]) and recreate nothing; a verified event that
+//!   cannot be read is recorded by id and type only and acknowledged
+//!   ([`WebhookResult::Unprocessable`]).
 //!
 //! ## Server wiring
 //!
@@ -30,7 +39,9 @@
 //! | `GET /v1/billing` | [`BillingEntitlements::overview`] |
 //! | `POST /v1/billing/checkout` | store a checkout intent, then [`BillingService::checkout`] |
 //! | `POST /v1/billing/portal` | store a portal intent, then [`BillingService::portal`] |
-//! | `POST /webhooks/stripe` | [`WebhookProcessor::handle`] with the raw `Bytes` body: 400 when [`BillingError::is_bad_webhook`], 5xx on [`BillingError::Store`], else 200 |
+//! | `POST /webhooks/stripe` | [`WebhookProcessor::handle`] with the raw `Bytes` body: 400 when [`BillingError::is_bad_webhook`], 5xx on [`BillingError::Store`], else 200 (every [`WebhookResult`], `ignored_unknown_customer` and `unprocessable` included) |
+//! | account closure | [`BillingService::stop_billing`] with the closure's erasure-request id; store a [`BillingStop::RetryLater`] and call again |
+//! | retention sweep | `RetentionSweeper::with_processor_erasure(Arc::new(billing_service))`: the Stripe customer is deleted before the account's rows |
 //!
 //! ## Why the Stripe transport is ours
 //!
@@ -148,7 +159,7 @@ pub use error::BillingError;
 pub use ledger::InMemoryQuotaLedger;
 pub use memory::{InMemoryBillingStore, StoreCall};
 pub use plans::{Plan, PlanName, PlanTable};
-pub use service::{BillingService, BillingUrls};
+pub use service::{BillingService, BillingStop, BillingUrls, CustomerErasure};
 pub use stripe::{STRIPE_API_BASE, StripeBilling, StripeConfig};
 pub use webhook::{
     HANDLED_EVENT_TYPES, WebhookOutcome, WebhookProcessor, WebhookResult, WebhookVerifier,
@@ -157,9 +168,10 @@ pub use webhook::{
 
 pub use kraftsoci_core::ports::{
     ApplyOutcome, BillingAccount, BillingCustomerId, BillingEffect, BillingEvent, BillingProvider,
-    BillingProviderError, BillingProviderErrorKind, BillingStore, CheckoutRequest,
-    EntitlementError, Entitlements, HostedSession, IdempotencyKey, InvoiceId, MergeOutcome,
-    PAYMENT_RECORD_RETENTION_YEARS, PaymentRecord, PaymentStatus, PortalRequest, PriceId,
-    QuotaKind, QuotaLedger, QuotaReservation, RESERVATION_TTL, SubscriptionId,
-    SubscriptionSnapshot, SubscriptionState, SubscriptionStatus,
+    BillingProviderError, BillingProviderErrorKind, BillingStore, CancelOptions, CheckoutRequest,
+    CustomerDeletion, EntitlementError, Entitlements, HostedSession, IdempotencyKey, InvoiceId,
+    MergeOutcome, PAYMENT_RECORD_RETENTION_YEARS, PaymentRecord, PaymentStatus, PortalRequest,
+    PriceId, ProcessorErasure, ProcessorErasureError, QuotaKind, QuotaLedger, QuotaReservation,
+    RESERVATION_TTL, SubscriptionCancellation, SubscriptionId, SubscriptionSnapshot,
+    SubscriptionState, SubscriptionStatus,
 };

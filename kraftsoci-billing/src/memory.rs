@@ -36,7 +36,11 @@ struct Inner {
     accounts: HashMap<UserId, BillingAccount>,
     owners: HashMap<BillingCustomerId, UserId>,
     events: HashSet<String>,
+    unprocessable: Vec<(String, String)>,
     payments: HashMap<InvoiceId, PaymentRecord>,
+    /// Users whose account was purged: the store holds nothing of theirs and accepts nothing
+    /// for them but payment records, which it keeps detached (P17).
+    erased: HashSet<UserId>,
     calls: Vec<StoreCall>,
 }
 
@@ -77,6 +81,7 @@ impl Inner {
                 }
                 outcome
             }
+            BillingEffect::Unprocessable => MergeOutcome::Changed,
             BillingEffect::Payment(record) => {
                 let replace = self
                     .payments
@@ -122,6 +127,23 @@ impl InMemoryBillingStore {
     pub fn recorded_events(&self) -> usize {
         self.lock().events.len()
     }
+
+    /// The events recorded as unprocessable, as `(id, type)`, in order: all the store keeps
+    /// of them.
+    pub fn unprocessable_events(&self) -> Vec<(String, String)> {
+        self.lock().unprocessable.clone()
+    }
+
+    /// Does what an account's purge does to billing state: forgets the user's account and
+    /// customer, detaches their payment records (kept, P17), and from now on treats the user
+    /// as unknown ([`ApplyOutcome::UnknownUser`]), as a database does once the user's row is
+    /// gone. Every other user counts as known.
+    pub fn erase_user(&self, user: UserId) {
+        let mut inner = self.lock();
+        inner.accounts.remove(&user);
+        inner.owners.retain(|_, owner| *owner != user);
+        inner.erased.insert(user);
+    }
 }
 
 #[async_trait]
@@ -150,6 +172,9 @@ impl BillingStore for InMemoryBillingStore {
         let conflict = || StoreError::Conflict {
             constraint: "billing_accounts_customer_key".into(),
         };
+        if inner.erased.contains(&user) {
+            return Err(StoreError::NotFound);
+        }
         if inner.owned_by_other(customer, user) {
             return Err(conflict());
         }
@@ -173,8 +198,22 @@ impl BillingStore for InMemoryBillingStore {
         inner.calls.push(StoreCall::ApplyEvent {
             event: Box::new(event.clone()),
         });
+        let erased_user = match &event.effect {
+            BillingEffect::LinkCustomer { user, .. } | BillingEffect::Subscription { user, .. } => {
+                inner.erased.contains(user)
+            }
+            BillingEffect::Payment(_) | BillingEffect::Unprocessable => false,
+        };
+        if erased_user {
+            return Ok(ApplyOutcome::UnknownUser);
+        }
         if !inner.events.insert(event.id.clone()) {
             return Ok(ApplyOutcome::AlreadyApplied);
+        }
+        if event.effect == BillingEffect::Unprocessable {
+            inner
+                .unprocessable
+                .push((event.id.clone(), event.kind.clone()));
         }
         Ok(match inner.apply(&event.effect) {
             MergeOutcome::Changed => ApplyOutcome::Applied,
@@ -183,13 +222,18 @@ impl BillingStore for InMemoryBillingStore {
     }
 
     async fn payment_records(&self, user: UserId) -> Result<Vec<PaymentRecord>, StoreError> {
-        let mut records: Vec<PaymentRecord> = self
-            .lock()
+        let inner = self.lock();
+        if inner.erased.contains(&user) {
+            // Kept, but no longer anyone's.
+            return Ok(Vec::new());
+        }
+        let mut records: Vec<PaymentRecord> = inner
             .payments
             .values()
             .filter(|r| r.user == user)
             .cloned()
             .collect();
+        drop(inner);
         records.sort_by(|a, b| {
             (a.as_of, a.invoice_id.as_str()).cmp(&(b.as_of, b.invoice_id.as_str()))
         });
@@ -219,5 +263,35 @@ mod tests {
         ));
         assert_eq!(store.user_for_customer(&cus_a).await.unwrap(), Some(alice));
         assert_eq!(store.user_for_customer(&cus_b).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn an_erased_user_is_unknown_and_nothing_recreates_their_account() {
+        let store = InMemoryBillingStore::new();
+        let user = UserId::new();
+        let customer = BillingCustomerId::parse("cus_gone").unwrap();
+        store.link_customer(user, &customer).await.unwrap();
+        store.erase_user(user);
+        assert_eq!(store.account(user).await.unwrap(), None);
+        assert_eq!(store.user_for_customer(&customer).await.unwrap(), None);
+        let event = BillingEvent {
+            id: "evt_late".into(),
+            kind: "checkout.session.completed".into(),
+            created: chrono::Utc::now(),
+            effect: BillingEffect::LinkCustomer {
+                user,
+                customer: customer.clone(),
+            },
+        };
+        assert_eq!(
+            store.apply_event(&event).await.unwrap(),
+            ApplyOutcome::UnknownUser
+        );
+        assert_eq!(store.recorded_events(), 0);
+        assert_eq!(store.account(user).await.unwrap(), None);
+        assert_eq!(
+            store.link_customer(user, &customer).await,
+            Err(StoreError::NotFound)
+        );
     }
 }

@@ -2,11 +2,14 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use kraftsoci_core::ports::{
-    ApplyOutcome, BillingCustomerId, BillingEffect, BillingEvent, BillingProvider, BillingStore,
-    CheckoutRequest, HostedSession, IdempotencyKey, PortalRequest,
+    ApplyOutcome, BillingCustomerId, BillingEffect, BillingEvent, BillingProvider,
+    BillingProviderError, BillingStore, CancelOptions, CheckoutRequest, CustomerDeletion,
+    HostedSession, IdempotencyKey, PortalRequest, ProcessorErasure, ProcessorErasureError,
+    SubscriptionCancellation, SubscriptionId,
 };
-use kraftsoci_core::{Clock, StoreError, UserId};
+use kraftsoci_core::{Clock, RequestId, StoreError, UserId};
 use url::Url;
 use uuid::Uuid;
 
@@ -53,7 +56,55 @@ impl BillingUrls {
     }
 }
 
-/// Starts checkouts and portal sessions, and re-reads the subscription from the provider.
+/// What [`BillingService::stop_billing`] achieved for a closed account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BillingStop {
+    /// The user never had a provider customer: nothing bills them.
+    NoCustomer,
+    /// The provider confirmed that nothing of the customer bills any more. `canceled` were
+    /// cancelled by this call, `already_ended` were found cancelled (by an earlier attempt
+    /// whose answer was lost, the portal or the dashboard); both are empty when no
+    /// subscription was live.
+    Stopped {
+        /// Cancelled now.
+        canceled: Vec<SubscriptionId>,
+        /// Already cancelled.
+        already_ended: Vec<SubscriptionId>,
+    },
+    /// The provider did not confirm within this call's bounded attempts: call again later with
+    /// the same closure (the same keys go out, so nothing happens twice). The error says
+    /// whether it looked transient ([`BillingProviderErrorKind::Unavailable`],
+    /// [`BillingProviderErrorKind::Timeout`]) or needs an operator (a refused key, a refused
+    /// request).
+    ///
+    /// [`BillingProviderErrorKind::Unavailable`]: kraftsoci_core::ports::BillingProviderErrorKind::Unavailable
+    /// [`BillingProviderErrorKind::Timeout`]: kraftsoci_core::ports::BillingProviderErrorKind::Timeout
+    RetryLater {
+        /// The provider's last answer (safe to log: never a key).
+        error: BillingProviderError,
+    },
+}
+
+/// What [`BillingService::erase_customer`] achieved at the purge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CustomerErasure {
+    /// The user never had a provider customer.
+    NoCustomer,
+    /// The provider deleted the customer now.
+    Deleted,
+    /// The provider no longer knew the customer (deleted earlier).
+    AlreadyGone,
+    /// The provider did not confirm within this call's bounded attempts; call again later.
+    RetryLater {
+        /// The provider's last answer (safe to log: never a key).
+        error: BillingProviderError,
+    },
+}
+
+/// Starts checkouts and portal sessions, re-reads the subscription from the provider, and
+/// stops billing when an account closes (P19, P28).
 pub struct BillingService {
     provider: Arc<dyn BillingProvider>,
     store: Arc<dyn BillingStore>,
@@ -61,6 +112,7 @@ pub struct BillingService {
     clock: Arc<dyn Clock>,
     urls: BillingUrls,
     policy: AccessPolicy,
+    cancel_options: CancelOptions,
 }
 
 impl std::fmt::Debug for BillingService {
@@ -68,6 +120,7 @@ impl std::fmt::Debug for BillingService {
         f.debug_struct("BillingService")
             .field("urls", &self.urls)
             .field("policy", &self.policy)
+            .field("cancel_options", &self.cancel_options)
             .finish_non_exhaustive()
     }
 }
@@ -88,12 +141,20 @@ impl BillingService {
             clock,
             urls,
             policy: AccessPolicy::default(),
+            cancel_options: CancelOptions::default(),
         }
     }
 
     /// Replaces the access policy (it decides who counts as already subscribed).
     pub fn with_policy(mut self, policy: AccessPolicy) -> Self {
         self.policy = policy;
+        self
+    }
+
+    /// Sets what a closure's cancellation settles ([`CancelOptions`]: by default no final
+    /// invoice and no credit for the unused period, see there why).
+    pub fn with_cancel_options(mut self, options: CancelOptions) -> Self {
+        self.cancel_options = options;
         self
     }
 
@@ -203,6 +264,98 @@ impl BillingService {
         }
     }
 
+    /// Stops billing a closed account at once (P19, P28): every subscription of the user's
+    /// provider customer that has not ended is cancelled **immediately** (not at the period's
+    /// end), settled as [`BillingService::with_cancel_options`] says.
+    ///
+    /// `closure` is the id of the erasure request the closure recorded before this call; each
+    /// cancellation's `Idempotency-Key` is `cancel:{closure}:{subscription}`
+    /// ([`IdempotencyKey::for_cancellation`]), so a retry of the same closure, now or after a
+    /// restart, sends the same key. Within the call the adapter retries timeouts, 409, 429 and
+    /// 5xx with back-off (bounded by its attempts); a subscription the provider already knows
+    /// as ended counts as stopped. What the provider did not confirm is reported as
+    /// [`BillingStop::RetryLater`]: store that and call again.
+    ///
+    /// The provider's webhook (`customer.subscription.deleted`) then records the ended
+    /// subscription as usual; this call writes nothing.
+    ///
+    /// # Errors
+    /// [`BillingError::Store`] when the user's billing state cannot be read (retry later too);
+    /// [`BillingError::Config`] for a subscription id too long to make a key from.
+    #[tracing::instrument(skip(self), fields(user = %user, closure = %closure))]
+    pub async fn stop_billing(
+        &self,
+        user: UserId,
+        closure: RequestId,
+    ) -> Result<BillingStop, BillingError> {
+        let Some(customer) = self.store.account(user).await?.and_then(|a| a.customer) else {
+            return Ok(BillingStop::NoCustomer);
+        };
+        // The provider's list, not our stored state: a subscription whose webhook has not
+        // arrived yet must be stopped too.
+        let open = match self.provider.open_subscriptions(&customer).await {
+            Ok(open) => open,
+            Err(error) => {
+                tracing::warn!(error = %error, "stripe did not list the subscriptions to cancel");
+                return Ok(BillingStop::RetryLater { error });
+            }
+        };
+        let (mut canceled, mut already_ended) = (Vec::new(), Vec::new());
+        for subscription in open {
+            let id = subscription.subscription_id;
+            let key = IdempotencyKey::for_cancellation(closure, &id)
+                .map_err(|e| BillingError::Config(e.to_string()))?;
+            match self
+                .provider
+                .cancel_subscription(&id, self.cancel_options, &key)
+                .await
+            {
+                Ok(SubscriptionCancellation::Canceled(_)) => canceled.push(id),
+                Ok(SubscriptionCancellation::AlreadyEnded) => already_ended.push(id),
+                Err(error) => {
+                    tracing::warn!(
+                        subscription = %id,
+                        error = %error,
+                        "stripe did not confirm a closure's cancellation; retry later"
+                    );
+                    return Ok(BillingStop::RetryLater { error });
+                }
+            }
+        }
+        tracing::info!(
+            canceled = canceled.len(),
+            already_ended = already_ended.len(),
+            "billing stopped for a closed account"
+        );
+        Ok(BillingStop::Stopped {
+            canceled,
+            already_ended,
+        })
+    }
+
+    /// Deletes the user's provider customer at the purge (P19): the provider then holds no
+    /// customer object for them (its invoices and payments stay in its own ledger), and any
+    /// subscription still live ends with it. Call it before the account's billing rows are
+    /// purged, since they hold the customer id; the retention sweeper does exactly that
+    /// through this service's [`ProcessorErasure`] implementation.
+    ///
+    /// # Errors
+    /// [`BillingError::Store`] when the user's billing state cannot be read.
+    #[tracing::instrument(skip(self), fields(user = %user))]
+    pub async fn erase_customer(&self, user: UserId) -> Result<CustomerErasure, BillingError> {
+        let Some(customer) = self.store.account(user).await?.and_then(|a| a.customer) else {
+            return Ok(CustomerErasure::NoCustomer);
+        };
+        Ok(match self.provider.delete_customer(&customer).await {
+            Ok(CustomerDeletion::Deleted) => CustomerErasure::Deleted,
+            Ok(CustomerDeletion::AlreadyGone) => CustomerErasure::AlreadyGone,
+            Err(error) => {
+                tracing::warn!(error = %error, "stripe did not confirm a customer deletion");
+                CustomerErasure::RetryLater { error }
+            }
+        })
+    }
+
     async fn create_customer(&self, user: UserId) -> Result<BillingCustomerId, BillingError> {
         let customer = self
             .provider
@@ -219,6 +372,31 @@ impl BillingService {
                     .ok_or(BillingError::Store(StoreError::Conflict { constraint }))
             }
             Err(err) => Err(err.into()),
+        }
+    }
+}
+
+/// The purge's step at the payment provider: the retention sweeper calls this before it deletes
+/// a closed account's media and rows (`RetentionSweeper::with_processor_erasure`), so a
+/// customer that Stripe has not confirmed deleted keeps the account (and its customer id) for
+/// the next run.
+#[async_trait]
+impl ProcessorErasure for BillingService {
+    fn processor(&self) -> &'static str {
+        "stripe"
+    }
+
+    async fn erase_account(&self, user: UserId) -> Result<(), ProcessorErasureError> {
+        match self.erase_customer(user).await {
+            Ok(
+                CustomerErasure::NoCustomer
+                | CustomerErasure::Deleted
+                | CustomerErasure::AlreadyGone,
+            ) => Ok(()),
+            Ok(CustomerErasure::RetryLater { error }) => {
+                Err(ProcessorErasureError::new(error.to_string()))
+            }
+            Err(error) => Err(ProcessorErasureError::new(error.to_string())),
         }
     }
 }

@@ -13,8 +13,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use kraftsoci_core::ports::{
     BillingCustomerId, BillingProvider, BillingProviderError, BillingProviderErrorKind,
-    CheckoutRequest, HostedSession, IdempotencyKey, PortalRequest, SubscriptionId,
-    SubscriptionSnapshot,
+    CancelOptions, CheckoutRequest, CustomerDeletion, HostedSession, IdempotencyKey, PortalRequest,
+    SubscriptionCancellation, SubscriptionId, SubscriptionSnapshot,
 };
 use kraftsoci_core::{Clock, UserId};
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
@@ -22,14 +22,14 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use stripe_billing::billing_portal_session::CreateBillingPortalSession;
 use stripe_billing::subscription::{
-    ListSubscription, ListSubscriptionStatus, RetrieveSubscription,
+    CancelSubscription, ListSubscription, ListSubscriptionStatus, RetrieveSubscription,
 };
 use stripe_checkout::CheckoutSessionMode;
 use stripe_checkout::checkout_session::{
     CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionSubscriptionData,
 };
 use stripe_client_core::{RequestBuilder, StripeMethod, StripeRequest};
-use stripe_core::customer::CreateCustomer;
+use stripe_core::customer::{CreateCustomer, DeleteCustomer};
 use url::Url;
 
 use crate::BillingError;
@@ -135,9 +135,12 @@ impl StripeConfig {
 
 /// The Stripe [`BillingProvider`].
 ///
-/// Every POST carries the caller's [`IdempotencyKey`]; network errors, timeouts, 409, 429 and
-/// 5xx are retried (bounded, with backoff through the [`Clock`]) with the **same** key, so
-/// Stripe performs the operation at most once. `Stripe-Should-Retry` overrides the status
+/// Every POST carries the caller's [`IdempotencyKey`], and so does the cancellation of a
+/// subscription (a `DELETE`, which Stripe treats as idempotent by definition); network errors,
+/// timeouts, 409, 429 and 5xx are retried (bounded, with backoff through the [`Clock`]) with
+/// the **same** key, so Stripe performs the operation at most once. A cancellation or customer
+/// deletion that Stripe answers with `resource_missing` is already done; a bare 404 without
+/// Stripe's error body is not taken for that. `Stripe-Should-Retry` overrides the status
 /// rule. Other 4xx are returned at once. Only the user id is sent about a user.
 ///
 /// ## Timeouts
@@ -437,6 +440,21 @@ fn user_metadata(user: UserId) -> HashMap<String, String> {
     HashMap::from([(USER_METADATA_KEY.to_owned(), user.to_string())])
 }
 
+/// How many pages of 100 subscriptions [`BillingProvider::open_subscriptions`] reads at most:
+/// a customer of ours has one live subscription (checkout refuses a second), so a tenth page
+/// means something is wrong, and the call fails rather than loop.
+const MAX_SUBSCRIPTION_PAGES: usize = 10;
+
+/// Whether Stripe answered "no such object" for the object the request names. Only Stripe's own
+/// `resource_missing` counts: a bare 404 (a proxy, a wrong base path) must never be taken for a
+/// subscription or customer that is already gone.
+fn is_missing(err: &BillingProviderError) -> bool {
+    matches!(
+        &err.kind,
+        BillingProviderErrorKind::Rejected { status: 404, code: Some(code) } if code == "resource_missing"
+    )
+}
+
 fn malformed(detail: impl fmt::Display) -> BillingProviderError {
     provider_error(
         BillingProviderErrorKind::MalformedResponse,
@@ -528,5 +546,94 @@ impl BillingProvider for StripeBilling {
             .map(|s| s.snapshot(now))
             .transpose()
             .map_err(malformed)
+    }
+
+    async fn open_subscriptions(
+        &self,
+        customer: &BillingCustomerId,
+    ) -> Result<Vec<SubscriptionSnapshot>, BillingProviderError> {
+        // Without `status`, Stripe lists every subscription that is not `canceled`.
+        let mut open = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..MAX_SUBSCRIPTION_PAGES {
+            let mut call = ListSubscription::new()
+                .customer(customer.as_str())
+                .limit(100);
+            if let Some(after) = &after {
+                call = call.starting_after(after.as_str());
+            }
+            let page: wire::List<wire::Subscription> = match self.execute(call.build(), None).await
+            {
+                Ok(page) => page,
+                Err(err) if is_missing(&err) => return Ok(Vec::new()),
+                Err(err) => return Err(err),
+            };
+            let now = self.clock.now();
+            for subscription in &page.data {
+                let snapshot = subscription.snapshot(now).map_err(malformed)?;
+                if !snapshot.status.is_terminal() {
+                    open.push(snapshot);
+                }
+            }
+            match (page.has_more, page.data.last()) {
+                (true, Some(last)) => after = Some(last.id().to_owned()),
+                _ => return Ok(open),
+            }
+        }
+        Err(malformed(format_args!(
+            "the customer has more than {} subscriptions",
+            MAX_SUBSCRIPTION_PAGES * 100
+        )))
+    }
+
+    async fn cancel_subscription(
+        &self,
+        subscription: &SubscriptionId,
+        options: CancelOptions,
+        key: &IdempotencyKey,
+    ) -> Result<SubscriptionCancellation, BillingProviderError> {
+        // Both choices are always sent, so what Stripe does never depends on its defaults.
+        let call = CancelSubscription::new(subscription.as_str())
+            .invoice_now(options.invoice_now)
+            .prorate(options.prorate)
+            .build();
+        // Stripe treats DELETE as idempotent by definition and ignores the key; it is sent
+        // anyway so that every attempt of one closure carries one key (in Stripe's request log
+        // and any proxy's), as every other call of this adapter does.
+        let ended: wire::Subscription = match self.execute(call, Some(key)).await {
+            Ok(ended) => ended,
+            // Stripe answers a cancelled (or deleted) subscription with "no such subscription".
+            Err(err) if is_missing(&err) => return Ok(SubscriptionCancellation::AlreadyEnded),
+            Err(err) => return Err(err),
+        };
+        let snapshot = ended.snapshot(self.clock.now()).map_err(malformed)?;
+        if snapshot.subscription_id != *subscription {
+            return Err(malformed(
+                "the cancellation answered for another subscription",
+            ));
+        }
+        if !snapshot.status.is_terminal() {
+            return Err(malformed(format_args!(
+                "the cancelled subscription is still `{}`",
+                snapshot.status
+            )));
+        }
+        Ok(SubscriptionCancellation::Canceled(snapshot))
+    }
+
+    async fn delete_customer(
+        &self,
+        customer: &BillingCustomerId,
+    ) -> Result<CustomerDeletion, BillingProviderError> {
+        let call = DeleteCustomer::new(customer.as_str()).build();
+        let answer: wire::Deleted = match self.execute(call, None).await {
+            Ok(answer) => answer,
+            Err(err) if is_missing(&err) => return Ok(CustomerDeletion::AlreadyGone),
+            Err(err) => return Err(err),
+        };
+        if answer.id != customer.as_str() || !answer.deleted {
+            return Err(malformed("the customer deletion was not confirmed"));
+        }
+        Ok(CustomerDeletion::Deleted)
     }
 }

@@ -37,6 +37,8 @@ impl Expandable {
 #[derive(Debug, Deserialize)]
 pub(crate) struct List<T> {
     pub(crate) data: Vec<T>,
+    #[serde(default)]
+    pub(crate) has_more: bool,
 }
 
 pub(crate) fn timestamp(secs: i64, field: &str) -> Result<DateTime<Utc>, String> {
@@ -79,6 +81,11 @@ pub(crate) struct Subscription {
 }
 
 impl Subscription {
+    /// The subscription's id as Stripe sent it (for pagination).
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
     /// The view, stamped `as_of`.
     pub(crate) fn snapshot(&self, as_of: DateTime<Utc>) -> Result<SubscriptionSnapshot, String> {
         let item = self.items.as_ref().and_then(|items| items.data.first());
@@ -240,6 +247,13 @@ pub(crate) struct Customer {
     pub(crate) id: String,
 }
 
+/// The answer to a `DELETE` of an object that is deleted for good (a customer).
+#[derive(Debug, Deserialize)]
+pub(crate) struct Deleted {
+    pub(crate) id: String,
+    pub(crate) deleted: bool,
+}
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct PortalSession {
     pub(crate) id: String,
@@ -257,18 +271,4 @@ pub(crate) struct ErrorBody {
     pub(crate) kind: Option<String>,
     pub(crate) code: Option<String>,
     pub(crate) message: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct EventData {
-    pub(crate) object: serde_json::Value,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct Event {
-    pub(crate) id: String,
-    #[serde(rename = "type")]
-    pub(crate) kind: String,
-    pub(crate) created: i64,
-    pub(crate) data: EventData,
 }

@@ -100,7 +100,7 @@ pub use retention::{
     RetentionSweeper, SweepMode,
 };
 pub use rights::{
-    DataSubjectRequest, Objections, Processing, ProcessingRestricted, REQUEST_DEADLINE_DAYS,
-    RequestKind, RequestStatus, Restrictions,
+    DataSubjectRequest, ErasureProof, Objections, Processing, ProcessingRestricted,
+    REQUEST_DEADLINE_DAYS, RequestKind, RequestStatus, Restrictions,
 };
 pub use vault::{KeyRing, TokenContext, TokenPurpose, TokenVault, VaultError};

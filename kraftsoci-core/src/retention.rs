@@ -11,6 +11,11 @@
 //! | usage logs | 30 days | P18 |
 //! | a closed account's data (payment records excepted) | deleted within 30 days of closure | P19 |
 //! | refresh/reset tokens, OAuth states | until they expire | P24 |
+//! | IP address and user agent of consent receipts and policy acceptances | removed after 30 days (the record stays) | P18 |
+//! | Meta data-deletion requests | 90 days after they complete | P34 |
+//! | erasure proofs (hashed email, request and completion dates) | 3 years after the erasure | P28 |
+//!
+//! Why the last three periods were chosen is on [`RetentionPolicy::privacy_policy`].
 //!
 //! ```
 //! use std::time::Duration;
@@ -35,9 +40,12 @@
 //! # }
 //! ```
 //!
-//! Running the plan: build a [`RetentionSweeper`] over the store, the media store and the clock,
-//! and call [`RetentionSweeper::run`] periodically ([`SweepMode::DryRun`] counts instead of
-//! deleting).
+//! Running the plan: build a [`RetentionSweeper`] over the store, the media store and the clock
+//! (and, with [`RetentionSweeper::with_processor_erasure`], every outside processor that must
+//! forget a closed account first), and call [`RetentionSweeper::run`] periodically
+//! ([`SweepMode::DryRun`] counts instead of deleting). A closed account whose purge fails is
+//! skipped, logged and listed in the report ([`SweepReport::failed_accounts`]); the accounts
+//! behind it are still purged, and the next run retries it.
 
 mod planner;
 mod policy;
@@ -52,12 +60,12 @@ pub use policy::{
 #[cfg(any(test, feature = "mocks"))]
 pub use sweeper::MockRetentionStore;
 pub use sweeper::{
-    CategorySweep, PurgeReport, PurgedAccount, RetentionStore, RetentionSweeper, SweepConfig,
-    SweepMode, SweepOutcome, SweepReport,
+    CategorySweep, FailedPurge, PurgeReport, PurgedAccount, RetentionStore, RetentionSweeper,
+    SweepConfig, SweepMode, SweepOutcome, SweepReport,
 };
 
 use crate::UserId;
-use crate::ports::{MediaStoreError, StoreError};
+use crate::ports::{MediaStoreError, ProcessorErasureError, StoreError};
 
 /// A retention failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -89,6 +97,31 @@ pub enum RetentionError {
         /// The store's error.
         #[source]
         source: StoreError,
+    },
+    /// An outside processor did not confirm the erasure of a closed account; its media and
+    /// rows were left in place so that the next run retries.
+    #[error("{processor} did not confirm the erasure of closed account {user}")]
+    Processor {
+        /// The account.
+        user: UserId,
+        /// The processor ([`ProcessorErasure::processor`](crate::ports::ProcessorErasure::processor)).
+        processor: &'static str,
+        /// The processor's error.
+        #[source]
+        source: ProcessorErasureError,
+    },
+    /// Some closed accounts could not be purged in this run; the others were. Each one is in
+    /// the report ([`SweepReport::failed_accounts`]) with its reason and is retried next run.
+    #[error(
+        "{failed} closed account(s) could not be purged and are retried next run{}",
+        if *stopped_early { "; the run stopped purging accounts after that many failures" } else { "" }
+    )]
+    AccountPurgesFailed {
+        /// How many accounts failed.
+        failed: u64,
+        /// Whether the run stopped purging accounts because
+        /// [`SweepConfig::max_failed_accounts_per_run`] was reached.
+        stopped_early: bool,
     },
     /// The table gives a time rule to a category that the sweeper has no store operation for.
     #[error("no sweep operation exists for {0}")]

@@ -1,10 +1,10 @@
-//! The data-subject rights model: restriction of processing (P29), objection (P31) and request
-//! records with a 30-day due date (P33).
+//! The data-subject rights model: restriction of processing (P29), objection (P31), request
+//! records with a 30-day due date (P33) and the minimal proof an erasure leaves (P28).
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{ParseError, RequestId, UserId};
+use crate::{Email, ParseError, RequestId, UserId};
 
 /// Which processing the user has paused (P29). Both off by default.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -238,10 +238,153 @@ impl DataSubjectRequest {
     }
 }
 
+/// The minimal proof that an erasure was done (P28, P33): a hash of the email address and the
+/// dates the request was received and completed, nothing else.
+///
+/// It is made when a purge completes an erasure request and is kept on purpose after every
+/// other trace of the account is gone, so that the operator can show, if the erasure is ever
+/// disputed, that it happened and when. The retention table deletes it after three years
+/// ([`DataCategory::ErasureProof`](crate::DataCategory::ErasureProof), where the period is
+/// justified).
+///
+/// The hash is SHA-256 over a fixed, versioned prefix and the normalised address
+/// ([`Email::normalized`]): whoever asks about an address can be answered by hashing it again
+/// ([`ErasureProof::is_for`]), and the stored value says nothing by itself. It is pseudonymous,
+/// not anonymous (anyone who knows an address can test it), which is why the proof does not
+/// live for ever.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErasureProof {
+    email_hash: String,
+    requested_at: DateTime<Utc>,
+    completed_at: DateTime<Utc>,
+}
+
+/// Domain separation of [`ErasureProof`] hashes: the same address hashed for another purpose
+/// never collides with a proof.
+const ERASURE_PROOF_HASH_PREFIX: &[u8] = b"kraftsoci/erasure-proof/v1\0";
+
+impl ErasureProof {
+    /// The proof of an erasure of the account of `email`, requested at `requested_at` and
+    /// completed at `completed_at`.
+    ///
+    /// # Errors
+    /// [`ParseError`] on field `completed_at` when the erasure would have completed before it
+    /// was requested.
+    pub fn record(
+        email: &Email,
+        requested_at: DateTime<Utc>,
+        completed_at: DateTime<Utc>,
+    ) -> Result<Self, ParseError> {
+        Self::checked(Self::hash_email(email), requested_at, completed_at)
+    }
+
+    /// A proof as stored.
+    ///
+    /// # Errors
+    /// [`ParseError`] on field `email_hash` when it is not 64 lowercase hex digits, or on
+    /// field `completed_at` when the dates contradict each other.
+    pub fn restore(
+        email_hash: &str,
+        requested_at: DateTime<Utc>,
+        completed_at: DateTime<Utc>,
+    ) -> Result<Self, ParseError> {
+        let is_hash = email_hash.len() == 64
+            && email_hash
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !is_hash {
+            return Err(ParseError::new(
+                "email_hash",
+                "must be 64 lowercase hex digits",
+            ));
+        }
+        Self::checked(email_hash.to_owned(), requested_at, completed_at)
+    }
+
+    fn checked(
+        email_hash: String,
+        requested_at: DateTime<Utc>,
+        completed_at: DateTime<Utc>,
+    ) -> Result<Self, ParseError> {
+        if completed_at < requested_at {
+            return Err(ParseError::new(
+                "completed_at",
+                "must not be before the request",
+            ));
+        }
+        Ok(Self {
+            email_hash,
+            requested_at,
+            completed_at,
+        })
+    }
+
+    /// The hash an erasure proof stores for `email` (64 lowercase hex digits).
+    pub fn hash_email(email: &Email) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(ERASURE_PROOF_HASH_PREFIX);
+        hasher.update(email.normalized().as_bytes());
+        hex::encode(hasher.finalize())
+    }
+
+    /// Whether this proof is about `email` (however its case was typed).
+    pub fn is_for(&self, email: &Email) -> bool {
+        Self::hash_email(email) == self.email_hash
+    }
+
+    /// The stored hash.
+    pub fn email_hash(&self) -> &str {
+        &self.email_hash
+    }
+    /// When the erasure was requested.
+    pub fn requested_at(&self) -> DateTime<Utc> {
+        self.requested_at
+    }
+    /// When the erasure completed: the instant the retention period counts from.
+    pub fn completed_at(&self) -> DateTime<Utc> {
+        self.completed_at
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn an_erasure_proof_holds_a_hash_and_two_dates_and_recognises_its_address() {
+        let asked = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap();
+        let done = asked + Duration::days(12);
+        let email = Email::parse("Ada.Lovelace@Example.COM").unwrap();
+        let proof = ErasureProof::record(&email, asked, done).unwrap();
+        assert_eq!(proof.email_hash().len(), 64);
+        assert!(!proof.email_hash().contains("ada"));
+        let json = serde_json::to_string(&proof).unwrap();
+        assert!(!json.to_lowercase().contains("lovelace"), "{json}");
+        assert!(!json.to_lowercase().contains("example"), "{json}");
+        assert!(proof.is_for(&Email::parse("Ada.Lovelace@example.com").unwrap()));
+        assert!(!proof.is_for(&Email::parse("grace@example.com").unwrap()));
+        assert_eq!((proof.requested_at(), proof.completed_at()), (asked, done));
+        assert_eq!(
+            ErasureProof::restore(proof.email_hash(), asked, done),
+            Ok(proof.clone())
+        );
+    }
+
+    #[test]
+    fn an_erasure_proof_refuses_impossible_dates_and_malformed_hashes() {
+        let at = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap();
+        let email = Email::parse("ada@example.com").unwrap();
+        assert!(ErasureProof::record(&email, at, at - Duration::seconds(1)).is_err());
+        assert!(ErasureProof::restore("ab", at, at).is_err());
+        assert!(ErasureProof::restore(&"G".repeat(64), at, at).is_err());
+        assert!(ErasureProof::restore(&"A".repeat(64), at, at).is_err());
+        // The same address hashed for another purpose is not a proof's hash.
+        use sha2::{Digest, Sha256};
+        let plain = hex::encode(Sha256::digest(email.normalized().as_bytes()));
+        assert_ne!(ErasureProof::hash_email(&email), plain);
+    }
 
     #[test]
     fn restrictions_refuse_only_what_is_paused() {

@@ -244,6 +244,7 @@ mod tests {
                 removed: 42,
                 batches: 1,
                 accounts: Vec::new(),
+                failed_accounts: Vec::new(),
                 outcome,
             }],
         }
@@ -324,6 +325,7 @@ mod tests {
         async fn closed_accounts_due(
             &self,
             _: DateTime<Utc>,
+            _: &[UserId],
             _: u32,
         ) -> Result<Vec<UserId>, StoreError> {
             Ok(Vec::new())
@@ -342,6 +344,39 @@ mod tests {
             Ok(0)
         }
         async fn count_payment_records_before(&self, _: DateTime<Utc>) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+        async fn reduce_network_data_before(
+            &self,
+            _: DateTime<Utc>,
+            _: u32,
+        ) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+        async fn count_network_data_before(&self, _: DateTime<Utc>) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+        async fn purge_meta_deletion_requests_before(
+            &self,
+            _: DateTime<Utc>,
+            _: u32,
+        ) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+        async fn count_meta_deletion_requests_before(
+            &self,
+            _: DateTime<Utc>,
+        ) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+        async fn purge_erasure_proofs_before(
+            &self,
+            _: DateTime<Utc>,
+            _: u32,
+        ) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+        async fn count_erasure_proofs_before(&self, _: DateTime<Utc>) -> Result<u64, StoreError> {
             Ok(0)
         }
     }

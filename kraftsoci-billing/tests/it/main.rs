@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod closure;
 mod entitlements;
 mod privacy;
 mod signature;

@@ -193,29 +193,114 @@ async fn an_event_signed_with_another_endpoints_secret_is_rejected() {
 }
 
 #[tokio::test]
-async fn a_correctly_signed_body_that_is_not_an_event_is_rejected_as_malformed() {
+async fn a_correctly_signed_body_that_is_not_an_event_is_acknowledged_never_refused() {
+    // Stripe retries a 4xx for days and a signed body never reads better: 2xx, logged.
     let h = Harness::new();
     for body in [
         b"not json".to_vec(),
         serde_json::to_vec(&json!({"id": "evt_1"})).unwrap(),
     ] {
         let header = signature_header(&h.secret, h.now(), &body);
-        let err = handle(&h, Some(&header), &body).await.unwrap_err();
-        assert!(matches!(err, BillingError::MalformedEvent(_)), "{err:?}");
-        assert!(err.is_bad_webhook());
+        let outcome = handle(&h, Some(&header), &body).await.unwrap();
+        assert_eq!(outcome.result, WebhookResult::Unprocessable);
+        assert_eq!(outcome.event_type, "");
     }
-    // A handled type whose object is not what the type promises.
+    // Without an id and a type there is nothing to record it by.
+    assert_eq!(h.store.recorded_events(), 0);
+    assert!(h.store.calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_signed_event_without_a_field_we_expect_is_recorded_as_unprocessable_by_id_and_type() {
+    let h = Harness::new();
+    h.customer("cus_sig").await;
+    // An invoice.paid whose invoice lacks `amount_due`, `currency`…: what an API version
+    // change could send.
     let wrong = serde_json::to_vec(&event(
         "evt_2",
         "invoice.paid",
         h.now(),
-        json!({"id": "in_1"}),
+        json!({"id": "in_1", "customer": "cus_sig", "customer_email": "ayse.payer@example.com"}),
     ))
     .unwrap();
     let header = signature_header(&h.secret, h.now(), &wrong);
+    for _ in 0..2 {
+        let outcome = handle(&h, Some(&header), &wrong).await.unwrap();
+        assert_eq!(outcome.result, WebhookResult::Unprocessable);
+        assert_eq!(
+            (outcome.event_id.as_str(), outcome.event_type.as_str()),
+            ("evt_2", "invoice.paid")
+        );
+    }
+    // Recorded once, by id and type only.
+    assert_eq!(
+        h.store.unprocessable_events(),
+        vec![("evt_2".to_owned(), "invoice.paid".to_owned())]
+    );
+    assert_eq!(h.store.recorded_events(), 1);
+    let calls = serde_json::to_value(h.store.calls()).unwrap();
+    let applied: Vec<&serde_json::Value> = calls
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|call| call["call"] == "apply_event")
+        .collect();
+    assert_eq!(applied.len(), 2, "both deliveries asked the store: {calls}");
+    for call in applied {
+        assert_eq!(call["event"]["effect"], json!({"effect": "unprocessable"}));
+        let mut fields: Vec<&str> = call["event"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        fields.sort_unstable();
+        assert_eq!(fields, ["created", "effect", "id", "kind"]);
+    }
+    assert!(!calls.to_string().contains("ayse"), "{calls}");
+    assert!(!calls.to_string().contains("in_1"), "{calls}");
+
+    // The same body under a bad signature is still refused, and records nothing.
+    let forged = signature_header(&random_secret(), h.now(), &wrong);
     assert!(matches!(
-        handle(&h, Some(&header), &wrong).await,
-        Err(BillingError::MalformedEvent(_))
+        handle(&h, Some(&forged), &wrong).await,
+        Err(BillingError::SignatureMismatch)
     ));
-    assert_eq!(h.store.recorded_events(), 0);
+    assert_eq!(h.store.recorded_events(), 1);
+}
+
+#[tokio::test]
+async fn every_handled_type_with_an_unreadable_object_is_acknowledged_as_unprocessable() {
+    let h = Harness::new();
+    h.customer("cus_sig").await;
+    let broken = [
+        (
+            "checkout.session.completed",
+            json!({"object": "checkout.session"}),
+        ),
+        (
+            "customer.subscription.created",
+            json!({"id": "sub_1", "customer": "cus_sig"}),
+        ),
+        (
+            "customer.subscription.updated",
+            json!({"id": "sub_1", "customer": 42, "status": "active"}),
+        ),
+        ("customer.subscription.deleted", json!("not an object")),
+        (
+            "invoice.paid",
+            json!({"id": "in_1", "customer": "cus_sig", "amount_due": 5, "amount_paid": 5, "currency": "euro!"}),
+        ),
+        (
+            "invoice.payment_failed",
+            json!({"id": "in_2", "amount_due": 5, "amount_paid": 0, "currency": "eur"}),
+        ),
+    ];
+    for (i, (kind, object)) in broken.into_iter().enumerate() {
+        let body = serde_json::to_vec(&event(&format!("evt_u{i}"), kind, h.now(), object)).unwrap();
+        let header = signature_header(&h.secret, h.now(), &body);
+        let outcome = handle(&h, Some(&header), &body).await.unwrap();
+        assert_eq!(outcome.result, WebhookResult::Unprocessable, "{kind}");
+    }
+    assert_eq!(h.store.unprocessable_events().len(), 6);
 }

@@ -356,11 +356,153 @@ async fn a_subscription_of_a_customer_that_is_not_ours_is_ignored() {
         "active",
         h.now(),
     );
-    assert!(matches!(
+    assert_eq!(
         h.deliver(&e).await.unwrap().result,
-        WebhookResult::Ignored(_)
-    ));
+        WebhookResult::IgnoredUnknownCustomer
+    );
     assert_eq!(h.store.recorded_events(), 0);
+    assert!(h.store.calls().is_empty());
+}
+
+#[tokio::test]
+async fn events_of_a_customer_that_was_never_ours_reach_no_store_write_at_all() {
+    let clock = std::sync::Arc::new(kraftsoci_core::ManualClock::new(t0()));
+    let mut store = MockBillingStore::new();
+    store.expect_user_for_customer().returning(|_| Ok(None));
+    store.expect_apply_event().never();
+    store.expect_link_customer().never();
+    let secret = random_secret();
+    let webhooks = WebhookProcessor::new(
+        WebhookVerifier::new(secret.clone()),
+        Arc::new(store),
+        clock.clone(),
+    );
+    let now = clock.now().timestamp();
+    let strangers = [
+        sub_event(
+            "evt_s1",
+            "customer.subscription.updated",
+            now,
+            "active",
+            now,
+        ),
+        event(
+            "evt_s2",
+            "invoice.paid",
+            now,
+            invoice_with_card("in_S", "cus_Stranger", "sub_S", true, now),
+        ),
+    ];
+    for stranger in strangers {
+        let body = serde_json::to_vec(&stranger).unwrap();
+        let outcome = webhooks
+            .handle(Some(&signature_header(&secret, now, &body)), &body)
+            .await
+            .unwrap();
+        assert_eq!(outcome.result, WebhookResult::IgnoredUnknownCustomer);
+        assert_eq!(outcome.result.as_str(), "ignored_unknown_customer");
+    }
+}
+
+#[tokio::test]
+async fn events_for_a_purged_customer_are_acknowledged_and_never_recreate_the_account() {
+    let h = Harness::new();
+    let user = h.customer("cus_Purged").await;
+    let at = h.now() - 120;
+    let created = event(
+        "evt_g1",
+        "customer.subscription.created",
+        at,
+        subscription(
+            "sub_G",
+            "cus_Purged",
+            "active",
+            "price_starter",
+            at,
+            Some(user),
+        ),
+    );
+    assert_eq!(
+        h.deliver(&created).await.unwrap().result,
+        WebhookResult::Applied
+    );
+    let recorded = h.store.recorded_events();
+
+    // The purge forgets the account; Stripe's late and retried events then arrive, each still
+    // carrying our user id in its metadata.
+    h.store.erase_user(user);
+    let late = [
+        event(
+            "evt_g2",
+            "customer.subscription.deleted",
+            h.now(),
+            subscription(
+                "sub_G",
+                "cus_Purged",
+                "canceled",
+                "price_starter",
+                at,
+                Some(user),
+            ),
+        ),
+        event(
+            "evt_g3",
+            "customer.subscription.updated",
+            h.now(),
+            subscription(
+                "sub_G",
+                "cus_Purged",
+                "active",
+                "price_starter",
+                at,
+                Some(user),
+            ),
+        ),
+        event(
+            "evt_g4",
+            "checkout.session.completed",
+            h.now(),
+            checkout_session(user, "cus_Purged", "sub_G"),
+        ),
+        created,
+    ];
+    for delivery in &late {
+        let outcome = h.deliver(delivery).await.unwrap();
+        assert_eq!(
+            outcome.result,
+            WebhookResult::IgnoredUnknownCustomer,
+            "{}",
+            outcome.event_type
+        );
+    }
+    assert_eq!(h.store.account(user).await.unwrap(), None);
+    assert_eq!(
+        h.store
+            .user_for_customer(&BillingCustomerId::parse("cus_Purged").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(h.store.recorded_events(), recorded, "nothing was recorded");
+    assert!(!h.grants(user).await);
+}
+
+#[tokio::test]
+async fn a_late_payment_of_a_purged_customer_is_kept_in_the_ledger_detached_from_any_account() {
+    // P17: payment records outlive the account; the invoice is Stripe's final one.
+    let h = Harness::new();
+    let user = h.customer("cus_Final").await;
+    h.store.erase_user(user);
+    let mut invoice = invoice_with_card("in_Final", "cus_Final", "sub_F", true, h.now());
+    invoice["parent"]["subscription_details"]["metadata"] =
+        json!({ "kraftsoci_user_id": user.to_string() });
+    let outcome = h
+        .deliver(&event("evt_final", "invoice.paid", h.now(), invoice))
+        .await
+        .unwrap();
+    assert_eq!(outcome.result, WebhookResult::Applied);
+    assert_eq!(h.store.account(user).await.unwrap(), None);
+    assert!(h.store.payment_records(user).await.unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -27,6 +27,11 @@ pub enum BillingEffect {
     /// An invoice was paid or a payment failed: upsert by invoice id with
     /// [`PaymentRecord::supersedes`].
     Payment(PaymentRecord),
+    /// A verified event this code could not read (a field it expects is missing or of another
+    /// shape, e.g. after an API version change): only the event's id and type are recorded,
+    /// marked unprocessable for an operator to look at (the payload stays at the provider, whose
+    /// dashboard shows it). Nothing else changes.
+    Unprocessable,
 }
 
 /// A verified provider event, reduced to what is stored.
@@ -52,4 +57,7 @@ pub enum ApplyOutcome {
     Superseded,
     /// The event id was recorded before: nothing was done.
     AlreadyApplied,
+    /// The effect names a user the store does not hold (never known, or erased by the purge):
+    /// nothing was recorded, not even the event id, and no account was (re)created.
+    UnknownUser,
 }

@@ -132,6 +132,21 @@ impl IdempotencyKey {
         Self(format!("customer:{user}"))
     }
 
+    /// `cancel:{closure}:{subscription}`: the cancellation of one subscription because of
+    /// one account closure. `closure` is the id of the erasure request the closure recorded
+    /// before any call, so every retry of that closure, in this process or a later one, sends
+    /// the same key, and a second closure (after a reopened account) a new one.
+    ///
+    /// # Errors
+    /// [`ParseError`] when the key would exceed 255 characters (a subscription id of more
+    /// than 210 characters; Stripe's are about 30).
+    pub fn for_cancellation(
+        closure: crate::RequestId,
+        subscription: &SubscriptionId,
+    ) -> Result<Self, ParseError> {
+        Self::parse(format!("cancel:{closure}:{subscription}"))
+    }
+
     /// The key.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -20,7 +20,8 @@ pub use event::{ApplyOutcome, BillingEffect, BillingEvent};
 pub use ids::{BillingCustomerId, IdempotencyKey, InvoiceId, PriceId, SubscriptionId};
 pub use payment::{PAYMENT_RECORD_RETENTION_YEARS, PaymentRecord, PaymentStatus};
 pub use provider::{
-    BillingProviderError, BillingProviderErrorKind, CheckoutRequest, HostedSession, PortalRequest,
+    BillingProviderError, BillingProviderErrorKind, CancelOptions, CheckoutRequest,
+    CustomerDeletion, HostedSession, PortalRequest, SubscriptionCancellation,
 };
 pub use quota::{EntitlementError, QuotaKind, QuotaReservation, RESERVATION_TTL};
 pub use subscription::{

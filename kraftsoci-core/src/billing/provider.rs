@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{BillingCustomerId, PriceId};
+use super::{BillingCustomerId, PriceId, SubscriptionSnapshot};
 use crate::UserId;
 
 /// A subscription checkout on the provider's hosted page (P13: card entry never touches us).
@@ -36,6 +36,49 @@ pub struct HostedSession {
     pub id: String,
     /// The page.
     pub url: String,
+}
+
+/// What an immediate cancellation settles besides ending the subscription.
+///
+/// Both are off by default, which is Stripe's default too: the subscription ends now, the
+/// period already paid is not credited, and no final invoice is made. That is what an account
+/// closure wants when the customer is deleted at the purge anyway: a credit would sit on a
+/// customer that is about to disappear (Stripe does not refund credit balances by itself), and
+/// a final invoice would charge a closed account. Refunds are an operator's decision, made in
+/// the provider's dashboard.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelOptions {
+    /// Make a final invoice now for un-invoiced usage and pending prorations (Stripe's
+    /// `invoice_now`). With `prorate`, the unused time becomes a credit on that invoice.
+    pub invoice_now: bool,
+    /// Credit the unused time of the current period as a proration item (Stripe's `prorate`).
+    /// Without `invoice_now` the credit waits for the customer's next invoice, which a closed
+    /// account never gets.
+    pub prorate: bool,
+}
+
+/// How a cancellation ended at the provider. Both variants mean the subscription bills no
+/// more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cancellation", rename_all = "snake_case")]
+pub enum SubscriptionCancellation {
+    /// The provider cancelled it now and answered with the ended subscription.
+    Canceled(SubscriptionSnapshot),
+    /// The provider no longer knows it as live: already cancelled (by an earlier attempt,
+    /// the portal or the dashboard) or deleted with its customer.
+    AlreadyEnded,
+}
+
+/// How a customer deletion ended at the provider. Both variants mean the provider holds no
+/// customer object any more (its invoices and payments stay in its ledger, as the law asks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerDeletion {
+    /// The provider deleted the customer now (which also ends its live subscriptions).
+    Deleted,
+    /// The provider did not know the customer: deleted before (an earlier attempt whose answer
+    /// was lost, or the dashboard).
+    AlreadyGone,
 }
 
 /// How a caller should react to a provider failure.

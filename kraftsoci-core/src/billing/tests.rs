@@ -136,6 +136,28 @@ fn a_paid_invoice_stays_paid() {
 }
 
 #[test]
+fn a_cancellation_key_is_the_same_for_every_retry_of_one_closure_and_differs_between_closures() {
+    let closure = crate::RequestId::new();
+    let sub = SubscriptionId::parse("sub_1QzX8e2eZvKYlo2C").unwrap();
+    let first = IdempotencyKey::for_cancellation(closure, &sub).unwrap();
+    let again = IdempotencyKey::for_cancellation(closure, &sub).unwrap();
+    assert_eq!(first, again);
+    assert_eq!(
+        first.as_str(),
+        format!("cancel:{closure}:sub_1QzX8e2eZvKYlo2C")
+    );
+    let later = IdempotencyKey::for_cancellation(crate::RequestId::new(), &sub).unwrap();
+    assert_ne!(first, later);
+    let other = SubscriptionId::parse("sub_other").unwrap();
+    assert_ne!(
+        first,
+        IdempotencyKey::for_cancellation(closure, &other).unwrap()
+    );
+    let long = SubscriptionId::parse("s".repeat(255)).unwrap();
+    assert!(IdempotencyKey::for_cancellation(closure, &long).is_err());
+}
+
+#[test]
 fn idempotency_keys_are_checked() {
     let user = UserId::new();
     let intent = Uuid::new_v4();

@@ -12,8 +12,9 @@ use uuid::Uuid;
 
 use crate::billing::{
     ApplyOutcome, BillingAccount, BillingCustomerId, BillingEvent, BillingProviderError,
-    CheckoutRequest, EntitlementError, HostedSession, IdempotencyKey, PaymentRecord, PortalRequest,
-    QuotaKind, QuotaReservation, SubscriptionId, SubscriptionSnapshot,
+    CancelOptions, CheckoutRequest, CustomerDeletion, EntitlementError, HostedSession,
+    IdempotencyKey, PaymentRecord, PortalRequest, QuotaKind, QuotaReservation,
+    SubscriptionCancellation, SubscriptionId, SubscriptionSnapshot,
 };
 use crate::{StoreError, UserId};
 
@@ -78,7 +79,15 @@ pub trait QuotaLedger: Send + Sync {
 /// - `Subscription`: lock the user's account row (creating it when absent), then
 ///   [`BillingAccount::merge`]; a customer owned by another user changes nothing;
 /// - `Payment`: upsert by invoice id when [`PaymentRecord::supersedes`] the stored record (or
-///   none is stored). Payment records outlive account erasure (P17).
+///   none is stored). Payment records outlive account erasure (P17): a payment of a user the
+///   store no longer holds is kept detached from any account;
+/// - `Unprocessable`: record the event id and type, marked unprocessable, and nothing else (no
+///   payload reaches the store).
+///
+/// A `LinkCustomer` or `Subscription` effect for a user the store does not hold (never known,
+/// or erased by the purge) records nothing, not even the event id, and answers
+/// [`ApplyOutcome::UnknownUser`]: a late event must never recreate an erased account's billing
+/// state (P19).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait BillingStore: Send + Sync {
@@ -149,4 +158,29 @@ pub trait BillingProvider: Send + Sync {
         &self,
         customer: &BillingCustomerId,
     ) -> Result<Option<SubscriptionSnapshot>, BillingProviderError>;
+
+    /// Reads every subscription of the customer that has not ended (any status but the
+    /// terminal ones), in the provider's order. A customer the provider does not know has
+    /// none.
+    async fn open_subscriptions(
+        &self,
+        customer: &BillingCustomerId,
+    ) -> Result<Vec<SubscriptionSnapshot>, BillingProviderError>;
+
+    /// Cancels a subscription immediately (not at the period's end), sending `key` on every
+    /// attempt. A subscription the provider no longer knows as live answers
+    /// [`SubscriptionCancellation::AlreadyEnded`], never an error.
+    async fn cancel_subscription(
+        &self,
+        subscription: &SubscriptionId,
+        options: CancelOptions,
+        key: &IdempotencyKey,
+    ) -> Result<SubscriptionCancellation, BillingProviderError>;
+
+    /// Deletes the provider's customer object (its live subscriptions end with it). A customer
+    /// the provider does not know answers [`CustomerDeletion::AlreadyGone`], never an error.
+    async fn delete_customer(
+        &self,
+        customer: &BillingCustomerId,
+    ) -> Result<CustomerDeletion, BillingProviderError>;
 }

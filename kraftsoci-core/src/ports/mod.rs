@@ -6,6 +6,7 @@
 mod accounts;
 mod billing;
 mod connections;
+mod erasure;
 mod generation;
 mod journal;
 mod mail;
@@ -20,6 +21,7 @@ mod usage_log;
 pub use accounts::*;
 pub use billing::*;
 pub use connections::*;
+pub use erasure::*;
 pub use generation::*;
 pub use journal::*;
 pub use mail::*;

@@ -9,7 +9,8 @@ use super::{DataCategory, RetentionBound, RetentionError, RetentionPolicy, Reten
 ///
 /// The reference instant depends on the category: when a log line was written, when an account
 /// was closed, when a payment record was recorded (paid, else reported), when an
-/// authentication artifact expires.
+/// authentication artifact expires, when a consent receipt or policy acceptance was recorded,
+/// when a Meta deletion request or an erasure completed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PlannedPurge {
     /// The data.
@@ -80,11 +81,8 @@ impl RetentionPlanner {
         // Probe with a fixed instant: the interval must leave every AtMost period positive.
         let probe = DateTime::<Utc>::UNIX_EPOCH;
         for row in policy.rows() {
-            let period = match (row.bound, row.rule) {
-                (
-                    RetentionBound::AtMost,
-                    RetentionRule::MaxAge(period) | RetentionRule::UntilClosurePlus(period),
-                ) => period,
+            let period = match (row.bound, row.rule.period()) {
+                (RetentionBound::AtMost, Some(period)) => period,
                 _ => continue,
             };
             let limit = period.after(probe).ok_or(too_long(row.category))?;
@@ -106,8 +104,11 @@ impl RetentionPlanner {
     /// The plan at `now`:
     ///
     /// - `MaxAge(p)`: items created before `now - p` (usage logs: 30 days; payment records:
-    ///   10 calendar years);
+    ///   10 calendar years), or completed before it (Meta deletion requests: 90 days; erasure
+    ///   proofs: 3 years);
     /// - `UntilClosurePlus(p)`: accounts closed before `now - p`;
+    /// - `ReduceAfter(p)`: records made before `now - p` still holding the fields to remove
+    ///   (the network data of consent receipts and policy acceptances: 30 days);
     /// - `UntilExpiry`: artifacts that expired before `now`;
     ///
     /// each one sweep interval later for `AtMost` rows (see [`RetentionPlanner::new`]). Rows
@@ -124,9 +125,9 @@ impl RetentionPlanner {
                     RetentionBound::AtLeast => now,
                 };
                 let cutoff = match row.rule {
-                    RetentionRule::MaxAge(period) | RetentionRule::UntilClosurePlus(period) => {
-                        period.before(base)?
-                    }
+                    RetentionRule::MaxAge(period)
+                    | RetentionRule::UntilClosurePlus(period)
+                    | RetentionRule::ReduceAfter(period) => period.before(base)?,
                     RetentionRule::UntilExpiry => base,
                     RetentionRule::WhileActive | RetentionRule::UntilUserAction => return None,
                 };
@@ -176,6 +177,9 @@ mod tests {
                 DataCategory::UsageLog,
                 DataCategory::ClosedAccount,
                 DataCategory::AuthArtifact,
+                DataCategory::ConsentNetworkData,
+                DataCategory::MetaDeletionRequest,
+                DataCategory::ErasureProof,
             ]
         );
         for category in [
@@ -267,6 +271,88 @@ mod tests {
             planner
                 .plan(clock.now())
                 .is_due(DataCategory::PaymentRecord, paid_at)
+        );
+    }
+
+    #[test]
+    fn a_receipts_address_and_agent_are_reduced_one_second_after_30_days_and_not_before() {
+        let clock = ManualClock::new(start());
+        let approved_at = clock.now();
+        let planner = exact_planner();
+
+        clock.set(approved_at + almost_30_days());
+        assert!(
+            !planner
+                .plan(clock.now())
+                .is_due(DataCategory::ConsentNetworkData, approved_at)
+        );
+        clock.set(approved_at + just_over_30_days());
+        let plan = planner.plan(clock.now());
+        assert!(plan.is_due(DataCategory::ConsentNetworkData, approved_at));
+        assert_eq!(
+            plan.cutoff(DataCategory::ConsentNetworkData),
+            Some(clock.now() - Duration::days(30))
+        );
+    }
+
+    #[test]
+    fn a_meta_deletion_request_is_kept_90_days_after_it_completes() {
+        let clock = ManualClock::new(start());
+        let completed_at = clock.now();
+        let planner = exact_planner();
+
+        clock.set(completed_at + Duration::days(90) - Duration::seconds(1));
+        assert!(
+            !planner
+                .plan(clock.now())
+                .is_due(DataCategory::MetaDeletionRequest, completed_at)
+        );
+        clock.set(completed_at + Duration::days(90) + Duration::seconds(1));
+        assert!(
+            planner
+                .plan(clock.now())
+                .is_due(DataCategory::MetaDeletionRequest, completed_at)
+        );
+    }
+
+    #[test]
+    fn an_erasure_proof_outlives_the_purge_and_goes_three_calendar_years_after_the_erasure() {
+        let clock = ManualClock::new(start());
+        let erased_at = clock.now();
+        let planner = exact_planner();
+
+        // The account's purge window passes; the proof stays.
+        clock.set(erased_at + Duration::days(31));
+        let plan = planner.plan(clock.now());
+        assert!(plan.is_due(DataCategory::ClosedAccount, erased_at));
+        assert!(!plan.is_due(DataCategory::ErasureProof, erased_at));
+
+        let three_years_later = Utc.with_ymd_and_hms(2029, 6, 15, 9, 30, 0).unwrap();
+        clock.set(three_years_later - Duration::seconds(1));
+        assert!(
+            !planner
+                .plan(clock.now())
+                .is_due(DataCategory::ErasureProof, erased_at)
+        );
+        clock.set(three_years_later + Duration::seconds(1));
+        assert!(
+            planner
+                .plan(clock.now())
+                .is_due(DataCategory::ErasureProof, erased_at)
+        );
+    }
+
+    #[test]
+    fn a_sweep_interval_reduces_network_data_early_enough() {
+        let hourly = RetentionPlanner::new(
+            RetentionPolicy::privacy_policy(),
+            StdDuration::from_secs(3600),
+        )
+        .unwrap();
+        let now = start();
+        assert_eq!(
+            hourly.plan(now).cutoff(DataCategory::ConsentNetworkData),
+            Some(now + Duration::hours(1) - Duration::days(30))
         );
     }
 

@@ -26,11 +26,23 @@ pub enum DataCategory {
     ClosedAccount,
     /// Refresh tokens, password-reset tokens and OAuth `state` values.
     AuthArtifact,
+    /// The IP address and user agent recorded with a consent receipt (a Publish click) or a
+    /// privacy-policy acceptance. They serve logging, like the usage log (P06, P18), so they
+    /// are removed after 30 days; the record itself (content hash, times, account, version)
+    /// stays as long as its account.
+    ConsentNetworkData,
+    /// A Meta data-deletion callback request: its confirmation code, the hashed app-scoped
+    /// Meta user id and its status, which the status page Meta links to reads (P34).
+    MetaDeletionRequest,
+    /// The minimal proof that an erasure was done: the hashed email address and the dates the
+    /// request was received and completed ([`ErasureProof`](crate::ErasureProof)). It
+    /// survives the account's purge on purpose.
+    ErasureProof,
 }
 
 impl DataCategory {
     /// Every category, in table order.
-    pub const ALL: [DataCategory; 7] = [
+    pub const ALL: [DataCategory; 10] = [
         Self::ActiveAccount,
         Self::InstagramToken,
         Self::GeneratedContent,
@@ -38,6 +50,9 @@ impl DataCategory {
         Self::UsageLog,
         Self::ClosedAccount,
         Self::AuthArtifact,
+        Self::ConsentNetworkData,
+        Self::MetaDeletionRequest,
+        Self::ErasureProof,
     ];
 
     /// The snake_case name used in reports and logs.
@@ -50,6 +65,9 @@ impl DataCategory {
             Self::UsageLog => "usage_log",
             Self::ClosedAccount => "closed_account",
             Self::AuthArtifact => "auth_artifact",
+            Self::ConsentNetworkData => "consent_network_data",
+            Self::MetaDeletionRequest => "meta_deletion_request",
+            Self::ErasureProof => "erasure_proof",
         }
     }
 }
@@ -81,6 +99,12 @@ const MAX_YEARS: u32 = 100;
 impl RetentionPeriod {
     /// Thirty days (usage logs, P18; closed accounts, P19).
     pub const THIRTY_DAYS: Self = Self(Span::Days(30));
+
+    /// Ninety days (Meta data-deletion requests after they complete, P34).
+    pub const NINETY_DAYS: Self = Self(Span::Days(90));
+
+    /// Three calendar years (erasure proofs, P28; see [`RetentionPolicy::privacy_policy`]).
+    pub const THREE_YEARS: Self = Self(Span::Months(3 * 12));
 
     /// Ten calendar years (payment records, P17).
     pub const TEN_YEARS: Self = Self(Span::Months(PAYMENT_RECORD_RETENTION_YEARS * 12));
@@ -158,6 +182,9 @@ pub enum RetentionRule {
     MaxAge(RetentionPeriod),
     /// Purged once the account has been closed for the period.
     UntilClosurePlus(RetentionPeriod),
+    /// Reduced once older than the period: the fields the category names are removed and the
+    /// rest of the record is kept (it lives as long as its own rule allows).
+    ReduceAfter(RetentionPeriod),
 }
 
 impl RetentionRule {
@@ -166,8 +193,18 @@ impl RetentionRule {
     pub const fn is_time_based(self) -> bool {
         matches!(
             self,
-            Self::UntilExpiry | Self::MaxAge(_) | Self::UntilClosurePlus(_)
+            Self::UntilExpiry | Self::MaxAge(_) | Self::UntilClosurePlus(_) | Self::ReduceAfter(_)
         )
+    }
+
+    /// The period of a rule that has one.
+    pub const fn period(self) -> Option<RetentionPeriod> {
+        match self {
+            Self::MaxAge(period) | Self::UntilClosurePlus(period) | Self::ReduceAfter(period) => {
+                Some(period)
+            }
+            Self::WhileActive | Self::UntilUserAction | Self::UntilExpiry => None,
+        }
     }
 }
 
@@ -208,10 +245,33 @@ pub struct RetentionPolicy {
 }
 
 impl RetentionPolicy {
-    /// The privacy policy's table (P14–P19), one row per [`DataCategory`].
+    /// The privacy policy's table (P14–P19 and what the rights need), one row per
+    /// [`DataCategory`].
+    ///
+    /// Beyond the policy's own table:
+    /// - **IP address and user agent of consent receipts and policy acceptances**: reduced
+    ///   after 30 days, because the policy names logging as the one purpose of an IP address
+    ///   and keeps logs 30 days (P06, P18). What the record proves (who approved which content
+    ///   hash, or accepted which version, and when) needs neither.
+    /// - **Meta data-deletion requests**: deleted 90 days after they complete (pending ones
+    ///   are kept). Meta's callback gives the person a status URL and a confirmation code
+    ///   (P34); the row behind it must answer for as long as the request runs (the purge
+    ///   takes at most 30 days) and a while after, so that someone who checks late still
+    ///   learns that their data is gone. Ninety days after completion is that while; the row
+    ///   holds only a hash of the app-scoped id, the code and dates.
+    /// - **Erasure proofs**: deleted 3 calendar years after the erasure completed. The proof
+    ///   exists to answer a complaint or a claim about that erasure (to the KVKK Board, an EU
+    ///   supervisory authority or a court), so it has to outlive the purge; three years is the
+    ///   regular limitation period for civil claims in several EU member states (e.g. §195 of
+    ///   the German BGB) and comfortably longer than the time in which such a complaint is
+    ///   raised in practice. It must not be kept for ever: a hashed address is pseudonymous,
+    ///   not anonymous (whoever knows the address can test it). An operator whose counsel
+    ///   advises another period changes this row.
     pub fn privacy_policy() -> Self {
         use RetentionBound::{AtLeast, AtMost};
-        use RetentionRule::{MaxAge, UntilClosurePlus, UntilExpiry, UntilUserAction, WhileActive};
+        use RetentionRule::{
+            MaxAge, ReduceAfter, UntilClosurePlus, UntilExpiry, UntilUserAction, WhileActive,
+        };
         let row = |category, rule, bound, promise, description| RetentionRow {
             category,
             rule,
@@ -270,8 +330,40 @@ impl RetentionPolicy {
                     "P24",
                     "refresh tokens, reset tokens and oauth states are deleted once expired",
                 ),
+                row(
+                    DataCategory::ConsentNetworkData,
+                    ReduceAfter(RetentionPeriod::THIRTY_DAYS),
+                    AtMost,
+                    "P18",
+                    "the ip address and user agent of consent receipts and policy acceptances \
+                     are removed after 30 days; the record keeps its hash, times and account",
+                ),
+                row(
+                    DataCategory::MetaDeletionRequest,
+                    MaxAge(RetentionPeriod::NINETY_DAYS),
+                    AtMost,
+                    "P34",
+                    "meta data-deletion requests are deleted 90 days after they complete",
+                ),
+                row(
+                    DataCategory::ErasureProof,
+                    MaxAge(RetentionPeriod::THREE_YEARS),
+                    AtMost,
+                    "P28",
+                    "proofs of erasure (hashed email, request and completion dates) are \
+                     deleted 3 years after the erasure",
+                ),
             ],
         }
+    }
+
+    /// The table without the rows of `categories`, for an embedder that keeps no such data
+    /// (a deployment that records no IP address has no [`DataCategory::ConsentNetworkData`]
+    /// to reduce). A row left out is neither planned nor swept, so leave out only data that
+    /// your stores do not hold.
+    pub fn without(mut self, categories: &[DataCategory]) -> Self {
+        self.rows.retain(|row| !categories.contains(&row.category));
+        self
     }
 
     /// Every row, in table order.
@@ -336,6 +428,43 @@ mod tests {
         );
         assert_eq!(promise(DataCategory::ClosedAccount), "P19");
         assert_eq!(rule(DataCategory::AuthArtifact), RetentionRule::UntilExpiry);
+        assert_eq!(
+            rule(DataCategory::ConsentNetworkData),
+            RetentionRule::ReduceAfter(RetentionPeriod::days(30).unwrap())
+        );
+        assert_eq!(promise(DataCategory::ConsentNetworkData), "P18");
+        assert_eq!(
+            rule(DataCategory::MetaDeletionRequest),
+            RetentionRule::MaxAge(RetentionPeriod::days(90).unwrap())
+        );
+        assert_eq!(promise(DataCategory::MetaDeletionRequest), "P34");
+        assert_eq!(
+            rule(DataCategory::ErasureProof),
+            RetentionRule::MaxAge(RetentionPeriod::years(3).unwrap())
+        );
+        assert_eq!(promise(DataCategory::ErasureProof), "P28");
+    }
+
+    #[test]
+    fn every_new_deletion_rule_is_an_upper_bound() {
+        let policy = RetentionPolicy::privacy_policy();
+        for category in [
+            DataCategory::ConsentNetworkData,
+            DataCategory::MetaDeletionRequest,
+            DataCategory::ErasureProof,
+        ] {
+            let row = policy.row(category).unwrap();
+            assert_eq!(row.bound, RetentionBound::AtMost, "{category}");
+            assert!(row.rule.is_time_based(), "{category}");
+        }
+    }
+
+    #[test]
+    fn rows_can_be_left_out_for_data_an_embedder_does_not_keep() {
+        let policy = RetentionPolicy::privacy_policy().without(&[DataCategory::ConsentNetworkData]);
+        assert!(policy.row(DataCategory::ConsentNetworkData).is_none());
+        assert_eq!(policy.rows().len(), DataCategory::ALL.len() - 1);
+        assert!(policy.row(DataCategory::UsageLog).is_some());
     }
 
     #[test]
@@ -402,5 +531,16 @@ mod tests {
         );
         assert_eq!(usage["bound"], "at_most");
         assert_eq!(usage["promise"], "P18");
+        let network = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["category"] == "consent_network_data")
+            .unwrap();
+        assert_eq!(
+            network["rule"],
+            serde_json::json!({"rule": "reduce_after", "period": {"days": 30}})
+        );
+        assert_eq!(RetentionPeriod::THREE_YEARS.to_string(), "3 years");
     }
 }

@@ -337,6 +337,8 @@ impl BillingStore for ThisStore {
                 .await?
             }
             BillingEffect::Payment(record) => record_payment(&mut tx, record).await?,
+            // The event row above (id and type) is all that is kept of it.
+            BillingEffect::Unprocessable => MergeOutcome::Changed,
         };
         commit(tx).await?;
         Ok(match outcome {

@@ -185,9 +185,21 @@ impl RetentionStore for ThisStore {
     async fn closed_accounts_due(
         &self,
         closed_before: DateTime<Utc>,
+        exclude: &[UserId],
         limit: u32,
     ) -> Result<Vec<UserId>, StoreError> {
-        select_closed_accounts(&mut *self.conn().await?, closed_before, limit).await
+        // The accounts the sweep skipped in this run are few (a handful at most): ask for that
+        // many more, oldest first, and leave them out here.
+        let extra = u32::try_from(exclude.len()).unwrap_or(u32::MAX);
+        let mut due = select_closed_accounts(
+            &mut *self.conn().await?,
+            closed_before,
+            limit.saturating_add(extra),
+        )
+        .await?;
+        due.retain(|user| !exclude.contains(user));
+        due.truncate(limit as usize);
+        Ok(due)
     }
 
     async fn count_closed_accounts_due(
@@ -246,4 +258,50 @@ impl RetentionStore for ThisStore {
     async fn count_payment_records_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
         count_before(&mut *self.conn().await?, COUNT_PAYMENT_RECORDS, cutoff).await
     }
+
+    // Never called: their categories are left out of the plan (`config::sweep::NOT_YET_SWEPT`)
+    // until the server's half of issue 14 implements them.
+    async fn reduce_network_data_before(
+        &self,
+        _: DateTime<Utc>,
+        _: u32,
+    ) -> Result<u64, StoreError> {
+        Err(not_wired("reducing consent network data"))
+    }
+
+    async fn count_network_data_before(&self, _: DateTime<Utc>) -> Result<u64, StoreError> {
+        Err(not_wired("counting consent network data"))
+    }
+
+    async fn purge_meta_deletion_requests_before(
+        &self,
+        _: DateTime<Utc>,
+        _: u32,
+    ) -> Result<u64, StoreError> {
+        Err(not_wired("purging meta deletion requests"))
+    }
+
+    async fn count_meta_deletion_requests_before(
+        &self,
+        _: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        Err(not_wired("counting meta deletion requests"))
+    }
+
+    async fn purge_erasure_proofs_before(
+        &self,
+        _: DateTime<Utc>,
+        _: u32,
+    ) -> Result<u64, StoreError> {
+        Err(not_wired("purging erasure proofs"))
+    }
+
+    async fn count_erasure_proofs_before(&self, _: DateTime<Utc>) -> Result<u64, StoreError> {
+        Err(not_wired("counting erasure proofs"))
+    }
+}
+
+/// The error of a store operation this server does not have yet.
+fn not_wired(operation: &str) -> StoreError {
+    StoreError::Unavailable(format!("{operation} is not wired in this server yet"))
 }

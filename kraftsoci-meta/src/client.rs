@@ -116,11 +116,13 @@ impl MetaClient {
     ///
     /// # Errors
     /// [`MetaError::InvalidConfig`] when the API version is not `vNN.N`, a base URL is not an
-    /// http(s) URL that can carry a path, or a policy value is out of range;
+    /// http(s) URL that can carry a path, a policy value is out of range, or the TLS backend
+    /// cannot be set up;
     /// [`MetaError::Transport`] when the HTTP client cannot be built.
     pub fn new(config: MetaConfig) -> Result<Self, MetaError> {
         validate(&config)?;
-        let mut builder = reqwest::Client::builder()
+        let mut builder = crate::tls::client_builder()
+            .map_err(|reason| MetaError::InvalidConfig(format!("tls: {reason}")))?
             .user_agent(concat!("kraftsoci-meta/", env!("CARGO_PKG_VERSION")))
             // Graph never redirects API calls; following one could only leak headers.
             .redirect(reqwest::redirect::Policy::none());

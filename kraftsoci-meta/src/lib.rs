@@ -32,13 +32,23 @@
 //! output, logs or errors. Every host is configurable ([`MetaConfig::with_graph_base_url`],
 //! [`MetaConfig::with_rupload_base_url`]), which is how the test suite runs against wiremock.
 //!
-//! ## Your HTTP client and timeouts
+//! ## Your HTTP client, timeouts and TLS
 //!
 //! [`MetaClient::with_http_client`] sends every request through a `reqwest::Client` you built
 //! (proxies, TLS roots, connection pools), as async-openai's `Client::with_http_client` does.
 //! The deadlines (30 s per Graph call, 120 s for `media_publish`, 15 minutes per upload
 //! request) are set on each request, so they hold with your client too; the built-in client
 //! adds a 10 s connect timeout and follows no redirect. See [`MetaClient`]'s documentation.
+//!
+//! The built-in client speaks TLS through rustls, with the crypto provider a feature selects:
+//!
+//! | feature | provider |
+//! |---|---|
+//! | `rustls-ring` (default) | *ring* |
+//! | `rustls-aws-lc` | aws-lc-rs (wins when both are enabled) |
+//!
+//! The provider is given to that client's TLS configuration, never installed process-wide, and
+//! the platform's certificate verifier checks Meta's certificates.
 //!
 //! ## Stability
 //!
@@ -48,9 +58,9 @@
 //!
 //! ## Dependencies
 //!
-//! 141 crates besides this one with the default features: `cargo tree -p kraftsoci-meta -e
-//! normal --prefix none | sort -u` prints 189 lines, 142 once the repeats marked `(*)` are
-//! folded (this crate included).
+//! 140 crates besides this one with the default features (`cargo tree -p kraftsoci-meta -e
+//! normal --prefix none`, unique), 141 with `rustls-aws-lc` instead; with the default
+//! features no aws-lc-rs is built at all.
 //!
 //! ## Quick start
 //!
@@ -125,6 +135,7 @@ mod oauth;
 mod poll;
 mod publish;
 mod publisher;
+mod tls;
 mod upload;
 mod usage;
 

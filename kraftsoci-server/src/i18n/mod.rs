@@ -5,7 +5,7 @@
 //! - [`Catalog`]: Project Fluent messages from `locales/{en,tr}/*.ftl`, compiled into the
 //!   binary. Look a message up by key with [`Locale::t`] / [`Locale::t_with`], or from a
 //!   template with `ctx.t("site-name")` (see [`crate::web`]).
-//! - [`format`]: numbers with the locale's separators, dates with its month names, in the
+//! - [`format`](mod@format): numbers with the locale's separators, dates with its month names, in the
 //!   reader's time zone (Istanbul by default for Turkish).
 //! - [`casing`]: upper and lower case with Turkish İ/i and I/ı.
 //!

@@ -4,7 +4,7 @@
 //! Router<AppState>` and `#[derive(OpenApi)] pub struct Doc` listing its `#[utoipa::path]`
 //! handlers, then add it to [`router`] and [`openapi`] below. Use the extractors of
 //! [`crate::http`] (`AuthUser`, `Json`, `Path`, `Query`, `ClientInfo`) and return
-//! [`ApiError`](crate::error::ApiError), and the route is logged, documented and speaks
+//! [`ApiError`], and the route is logged, documented and speaks
 //! the contract's error envelope.
 
 pub mod account;

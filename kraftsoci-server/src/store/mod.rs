@@ -13,7 +13,7 @@
 //! ## How the two engines share their SQL
 //!
 //! The migrations keep both schemas alike (see `migrations/*/0001_initial.sql`), the column
-//! types [`Id`](types::Id) and [`Ts`](types::Ts) encode ids and times the right way for each
+//! types `Id` and `Ts` (in `store/types.rs`) encode ids and times the right way for each
 //! engine, and both engines accept `$1` placeholders. So the SQL is written once, in `sql/`,
 //! and that directory is compiled twice: as `postgres::sql` with `type Db = Postgres` and as
 //! `sqlite::sql` with `type Db = Sqlite`. Every statement there is a function over a

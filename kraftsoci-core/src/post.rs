@@ -139,6 +139,7 @@ impl PostEvent {
 
 /// A refused lifecycle call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum LifecycleError {
     /// The event makes no sense in the post's current status.
     #[error("a post that is {status} cannot take the {event:?} event")]

@@ -69,6 +69,7 @@ use crate::ports::{MediaStoreError, ProcessorErasureError, StoreError};
 
 /// A retention failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RetentionError {
     /// The retention store failed while sweeping a category; the next run resumes.
     #[error("retention store failed while sweeping {category}")]

@@ -77,6 +77,7 @@ pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 ///
 /// Messages never contain a token, a key or ciphertext bytes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum VaultError {
     /// Authentication failed: the ciphertext was altered, belongs to another owner, subject or
     /// purpose, or was sealed with a different key of the same version. The owner must

@@ -66,7 +66,9 @@ impl MetaClient {
                 Ok(ContainerStatus::Error { reason, .. }) => {
                     return Err(crate::publish::container_failed(container, &reason));
                 }
-                Ok(ContainerStatus::InProgress) => {}
+                // A status this version does not know is waited on like "in progress", within
+                // the same bound.
+                Ok(ContainerStatus::InProgress | _) => {}
                 Err(error) if error.kind() == ErrorKind::Transient => {
                     tracing::debug!(%container, %error, "container read failed; polling on");
                 }

@@ -777,6 +777,8 @@ impl MetaClient {
                 Ok(ContainerStatus::Error { reason, .. }) => {
                     return Err(container_failed(container, &reason));
                 }
+                // A status this version does not know: as unsure as "in progress".
+                Ok(_) => break,
                 Err(error) if error.kind() == ErrorKind::Transient => {
                     tracing::warn!(%container, %error, "reading the container failed; trying again");
                 }

@@ -689,6 +689,10 @@ fn resume_point(
                 Ok(Some(0))
             }
         },
+        other => Err(MetaError::UnexpectedResponse {
+            call: "upload status",
+            detail: format!("a container status this version does not know: {other:?}"),
+        }),
     }
 }
 

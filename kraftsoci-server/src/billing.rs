@@ -316,6 +316,7 @@ fn refusal_reason(err: &BillingError) -> &'static str {
             BillingProviderErrorKind::Unavailable | BillingProviderErrorKind::Timeout => {
                 "provider_unavailable"
             }
+            _ => "provider_failed",
         },
         _ => "failed",
     }

@@ -378,7 +378,8 @@ impl From<StoreError> for ApiError {
                 "The resource changed or already exists; reload and try again.",
             ),
             StoreError::Unavailable(_) => Self::Unavailable(error.into()),
-            StoreError::Corrupt(_) => Self::Internal(error.into()),
+            // `Corrupt`, and whatever a later core adds (the enum is non-exhaustive).
+            _ => Self::Internal(error.into()),
         }
     }
 }

@@ -83,6 +83,7 @@ pub enum CustomerDeletion {
 
 /// How a caller should react to a provider failure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum BillingProviderErrorKind {
     /// The provider refused the request (4xx other than 429); retrying will not help.
     Rejected {

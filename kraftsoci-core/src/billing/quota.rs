@@ -67,6 +67,7 @@ impl QuotaReservation {
 
 /// Why an entitlement was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EntitlementError {
     /// The subscription does not grant access (status named).
     #[error("the subscription does not allow this ({status})")]

@@ -12,6 +12,7 @@ pub const MAX_IMAGE_BYTES: usize = 8 * 1024 * 1024;
 
 /// Why an image was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ImageError {
     /// The bytes are not a JPEG (or not a complete one).
     #[error("the image is not a JPEG")]

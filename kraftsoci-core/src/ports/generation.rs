@@ -65,6 +65,7 @@ pub struct GeneratedImage {
 
 /// Why generation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum GenerationError {
     /// The topic or output was flagged by moderation.
     #[error("the request was refused by moderation ({})", categories.join(", "))]

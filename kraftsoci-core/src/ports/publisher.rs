@@ -68,6 +68,7 @@ impl fmt::Display for ContainerId {
 
 /// A container's state (`status_code`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum ContainerStatus {
     /// Still processing: poll again later.
     InProgress,
@@ -122,6 +123,7 @@ impl PublishingQuota {
 
 /// How a caller should react to a publisher failure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum PublishErrorKind {
     /// The token is expired or revoked: the owner must reconnect (Graph 190/102). Never retry.
     ReconnectNeeded,

@@ -12,6 +12,7 @@
 
 /// A storage failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// No such row (or not the caller's).
     #[error("not found")]

@@ -149,6 +149,8 @@ impl From<LifecycleError> for PostFlowError {
             LifecycleError::Restricted(_) => Self::Restricted,
             LifecycleError::InvalidContent(parse) => Self::InvalidContent(parse),
             LifecycleError::NotOwner | LifecycleError::NotYetDue(_) => Self::NotFound,
+            // A refusal a later core adds (the enum is non-exhaustive): never a success.
+            other => Self::Internal(other.into()),
         }
     }
 }
@@ -159,6 +161,7 @@ impl From<EntitlementError> for PostFlowError {
             EntitlementError::QuotaExceeded { kind, limit } => Self::QuotaExceeded { kind, limit },
             EntitlementError::NoAccess { status } => Self::SubscriptionInactive { status },
             EntitlementError::Unavailable(reason) => Self::EntitlementsUnavailable(reason),
+            other => Self::Internal(other.into()),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! A fake Instagram Graph API on 127.0.0.1 with a fixed latency per call, which counts every
-//! call and every `media_publish` per container (the exactly-once check).
+//! A fake Instagram Graph API on 127.0.0.1 with a latency per call (fixed, or drawn uniformly
+//! from a range), which counts every call and every `media_publish` per container (the
+//! exactly-once check) and per caption (a post published through two containers).
 //!
 //! It answers the calls of the publish flow: container creation (`POST /{ig}/media`), container
 //! status (`GET /{container}?fields=status_code,status`, `FINISHED` until published), the quota
@@ -67,6 +68,7 @@ impl Container {
 #[derive(Debug)]
 struct Graph {
     latency: Duration,
+    max_latency: Duration,
     ambiguous_every: Option<u64>,
     next_id: AtomicU64,
     calls: AtomicU64,
@@ -85,7 +87,13 @@ impl Graph {
 
     async fn answer(&self) {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        tokio::time::sleep(self.latency).await;
+        let latency = if self.max_latency > self.latency {
+            use rand::Rng as _;
+            rand::thread_rng().gen_range(self.latency..=self.max_latency)
+        } else {
+            self.latency
+        };
+        tokio::time::sleep(latency).await;
     }
 
     fn fresh_id(&self, prefix: u64) -> String {
@@ -258,8 +266,22 @@ impl FakeGraph {
     /// # Errors
     /// When no port can be bound.
     pub async fn start(latency: Duration, ambiguous_every: Option<u64>) -> anyhow::Result<Self> {
+        Self::start_jittered(latency, latency, ambiguous_every).await
+    }
+
+    /// Starts the fake; every call waits a uniformly random time in `[min, max]` before it
+    /// answers (a slow, uneven Graph API).
+    ///
+    /// # Errors
+    /// When no port can be bound.
+    pub async fn start_jittered(
+        min: Duration,
+        max: Duration,
+        ambiguous_every: Option<u64>,
+    ) -> anyhow::Result<Self> {
         let graph = Arc::new(Graph {
-            latency,
+            latency: min,
+            max_latency: max,
             ambiguous_every,
             next_id: AtomicU64::new(1),
             calls: AtomicU64::new(0),
@@ -304,6 +326,23 @@ impl FakeGraph {
             published_twice: containers.values().filter(|c| c.publishes > 1).count() as u64,
             ambiguous_answers: self.graph.ambiguous_answers.load(Ordering::Relaxed),
         }
+    }
+
+    /// For every caption, how many of its containers were published (more than one is a
+    /// duplicate post on Instagram), and how many `media_publish` calls reached them.
+    pub fn publishes_by_caption(&self) -> HashMap<String, (u32, u32)> {
+        let mut by_caption: HashMap<String, (u32, u32)> = HashMap::new();
+        for container in self.graph.containers().values() {
+            let Some(caption) = &container.caption else {
+                continue;
+            };
+            let entry = by_caption.entry(caption.clone()).or_default();
+            if container.publishes > 0 {
+                entry.0 += 1;
+            }
+            entry.1 += container.publishes;
+        }
+        by_caption
     }
 
     /// For every published container, the time from its creation request to the answer of its

@@ -46,6 +46,7 @@
 
 pub mod api;
 pub mod bare;
+pub mod chaos;
 pub mod export;
 pub mod fake_graph;
 pub mod load;

@@ -308,13 +308,26 @@ fn image_bytes(i: usize) -> Vec<u8> {
     format!("bench image {i}").into_bytes()
 }
 
-/// Seeds `spec.accounts` users, each with one active Instagram connection (token sealed by the
-/// server's vault), and `spec.posts` approved posts spread over them, each queued with its
-/// consent receipt as the Publish click does (`approve_and_queue`).
 async fn seed_approved_posts(server: &BenchServer, spec: &PublishSpec) -> anyhow::Result<()> {
+    seed_posts(server, spec.posts, spec.accounts, false).await
+}
+
+/// Seeds `accounts` users, each with one active Instagram connection (token sealed by the
+/// server's vault), and `posts` approved posts spread over them, each queued with its consent
+/// receipt as the Publish click does (`approve_and_queue`). With `store_images`, each post's
+/// image bytes are put in the server's media store, so its signed link answers.
+///
+/// # Errors
+/// When a sign-up, a store call or a domain check fails.
+pub async fn seed_posts(
+    server: &BenchServer,
+    posts: usize,
+    accounts: usize,
+    store_images: bool,
+) -> anyhow::Result<()> {
     let state = &server.state;
     let client = http_client()?;
-    let users = sign_up_many(&client, server, "publish", spec.accounts.max(1)).await?;
+    let users = sign_up_many(&client, server, "publish", accounts.max(1)).await?;
     let now = Utc::now();
     let mut connections = Vec::with_capacity(users.len());
     for (a, user) in users.iter().enumerate() {
@@ -344,13 +357,21 @@ async fn seed_approved_posts(server: &BenchServer, spec: &PublishSpec) -> anyhow
         connections.push((owner, ig, connection.id));
     }
     let connections = Arc::new(connections);
-    let indices: Vec<usize> = (0..spec.posts).collect();
+    let indices: Vec<usize> = (0..posts).collect();
     for chunk in indices.chunks(16) {
         let seeded = futures::future::join_all(chunk.iter().map(|&i| {
             let connections = Arc::clone(&connections);
             async move {
                 let (owner, ig, connection) = &connections[i % connections.len()];
                 let mut post = Post::generated(*owner, content_with_image(ig, i)?, now)?;
+                let key = MediaKey::new(*owner, &format!("bench-{i}.jpg"))?;
+                if store_images {
+                    state
+                        .media
+                        .put(&key, image_bytes(i), "image/jpeg")
+                        .await
+                        .map_err(|e| anyhow::anyhow!("storing image {i}: {e}"))?;
+                }
                 state
                     .stores
                     .posts
@@ -359,7 +380,7 @@ async fn seed_approved_posts(server: &BenchServer, spec: &PublishSpec) -> anyhow
                         &PostMedia {
                             topic: Some("fresh simit".to_owned()),
                             image: Some(StoredImage {
-                                key: MediaKey::new(*owner, &format!("bench-{i}.jpg"))?,
+                                key,
                                 width: 1080,
                                 height: 1080,
                             }),
@@ -437,6 +458,9 @@ pub async fn run_worker(spec: PublishSpec, database_url: &str) -> anyhow::Result
         publisher: Arc::new(GraphPublisher::new(client)),
         vault: Arc::clone(&state.vault),
         links: Arc::clone(&state.media_links),
+        // The fake Graph API fetches nothing.
+        presigned: None,
+        probe: None,
         link_ttl: state.config.media_publish_ttl,
         clock: Arc::new(SystemClock),
     };

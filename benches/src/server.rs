@@ -112,9 +112,22 @@ impl BenchServer {
     /// # Errors
     /// When the application cannot be built.
     pub async fn start(database_url: &str, bcrypt_cost: Option<u32>) -> anyhow::Result<Self> {
+        Self::start_with(database_url, bcrypt_cost, |_| {}).await
+    }
+
+    /// As [`BenchServer::start`], with `configure` applied to the configuration first.
+    ///
+    /// # Errors
+    /// When the application cannot be built.
+    pub async fn start_with(
+        database_url: &str,
+        bcrypt_cost: Option<u32>,
+        configure: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
         let outbox = TempDir::new("outbox")?;
         let media = TempDir::new("media")?;
-        let config = bench_config(database_url, bcrypt_cost, &outbox, &media)?;
+        let mut config = bench_config(database_url, bcrypt_cost, &outbox, &media)?;
+        configure(&mut config);
         let bcrypt_cost = config.bcrypt_cost;
         let app = Application::build(config)
             .await

@@ -92,7 +92,7 @@ pub use ids::{ConnectionId, IgUserId, PostId, RequestId, SessionId, UserId};
 pub use ports::StoreError;
 pub use post::{
     Approval, ApproveOutcome, ConsentReceipt, Edit, LifecycleError, Post, PostEvent, PostSnapshot,
-    PostStatus, PublishFailure, PublishPermit,
+    PostStatus, PublishFailure, PublishPermit, SCHEDULE_MISSED,
 };
 pub use publish::*;
 pub use retention::{

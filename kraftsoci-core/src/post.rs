@@ -283,6 +283,10 @@ pub struct Edit {
     pub target: Option<Option<IgUserId>>,
 }
 
+/// The notice on a post whose scheduled time passed while its account was disconnected (see
+/// [`Post::reconnected`]).
+pub const SCHEDULE_MISSED: &str = "schedule_missed";
+
 /// Why publishing failed, in words the owner can act on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishFailure {
@@ -721,13 +725,42 @@ impl Post {
     /// The connection was renewed: a post whose consent still matches goes back to `approved`,
     /// any other to `ready`.
     ///
+    /// A **scheduled** approval whose time passed while the account was disconnected also goes
+    /// back to `ready`, with the notice [`SCHEDULE_MISSED`] as its failure: the owner consented
+    /// to that time, not to whenever the account comes back, so it takes a fresh click. The
+    /// exception is `publish_sent`: a `media_publish` request may already have made the post
+    /// live, so it stays `approved` and the worker settles it by its container.
+    ///
     /// # Errors
     /// [`LifecycleError::NotAllowed`] unless waiting for a reconnect.
-    pub fn reconnected(&mut self, at: DateTime<Utc>) -> Result<(), LifecycleError> {
+    pub fn reconnected(
+        &mut self,
+        at: DateTime<Utc>,
+        publish_sent: bool,
+    ) -> Result<(), LifecycleError> {
         if self.s.status != PostStatus::NeedsReconnect {
             return Err(self.refuse(PostEvent::Reconnected));
         }
-        if self.consent_matches() {
+        let missed = self
+            .s
+            .consent
+            .as_ref()
+            .and_then(ConsentReceipt::scheduled_for)
+            .filter(|scheduled| *scheduled < at && !publish_sent);
+        if let Some(scheduled) = missed {
+            self.s.status = PostStatus::Ready;
+            self.s.consent = None;
+            self.s.failure = Some(PublishFailure {
+                code: SCHEDULE_MISSED.to_owned(),
+                message: format!(
+                    "this post was approved for {} and the Instagram account was disconnected \
+                     until after that time, so it was not published; approve it again to \
+                     publish it now or at a new time",
+                    scheduled.format("%Y-%m-%d %H:%M UTC")
+                ),
+                retryable: true,
+            });
+        } else if self.consent_matches() {
             self.s.status = PostStatus::Approved;
         } else {
             self.s.status = PostStatus::Ready;

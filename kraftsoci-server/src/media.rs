@@ -1,6 +1,10 @@
 //! Blob storage for generated images through core's [`MediaStore`] port, on `object_store`:
 //! a local directory (`file://`) or an S3-compatible bucket (`s3://`, credentials from the
 //! standard `AWS_*` variables).
+//!
+//! With a bucket, Meta's fetcher downloads a post's image from a URL presigned by the bucket
+//! ([`PresignedMedia`]), not through the API's `/media/` route: a container created while the
+//! API restarts still finds its image.
 
 use std::sync::Arc;
 
@@ -10,6 +14,7 @@ use kraftsoci_core::UserId;
 use kraftsoci_core::ports::{MediaKey, MediaStore, MediaStoreError, StoredMedia};
 use object_store::path::Path;
 use object_store::prefix::PrefixStore;
+use object_store::signer::{Method, Signer};
 use object_store::{
     Attribute, Attributes, ObjectStore, ObjectStoreExt as _, PutOptions, PutPayload,
 };
@@ -46,6 +51,72 @@ pub fn from_config(url: &MediaUrl) -> anyhow::Result<Arc<dyn MediaStore>> {
             })
         }
     })
+}
+
+/// Presigns GET URLs to a bucket's objects (SigV4 query parameters: the URL alone grants one
+/// object until it expires), for Meta's fetcher.
+pub struct PresignedMedia {
+    signer: Arc<dyn Signer>,
+    prefix: String,
+}
+
+impl std::fmt::Debug for PresignedMedia {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PresignedMedia")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// S3 refuses presigned URLs valid for longer than seven days.
+const MAX_PRESIGN: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+impl PresignedMedia {
+    /// Presigns with `signer` under the key prefix `prefix` (may be empty).
+    pub fn new(signer: Arc<dyn Signer>, prefix: &str) -> Self {
+        Self {
+            signer,
+            prefix: prefix.trim_matches('/').to_owned(),
+        }
+    }
+
+    /// The presigner of `url` when it is a bucket, `None` for a directory (the API's own
+    /// signed links serve those).
+    ///
+    /// # Errors
+    /// When the bucket configuration is incomplete.
+    pub fn from_config(url: &MediaUrl) -> anyhow::Result<Option<Self>> {
+        Ok(match url {
+            MediaUrl::Directory(_) => None,
+            MediaUrl::S3 { bucket, prefix } => {
+                let s3 = object_store::aws::AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .build()?;
+                Some(Self::new(Arc::new(s3), prefix))
+            }
+        })
+    }
+
+    /// A GET URL for `key`, valid for `ttl` (at most seven days, S3's limit).
+    ///
+    /// # Errors
+    /// When the credentials cannot be had (an instance profile that does not answer).
+    pub async fn url(
+        &self,
+        key: &MediaKey,
+        ttl: std::time::Duration,
+    ) -> Result<String, MediaStoreError> {
+        let location = if self.prefix.is_empty() {
+            Path::from(key.as_str())
+        } else {
+            Path::from(format!("{}/{}", self.prefix, key.as_str()))
+        };
+        self.signer
+            .signed_url(Method::GET, &location, ttl.min(MAX_PRESIGN))
+            .await
+            .map(|url| url.to_string())
+            .map_err(failed)
+    }
 }
 
 /// A [`MediaStore`] over any `object_store` backend.
@@ -148,6 +219,56 @@ impl MediaStore for ObjectMediaStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fake_bucket(endpoint: &str) -> Arc<dyn Signer> {
+        Arc::new(
+            object_store::aws::AmazonS3Builder::new()
+                .with_endpoint(endpoint)
+                .with_allow_http(true)
+                .with_region("eu-central-1")
+                .with_bucket_name("kraftsoci-media")
+                .with_access_key_id("AKIAFAKEKEYID0000000")
+                .with_secret_access_key("fake-secret-access-key-never-in-a-url")
+                .with_virtual_hosted_style_request(false)
+                .build()
+                .unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_bucket_presigns_a_get_of_the_prefixed_key_that_carries_no_secret() {
+        let presigned = PresignedMedia::new(fake_bucket("http://127.0.0.1:9"), "/prod/media/");
+        let key = MediaKey::new(UserId::new(), "post-1.jpg").unwrap();
+
+        let url = presigned
+            .url(&key, std::time::Duration::from_secs(86_400))
+            .await
+            .unwrap();
+
+        let parsed = url::Url::parse(&url).unwrap();
+        assert_eq!(
+            parsed.path(),
+            format!("/kraftsoci-media/prod/media/{}", key.as_str())
+        );
+        let query: std::collections::HashMap<_, _> = parsed.query_pairs().into_owned().collect();
+        assert_eq!(query["X-Amz-Algorithm"], "AWS4-HMAC-SHA256");
+        assert_eq!(query["X-Amz-Expires"], "86400");
+        assert!(query["X-Amz-Credential"].starts_with("AKIAFAKEKEYID0000000/"));
+        assert_eq!(query["X-Amz-Signature"].len(), 64);
+        assert!(!url.contains("fake-secret-access-key"));
+        // S3's own limit: a longer TTL is cut to seven days instead of an unusable URL.
+        let long = presigned
+            .url(&key, std::time::Duration::from_secs(30 * 86_400))
+            .await
+            .unwrap();
+        assert!(long.contains("X-Amz-Expires=604800"), "{long}");
+    }
+
+    #[test]
+    fn a_directory_has_no_presigner() {
+        let none = PresignedMedia::from_config(&MediaUrl::Directory("./media".into())).unwrap();
+        assert!(none.is_none());
+    }
 
     #[tokio::test]
     async fn a_directory_store_keeps_deletes_and_purges_per_user() {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
+use kraftsoci_benches::chaos::{self, ChaosSpec};
 use kraftsoci_benches::load::LoadSpec;
 use kraftsoci_benches::publish::{self, Pipeline, PublishSpec};
 use kraftsoci_benches::report::{Table, ms, per_second, percent, print_epilogue, print_preamble};
@@ -36,6 +37,68 @@ enum Scenario {
     Export(ExportArgs),
     /// The retention sweep of a large expired usage log, and GET /v1/me latency meanwhile.
     Sweep(SweepArgs),
+    /// Real `kraftsoci-server worker` processes killed with SIGKILL at random moments while
+    /// they publish against a slow fake Graph API: duplicates, lost posts, drain time.
+    Chaos(ChaosArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum EngineArg {
+    /// A scratch PostgreSQL database.
+    Postgres,
+    /// A fresh SQLite file.
+    Sqlite,
+}
+
+#[derive(Debug, Args)]
+struct ChaosArgs {
+    #[command(flatten)]
+    database: Database,
+    /// The database engine.
+    #[arg(long, value_enum, default_value_t = EngineArg::Postgres)]
+    engine: EngineArg,
+    /// The kraftsoci-server binary (default: beside this one; build it first).
+    #[arg(long)]
+    server_bin: Option<std::path::PathBuf>,
+    /// Worker processes at once.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// Claim loops per worker process.
+    #[arg(long, default_value_t = 4)]
+    worker_concurrency: u32,
+    /// Approved posts.
+    #[arg(long, default_value_t = 40)]
+    posts: usize,
+    /// Instagram accounts they are spread over.
+    #[arg(long, default_value_t = 8)]
+    accounts: usize,
+    /// The fake Graph API's shortest latency per call, in milliseconds.
+    #[arg(long, default_value_t = 500)]
+    min_latency_ms: u64,
+    /// Its longest latency per call, in milliseconds.
+    #[arg(long, default_value_t = 2_000)]
+    max_latency_ms: u64,
+    /// Shortest pause between two kills, in milliseconds.
+    #[arg(long, default_value_t = 1_000)]
+    min_kill_every_ms: u64,
+    /// Longest pause between two kills, in milliseconds.
+    #[arg(long, default_value_t = 5_000)]
+    max_kill_every_ms: u64,
+    /// A killed worker is started again within this many milliseconds.
+    #[arg(long, default_value_t = 1_000)]
+    restart_within_ms: u64,
+    /// Seconds of killing.
+    #[arg(long, default_value_t = 60)]
+    kill_for_s: u64,
+    /// KRAFTSOCI_PUBLISH_LEASE of the workers, in seconds.
+    #[arg(long, default_value_t = 10)]
+    lease_s: u64,
+    /// KRAFTSOCI_PUBLISH_RECONCILE_GRACE of the workers, in seconds.
+    #[arg(long, default_value_t = 20)]
+    grace_s: u64,
+    /// Seconds after which the run stops, settled or not.
+    #[arg(long, default_value_t = 600)]
+    time_limit_s: u64,
 }
 
 #[derive(Debug, Args)]
@@ -165,7 +228,106 @@ async fn main() -> anyhow::Result<()> {
         Scenario::LoginStorm(args) => login_storm(args).await,
         Scenario::Export(args) => export(args).await,
         Scenario::Sweep(args) => sweep(args).await,
+        Scenario::Chaos(args) => chaos(args).await,
     }
+}
+
+async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
+    let server_bin = match args.server_bin {
+        Some(path) => path,
+        None => std::env::current_exe()?
+            .parent()
+            .context("the harness has no directory")?
+            .join("kraftsoci-server"),
+    };
+    let ms = Duration::from_millis;
+    let spec = ChaosSpec {
+        server_bin,
+        workers: args.workers,
+        worker_concurrency: args.worker_concurrency,
+        posts: args.posts,
+        accounts: args.accounts,
+        latency: (ms(args.min_latency_ms), ms(args.max_latency_ms)),
+        kill_every: (ms(args.min_kill_every_ms), ms(args.max_kill_every_ms)),
+        restart_within: ms(args.restart_within_ms),
+        kill_for: Duration::from_secs(args.kill_for_s),
+        lease: Duration::from_secs(args.lease_s),
+        grace: Duration::from_secs(args.grace_s),
+        time_limit: Duration::from_secs(args.time_limit_s),
+    };
+    let engine = match args.engine {
+        EngineArg::Postgres => "PostgreSQL",
+        EngineArg::Sqlite => "SQLite",
+    };
+    print_preamble(&format!(
+        "Chaos: {} worker processes on {engine}, SIGKILL every {}-{} ms for {} s",
+        spec.workers, args.min_kill_every_ms, args.max_kill_every_ms, args.kill_for_s
+    ));
+    let report = match args.engine {
+        EngineArg::Postgres => {
+            with_scratch_db(&args.database.database_url, |url| {
+                let spec = spec.clone();
+                async move { chaos::run(&spec, &url).await }
+            })
+            .await?
+        }
+        EngineArg::Sqlite => {
+            let dir = kraftsoci_benches::server::TempDir::new("chaos-sqlite")?;
+            let url = format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("chaos.db").display()
+            );
+            chaos::run(&spec, &url).await?
+        }
+    };
+    let bound = spec.lease + spec.grace + Duration::from_secs(60);
+    let mut table = Table::new([
+        "posts",
+        "kills",
+        "published once",
+        "duplicates",
+        "lost",
+        "stuck",
+        "missing media ids",
+        "drain after last kill",
+        "bound (lease + grace + 1 min)",
+        "total",
+    ]);
+    table.row([
+        report.posts.to_string(),
+        report.kills.to_string(),
+        report.published_once.to_string(),
+        report.duplicates.to_string(),
+        report.lost().to_string(),
+        report.stuck.to_string(),
+        report.missing_media_ids.to_string(),
+        report.drain.map_or_else(
+            || "not drained".to_owned(),
+            |d| format!("{:.1} s", d.as_secs_f64()),
+        ),
+        format!("{} s", bound.as_secs()),
+        format!("{:.1} s", report.total.as_secs_f64()),
+    ]);
+    table.print();
+    println!(
+        "\nGraph: {} calls, {} containers, {} media_publish; failed posts by code: {:?}; \
+         published in the database but not at the fake: {}",
+        report.graph_calls,
+        report.containers,
+        report.publish_calls,
+        report.failure_codes,
+        report.phantom
+    );
+    print_epilogue();
+    let ok = report.duplicates == 0
+        && report.lost() == 0
+        && report.missing_media_ids == 0
+        && report.phantom == 0
+        && report.drain.is_some_and(|d| d <= bound);
+    if !ok {
+        anyhow::bail!("the chaos run missed its goal (see the table)");
+    }
+    Ok(())
 }
 
 async fn export(args: ExportArgs) -> anyhow::Result<()> {

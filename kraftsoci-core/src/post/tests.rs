@@ -84,7 +84,7 @@ fn apply(post: &mut Post, event: PostEvent) -> Result<PostStatus, LifecycleError
             now,
         ),
         PostEvent::TokenInvalid => post.mark_needs_reconnect(now),
-        PostEvent::Reconnected => post.reconnected(now),
+        PostEvent::Reconnected => post.reconnected(now, false),
     }
     .map(|()| post.status())
 }
@@ -300,15 +300,67 @@ fn repeating_the_click_is_harmless() {
 fn reconnecting_returns_a_still_matching_approval_to_approved() {
     let mut post = post_in(PostStatus::Approved);
     post.mark_needs_reconnect(t0()).unwrap();
-    post.reconnected(t0()).unwrap();
+    post.reconnected(t0(), false).unwrap();
     assert_eq!(post.status(), PostStatus::Approved);
 
     let mut stale = post_in(PostStatus::NeedsReconnect).into_snapshot();
     stale.content.caption = Caption::parse("changed in storage").unwrap();
     let mut stale = Post::restore(stale).unwrap();
-    stale.reconnected(t0()).unwrap();
+    stale.reconnected(t0(), false).unwrap();
     assert_eq!(stale.status(), PostStatus::Ready);
     assert!(stale.consent().is_none());
+}
+
+#[test]
+fn a_scheduled_approval_whose_time_passed_while_disconnected_needs_a_fresh_click() {
+    let at = t0() + Duration::hours(3);
+    let scheduled = || {
+        let mut post = post_in(PostStatus::Ready);
+        let mut approval = click(&post);
+        approval.scheduled_for = Some(at);
+        post.approve(approval).unwrap();
+        post.mark_needs_reconnect(t0() + Duration::hours(1))
+            .unwrap();
+        post
+    };
+    // Back before its time: the approval stands.
+    let mut early = scheduled();
+    early.reconnected(at - Duration::seconds(1), false).unwrap();
+    assert_eq!(early.status(), PostStatus::Approved);
+    assert_eq!(early.snapshot().failure, None);
+
+    // Back after it: ready again, with a notice naming the time consented to.
+    let mut late = scheduled();
+    late.reconnected(at + Duration::minutes(1), false).unwrap();
+    assert_eq!(late.status(), PostStatus::Ready);
+    assert!(late.consent().is_none());
+    let notice = late.snapshot().failure.clone().expect("a notice");
+    assert_eq!(notice.code, SCHEDULE_MISSED);
+    assert!(notice.retryable);
+    assert!(
+        notice.message.contains("2026-05-01 12:00 UTC"),
+        "{}",
+        notice.message
+    );
+    assert!(
+        late.begin_publishing(at + Duration::hours(1), &Restrictions::default())
+            .is_err(),
+        "nothing publishes it without a fresh click"
+    );
+    // A fresh click clears the notice.
+    late.approve(click(&late)).unwrap();
+    assert_eq!(late.snapshot().failure, None);
+
+    // A request may already have made it live: the worker settles it by its container.
+    let mut sent = scheduled();
+    sent.reconnected(at + Duration::minutes(1), true).unwrap();
+    assert_eq!(sent.status(), PostStatus::Approved);
+
+    // An approval for "now" is not a time that can pass.
+    let mut now = post_in(PostStatus::Approved);
+    now.mark_needs_reconnect(t0()).unwrap();
+    now.reconnected(t0() + Duration::days(2), false).unwrap();
+    assert_eq!(now.status(), PostStatus::Approved);
 }
 
 #[test]

@@ -298,7 +298,7 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
             media_preview_ttl: self.seconds("KRAFTSOCI_MEDIA_PREVIEW_TTL", 3600)?,
             media_publish_ttl: self.seconds("KRAFTSOCI_MEDIA_PUBLISH_TTL", 86_400)?,
             daily_publish_limit: self.positive("KRAFTSOCI_DAILY_PUBLISH_LIMIT", 50)?,
-            worker: super::worker::load(&self)?,
+            worker: super::worker::load(&self, production)?,
             sweep: super::sweep::load(&self)?,
             generated: self.generated,
         };

@@ -32,7 +32,7 @@ pub use net::{CorsConfig, CorsOrigins, IpNet, RateLimit, canonical as canonical_
 pub use providers::{MailConfig, MailTransport, MediaUrl, MetaConfig, OpenAiConfig, StripeConfig};
 pub use secrets::{MIN_JWT_SECRET_BYTES, TOKEN_KEY_BYTES, TokenKeys};
 pub use sweep::{DEFAULT_SWEEP_INTERVAL, SweepSettings};
-pub use worker::WorkerConfig;
+pub use worker::{MIN_PRODUCTION_RECONCILE_GRACE, WorkerConfig};
 
 /// A variable that is missing or malformed; the message names the variable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -249,13 +249,18 @@ fn cors_wildcard_with_credentials_fails_at_load() {
 fn the_publish_worker_settings_are_read_and_zero_is_refused() {
     let defaults = load(&[]).unwrap().worker;
     assert!(defaults.enabled);
-    assert_eq!(defaults.lease, std::time::Duration::from_secs(120));
-    assert_eq!(defaults.renew_every, std::time::Duration::from_secs(40));
+    assert_eq!(defaults.lease, std::time::Duration::from_secs(60));
+    assert_eq!(defaults.renew_every, std::time::Duration::from_secs(20));
+    assert_eq!(
+        defaults.policy.reconcile_grace,
+        std::time::Duration::from_secs(300)
+    );
     let worker = load(&[
         ("KRAFTSOCI_WORKER", "0"),
         ("KRAFTSOCI_WORKER_CONCURRENCY", "4"),
         ("KRAFTSOCI_WORKER_POLL_MS", "250"),
-        ("KRAFTSOCI_WORKER_LEASE", "300"),
+        ("KRAFTSOCI_PUBLISH_LEASE", "300"),
+        ("KRAFTSOCI_PUBLISH_RECONCILE_GRACE", "30"),
         ("KRAFTSOCI_WORKER_RECHECK", "60"),
         ("KRAFTSOCI_WORKER_MAX_RETRIES", "8"),
     ])
@@ -268,9 +273,26 @@ fn the_publish_worker_settings_are_read_and_zero_is_refused() {
     assert_eq!(worker.renew_every, std::time::Duration::from_secs(100));
     assert_eq!(worker.recheck, std::time::Duration::from_secs(60));
     assert_eq!(worker.max_transient_deferrals, 8);
+    assert_eq!(
+        worker.policy.reconcile_grace,
+        std::time::Duration::from_secs(30),
+        "development accepts a short grace (tests, the chaos bench)"
+    );
+    // The lease's former name is still read when the new one is unset, and loses to it.
+    let old = load(&[("KRAFTSOCI_WORKER_LEASE", "90")]).unwrap().worker;
+    assert_eq!(old.lease, std::time::Duration::from_secs(90));
+    let both = load(&[
+        ("KRAFTSOCI_WORKER_LEASE", "90"),
+        ("KRAFTSOCI_PUBLISH_LEASE", "45"),
+    ])
+    .unwrap()
+    .worker;
+    assert_eq!(both.lease, std::time::Duration::from_secs(45));
     for variable in [
         "KRAFTSOCI_WORKER_CONCURRENCY",
         "KRAFTSOCI_WORKER_LEASE",
+        "KRAFTSOCI_PUBLISH_LEASE",
+        "KRAFTSOCI_PUBLISH_RECONCILE_GRACE",
         "KRAFTSOCI_WORKER_MAX_RETRIES",
     ] {
         assert_eq!(load(&[(variable, "0")]).unwrap_err().variable, variable);
@@ -278,6 +300,32 @@ fn the_publish_worker_settings_are_read_and_zero_is_refused() {
     assert_eq!(
         load(&[("KRAFTSOCI_WORKER", "maybe")]).unwrap_err().variable,
         "KRAFTSOCI_WORKER"
+    );
+}
+
+#[test]
+fn production_refuses_a_reconcile_grace_shorter_than_metas_delayed_answers() {
+    let short = load(&with(
+        &production(),
+        "KRAFTSOCI_PUBLISH_RECONCILE_GRACE",
+        "179",
+    ))
+    .unwrap_err();
+    assert_eq!(short.variable, "KRAFTSOCI_PUBLISH_RECONCILE_GRACE");
+    assert!(short.to_string().contains("180"), "{short}");
+    let floor = load(&with(
+        &production(),
+        "KRAFTSOCI_PUBLISH_RECONCILE_GRACE",
+        "180",
+    ))
+    .unwrap();
+    assert_eq!(
+        floor.worker.policy.reconcile_grace,
+        crate::config::MIN_PRODUCTION_RECONCILE_GRACE
+    );
+    assert_eq!(
+        load(&production()).unwrap().worker.policy.reconcile_grace,
+        std::time::Duration::from_secs(300)
     );
 }
 

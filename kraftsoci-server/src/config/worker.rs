@@ -1,4 +1,18 @@
-//! How the publish worker runs (`KRAFTSOCI_WORKER*`): its lease, cadence and bounds.
+//! How the publish worker runs (`KRAFTSOCI_WORKER*`, `KRAFTSOCI_PUBLISH_*`): its lease,
+//! cadence and bounds.
+//!
+//! Two settings decide how fast a post settles after its worker died, and both have a floor
+//! that is about Meta, not about us:
+//! - the **lease** (`KRAFTSOCI_PUBLISH_LEASE`, 60 s): a dead worker's job is free again once
+//!   it runs out. It is renewed every third of it while a run goes on, so it only has to
+//!   outlast one renewal interval plus a storage hiccup, not a Graph call;
+//! - the **reconcile grace** (`KRAFTSOCI_PUBLISH_RECONCILE_GRACE`, 300 s): how long after a
+//!   `media_publish` request a container still `FINISHED` is left alone. Meta is known to
+//!   answer `media_publish` with an error after about 2 minutes while the post still goes live
+//!   (`shared/specs/meta-graph.md`), so a grace under that risks a second post; production
+//!   refuses less than [`MIN_PRODUCTION_RECONCILE_GRACE`].
+//!
+//! A crashed publish settles within one lease plus the grace (6 minutes with the defaults).
 
 use std::time::Duration;
 
@@ -6,6 +20,15 @@ use kraftsoci_core::PublishPolicy;
 
 use super::ConfigError;
 use super::loader::Loader;
+
+/// The shortest reconcile grace production accepts: Meta's delayed `media_publish` errors come
+/// after about 2 minutes, and the grace must outlast them with a margin.
+pub const MIN_PRODUCTION_RECONCILE_GRACE: Duration = Duration::from_secs(180);
+
+/// The default lease, in seconds.
+const DEFAULT_LEASE_SECS: u32 = 60;
+/// The default reconcile grace, in seconds.
+const DEFAULT_GRACE_SECS: u32 = 300;
 
 /// The publish worker's settings (`KRAFTSOCI_WORKER_*`, see `docs/configuration.md`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,8 +38,10 @@ pub struct WorkerConfig {
     pub enabled: bool,
     /// `KRAFTSOCI_WORKER_CONCURRENCY`: jobs one process works on at once (default 2).
     pub concurrency: u32,
-    /// `KRAFTSOCI_WORKER_LEASE`: how long a claim holds a job without renewal, in seconds
-    /// (default 120). A worker that dies leaves its job to others once this runs out.
+    /// `KRAFTSOCI_PUBLISH_LEASE` (formerly `KRAFTSOCI_WORKER_LEASE`, still read when the new
+    /// name is unset): how long a claim holds a job without renewal, in seconds (default 60).
+    /// A worker that dies leaves its job to others once this runs out; a running job renews it
+    /// every third of it, so it never has to outlast a slow Graph call.
     pub lease: Duration,
     /// How often a running job's lease is renewed (default a third of the lease), so a long
     /// container poll never outlives it.
@@ -38,13 +63,15 @@ pub struct WorkerConfig {
     /// On shutdown, how long a running job may take to finish before it is interrupted
     /// (default 10 s). Interrupting is safe: the next claim resumes from the journal.
     pub shutdown_grace: Duration,
-    /// The orchestration's bounds and back-off (core's defaults).
+    /// The orchestration's bounds and back-off (core's defaults), with
+    /// `KRAFTSOCI_PUBLISH_RECONCILE_GRACE` as [`PublishPolicy::reconcile_grace`] (seconds,
+    /// default 300, at least 180 in production).
     pub policy: PublishPolicy,
 }
 
 impl Default for WorkerConfig {
     fn default() -> Self {
-        let lease = Duration::from_secs(120);
+        let lease = Duration::from_secs(u64::from(DEFAULT_LEASE_SECS));
         Self {
             enabled: true,
             concurrency: 2,
@@ -69,10 +96,32 @@ impl WorkerConfig {
     }
 }
 
-/// The publish worker's settings.
+/// The publish worker's settings; `production` refuses a reconcile grace shorter than
+/// [`MIN_PRODUCTION_RECONCILE_GRACE`].
 pub(super) fn load<F: Fn(&str) -> Option<String>>(
     loader: &Loader<F>,
+    production: bool,
 ) -> Result<WorkerConfig, ConfigError> {
+    let lease = if loader.get("KRAFTSOCI_PUBLISH_LEASE").is_none()
+        && loader.get("KRAFTSOCI_WORKER_LEASE").is_some()
+    {
+        loader.seconds("KRAFTSOCI_WORKER_LEASE", DEFAULT_LEASE_SECS)?
+    } else {
+        loader.seconds("KRAFTSOCI_PUBLISH_LEASE", DEFAULT_LEASE_SECS)?
+    };
+    let reconcile_grace =
+        loader.seconds("KRAFTSOCI_PUBLISH_RECONCILE_GRACE", DEFAULT_GRACE_SECS)?;
+    if production && reconcile_grace < MIN_PRODUCTION_RECONCILE_GRACE {
+        return Err(ConfigError::new(
+            "KRAFTSOCI_PUBLISH_RECONCILE_GRACE",
+            format!(
+                "must be at least {} seconds in production: Meta may answer media_publish \
+                 with an error after about 2 minutes while the post still goes live, and a \
+                 shorter grace would publish it twice",
+                MIN_PRODUCTION_RECONCILE_GRACE.as_secs()
+            ),
+        ));
+    }
     Ok(WorkerConfig {
         enabled: loader.flag("KRAFTSOCI_WORKER")?.unwrap_or(true),
         concurrency: loader.positive("KRAFTSOCI_WORKER_CONCURRENCY", 2)?,
@@ -81,7 +130,11 @@ pub(super) fn load<F: Fn(&str) -> Option<String>>(
         )),
         recheck: loader.seconds("KRAFTSOCI_WORKER_RECHECK", 900)?,
         max_transient_deferrals: loader.positive("KRAFTSOCI_WORKER_MAX_RETRIES", 5)?,
+        policy: PublishPolicy {
+            reconcile_grace,
+            ..PublishPolicy::default()
+        },
         ..WorkerConfig::default()
     }
-    .with_lease(loader.seconds("KRAFTSOCI_WORKER_LEASE", 120)?))
+    .with_lease(lease))
 }

@@ -16,6 +16,7 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use kraftsoci_core::ports::{
     Connection, ConnectionStatus, ConnectionStore, JOB_RUNNING, JobRequest, PostStore, PostUpdate,
+    PublishJournal, PublishStep,
 };
 use kraftsoci_core::vault::key_version_of;
 use kraftsoci_core::{
@@ -230,6 +231,9 @@ pub struct ConnectPorts {
     pub connections: Arc<dyn ConnectionStore>,
     /// Posts waiting for a reconnect, or approved for an account being disconnected.
     pub posts: Arc<dyn PostStore>,
+    /// The publish journal: whether a waiting post's `media_publish` may already have been
+    /// sent (such a post is settled by its container, never sent back to `ready`).
+    pub journal: Arc<dyn PublishJournal>,
     /// Whether the account that started connecting is still open.
     pub auth: Arc<dyn AuthStore>,
     /// Seals the tokens (P10, P22).
@@ -477,7 +481,9 @@ impl InstagramConnect {
     }
 
     /// `Post::reconnected` for every post of this account waiting in `needs_reconnect`: one
-    /// whose consent still matches is queued again, any other returns to `ready`.
+    /// whose consent still matches is queued again, any other returns to `ready`, and so does
+    /// a scheduled one whose time passed meanwhile (with a notice; the owner consented to that
+    /// time), unless its journal shows a `media_publish` already sent for this approval.
     async fn resume_waiting_posts(&self, connection: &Connection) -> Result<(), ConnectError> {
         let posts = &self.ports.posts;
         let waiting = posts
@@ -487,7 +493,18 @@ impl InstagramConnect {
             let expected_updated_at = snapshot.updated_at;
             let mut post = Post::restore(snapshot).map_err(ConnectError::internal)?;
             let now = self.ports.clock.now();
-            post.reconnected(now).map_err(ConnectError::internal)?;
+            let publish_sent = match (self.ports.journal.load(post.id()).await?, post.consent()) {
+                (Some(entry), Some(consent)) => {
+                    entry.approved_at == consent.approved_at()
+                        && matches!(
+                            entry.step,
+                            PublishStep::PublishSent { .. } | PublishStep::Published { .. }
+                        )
+                }
+                _ => false,
+            };
+            post.reconnected(now, publish_sent)
+                .map_err(ConnectError::internal)?;
             let post_id = post.id();
             let update = PostUpdate {
                 expected_updated_at,

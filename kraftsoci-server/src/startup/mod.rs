@@ -236,6 +236,7 @@ impl ApplicationBuilder {
                 oauth_states: Arc::clone(&stores.oauth_states),
                 connections: Arc::clone(&stores.connections),
                 posts: Arc::clone(&stores.posts),
+                journal: Arc::clone(&stores.journal),
                 auth: Arc::clone(&stores.auth),
                 vault: Arc::clone(&vault),
                 meta: meta.clone(),
@@ -340,9 +341,16 @@ impl Application {
         // The publish worker runs beside the API and stops after it (KRAFTSOCI_WORKER=0 leaves
         // publishing to dedicated `kraftsoci-server worker` processes).
         let config = &self.state.config;
-        let worker = config.worker.enabled.then(|| {
-            Worker::new(WorkerDeps::from_state(&self.state), config.worker.clone()).spawn()
-        });
+        let worker = match config.worker.enabled {
+            true => Some(
+                Worker::new(
+                    WorkerDeps::try_from_state(&self.state)?,
+                    config.worker.clone(),
+                )
+                .spawn(),
+            ),
+            false => None,
+        };
         // So does the retention sweep (KRAFTSOCI_SWEEP=0 leaves it to a scheduled
         // `kraftsoci-server sweep`).
         let sweep = if config.sweep.enabled {

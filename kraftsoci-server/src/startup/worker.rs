@@ -3,23 +3,64 @@
 
 use std::sync::Arc;
 
+use kraftsoci_core::ports::MediaProbe;
 use kraftsoci_core::{Clock, SystemClock};
 
 use super::providers;
 use crate::config::Config;
 use crate::error::Error;
+use crate::media::PresignedMedia;
 use crate::state::AppState;
 use crate::store;
-use crate::worker::WorkerDeps;
+use crate::worker::{DEFAULT_PROBE_TIMEOUT, HttpMediaProbe, WorkerDeps};
+
+/// The media probe of the Graph publisher; none in sandbox mode (nothing fetches the media).
+fn probe(config: &Config) -> anyhow::Result<Option<Arc<dyn MediaProbe>>> {
+    if config.sandbox {
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(HttpMediaProbe::new(DEFAULT_PROBE_TIMEOUT)?)))
+}
+
+/// The bucket's presigner, outside sandbox mode (the sandbox reads its media store itself).
+fn presigned(config: &Config) -> anyhow::Result<Option<Arc<PresignedMedia>>> {
+    if config.sandbox {
+        return Ok(None);
+    }
+    Ok(PresignedMedia::from_config(&config.media_url)?.map(Arc::new))
+}
 
 impl WorkerDeps {
     /// The same collaborators the HTTP API uses.
+    ///
+    /// # Errors
+    /// [`Error::Setup`] when the media probe's HTTP client or the bucket's presigner cannot
+    /// be built.
+    pub fn try_from_state(state: &AppState) -> Result<Self, Error> {
+        let setup = |what: &'static str| move |source: anyhow::Error| Error::Setup { what, source };
+        Ok(Self {
+            stores: state.stores.clone(),
+            publisher: Arc::clone(&state.publisher),
+            vault: Arc::clone(&state.vault),
+            links: Arc::clone(&state.media_links),
+            presigned: presigned(&state.config).map_err(setup("media presigner"))?,
+            probe: probe(&state.config).map_err(setup("media probe"))?,
+            link_ttl: state.config.media_publish_ttl,
+            clock: Arc::clone(&state.clock),
+        })
+    }
+
+    /// The same collaborators the HTTP API uses, without a media probe or presigner (tools
+    /// and tests that drive the worker by hand; `serve` uses
+    /// [`WorkerDeps::try_from_state`]).
     pub fn from_state(state: &AppState) -> Self {
         Self {
             stores: state.stores.clone(),
             publisher: Arc::clone(&state.publisher),
             vault: Arc::clone(&state.vault),
             links: Arc::clone(&state.media_links),
+            presigned: None,
+            probe: None,
             link_ttl: state.config.media_publish_ttl,
             clock: Arc::clone(&state.clock),
         }
@@ -54,6 +95,8 @@ impl WorkerDeps {
             publisher,
             vault,
             links,
+            presigned: presigned(config).map_err(setup("media presigner"))?,
+            probe: probe(config).map_err(setup("media probe"))?,
             link_ttl: config.media_publish_ttl,
             clock,
         })

@@ -45,6 +45,7 @@
 //! ```
 
 mod lease;
+mod probe;
 mod runner;
 
 use std::future::Future;
@@ -52,14 +53,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use kraftsoci_core::ports::SocialPublisher;
+use kraftsoci_core::ports::{MediaProbe, SocialPublisher};
 use kraftsoci_core::{Clock, PostId, QuotaBook, StoreError, TokenVault};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 pub use crate::config::WorkerConfig;
-pub use runner::RETRIES_EXHAUSTED;
+pub use probe::{DEFAULT_PROBE_TIMEOUT, HttpMediaProbe};
+pub use runner::{CONSENT_MISMATCH, RETRIES_EXHAUSTED};
 
+use crate::media::PresignedMedia;
 use crate::media_links::MediaLinks;
 use crate::store::{ClaimedJob, JobId, Settled, Stores, WaitReason};
 use lease::after;
@@ -74,8 +77,15 @@ pub struct WorkerDeps {
     pub publisher: Arc<dyn SocialPublisher>,
     /// Opens the connections' tokens (P10, P22).
     pub vault: Arc<TokenVault>,
-    /// Signs the image links Meta's fetcher downloads.
+    /// Signs the image links Meta's fetcher downloads (the API's `/media/` route), unless
+    /// `presigned` is set.
     pub links: Arc<MediaLinks>,
+    /// With `KRAFTSOCI_MEDIA_URL` on a bucket: Meta fetches the image from a URL presigned by
+    /// the bucket, so an API restart does not fail a container.
+    pub presigned: Option<Arc<PresignedMedia>>,
+    /// Checks that each media URL answers before a container is created (the Graph
+    /// publisher; `None` in sandbox mode, where nothing is fetched).
+    pub probe: Option<Arc<dyn MediaProbe>>,
     /// How long those links work (`KRAFTSOCI_MEDIA_PUBLISH_TTL`, 24 h by default: a container
     /// may be created well before it is published).
     pub link_ttl: Duration,
@@ -88,6 +98,8 @@ impl std::fmt::Debug for WorkerDeps {
         f.debug_struct("WorkerDeps")
             .field("stores", &self.stores)
             .field("links", &self.links)
+            .field("presigned", &self.presigned)
+            .field("probe", &self.probe.is_some())
             .finish_non_exhaustive()
     }
 }

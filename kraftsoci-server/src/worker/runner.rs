@@ -12,7 +12,9 @@
 
 use std::sync::Arc;
 
-use kraftsoci_core::ports::{ConnectionStatus, MediaSource, PostUpdate, PublishAccount};
+use kraftsoci_core::ports::{
+    ConnectionStatus, MediaSource, PostUpdate, PublishAccount, PublishStep,
+};
 use kraftsoci_core::vault::TokenContext;
 use kraftsoci_core::{
     ConnectionId, DeferReason, IgUserId, LifecycleError, OrchestrationError, Post, PostStatus,
@@ -25,6 +27,9 @@ use crate::store::{ClaimedJob, JobChange, Settled, Settlement, WaitReason};
 
 /// The failure recorded when transient deferrals reach the worker's bound.
 pub const RETRIES_EXHAUSTED: &str = "publish_retries_exhausted";
+
+/// The failure of a post in `publishing` whose content no longer matches its consent.
+pub const CONSENT_MISMATCH: &str = "consent_mismatch";
 
 /// The account to publish as, or why there is none.
 enum Account {
@@ -107,6 +112,9 @@ impl Worker {
                 let until = after(now, self.inner.config.recheck);
                 return self.wait(job, WaitReason::Restricted, until, None).await;
             }
+            Err(LifecycleError::ContentChanged) if status == PostStatus::Publishing => {
+                return self.consent_broken(job, post, read_at, now).await;
+            }
             Err(error) => {
                 return self
                     .abandon(
@@ -140,7 +148,16 @@ impl Worker {
                     .await;
             }
         };
-        let media = self.media_for(job, &permit).await?;
+        let media = match self.media_for(job, &permit).await? {
+            Ok(media) => media,
+            Err(note) => {
+                tracing::warn!(job = %job.lease.job, post = %job.post, note, "media link unavailable");
+                let until = after(now, self.inner.config.retry_after);
+                return self
+                    .wait(job, WaitReason::Transient, until, Some(note))
+                    .await;
+            }
+        };
 
         // The post is `publishing` in storage before anything reaches Meta: from here on an
         // edit or a withdrawal is refused, and a crash resumes with `resume_publishing`.
@@ -168,6 +185,10 @@ impl Worker {
             self.inner.config.policy.clone(),
         )
         .with_quotas(Arc::clone(&self.inner.quotas));
+        let orchestrator = match &deps.probe {
+            Some(probe) => orchestrator.with_media_probe(Arc::clone(probe)),
+            None => orchestrator,
+        };
         let outcome = tokio::select! {
             outcome = orchestrator.run(&permit, &account, &media) => outcome,
             () = hold(
@@ -276,6 +297,50 @@ impl Worker {
         }
     }
 
+    /// A post in `publishing` whose content no longer matches its consent receipt (changed in
+    /// storage behind the lifecycle's back): no permit, so no new container and no request.
+    /// Unless a `media_publish` may already have been sent (then only an operator can tell),
+    /// it fails with the retryable [`CONSENT_MISMATCH`], and the owner approves what they see.
+    async fn consent_broken(
+        &self,
+        job: &ClaimedJob,
+        post: Post,
+        read_at: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<JobOutcome, StoreError> {
+        let sent = self
+            .inner
+            .deps
+            .stores
+            .journal
+            .load(job.post)
+            .await?
+            .is_some_and(|entry| {
+                matches!(
+                    entry.step,
+                    PublishStep::PublishSent { .. } | PublishStep::Published { .. }
+                )
+            });
+        if sent {
+            return self
+                .abandon(
+                    job,
+                    "the content changed after media_publish was sent; the container decides \
+                     whether it is live"
+                        .to_owned(),
+                )
+                .await;
+        }
+        let failure = PublishFailure {
+            code: CONSENT_MISMATCH.to_owned(),
+            message: "the post changed after it was approved and was not published; check it \
+                      and approve it again"
+                .to_owned(),
+            retryable: true,
+        };
+        self.fail(job, post, read_at, failure, now).await
+    }
+
     async fn fail(
         &self,
         job: &ClaimedJob,
@@ -362,25 +427,20 @@ impl Worker {
         }
     }
 
-    /// Signed links to the post's media, in order. An image key that does not parse is left
-    /// out, so the orchestration fails the post with `media_missing` instead of sending
-    /// something other than what was approved.
+    /// Signed links to the post's media, in order: presigned by the bucket when the media
+    /// lives in one, else the API's own links. An image key that does not parse is left out,
+    /// so the orchestration fails the post with `media_missing` instead of sending something
+    /// other than what was approved. `Err` (a note) when a link cannot be signed now.
     async fn media_for(
         &self,
         job: &ClaimedJob,
         permit: &PublishPermit,
-    ) -> Result<Vec<MediaSource>, StoreError> {
+    ) -> Result<Result<Vec<MediaSource>, String>, StoreError> {
         if permit.content().media.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Ok(Vec::new()));
         }
-        let image = match self
-            .inner
-            .deps
-            .stores
-            .posts
-            .post_media(job.owner, &[job.post])
-            .await
-        {
+        let deps = &self.inner.deps;
+        let image = match deps.stores.posts.post_media(job.owner, &[job.post]).await {
             Ok(mut media) => media.pop().and_then(|(_, media)| media.image),
             Err(StoreError::Corrupt(error)) => {
                 tracing::error!(job = %job.lease.job, post = %job.post, %error, "stored image is invalid");
@@ -388,17 +448,20 @@ impl Worker {
             }
             Err(error) => return Err(error),
         };
-        Ok(image
-            .map(|image| MediaSource {
-                url: self
-                    .inner
-                    .deps
-                    .links
-                    .sign(&image.key, self.inner.deps.link_ttl),
-                is_video: false,
-            })
-            .into_iter()
-            .collect())
+        let Some(image) = image else {
+            return Ok(Ok(Vec::new()));
+        };
+        let url = match &deps.presigned {
+            Some(presigned) => match presigned.url(&image.key, deps.link_ttl).await {
+                Ok(url) => url,
+                Err(error) => return Ok(Err(format!("the bucket cannot sign a link: {error}"))),
+            },
+            None => deps.links.sign(&image.key, deps.link_ttl),
+        };
+        Ok(Ok(vec![MediaSource {
+            url,
+            is_video: false,
+        }]))
     }
 
     async fn park_for_reconnect(

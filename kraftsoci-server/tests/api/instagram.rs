@@ -465,6 +465,78 @@ async fn reconnecting_an_account_that_needs_it_reactivates_it_and_requeues_its_w
 }
 
 #[tokio::test]
+async fn a_scheduled_approval_whose_time_passed_while_disconnected_is_not_published_on_reconnect() {
+    let (app, meta) = spawn_with_meta().await;
+    mount_login(&meta).await;
+    forbid_publishing(&meta).await;
+    let user = app.profiled_user("ada@example.com").await;
+    let (_, state) = app.start_connect(&user.access).await;
+    let (_, connected) = app
+        .instagram_callback(&format!("code={CODE}&state={state}"))
+        .await;
+    let account = connected["accounts"][0]["id"].as_str().unwrap().to_owned();
+    let owner: UserId = user.id.parse().unwrap();
+    let at = app.clock.now() + Duration::minutes(5);
+    // Two posts: one scheduled in five minutes, one in two days.
+    let mut ids = Vec::new();
+    for when in [at, app.clock.now() + Duration::days(2)] {
+        let post = app.generated(&user.access).await;
+        let (status, body) = app
+            .click(
+                &user.access,
+                post["id"].as_str().unwrap(),
+                &json!({"content_hash": post["content_hash"], "instagram_account_id": account,
+                        "scheduled_for": when.to_rfc3339()}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        ids.push(post["id"].as_str().unwrap().to_owned());
+    }
+    // The token died before either was due: both wait for a reconnect.
+    app.state
+        .stores
+        .connections
+        .mark_needs_reconnect(owner, account.parse().unwrap())
+        .await
+        .unwrap();
+    for id in &ids {
+        app.db
+            .exec(format!(
+                "UPDATE posts SET status = 'needs_reconnect' WHERE id = '{id}'"
+            ))
+            .await;
+    }
+    // The owner reconnects ten minutes later (within the session's lifetime): the first
+    // post's time has passed.
+    app.clock.advance(Duration::minutes(10));
+
+    let (_, state) = app.start_connect(&user.access).await;
+    let (status, connected) = app
+        .instagram_callback(&format!("code={CODE}&state={state}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{connected}");
+
+    let (_, missed) = app.get_post(&user.access, &ids[0]).await;
+    assert_eq!(missed["status"], "ready", "{missed}");
+    assert_eq!(missed["consent"], Value::Null);
+    assert_eq!(missed["job"], Value::Null, "nothing will publish it");
+    assert_eq!(missed["failure"]["code"], "schedule_missed");
+    assert_eq!(missed["failure"]["retryable"], true);
+    assert!(
+        missed["failure"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&at.format("%Y-%m-%d %H:%M UTC").to_string()),
+        "{missed}"
+    );
+    let (_, later) = app.get_post(&user.access, &ids[1]).await;
+    assert_eq!(later["status"], "approved", "its time is still ahead");
+    assert_eq!(later["job"]["state"], "queued");
+    assert_eq!(later["failure"], Value::Null);
+    assert_eq!(app.count("publish_jobs").await, 1);
+}
+
+#[tokio::test]
 async fn disconnecting_deletes_the_token_and_withdraws_posts_queued_for_the_account() {
     let app = spawn_app().await;
     let flow = app.flow_user("ada@example.com").await;

@@ -21,6 +21,7 @@ mod meta_callbacks;
 mod policy;
 mod posts;
 mod profile;
+mod publish_recovery;
 mod rate_limit;
 mod reset;
 mod retention;

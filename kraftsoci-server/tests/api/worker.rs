@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, SubsecRound as _, Utc};
 use kraftsoci_core::ports::{
     AccountUpdate, Connection, ConnectionStatus, ContainerId, JobRequest, JournalEntry, MediaKey,
-    PostMedia, PostUpdate, PublishStep, Queued, SocialPublisher, StoredImage,
+    MediaProbe, PostMedia, PostUpdate, PublishStep, Queued, SocialPublisher, StoredImage,
 };
 use kraftsoci_core::vault::{KeyRing, TokenContext, TokenVault, key_version_of};
 use kraftsoci_core::{
@@ -22,6 +22,7 @@ use kraftsoci_core::{
 };
 use kraftsoci_meta::{GraphPublisher, MetaClient, MetaConfig, PollPolicy};
 use kraftsoci_server::auth::PasswordHash;
+use kraftsoci_server::media::PresignedMedia;
 use kraftsoci_server::media_links::MediaLinks;
 use kraftsoci_server::store::{
     JobChange, JobLease, NewAccount, PublishJobRecord, Settled, Settlement, Stores, WaitReason,
@@ -198,6 +199,10 @@ pub struct Harness {
     pub vault: Arc<TokenVault>,
     pub links: Arc<MediaLinks>,
     pub publisher: Arc<dyn SocialPublisher>,
+    /// The worker's media probe (none unless a test sets one).
+    pub probe: Option<Arc<dyn MediaProbe>>,
+    /// Presigned bucket links instead of the API's (none unless a test sets them).
+    pub presigned: Option<Arc<PresignedMedia>>,
 }
 
 /// The Graph client's policies, shrunk so nothing waits for long.
@@ -266,6 +271,8 @@ impl Harness {
             vault: Arc::new(TokenVault::new(KeyRing::generate().unwrap())),
             links,
             publisher,
+            probe: None,
+            presigned: None,
         }
     }
 
@@ -287,6 +294,8 @@ impl Harness {
             publisher: Arc::clone(&self.publisher),
             vault: Arc::clone(&self.vault),
             links: Arc::clone(&self.links),
+            presigned: self.presigned.clone(),
+            probe: self.probe.clone(),
             link_ttl: Duration::from_secs(86_400),
             clock: Arc::clone(&self.clock),
         }

@@ -258,7 +258,9 @@ pub(super) async fn drop_job(
     Ok(())
 }
 
-/// Inserts the post's job, or re-queues/reschedules the existing one unless a worker holds it.
+/// Inserts the post's job, or re-queues/reschedules the existing one unless a worker holds it
+/// with a live lease (a dead worker's job is the click's again once its lease ran out). A
+/// re-queued job starts afresh: no attempts, no transient deferrals, no wait reason.
 pub(super) async fn queue_job(
     conn: &mut Conn,
     owner: UserId,
@@ -283,24 +285,30 @@ pub(super) async fn queue_job(
     if inserted.rows_affected() > 0 {
         return Ok(Queued::Created);
     }
-    let (state, run_after, connection) = sqlx::query_as::<Db, (String, Ts, Option<Id>)>(
-        "SELECT state, run_after, connection_id FROM publish_jobs WHERE post_id = $1",
-    )
-    .bind(Id::from(post))
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db_error)?;
+    let (state, run_after, connection, lease_until) =
+        sqlx::query_as::<Db, (String, Ts, Option<Id>, Option<Ts>)>(
+            "SELECT state, run_after, connection_id, lease_until FROM publish_jobs \
+             WHERE post_id = $1",
+        )
+        .bind(Id::from(post))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_error)?;
     let same = run_after.0 == job.run_after && connection == Some(Id::from(job.connection));
+    let held = state == "running" && lease_until.is_some_and(|until| until.0 > job.at);
     match state.as_str() {
-        "running" if reschedule && !same => return Err(job_running()),
-        "running" => return Ok(Queued::Unchanged),
+        "running" if held && reschedule && !same => return Err(job_running()),
+        "running" if held || !reschedule => return Ok(Queued::Unchanged),
         "queued" if same || !reschedule => return Ok(Queued::Unchanged),
         _ => {}
     }
-    sqlx::query::<Db>(
+    // The lease is checked again in the statement: a worker that claimed the job in between
+    // keeps it (and the click is answered as if it had found it running).
+    let updated = sqlx::query::<Db>(
         "UPDATE publish_jobs SET state = 'queued', run_after = $2, connection_id = $3, \
-         attempts = 0, locked_by = NULL, lease_until = NULL, last_error = NULL, updated_at = $4 \
-         WHERE post_id = $1 AND state <> 'running'",
+         attempts = 0, transient_deferrals = 0, wait_reason = NULL, locked_by = NULL, \
+         lease_until = NULL, last_error = NULL, updated_at = $4 \
+         WHERE post_id = $1 AND (state <> 'running' OR lease_until IS NULL OR lease_until <= $4)",
     )
     .bind(Id::from(post))
     .bind(Ts(job.run_after))
@@ -309,6 +317,9 @@ pub(super) async fn queue_job(
     .execute(conn)
     .await
     .map_err(db_error)?;
+    if updated.rows_affected() == 0 {
+        return Err(job_running());
+    }
     Ok(Queued::Updated)
 }
 

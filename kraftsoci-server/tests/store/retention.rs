@@ -288,3 +288,99 @@ pub async fn a_purge_leaves_an_erasure_proof_that_goes_after_its_cutoff(db: &Tes
         0
     );
 }
+
+pub async fn a_closure_leaves_a_billing_stop_that_settles_once_and_purge_failures_are_counted(
+    db: &TestDb,
+) {
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
+    let bob = signed_up(&store, "bob@example.com").await;
+    let tasks = &store.erasure_tasks;
+    assert!(tasks.pending_billing_stops(10).await.unwrap().is_empty());
+
+    let closed = closure(ada.id, t0());
+    store.rights.close_account(&closed).await.unwrap();
+    // Closing again records nothing new.
+    store
+        .rights
+        .close_account(&closure(ada.id, t0() + Duration::hours(1)))
+        .await
+        .unwrap();
+    let pending = tasks.pending_billing_stops(10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        (pending[0].user, pending[0].request, pending[0].requested_at),
+        (ada.id, closed.request.id(), t0()),
+        "the stop carries the closure's erasure request, whose id keys the cancels"
+    );
+    assert_eq!(
+        (pending[0].attempts, pending[0].last_error.as_deref()),
+        (0, None)
+    );
+
+    let later = t0() + Duration::minutes(5);
+    tasks
+        .record_billing_stop_attempt(ada.id, later, Some("stripe answered 503 (req_1)"))
+        .await
+        .unwrap();
+    let pending = tasks.pending_billing_stops(10).await.unwrap();
+    assert_eq!(pending[0].attempts, 1);
+    assert_eq!(
+        pending[0].last_error.as_deref(),
+        Some("stripe answered 503 (req_1)")
+    );
+    tasks
+        .record_billing_stop_attempt(ada.id, later, None)
+        .await
+        .unwrap();
+    assert!(tasks.pending_billing_stops(10).await.unwrap().is_empty());
+    // A settled stop stays settled; an unknown account changes nothing.
+    tasks
+        .record_billing_stop_attempt(ada.id, later, Some("late failure"))
+        .await
+        .unwrap();
+    tasks
+        .record_billing_stop_attempt(bob.id, later, None)
+        .await
+        .unwrap();
+    assert!(tasks.pending_billing_stops(10).await.unwrap().is_empty());
+    assert_eq!(
+        db.count(
+            "SELECT COUNT(*) FROM billing_stops WHERE stopped_at IS NOT NULL AND attempts = 2"
+                .to_owned()
+        )
+        .await,
+        1
+    );
+
+    tasks
+        .record_purge_failure(ada.id, later, "media store unavailable")
+        .await
+        .unwrap();
+    tasks
+        .record_purge_failure(ada.id, later + Duration::hours(1), "stripe answered 500")
+        .await
+        .unwrap();
+    tasks
+        .record_purge_failure(UserId::new(), later, "an account purged meanwhile")
+        .await
+        .unwrap();
+    let failures = tasks.purge_failures().await.unwrap();
+    assert_eq!(failures.len(), 1);
+    let failure = &failures[0];
+    assert_eq!(failure.user, ada.id);
+    assert_eq!(failure.failures, 2);
+    assert_eq!(failure.first_failed_at, later);
+    assert_eq!(failure.last_failed_at, later + Duration::hours(1));
+    assert_eq!(failure.error, "stripe answered 500");
+    assert_eq!(failure.purge_after, Some(t0() + Duration::days(30)));
+
+    // The purge takes both rows with the account.
+    store.retention.purge_account(ada.id).await.unwrap();
+    assert!(tasks.purge_failures().await.unwrap().is_empty());
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM billing_stops".to_owned())
+            .await,
+        0
+    );
+}

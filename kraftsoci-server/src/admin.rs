@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use kraftsoci_core::ports::{ConnectionStore, Mail, Mailer};
-use kraftsoci_core::retention::{SweepMode, SweepReport};
+use kraftsoci_core::retention::SweepMode;
 use kraftsoci_core::vault::key_version_of;
 use kraftsoci_core::{Clock, ConnectionId, StoreError, SystemClock, TokenContext, TokenVault};
 use serde::Serialize;
@@ -81,38 +81,47 @@ pub async fn sweep_command(config: &Config, dry_run: bool, json: bool) -> Result
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let stores = open_stores(config, Arc::clone(&clock)).await?;
     let media = crate::media::from_config(&config.media_url).map_err(setup("media store"))?;
-    let sweeper =
-        retention::sweeper(stores.retention, media, clock, &config.sweep).map_err(|error| {
-            Error::Command {
-                command: "sweep",
-                source: error.into(),
-            }
-        })?;
+    let billing = crate::billing::Billing::from_config(
+        config,
+        Arc::clone(&stores.billing),
+        Arc::clone(&stores.quota),
+        Arc::clone(&stores.intents),
+        Arc::clone(&clock),
+    )
+    .map_err(|error| setup("billing")(error.into()))?;
+    let command_failed = |source: anyhow::Error| Error::Command {
+        command: "sweep",
+        source,
+    };
+    let sweeper = retention::sweeper(stores.retention, media, Arc::clone(&clock), &config.sweep)
+        .and_then(|sweeper| retention::with_billing(sweeper, &billing))
+        .map_err(|error| command_failed(error.into()))?;
+    let sweep = retention::Sweep::new(sweeper, Arc::new(billing), stores.erasure_tasks, clock);
     let mode = if dry_run {
         SweepMode::DryRun
     } else {
         SweepMode::Purge
     };
-    let report = sweeper.run(mode).await;
-    print_report(&report, json);
-    match report.failures().next() {
+    let run = sweep.run(mode).await;
+    print_run(&run, json);
+    match run.report.failures().next() {
+        Some(error) => Err(command_failed(anyhow::anyhow!("{error}"))),
+        None if !run.errors.is_empty() => {
+            Err(command_failed(anyhow::anyhow!("{}", run.errors.join("; "))))
+        }
         None => Ok(()),
-        Some(error) => Err(Error::Command {
-            command: "sweep",
-            source: anyhow::anyhow!("{error}"),
-        }),
     }
 }
 
-fn print_report(report: &SweepReport, json: bool) {
+fn print_run(run: &retention::SweepRun, json: bool) {
     if json {
-        let view = retention::ReportView::from(report);
+        let view = retention::RunView::from(run);
         match serde_json::to_string_pretty(&view) {
             Ok(text) => println!("{text}"),
             Err(error) => eprintln!("the report could not be serialized: {error}"),
         }
     } else {
-        print!("{}", retention::report_table(report));
+        print!("{}", retention::run_table(run));
     }
 }
 

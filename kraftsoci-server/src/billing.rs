@@ -35,14 +35,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kraftsoci_billing::{
-    BillingEntitlements, BillingError, BillingOverview, BillingService, BillingUrls, PlanTable,
-    StripeBilling, WebhookOutcome, WebhookProcessor, WebhookVerifier,
+    BillingEntitlements, BillingError, BillingOverview, BillingService, BillingStop, BillingUrls,
+    PlanTable, StripeBilling, WebhookOutcome, WebhookProcessor, WebhookVerifier,
 };
 use kraftsoci_core::ports::{
     BillingProviderErrorKind, BillingStore, EntitlementError, Entitlements, HostedSession,
-    QuotaLedger,
+    ProcessorErasure, QuotaLedger,
 };
-use kraftsoci_core::{Clock, UserId};
+use kraftsoci_core::{Clock, RequestId, UserId};
 use url::Url;
 use uuid::Uuid;
 
@@ -60,6 +60,26 @@ pub enum BillingMode {
     Stripe,
     /// No Stripe: everyone is on the unbilled plan.
     Unbilled,
+}
+
+/// How stopping a closed account's billing went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopOutcome {
+    /// Nothing bills the account: it never had a Stripe customer.
+    NothingBilled,
+    /// Stripe confirmed: `canceled` subscriptions were cancelled now, `already_ended` had
+    /// ended before (an earlier attempt whose answer was lost, the portal).
+    Stopped {
+        /// Cancelled by this call.
+        canceled: usize,
+        /// Found already cancelled.
+        already_ended: usize,
+    },
+    /// Stripe did not confirm; try again later with the same request.
+    RetryLater {
+        /// Why, safe to log and store (never a key).
+        reason: String,
+    },
 }
 
 /// Why a billing operation did not happen.
@@ -81,7 +101,7 @@ pub struct Billing {
     entitlements: Arc<BillingEntitlements>,
     records: Arc<dyn BillingStore>,
     intents: Arc<dyn BillingIntentStore>,
-    stripe: Option<BillingService>,
+    stripe: Option<Arc<BillingService>>,
     webhooks: Option<WebhookProcessor>,
     clock: Arc<dyn Clock>,
 }
@@ -138,13 +158,13 @@ impl Billing {
                     .with_api_base(config.stripe.api_base.as_str())?
                     .with_attempt_timeout(config.billing.stripe_timeout);
                 let provider = Arc::new(StripeBilling::new(stripe_config, Arc::clone(&clock))?);
-                Some(BillingService::new(
+                Some(Arc::new(BillingService::new(
                     provider,
                     Arc::clone(&records),
                     Arc::clone(&plans),
                     Arc::clone(&clock),
                     return_urls(&config.frontend_url)?,
-                ))
+                )))
             }
             None => None,
         };
@@ -236,6 +256,56 @@ impl Billing {
         let result = service.portal(user, intent).await;
         self.finish_intent(intent, &result).await;
         Ok(result?)
+    }
+
+    /// Stops everything that bills a closed account (P19): every open subscription is
+    /// cancelled at Stripe, immediately, with keys derived from the closure's erasure
+    /// `request`, so that a retry never cancels twice. Never fails: what Stripe did not
+    /// confirm is [`StopOutcome::RetryLater`], for the caller to record and retry.
+    pub async fn stop_billing(&self, user: UserId, request: RequestId) -> StopOutcome {
+        let Some(service) = &self.stripe else {
+            // Without Stripe nothing can be bought; a customer left from an earlier
+            // configuration still needs Stripe to stop.
+            return match self.records.account(user).await {
+                Ok(account) if account.as_ref().is_some_and(|a| a.customer.is_some()) => {
+                    StopOutcome::RetryLater {
+                        reason: "stripe is not configured on this server (STRIPE_SECRET_KEY)"
+                            .to_owned(),
+                    }
+                }
+                Ok(_) => StopOutcome::NothingBilled,
+                Err(error) => StopOutcome::RetryLater {
+                    reason: error.to_string(),
+                },
+            };
+        };
+        match service.stop_billing(user, request).await {
+            Ok(BillingStop::NoCustomer) => StopOutcome::NothingBilled,
+            Ok(BillingStop::Stopped {
+                canceled,
+                already_ended,
+            }) => StopOutcome::Stopped {
+                canceled: canceled.len(),
+                already_ended: already_ended.len(),
+            },
+            Ok(BillingStop::RetryLater { error }) => StopOutcome::RetryLater {
+                reason: error.to_string(),
+            },
+            Ok(other) => StopOutcome::RetryLater {
+                reason: format!("an unknown billing stop outcome: {other:?}"),
+            },
+            Err(error) => StopOutcome::RetryLater {
+                reason: error.to_string(),
+            },
+        }
+    }
+
+    /// What erases a purged account at Stripe (deletes the customer, P19, P28), for the
+    /// retention sweeper; `None` without Stripe, where nothing was ever sold.
+    pub fn processor_erasure(&self) -> Option<Arc<dyn ProcessorErasure>> {
+        self.stripe
+            .as_ref()
+            .map(|service| Arc::clone(service) as Arc<dyn ProcessorErasure>)
     }
 
     /// `POST /webhooks/stripe`: verifies the delivery over the raw `body` and applies it once.

@@ -4,23 +4,26 @@
 //!
 //! Erasure has two steps. Closing happens here, immediately and in one transaction: sessions
 //! end, Instagram tokens are deleted, approved or scheduled posts are withdrawn and their
-//! publish jobs deleted. The purge of every row and stored object but the payment records
+//! publish jobs deleted, and a billing stop is put on record; right after the commit Stripe is
+//! asked to cancel every open subscription ([`attempt_billing_stop`]), and what it does not
+//! confirm the sweep retries. The purge of every row and stored object but the payment records
 //! follows within 30 days, done by the retention sweep ([`crate::retention`]).
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use kraftsoci_core::retention::RetentionPeriod;
-use kraftsoci_core::{DataSubjectRequest, Email, RequestKind, UserId};
+use kraftsoci_core::{Clock, DataSubjectRequest, Email, RequestId, RequestKind, UserId};
 use rand::RngCore as _;
 use secrecy::SecretString;
 
 pub use crate::posts::connect::meta_user_hash;
 
 use crate::auth::invalid_credentials;
+use crate::billing::{Billing, StopOutcome};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{Closure, ClosureOutcome, MetaDeletion, MetaDeletionStatus};
+use crate::store::{Closure, ClosureOutcome, ErasureTaskStore, MetaDeletion, MetaDeletionStatus};
 
 /// The oldest `signed_request` accepted from Meta. Meta signs each callback when it sends it;
 /// the bound limits what a captured request is worth.
@@ -78,6 +81,18 @@ pub async fn close_account(state: &AppState, user: UserId) -> Result<ClosureOutc
         request: DataSubjectRequest::receive(user, RequestKind::Erasure, at),
     };
     let outcome = state.stores.rights.close_account(&closure).await?;
+    if matches!(outcome, ClosureOutcome::Closed { .. }) {
+        // The closure is committed with its pending billing stop; what Stripe does not
+        // confirm now, the sweep retries.
+        attempt_billing_stop(
+            &state.billing,
+            &*state.stores.erasure_tasks,
+            &*state.clock,
+            user,
+            closure.request.id(),
+        )
+        .await;
+    }
     if let ClosureOutcome::Closed {
         sessions_revoked,
         tokens_removed,
@@ -97,6 +112,42 @@ pub async fn close_account(state: &AppState, user: UserId) -> Result<ClosureOutc
         );
     }
     Ok(outcome)
+}
+
+/// Asks Stripe to stop billing the closed account of `user` (P19) and records the attempt: a
+/// confirmed stop is settled, anything else stays pending with its reason, for the next sweep
+/// to retry with the same erasure `request` (and so the same `Idempotency-Key`s). Never fails:
+/// the closure it follows is already committed, and a stop that could not be recorded is
+/// still pending, so it is tried again.
+pub async fn attempt_billing_stop(
+    billing: &Billing,
+    tasks: &dyn ErasureTaskStore,
+    clock: &dyn Clock,
+    user: UserId,
+    request: RequestId,
+) -> StopOutcome {
+    let outcome = billing.stop_billing(user, request).await;
+    let error = match &outcome {
+        StopOutcome::NothingBilled => None,
+        StopOutcome::Stopped {
+            canceled,
+            already_ended,
+        } => {
+            tracing::info!(%user, canceled, already_ended, "billing stopped for a closed account");
+            None
+        }
+        StopOutcome::RetryLater { reason } => {
+            tracing::warn!(%user, %reason, "stripe did not confirm the billing stop; the sweep retries it");
+            Some(reason.as_str())
+        }
+    };
+    if let Err(store_error) = tasks
+        .record_billing_stop_attempt(user, clock.now(), error)
+        .await
+    {
+        tracing::error!(%user, error = %store_error, "could not record a billing stop attempt; it stays pending");
+    }
+    outcome
 }
 
 /// `DELETE /v1/me`: closes the caller's account after checking the password again.

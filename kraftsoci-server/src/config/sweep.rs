@@ -4,7 +4,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use kraftsoci_core::RetentionError;
-use kraftsoci_core::retention::{DataCategory, RetentionPlanner, RetentionPolicy, SweepConfig};
+use kraftsoci_core::retention::{RetentionPlanner, RetentionPolicy, SweepConfig};
 
 use super::ConfigError;
 use super::loader::Loader;
@@ -35,26 +35,14 @@ impl Default for SweepSettings {
     }
 }
 
-/// Rows of core's retention table that this server's stores cannot sweep yet: their store
-/// operations (`reduce_network_data_before`, `purge_meta_deletion_requests_before`,
-/// `purge_erasure_proofs_before` and their counts) arrive with the server's half of issue 14.
-/// Until then they are left out of the plan, so that a sweep neither calls nor reports them.
-const NOT_YET_SWEPT: [DataCategory; 3] = [
-    DataCategory::ConsentNetworkData,
-    DataCategory::MetaDeletionRequest,
-    DataCategory::ErasureProof,
-];
-
 impl SweepSettings {
-    /// The planner for the privacy policy's retention table at this interval.
+    /// The planner for the privacy policy's whole retention table at this interval: every
+    /// row of core's table is swept, none left out.
     ///
     /// # Errors
     /// [`RetentionError::SweepIntervalTooLong`] when the interval is not shorter than 30 days.
     pub fn planner(&self) -> Result<RetentionPlanner, RetentionError> {
-        RetentionPlanner::new(
-            RetentionPolicy::privacy_policy().without(&NOT_YET_SWEPT),
-            self.interval,
-        )
+        RetentionPlanner::new(RetentionPolicy::privacy_policy(), self.interval)
     }
 }
 

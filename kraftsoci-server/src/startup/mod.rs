@@ -354,16 +354,13 @@ impl Application {
         // So does the retention sweep (KRAFTSOCI_SWEEP=0 leaves it to a scheduled
         // `kraftsoci-server sweep`).
         let sweep = if config.sweep.enabled {
-            let sweeper = crate::retention::sweeper_for(&self.state).map_err(|error| {
+            let sweep = crate::retention::Sweep::for_state(&self.state).map_err(|error| {
                 crate::config::ConfigError {
                     variable: "KRAFTSOCI_SWEEP_INTERVAL",
                     reason: error.to_string(),
                 }
             })?;
-            Some(crate::retention::PeriodicSweep::spawn(
-                sweeper,
-                &config.sweep,
-            ))
+            Some(crate::retention::PeriodicSweep::spawn(sweep, &config.sweep))
         } else {
             None
         };

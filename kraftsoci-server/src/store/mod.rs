@@ -7,7 +7,7 @@
 //! `AccountStore`, `ProfileStore`, `ConnectionStore`, `PostStore`, `UsageLogStore`,
 //! `PublishJournal`, `RetentionStore`, `BillingStore`, `QuotaLedger`) are implemented
 //! directly; the server's own ([`ports`]: `AuthStore`, `OAuthStateStore`, `PolicyStore`,
-//! `PublishQueue`, `RightsStore`, `SandboxStore`, `BillingIntentStore`) cover what no core
+//! `PublishQueue`, `RightsStore`, `SandboxStore`, `BillingIntentStore`, `ErasureTaskStore`) cover what no core
 //! service needs. A store is given a [`Clock`] for the core ports that take no time.
 //!
 //! ## How the two engines share their SQL
@@ -113,6 +113,8 @@ pub struct Stores {
     pub intents: Arc<dyn BillingIntentStore>,
     /// The sandbox publisher's containers.
     pub sandbox: Arc<dyn SandboxStore>,
+    /// Billing stops after closure and failed purges (P19).
+    pub erasure_tasks: Arc<dyn ErasureTaskStore>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -144,6 +146,7 @@ impl Stores {
             + QuotaLedger
             + BillingIntentStore
             + SandboxStore
+            + ErasureTaskStore
             + 'static,
     {
         let store = Arc::new(store);
@@ -164,6 +167,7 @@ impl Stores {
             billing: store.clone(),
             quota: store.clone(),
             intents: store.clone(),
+            erasure_tasks: store.clone(),
             sandbox: store,
         }
     }

@@ -110,9 +110,16 @@ fn expression(column: Column, alias: &str) -> String {
     }
 }
 
-/// The tables that hold no user data: the migration ledger, Stripe's event ids (applied-once
-/// bookkeeping without personal data) and the published policy texts.
-pub const NON_USER_TABLES: &[&str] = &["_sqlx_migrations", "stripe_events", "policy_versions"];
+/// The tables that hold no user data linked to an account: the migration ledger, Stripe's
+/// event ids (applied-once bookkeeping without personal data), the published policy texts and
+/// the erasure proofs (a domain-separated hash of an erased address and two dates, linked to
+/// no row: it outlives the account on purpose, P28, and is swept after three years).
+pub const NON_USER_TABLES: &[&str] = &[
+    "_sqlx_migrations",
+    "stripe_events",
+    "policy_versions",
+    "erasure_proofs",
+];
 
 /// Every table holding user data, in export order (the purge runs it backwards, so the
 /// account row goes last).
@@ -482,6 +489,36 @@ pub const USER_TABLES: &[UserTable] = &[
             col("used_at", Time),
         ],
         withheld: &["state_hash"],
+        erasure: Erasure::Delete,
+    },
+    UserTable {
+        name: "billing_stops",
+        owner: "user_id = $1",
+        key: col("user_id", Id),
+        columns: &[
+            col("user_id", Id),
+            col("requested_at", Time),
+            col("attempts", Integer),
+            col("last_attempt_at", Time),
+            col("last_error", Text),
+            col("stopped_at", Time),
+        ],
+        // The erasure request's id (already exported with the requests) keys the cancels.
+        withheld: &["request_id"],
+        erasure: Erasure::Delete,
+    },
+    UserTable {
+        name: "purge_failures",
+        owner: "user_id = $1",
+        key: col("user_id", Id),
+        columns: &[
+            col("user_id", Id),
+            col("first_failed_at", Time),
+            col("last_failed_at", Time),
+            col("failures", Integer),
+            col("error", Text),
+        ],
+        withheld: &[],
         erasure: Erasure::Delete,
     },
 ];

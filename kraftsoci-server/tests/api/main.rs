@@ -9,6 +9,7 @@ mod user_data;
 mod account;
 mod billing;
 mod burst;
+mod closure;
 mod health;
 mod helpers;
 mod hygiene;

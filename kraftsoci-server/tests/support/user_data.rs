@@ -227,6 +227,18 @@ pub async fn seed(
         uuid::Uuid::new_v4().simple()
     ))
     .await;
+    // A billing stop and a failed purge, as a closure and a failing sweep leave them.
+    db.exec(format!(
+        "INSERT INTO billing_stops (user_id, request_id, requested_at, attempts, last_error) \
+         VALUES ('{user}', '{}', '{t}', 1, 'stripe answered 503 (req_seeded)')",
+        uuid::Uuid::new_v4()
+    ))
+    .await;
+    db.exec(format!(
+        "INSERT INTO purge_failures (user_id, first_failed_at, last_failed_at, failures, error) \
+         VALUES ('{user}', '{t}', '{t}', 1, 'media store unavailable')"
+    ))
+    .await;
     store
         .usage_log
         .append(&UsageEvent {

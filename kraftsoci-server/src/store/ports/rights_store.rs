@@ -152,7 +152,8 @@ pub trait RightsStore: Send + Sync {
     /// Closes an account in one transaction: sets `closed_at` and `purge_after`, moves the
     /// token epoch (every access token dies), revokes every refresh token, spends reset tokens
     /// and OAuth states, deletes the Instagram tokens, withdraws approved or scheduled posts,
-    /// deletes the publish jobs and records the erasure request. Closing a closed account
+    /// deletes the publish jobs, records the erasure request and the billing stop that
+    /// [`ErasureTaskStore`](super::ErasureTaskStore) settles (P19). Closing a closed account
     /// changes nothing. [`StoreError::NotFound`] when there is no such account.
     async fn close_account(&self, closure: &Closure) -> Result<ClosureOutcome, StoreError>;
 

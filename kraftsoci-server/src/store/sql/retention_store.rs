@@ -1,5 +1,6 @@
 //! [`RetentionStore`]: the retention sweep's bounded deletes and their dry-run counts (P17,
-//! P18, P19, P24).
+//! P18, P19, P24, P28, P34), the reduction of network data after 30 days (P18) and the
+//! erasure proof each account purge leaves (P28).
 //!
 //! Every delete takes at most `limit` rows through `DELETE … WHERE key IN (SELECT key … LIMIT
 //! n)`, so one statement stays short, and every operation is idempotent, so several replicas
@@ -8,8 +9,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kraftsoci_core::retention::PurgeReport;
-use kraftsoci_core::{RetentionStore, StoreError, UserId};
+use kraftsoci_core::{Email, ErasureProof, RetentionStore, StoreError, UserId};
 use sqlx::AssertSqlSafe;
+use uuid::Uuid;
 
 use super::{Conn, Db, ThisStore, commit, connection_store, count_u64, db_error, rights_store};
 use crate::store::types::{Id, Ts};
@@ -45,7 +47,35 @@ const COUNT_PAYMENT_RECORDS: &str =
 const COUNT_CLOSED_ACCOUNTS: &str =
     "SELECT COUNT(*) FROM users WHERE closed_at IS NOT NULL AND closed_at < $1";
 
-/// Runs a bounded delete: `$1` the cutoff, `$2` the most rows.
+/// The network data of consent receipts and policy acceptances (P18): for each table, the
+/// bounded reduction (`$1` the cutoff, `$2` the most records) and its count. Receipts stay
+/// immutable otherwise: migration 0007's trigger lets through only this update.
+const NETWORK_DATA: &[(&str, &str)] = &[
+    (
+        "UPDATE consent_receipts SET ip = NULL, user_agent = NULL WHERE id IN \
+         (SELECT id FROM consent_receipts WHERE approved_at < $1 \
+         AND (ip IS NOT NULL OR user_agent IS NOT NULL) ORDER BY id LIMIT $2)",
+        "SELECT COUNT(*) FROM consent_receipts WHERE approved_at < $1 \
+         AND (ip IS NOT NULL OR user_agent IS NOT NULL)",
+    ),
+    (
+        "UPDATE policy_acceptances SET ip = NULL WHERE id IN \
+         (SELECT id FROM policy_acceptances WHERE accepted_at < $1 AND ip IS NOT NULL \
+         ORDER BY id LIMIT $2)",
+        "SELECT COUNT(*) FROM policy_acceptances WHERE accepted_at < $1 AND ip IS NOT NULL",
+    ),
+];
+/// Completed Meta deletion requests (P34); pending ones are never selected.
+const PURGE_META_DELETION_REQUESTS: &str = "DELETE FROM meta_deletion_requests WHERE \
+     confirmation_code IN (SELECT confirmation_code FROM meta_deletion_requests \
+     WHERE completed_at IS NOT NULL AND completed_at < $1 ORDER BY confirmation_code LIMIT $2)";
+const COUNT_META_DELETION_REQUESTS: &str = "SELECT COUNT(*) FROM meta_deletion_requests \
+     WHERE completed_at IS NOT NULL AND completed_at < $1";
+const PURGE_ERASURE_PROOFS: &str = "DELETE FROM erasure_proofs WHERE id IN \
+     (SELECT id FROM erasure_proofs WHERE completed_at < $1 ORDER BY id LIMIT $2)";
+const COUNT_ERASURE_PROOFS: &str = "SELECT COUNT(*) FROM erasure_proofs WHERE completed_at < $1";
+
+/// Runs a bounded delete (or reduction): `$1` the cutoff, `$2` the most rows.
 async fn bounded_delete(
     conn: &mut Conn,
     sql: &'static str,
@@ -104,6 +134,41 @@ async fn select_closed(conn: &mut Conn, user: UserId) -> Result<Option<bool>, St
             .map_err(db_error)?
             .map(|closed_at| closed_at.is_some()),
     )
+}
+
+/// Records the minimal proof of the account's erasure (P28), completed at `now`: the hash of
+/// its address, when the erasure was asked for (its earliest erasure request; the closure
+/// when the account has none) and `now`.
+async fn insert_erasure_proof(
+    conn: &mut Conn,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let (email, closed_at, requested_at) = sqlx::query_as::<Db, (String, Option<Ts>, Option<Ts>)>(
+        "SELECT email, closed_at, (SELECT MIN(received_at) FROM data_subject_requests \
+         WHERE user_id = users.id AND type = 'erasure') FROM users WHERE id = $1",
+    )
+    .bind(Id::from(user))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    let email = Email::parse(&email)
+        .map_err(|e| StoreError::Corrupt(format!("users.email: {}", e.reason())))?;
+    let requested_at = requested_at.or(closed_at).map_or(now, |t| t.0).min(now);
+    let proof = ErasureProof::record(&email, requested_at, now)
+        .map_err(|e| StoreError::Corrupt(format!("erasure proof: {}", e.reason())))?;
+    sqlx::query::<Db>(
+        "INSERT INTO erasure_proofs (id, email_hash, requested_at, completed_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(Id(Uuid::new_v4()))
+    .bind(proof.email_hash())
+    .bind(Ts(proof.requested_at()))
+    .bind(Ts(proof.completed_at()))
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
 }
 
 /// Erases the user's rows of one table (deletes them, or detaches them from the user); the
@@ -228,6 +293,8 @@ impl RetentionStore for ThisStore {
             Some(false) => return Err(StoreError::NotFound),
             Some(true) => {}
         }
+        // The proof of this erasure (P28) outlives every other row of the account.
+        insert_erasure_proof(&mut tx, user, now).await?;
         // The Meta users whose deletion requests may be waiting for this account.
         let meta_users = connection_store::select_meta_users_of(&mut tx, user).await?;
         let mut rows_deleted = 0_u64;
@@ -259,49 +326,76 @@ impl RetentionStore for ThisStore {
         count_before(&mut *self.conn().await?, COUNT_PAYMENT_RECORDS, cutoff).await
     }
 
-    // Never called: their categories are left out of the plan (`config::sweep::NOT_YET_SWEPT`)
-    // until the server's half of issue 14 implements them.
     async fn reduce_network_data_before(
         &self,
-        _: DateTime<Utc>,
-        _: u32,
+        cutoff: DateTime<Utc>,
+        limit: u32,
     ) -> Result<u64, StoreError> {
-        Err(not_wired("reducing consent network data"))
+        let mut conn = self.conn().await?;
+        // One budget of `limit` records over both tables, receipts first.
+        let mut changed = 0_u64;
+        for (reduce, _) in NETWORK_DATA {
+            let Ok(left) = u32::try_from(u64::from(limit).saturating_sub(changed)) else {
+                break;
+            };
+            if left == 0 {
+                break;
+            }
+            changed += bounded_delete(&mut conn, reduce, cutoff, left).await?;
+        }
+        Ok(changed)
     }
 
-    async fn count_network_data_before(&self, _: DateTime<Utc>) -> Result<u64, StoreError> {
-        Err(not_wired("counting consent network data"))
+    async fn count_network_data_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut conn = self.conn().await?;
+        let mut due = 0_u64;
+        for (_, count) in NETWORK_DATA {
+            due += count_before(&mut conn, count, cutoff).await?;
+        }
+        Ok(due)
     }
 
     async fn purge_meta_deletion_requests_before(
         &self,
-        _: DateTime<Utc>,
-        _: u32,
+        cutoff: DateTime<Utc>,
+        limit: u32,
     ) -> Result<u64, StoreError> {
-        Err(not_wired("purging meta deletion requests"))
+        bounded_delete(
+            &mut *self.conn().await?,
+            PURGE_META_DELETION_REQUESTS,
+            cutoff,
+            limit,
+        )
+        .await
     }
 
     async fn count_meta_deletion_requests_before(
         &self,
-        _: DateTime<Utc>,
+        cutoff: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        Err(not_wired("counting meta deletion requests"))
+        count_before(
+            &mut *self.conn().await?,
+            COUNT_META_DELETION_REQUESTS,
+            cutoff,
+        )
+        .await
     }
 
     async fn purge_erasure_proofs_before(
         &self,
-        _: DateTime<Utc>,
-        _: u32,
+        cutoff: DateTime<Utc>,
+        limit: u32,
     ) -> Result<u64, StoreError> {
-        Err(not_wired("purging erasure proofs"))
+        bounded_delete(
+            &mut *self.conn().await?,
+            PURGE_ERASURE_PROOFS,
+            cutoff,
+            limit,
+        )
+        .await
     }
 
-    async fn count_erasure_proofs_before(&self, _: DateTime<Utc>) -> Result<u64, StoreError> {
-        Err(not_wired("counting erasure proofs"))
+    async fn count_erasure_proofs_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        count_before(&mut *self.conn().await?, COUNT_ERASURE_PROOFS, cutoff).await
     }
-}
-
-/// The error of a store operation this server does not have yet.
-fn not_wired(operation: &str) -> StoreError {
-    StoreError::Unavailable(format!("{operation} is not wired in this server yet"))
 }

@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 use sqlx::{AssertSqlSafe, Row as _};
 
 use super::{
-    Conn, Db, ThisStore, auth_store, commit, connection_store, db_error, oauth_state_store,
-    post_store, publish_queue,
+    Conn, Db, ThisStore, auth_store, commit, connection_store, db_error, erasure_task_store,
+    oauth_state_store, post_store, publish_queue,
 };
 use crate::store::ports::{
     Closure, ClosureOutcome, ExportKey, ExportPage, MetaDeletion, MetaDeletionStatus, RightsStore,
@@ -344,6 +344,9 @@ impl RightsStore for ThisStore {
         let jobs_removed = publish_queue::delete_owner_jobs(&mut tx, user).await?;
         let posts_withdrawn = post_store::withdraw_owner_posts(&mut tx, user, now).await?;
         insert_request(&mut tx, &closure.request).await?;
+        // Billing stops with the closure (P19): the stop is on record before the closure
+        // commits, and is retried until Stripe confirms it.
+        erasure_task_store::insert_billing_stop(&mut tx, user, closure.request.id(), now).await?;
         commit(tx).await?;
         Ok(ClosureOutcome::Closed {
             purge_after: closure.purge_after,

@@ -6,6 +6,8 @@
 pub mod data_deletion;
 pub mod errors;
 pub mod meta_deletion;
+pub mod posts;
+pub mod posts_preview;
 
 /// How an alert or badge reads: its colour and icon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -68,7 +68,7 @@ preview-hashtags-label = Hashtags
 preview-hashtags-hint = Separated by spaces, with or without #. Up to 30.
 preview-hashtags-invalid = Each hashtag is one word of letters, numbers or _ (up to 30 hashtags).
 preview-caption-label = Caption
-preview-caption-invalid = The caption must not be empty and can be up to 2,200 characters, hashtags included.
+preview-caption-invalid = The caption can be up to 2,200 characters, hashtags included.
 preview-account-label = Instagram account
 
 preview-publish-heading = Publish
@@ -139,3 +139,8 @@ preview-changed-meanwhile = The post changed while we were saving. Here it is as
 preview-too-long = The caption with its hashtags is longer than Instagram allows. Shorten it and try again.
 preview-image-unusable = The post's image cannot be published. Write the post again to get a new image.
 preview-try-later = Something went wrong on our side and nothing was done. Please try again later.
+
+posts-not-found-heading = Post not found
+posts-not-found-body = There is no such post among yours. It may have been deleted.
+posts-unavailable-heading = Your posts could not be loaded
+posts-unavailable-body = Something went wrong on our side. Please try again in a moment.

@@ -68,7 +68,7 @@ preview-hashtags-label = Etiketler
 preview-hashtags-hint = Boşlukla ayrılmış, # ile ya da # olmadan. En fazla 30.
 preview-hashtags-invalid = Her etiket harf, rakam ya da _ içeren tek bir sözcüktür (en fazla 30 etiket).
 preview-caption-label = Açıklama
-preview-caption-invalid = Açıklama boş olamaz ve etiketlerle birlikte en fazla 2.200 karakter olabilir.
+preview-caption-invalid = Açıklama, etiketlerle birlikte en fazla 2.200 karakter olabilir.
 preview-account-label = Instagram hesabı
 
 preview-publish-heading = Yayınla
@@ -139,3 +139,8 @@ preview-changed-meanwhile = Biz kaydederken gönderi değişti. Şimdiki hâli b
 preview-too-long = Etiketleriyle birlikte açıklama Instagram'ın izin verdiğinden uzun. Kısaltıp yeniden deneyin.
 preview-image-unusable = Gönderinin görseli yayınlanamıyor. Yeni bir görsel için gönderiyi yeniden yazın.
 preview-try-later = Bizim tarafımızda bir sorun oluştu ve hiçbir şey yapılmadı. Lütfen daha sonra yeniden deneyin.
+
+posts-not-found-heading = Gönderi bulunamadı
+posts-not-found-body = Gönderileriniz arasında böyle bir gönderi yok. Silinmiş olabilir.
+posts-unavailable-heading = Gönderileriniz yüklenemedi
+posts-unavailable-body = Bizim tarafımızda bir sorun oluştu. Lütfen biraz sonra yeniden deneyin.

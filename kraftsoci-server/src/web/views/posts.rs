@@ -310,6 +310,45 @@ pub fn new_failed(ctx: &PageContext, topic: &str, with_image: bool, error: &Post
     )
 }
 
+#[derive(Template)]
+#[template(path = "posts/message.html")]
+struct MessagePage<'a> {
+    ctx: &'a PageContext,
+    title: String,
+    heading: String,
+    body: String,
+}
+
+fn message(ctx: &PageContext, status: StatusCode, heading: &str, body: &str) -> Page {
+    let page = MessagePage {
+        ctx,
+        title: ctx.t(heading),
+        heading: ctx.t(heading),
+        body: ctx.t(body),
+    };
+    Page::render(ctx, status, &page)
+}
+
+/// 404: no such post among the owner's (another owner's post reads the same).
+pub fn not_found(ctx: &PageContext) -> Page {
+    message(
+        ctx,
+        StatusCode::NOT_FOUND,
+        "posts-not-found-heading",
+        "posts-not-found-body",
+    )
+}
+
+/// 500: the posts could not be read (the cause is logged by the handler).
+pub fn unavailable(ctx: &PageContext) -> Page {
+    message(
+        ctx,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "posts-unavailable-heading",
+        "posts-unavailable-body",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,3 +19,6 @@ password-show = Show
 password-hide = Hide
 form-refused-back = Back to the page
 form-refused-body = This form had expired or was opened in another browser, so nothing was done. Go back to the page and try once more.
+error-server-title = Something went wrong
+error-server-body = Something went wrong on our side, and nothing was changed. Please try again in a moment.
+error-server-back = Back to the start

@@ -19,3 +19,6 @@ password-show = Göster
 password-hide = Gizle
 form-refused-back = Sayfaya dön
 form-refused-body = Bu formun süresi dolmuştu ya da başka bir tarayıcıda açılmıştı; bu yüzden hiçbir işlem yapılmadı. Sayfaya dönüp yeniden deneyin.
+error-server-title = Bir sorun oluştu
+error-server-body = Bizim tarafımızda bir sorun oluştu ve hiçbir şey değiştirilmedi. Lütfen biraz sonra yeniden deneyin.
+error-server-back = Başa dön

@@ -10,11 +10,12 @@ pub(crate) use limits::rate_limited;
 pub use limits::{AuthLimits, RateLimiter};
 pub use password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Password, PasswordHasher};
 pub use service::{
-    AuthService, EMAIL_CONSTRAINT, SignUp, TokenPair, email_taken, invalid_credentials,
+    AuthService, BrowserLogin, EMAIL_CONSTRAINT, SignUp, TokenPair, email_taken,
+    invalid_credentials,
 };
 pub use tokens::{
-    ACCESS_TOKEN_TTL, AUDIENCE, AccessClaims, AccessTokens, IssuedAccess, LEEWAY_SECS,
-    REFRESH_TOKEN_TTL, RESET_TOKEN_TTL, TokenError, opaque_token,
+    ACCESS_TOKEN_TTL, AUDIENCE, AccessClaims, AccessTokens, BROWSER_SESSION_TTL, IssuedAccess,
+    LEEWAY_SECS, REFRESH_TOKEN_TTL, RESET_TOKEN_TTL, TokenError, opaque_token,
 };
 // The stored forms of a password and an opaque token belong to the credentials port.
 pub use crate::store::{PasswordHash, TokenHash};

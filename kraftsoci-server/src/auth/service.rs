@@ -6,16 +6,20 @@ use std::sync::Arc;
 use chrono::SubsecRound as _;
 use kraftsoci_core::ports::{Account, AccountStore, Mail, Mailer, Preferences};
 use kraftsoci_core::{
-    BusinessName, Clock, Email, Objections, PersonName, Restrictions, Sector, SessionId,
+    BusinessName, Clock, Email, Language, Objections, PersonName, Restrictions, Sector, SessionId,
     StoreError, UserId,
 };
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::password::{Password, PasswordHasher};
-use super::tokens::{AccessTokens, REFRESH_TOKEN_TTL, RESET_TOKEN_TTL, opaque_token};
+use super::tokens::{
+    AccessTokens, BROWSER_SESSION_TTL, REFRESH_TOKEN_TTL, RESET_TOKEN_TTL, opaque_token,
+};
 use crate::error::{ApiError, ResultExt as _};
-use crate::store::{AuthStore, NewAccount, NewRefreshToken, Rotation, TokenHash};
+use crate::store::{
+    AuthStore, BrowserSession, Credentials, NewAccount, NewRefreshToken, Rotation, TokenHash,
+};
 
 /// The name of the unique index on account emails.
 pub const EMAIL_CONSTRAINT: &str = "users_email_key";
@@ -28,6 +32,25 @@ pub struct TokenPair {
     pub expires_in: i64,
     /// The opaque refresh token.
     pub refresh_token: SecretString,
+}
+
+/// A new browser session: the token its cookie carries (only its hash is stored) and its id.
+pub struct BrowserLogin {
+    /// The signed-in user.
+    pub user: UserId,
+    /// The session (a refresh-token family of kind `browser`).
+    pub session: SessionId,
+    /// The cookie's value.
+    pub token: SecretString,
+}
+
+impl std::fmt::Debug for BrowserLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrowserLogin")
+            .field("user", &self.user)
+            .field("session", &self.session)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A checked sign-up.
@@ -45,6 +68,8 @@ pub struct SignUp {
     pub sector: Sector,
     /// The policy version the user accepted (already matched against the current one).
     pub accepted_policy_version: String,
+    /// The language of the account's pages and mail (the sign-up page's, for the web app).
+    pub language: Language,
     /// Where the request came from (recorded with the policy acceptance).
     pub ip: Option<String>,
 }
@@ -158,11 +183,67 @@ impl AuthService {
         })
     }
 
+    /// Starts a new browser session for `user`: a family of kind `browser`, whose token the
+    /// sign-in cookie carries.
+    async fn open_browser_session(&self, user: UserId) -> Result<BrowserLogin, ApiError> {
+        let now = self.clock.now();
+        let session = SessionId::new();
+        let token = opaque_token();
+        self.store
+            .insert_browser_session(&NewRefreshToken {
+                hash: TokenHash::of(token.expose_secret()),
+                session,
+                user,
+                created_at: now,
+                expires_at: now + BROWSER_SESSION_TTL,
+            })
+            .await?;
+        Ok(BrowserLogin {
+            user,
+            session,
+            token,
+        })
+    }
+
+    /// The live browser session a cookie's token belongs to; `None` for anything else
+    /// (unknown, expired, revoked, an API token, a closed account).
+    ///
+    /// # Errors
+    /// Storage failures only.
+    pub async fn browser_session(
+        &self,
+        presented: &str,
+    ) -> Result<Option<BrowserSession>, ApiError> {
+        Ok(self
+            .store
+            .browser_session(&TokenHash::of(presented), self.clock.now())
+            .await?)
+    }
+
     /// Creates the account (P01, P35, P38) and logs it in.
     ///
     /// # Errors
     /// 409 `email_taken` when an open account has the email.
     pub async fn sign_up(&self, request: SignUp) -> Result<(Account, TokenPair), ApiError> {
+        let account = self.create_account(request).await?;
+        let pair = self.open_session(account.id, 0).await?;
+        Ok((account, pair))
+    }
+
+    /// Creates the account like [`AuthService::sign_up`] and signs the browser in.
+    ///
+    /// # Errors
+    /// 409 `email_taken` when an open account has the email.
+    pub async fn sign_up_browser(
+        &self,
+        request: SignUp,
+    ) -> Result<(Account, BrowserLogin), ApiError> {
+        let account = self.create_account(request).await?;
+        let login = self.open_browser_session(account.id).await?;
+        Ok((account, login))
+    }
+
+    async fn create_account(&self, request: SignUp) -> Result<Account, ApiError> {
         let password_hash = self
             .hasher
             .hash(&request.password)
@@ -176,7 +257,10 @@ impl AuthService {
             sector: request.sector,
             // Stored at microsecond precision; answer with what a later read will return.
             created_at: self.clock.now().trunc_subsecs(6),
-            preferences: Preferences::default(),
+            preferences: Preferences {
+                language: request.language,
+                ..Preferences::default()
+            },
             restrictions: Restrictions::default(),
             objections: Objections::default(),
             accepted_policy_version: request.accepted_policy_version,
@@ -190,8 +274,7 @@ impl AuthService {
             })
             .await
             .on_constraint(EMAIL_CONSTRAINT, email_taken)?;
-        let pair = self.open_session(account.id, 0).await?;
-        Ok((account, pair))
+        Ok(account)
     }
 
     /// Logs in. An unknown email, a closed account and a wrong password are indistinguishable
@@ -204,6 +287,31 @@ impl AuthService {
         email: Option<&Email>,
         password: &SecretString,
     ) -> Result<(UserId, TokenPair), ApiError> {
+        let credentials = self.check_credentials(email, password).await?;
+        let pair = self
+            .open_session(credentials.user, credentials.token_epoch)
+            .await?;
+        Ok((credentials.user, pair))
+    }
+
+    /// Signs a browser in, with the same checks as [`AuthService::log_in`].
+    ///
+    /// # Errors
+    /// 401 `invalid_credentials`.
+    pub async fn log_in_browser(
+        &self,
+        email: Option<&Email>,
+        password: &SecretString,
+    ) -> Result<BrowserLogin, ApiError> {
+        let credentials = self.check_credentials(email, password).await?;
+        self.open_browser_session(credentials.user).await
+    }
+
+    async fn check_credentials(
+        &self,
+        email: Option<&Email>,
+        password: &SecretString,
+    ) -> Result<Credentials, ApiError> {
         let credentials = match email {
             Some(email) => self.store.credentials_by_email(&email.normalized()).await?,
             None => None,
@@ -214,12 +322,7 @@ impl AuthService {
             .await
             .map_err(ApiError::Internal)?;
         match credentials {
-            Some(credentials) if matched => {
-                let pair = self
-                    .open_session(credentials.user, credentials.token_epoch)
-                    .await?;
-                Ok((credentials.user, pair))
-            }
+            Some(credentials) if matched => Ok(credentials),
             _ => Err(invalid_credentials()),
         }
     }
@@ -254,7 +357,8 @@ impl AuthService {
         }
     }
 
-    /// Ends the session the refresh token belongs to (unknown tokens are ignored).
+    /// Ends the session the refresh token or browser cookie belongs to (unknown tokens are
+    /// ignored).
     ///
     /// # Errors
     /// Storage failures only.

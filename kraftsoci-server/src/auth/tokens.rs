@@ -23,6 +23,9 @@ use serde::{Deserialize, Serialize};
 pub const ACCESS_TOKEN_TTL: Duration = Duration::minutes(15);
 /// How long a refresh token lives if unused (each use replaces it).
 pub const REFRESH_TOKEN_TTL: Duration = Duration::days(30);
+/// How long a browser session (the web app's sign-in cookie) lasts; signing in again starts
+/// a new one.
+pub const BROWSER_SESSION_TTL: Duration = Duration::days(14);
 /// How long a password-reset link works.
 pub const RESET_TOKEN_TTL: Duration = Duration::minutes(30);
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.

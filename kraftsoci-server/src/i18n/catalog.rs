@@ -22,10 +22,26 @@ macro_rules! sources {
 
 /// The message files of each locale. A test checks this list against the folders, so a file
 /// added to `locales/` and not here fails the build's tests rather than going missing.
-const EN: &[Source] =
-    sources!("en": "common.ftl", "dates.ftl", "data-deletion.ftl", "meta-deletion.ftl");
-const TR: &[Source] =
-    sources!("tr": "common.ftl", "dates.ftl", "data-deletion.ftl", "meta-deletion.ftl");
+const EN: &[Source] = sources!("en":
+    "common.ftl",
+    "dates.ftl",
+    "data-deletion.ftl",
+    "meta-deletion.ftl",
+    "auth.ftl",
+    "posts.ftl",
+    "calendar.ftl",
+    "privacy-centre.ftl",
+);
+const TR: &[Source] = sources!("tr":
+    "common.ftl",
+    "dates.ftl",
+    "data-deletion.ftl",
+    "meta-deletion.ftl",
+    "auth.ftl",
+    "posts.ftl",
+    "calendar.ftl",
+    "privacy-centre.ftl",
+);
 
 /// The files of `locale`, as compiled in.
 pub(crate) fn sources(locale: Locale) -> &'static [Source] {

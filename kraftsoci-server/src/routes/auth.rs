@@ -222,6 +222,7 @@ async fn signup(
             business_name,
             sector,
             accepted_policy_version: version,
+            language: kraftsoci_core::Language::english(),
             ip: client.ip_string(),
         })
         .await?;

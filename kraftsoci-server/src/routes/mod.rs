@@ -19,6 +19,7 @@ pub mod policy;
 pub mod posts;
 pub mod profile;
 pub mod rights;
+pub mod web_auth;
 
 use std::sync::LazyLock;
 
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .merge(data_deletion::routes())
         .merge(meta_callbacks::routes())
         .merge(policy::routes())
+        .merge(web_auth::routes())
         .merge(crate::web::routes())
         .route("/openapi.json", get(openapi_json))
         .fallback(|| async { ApiError::NotFound })

@@ -1,6 +1,7 @@
 //! [`PageContext`]: what every view needs to know about the request it answers — the
-//! language, the time zone, the CSRF token of its forms, the site's contact line — and the
-//! helpers templates call (`ctx.t("site-name")`, `ctx.date(at)`, `ctx.asset("app.css")`).
+//! signed-in user if any, the language, the time zone, the CSRF token of its forms, the
+//! site's contact line — and the helpers templates call (`ctx.t("site-name")`,
+//! `ctx.date(at)`, `ctx.asset("app.css")`).
 
 use std::convert::Infallible;
 
@@ -12,6 +13,7 @@ use chrono_tz::Tz;
 
 use super::cookies::{self, Lifetime};
 use super::csrf::{self, Binding, CsrfKey, CsrfRejection};
+use super::session::{self, Viewer};
 use super::{assets, form::FieldErrors};
 use crate::i18n::{self, Args, Locale, casing, format};
 use crate::state::AppState;
@@ -43,9 +45,12 @@ impl Site {
 }
 
 /// The request as a page sees it. Extracting it never fails: a request without cookies or
-/// headers gets English, UTC and a fresh CSRF binding (set by the response).
+/// headers gets English, UTC and a fresh CSRF binding (set by the response). With a live
+/// session cookie it knows the [`Viewer`]: the page speaks the account's language and its
+/// forms' tokens are bound to the session.
 #[derive(Debug)]
 pub struct PageContext {
+    viewer: Option<Viewer>,
     locale: Locale,
     zone: Tz,
     site: Site,
@@ -62,12 +67,23 @@ impl FromRequestParts<AppState> for PageContext {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
         let site = Site::from_config(&state.config);
+        // A failed lookup shows the page signed out; a signed-in page's `Owner` extractor
+        // makes the same lookup and answers 503 instead.
+        let viewer = session::viewer(parts, state).await.unwrap_or_else(|error| {
+            tracing::warn!(%error, "browser session lookup failed");
+            None
+        });
         let headers = &parts.headers;
         let stored = cookies::get(headers, &cookies::name(LANGUAGE_COOKIE, site.production));
         let accept = headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-        let locale = i18n::negotiate(stored, accept);
-        let existing = cookies::get(headers, &cookies::name(csrf::COOKIE, site.production))
-            .and_then(Binding::parse);
+        let locale = viewer
+            .as_ref()
+            .map_or_else(|| i18n::negotiate(stored, accept), |v| v.locale);
+        let existing = match &viewer {
+            Some(viewer) => Some(Binding::for_session(&viewer.session.to_string())),
+            None => cookies::get(headers, &cookies::name(csrf::COOKIE, site.production))
+                .and_then(Binding::parse),
+        };
         let new_binding = existing.is_none();
         let cross_site = headers
             .get("sec-fetch-site")
@@ -77,6 +93,7 @@ impl FromRequestParts<AppState> for PageContext {
             .path_and_query()
             .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
         Ok(Self {
+            viewer,
             locale,
             zone: locale.default_zone(),
             key: CsrfKey::derive(&state.config.jwt_secret),
@@ -95,6 +112,49 @@ impl PageContext {
     pub fn in_zone(mut self, zone: Tz) -> Self {
         self.zone = zone;
         self
+    }
+
+    /// The signed-in user, if any.
+    pub fn viewer(&self) -> Option<&Viewer> {
+        self.viewer.as_ref()
+    }
+
+    /// Whether a user is signed in (the layout shows the app's navigation).
+    pub fn signed_in(&self) -> bool {
+        self.viewer.is_some()
+    }
+
+    /// The signed-in navigation: each section's path and message key.
+    pub fn nav(&self) -> [(&'static str, &'static str); 5] {
+        [
+            ("/posts", "nav-posts"),
+            ("/calendar", "nav-calendar"),
+            ("/settings", "nav-settings"),
+            ("/billing", "nav-billing"),
+            ("/privacy", "nav-privacy"),
+        ]
+    }
+
+    /// "Signed in as Ayşe" for `viewer`.
+    pub fn signed_in_as(&self, viewer: &Viewer) -> String {
+        self.t_with(
+            "nav-signed-in-as",
+            &Args::new().text("name", viewer.name.clone()),
+        )
+    }
+
+    /// Whether the page is production (cookies are `Secure` and `__Host-`).
+    pub fn production(&self) -> bool {
+        self.site.production
+    }
+
+    /// Whether the current page is `section` or under it (the navigation marks it).
+    pub fn in_section(&self, section: &str) -> bool {
+        let path = self.path.split('?').next().unwrap_or("");
+        path == section
+            || path
+                .strip_prefix(section)
+                .is_some_and(|rest| rest.starts_with('/'))
     }
 
     /// The language of the page.

@@ -36,6 +36,9 @@
 //!    languages with a screenshot (`KRAFTSOCI_SCREENSHOTS=1`).
 //!
 //! ## Security
+//! - Sessions ([`session`]): an opaque `HttpOnly` cookie bound to a server-side session in
+//!   `refresh_tokens`, so signing out, a password change and erasure end it at once.
+//!   Signed-in pages take the [`Owner`] extractor (303 to `/sign-in?next=…` without one).
 //! - CSRF: a signed double-submit token bound to a browser cookie (and, once signed in, to
 //!   the session); the reasons are in [`csrf`].
 //! - Cookies ([`cookies`]): only functional ones, `HttpOnly`, `SameSite=Lax`, and `Secure` +
@@ -55,10 +58,12 @@ pub mod csrf;
 pub mod form;
 mod language;
 mod page;
+pub mod session;
 pub mod views;
 
 pub use context::{LANGUAGE_COOKIE, PageContext, Site};
 pub use page::{PAGE_CSP, Page};
+pub use session::Owner;
 
 use axum::Router;
 use axum::routing::{get, post};

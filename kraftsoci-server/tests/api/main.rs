@@ -5,6 +5,8 @@
 mod support;
 #[path = "../support/user_data.rs"]
 mod user_data;
+#[path = "../support/web.rs"]
+mod web_session;
 
 mod account;
 mod billing;
@@ -32,5 +34,6 @@ mod signup;
 mod tokens;
 mod usage_log;
 mod web;
+mod web_auth;
 mod worker;
 mod worker_postgres;

@@ -414,3 +414,55 @@ pub async fn screenshot(client: &Client, name: &str, width: u32) {
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     client.set_window_size(1280, 900).await.unwrap();
 }
+
+/// Waits (up to 30 s) until the browser has left `path` (a form post redirected), and
+/// returns the new path and query.
+pub async fn left(client: &Client, path: &str) -> String {
+    for _ in 0..300 {
+        let url = client.current_url().await.unwrap();
+        let here = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        };
+        if url.path() != path {
+            return here;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the browser never left {path}");
+}
+
+/// Signs this browser up through the real `/sign-up` form at `base` (the test server's
+/// address; a policy must be published, see `web_session::ensure_policy`), ticking the 18+
+/// and policy boxes. Returns where sign-up led (`/onboarding`).
+pub async fn sign_up(client: &Client, base: &str, email: &str, password: &str) -> String {
+    open(
+        client,
+        &format!("{base}/sign-up"),
+        "form[action='/sign-up']",
+    )
+    .await;
+    fill(client, "name", "Ayşe Yılmaz").await;
+    fill(client, "email", email).await;
+    fill(client, "password", password).await;
+    fill(client, "business_name", "Kadıköy Fırını").await;
+    fill(client, "sector", "fırın").await;
+    click(client, "#age_confirmed").await;
+    click(client, "#accept_policy").await;
+    click(client, "form[action='/sign-up'] button[type=submit]").await;
+    left(client, "/sign-up").await
+}
+
+/// Signs this browser in through `/sign-in` at `base`; returns where it led.
+pub async fn sign_in(client: &Client, base: &str, email: &str, password: &str) -> String {
+    open(
+        client,
+        &format!("{base}/sign-in"),
+        "form[action='/sign-in']",
+    )
+    .await;
+    fill(client, "email", email).await;
+    fill(client, "password", password).await;
+    click(client, "form[action='/sign-in'] button[type=submit]").await;
+    left(client, "/sign-in").await
+}

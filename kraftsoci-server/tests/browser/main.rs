@@ -10,7 +10,10 @@
 mod helpers;
 #[path = "../support/mod.rs"]
 mod support;
+#[path = "../support/web.rs"]
+mod web_session;
 
+mod auth;
 mod data_deletion;
 mod harness;
 mod meta_status;

@@ -263,3 +263,107 @@ pub async fn closed_accounts_cannot_refresh(db: &TestDb) {
     .await;
     assert_eq!(rotate(&store, "device", "next", 1).await, Rotation::Invalid);
 }
+
+async fn browser_login(
+    store: &Stores,
+    user: kraftsoci_core::UserId,
+    token: &str,
+    days: i64,
+) -> SessionId {
+    let session = SessionId::new();
+    store
+        .auth
+        .insert_browser_session(&NewRefreshToken {
+            hash: TokenHash::of(token),
+            session,
+            user,
+            created_at: t0(),
+            expires_at: t0() + Duration::days(days),
+        })
+        .await
+        .unwrap();
+    session
+}
+
+async fn browser(store: &Stores, token: &str, minutes: i64) -> Option<SessionId> {
+    store
+        .auth
+        .browser_session(&TokenHash::of(token), t0() + Duration::minutes(minutes))
+        .await
+        .unwrap()
+        .map(|found| found.session)
+}
+
+pub async fn browser_sessions_are_found_until_they_expire_and_never_rotate(db: &TestDb) {
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
+    let session = browser_login(&store, ada.id, "cookie", 14).await;
+    let found = store
+        .auth
+        .browser_session(&TokenHash::of("cookie"), t0())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((found.user, found.session), (ada.id, session));
+    assert_eq!(found.language, "en");
+    assert_eq!(found.name, ada.name.as_str());
+    assert_eq!(
+        browser(&store, "cookie", 14 * 24 * 60 + 1).await,
+        None,
+        "expired"
+    );
+    assert_eq!(browser(&store, "unknown", 1).await, None);
+    // A browser token is not a refresh token: refused, and nothing is revoked.
+    assert_eq!(rotate(&store, "cookie", "next", 1).await, Rotation::Invalid);
+    assert_eq!(browser(&store, "cookie", 2).await, Some(session));
+    // An API refresh token is not a browser session.
+    login(&store, ada.id, "api").await;
+    assert_eq!(browser(&store, "api", 1).await, None);
+}
+
+pub async fn logout_password_change_and_closure_end_browser_sessions(db: &TestDb) {
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
+    let first = browser_login(&store, ada.id, "first", 14).await;
+    let second = browser_login(&store, ada.id, "second", 14).await;
+    browser_login(&store, ada.id, "third", 14).await;
+    store
+        .auth
+        .revoke_session_of(&TokenHash::of("first"), t0() + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(browser(&store, "first", 2).await, None, "signed out");
+    assert_eq!(browser(&store, "second", 2).await, Some(second));
+    store
+        .auth
+        .change_password(
+            ada.id,
+            &hash('n'),
+            Some(second),
+            t0() + Duration::minutes(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        browser(&store, "second", 4).await,
+        Some(second),
+        "the changing one stays"
+    );
+    assert_eq!(
+        browser(&store, "third", 4).await,
+        None,
+        "every other one ends"
+    );
+    assert_ne!(first, second);
+    db.exec(format!(
+        "UPDATE users SET closed_at = '2026-03-02T00:00:00.000000Z', \
+         purge_after = '2026-04-01T00:00:00.000000Z' WHERE id = '{}'",
+        ada.id
+    ))
+    .await;
+    assert_eq!(
+        browser(&store, "second", 5).await,
+        None,
+        "a closed account has none"
+    );
+}

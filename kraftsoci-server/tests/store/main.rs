@@ -84,6 +84,8 @@ contract!(
     auth::a_password_change_bumps_the_epoch_and_keeps_only_the_current_session,
     auth::a_reset_token_works_once_before_it_expires_and_revokes_every_session,
     auth::closed_accounts_cannot_refresh,
+    auth::browser_sessions_are_found_until_they_expire_and_never_rotate,
+    auth::logout_password_change_and_closure_end_browser_sessions,
     profiles::a_profile_is_created_replaced_and_kept_per_user,
     connections::connections_are_upserted_per_owner_and_instagram_account,
     connections::another_owners_connection_is_never_reached,

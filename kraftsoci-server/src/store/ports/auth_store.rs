@@ -108,6 +108,19 @@ pub struct NewRefreshToken {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A live browser session, as the sign-in cookie finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrowserSession {
+    /// The signed-in user.
+    pub user: UserId,
+    /// The session (refresh-token family of kind `browser`).
+    pub session: SessionId,
+    /// The account's language (`en`, `tr`).
+    pub language: String,
+    /// The account holder's name, for the page header.
+    pub name: String,
+}
+
 /// What presenting a refresh token did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rotation {
@@ -153,8 +166,21 @@ pub trait AuthStore: Send + Sync {
     /// Stores a new refresh token (the first of a family, at login).
     async fn insert_refresh_token(&self, token: &NewRefreshToken) -> Result<(), StoreError>;
 
+    /// Stores the token of a new browser session (sign-in cookie): a family of kind
+    /// `browser`, never rotated, refused by [`AuthStore::rotate_refresh_token`].
+    async fn insert_browser_session(&self, token: &NewRefreshToken) -> Result<(), StoreError>;
+
+    /// The browser session of `presented` when it is live at `now` (not revoked, not
+    /// expired, of an open account); `None` otherwise, API refresh tokens included.
+    async fn browser_session(
+        &self,
+        presented: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<BrowserSession>, StoreError>;
+
     /// Spends `presented` and stores `next` in its family, atomically; a replayed token
-    /// revokes its family instead.
+    /// revokes its family instead. Only API refresh tokens rotate; a browser session's
+    /// token is [`Rotation::Invalid`] here.
     async fn rotate_refresh_token(
         &self,
         presented: &TokenHash,
@@ -163,7 +189,8 @@ pub trait AuthStore: Send + Sync {
         next_expires_at: DateTime<Utc>,
     ) -> Result<Rotation, StoreError>;
 
-    /// Revokes the family of `presented` (logout). Unknown tokens are ignored.
+    /// Revokes the family of `presented` (logout, API or browser). Unknown tokens are
+    /// ignored.
     async fn revoke_session_of(
         &self,
         presented: &TokenHash,

@@ -7,8 +7,8 @@ use sqlx::Row as _;
 
 use super::{Conn, Db, ThisStore, commit, db_error, policy_store};
 use crate::store::ports::{
-    AuthStore, Credentials, NewAccount, NewRefreshToken, PasswordHash, Rotation, SessionState,
-    TokenHash,
+    AuthStore, BrowserSession, Credentials, NewAccount, NewRefreshToken, PasswordHash, Rotation,
+    SessionState, TokenHash,
 };
 use crate::store::rows::theme_str;
 use crate::store::types::{Id, Ts};
@@ -114,10 +114,19 @@ async fn select_token_epoch(conn: &mut Conn, user: Id) -> Result<Option<i64>, St
     .map_err(db_error)
 }
 
-async fn insert_refresh_token(conn: &mut Conn, token: &NewRefreshToken) -> Result<(), StoreError> {
+/// The kind of an API refresh token (rotated by `/v1/auth/refresh`).
+const API: &str = "api";
+/// The kind of a browser session's token (the sign-in cookie; never rotated).
+const BROWSER: &str = "browser";
+
+async fn insert_refresh_token(
+    conn: &mut Conn,
+    token: &NewRefreshToken,
+    kind: &str,
+) -> Result<(), StoreError> {
     sqlx::query::<Db>(
         "INSERT INTO refresh_tokens (id, token_hash, family_id, user_id, created_at, \
-         expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+         expires_at, kind) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(Id(uuid::Uuid::new_v4()))
     .bind(token.hash.as_str())
@@ -125,10 +134,42 @@ async fn insert_refresh_token(conn: &mut Conn, token: &NewRefreshToken) -> Resul
     .bind(Id::from(token.user))
     .bind(Ts(token.created_at))
     .bind(Ts(token.expires_at))
+    .bind(kind)
     .execute(conn)
     .await
     .map_err(db_error)?;
     Ok(())
+}
+
+/// The live browser session of a cookie's token, with what a page shows of its user.
+async fn select_browser_session(
+    conn: &mut Conn,
+    presented: &TokenHash,
+    now: DateTime<Utc>,
+) -> Result<Option<BrowserSession>, StoreError> {
+    let row = sqlx::query::<Db>(
+        "SELECT r.user_id, r.family_id, u.language, u.name FROM refresh_tokens r \
+         JOIN users u ON u.id = r.user_id WHERE r.token_hash = $1 AND r.kind = $3 \
+         AND r.used_at IS NULL AND r.revoked_at IS NULL AND r.expires_at > $2 \
+         AND u.closed_at IS NULL",
+    )
+    .bind(presented.as_str())
+    .bind(Ts(now))
+    .bind(BROWSER)
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)?;
+    row.map(|row| {
+        let user: Id = row.try_get("user_id").map_err(db_error)?;
+        let family: Id = row.try_get("family_id").map_err(db_error)?;
+        Ok(BrowserSession {
+            user: UserId::from_uuid(user.0),
+            session: SessionId::from_uuid(family.0),
+            language: row.try_get("language").map_err(db_error)?,
+            name: row.try_get("name").map_err(db_error)?,
+        })
+    })
+    .transpose()
 }
 
 /// Spends a live refresh token; its user and family. One conditional `UPDATE`, so two
@@ -140,10 +181,12 @@ async fn spend_refresh_token(
 ) -> Result<Option<(Id, Id)>, StoreError> {
     let row = sqlx::query::<Db>(
         "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL \
-         AND revoked_at IS NULL AND expires_at > $2 RETURNING user_id, family_id",
+         AND revoked_at IS NULL AND expires_at > $2 AND kind = $3 \
+         RETURNING user_id, family_id",
     )
     .bind(presented.as_str())
     .bind(Ts(now))
+    .bind(API)
     .fetch_optional(conn)
     .await
     .map_err(db_error)?;
@@ -162,9 +205,11 @@ async fn select_refresh_token(
     presented: &TokenHash,
 ) -> Result<Option<(Id, Id, Option<Ts>)>, StoreError> {
     let row = sqlx::query::<Db>(
-        "SELECT user_id, family_id, used_at FROM refresh_tokens WHERE token_hash = $1",
+        "SELECT user_id, family_id, used_at FROM refresh_tokens WHERE token_hash = $1 \
+         AND kind = $2",
     )
     .bind(presented.as_str())
+    .bind(API)
     .fetch_optional(conn)
     .await
     .map_err(db_error)?;
@@ -333,7 +378,19 @@ impl AuthStore for ThisStore {
     }
 
     async fn insert_refresh_token(&self, token: &NewRefreshToken) -> Result<(), StoreError> {
-        insert_refresh_token(&mut *self.conn().await?, token).await
+        insert_refresh_token(&mut *self.conn().await?, token, API).await
+    }
+
+    async fn insert_browser_session(&self, token: &NewRefreshToken) -> Result<(), StoreError> {
+        insert_refresh_token(&mut *self.conn().await?, token, BROWSER).await
+    }
+
+    async fn browser_session(
+        &self,
+        presented: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<BrowserSession>, StoreError> {
+        select_browser_session(&mut *self.conn().await?, presented, now).await
     }
 
     async fn rotate_refresh_token(
@@ -357,7 +414,7 @@ impl AuthStore for ThisStore {
                 created_at: now,
                 expires_at: next_expires_at,
             };
-            insert_refresh_token(&mut tx, &successor).await?;
+            insert_refresh_token(&mut tx, &successor, API).await?;
             commit(tx).await?;
             return Ok(Rotation::Rotated {
                 user,

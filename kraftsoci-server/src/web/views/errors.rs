@@ -23,3 +23,19 @@ pub fn form_refused(ctx: &PageContext, back: &str) -> Page {
     };
     Page::render(ctx, StatusCode::FORBIDDEN, &page)
 }
+
+#[derive(Template)]
+#[template(path = "errors/server.html")]
+struct ServerError<'a> {
+    ctx: &'a PageContext,
+    title: String,
+}
+
+/// A server failure (`status`, 5xx): nothing of the cause on the page (the handler logs it).
+pub fn server_error(ctx: &PageContext, status: StatusCode) -> Page {
+    let page = ServerError {
+        ctx,
+        title: ctx.t("error-server-title"),
+    };
+    Page::render(ctx, status, &page)
+}

@@ -3,9 +3,14 @@
 //! Handlers call them; they never see a template. Each view owns its `#[derive(Template)]`
 //! struct, so a misspelt field or message helper is a compile error.
 
+pub mod auth;
+pub mod calendar;
 pub mod data_deletion;
 pub mod errors;
 pub mod meta_deletion;
+pub mod posts;
+pub mod posts_preview;
+pub mod privacy_centre;
 
 /// How an alert or badge reads: its colour and icon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,41 @@
+// kraftsoci posts: while a post is being published, reload its page every few seconds until
+// the status changes (the page then shows the result and stops). Without this file the page
+// offers a "Refresh the status" link. Nothing here talks to the network but the reload itself.
+(function () {
+  "use strict";
+
+  var live = document.querySelector("[data-poll]");
+  if (live) {
+    var note = document.createElement("p");
+    note.className = "hint";
+    note.textContent = live.getAttribute("data-poll");
+    live.appendChild(note);
+    var typing = false;
+    document.addEventListener("input", function () {
+      typing = true;
+    });
+    var reload = function () {
+      // Never throw away what the owner is typing in the edit form.
+      if (typing) {
+        return;
+      }
+      if (document.visibilityState === "visible") {
+        window.location.reload();
+      } else {
+        window.setTimeout(reload, 4000);
+      }
+    };
+    window.setTimeout(reload, 4000);
+  }
+
+  // The topic form: say what is happening while the post is written (about 20 s), without
+  // pretending to know how far it has got.
+  document.querySelectorAll("button[data-busy]").forEach(function (button) {
+    if (!button.form) {
+      return;
+    }
+    button.form.addEventListener("submit", function () {
+      button.textContent = button.getAttribute("data-busy");
+    });
+  });
+})();

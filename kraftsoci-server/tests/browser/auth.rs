@@ -1,0 +1,89 @@
+//! Signing up, in and out in a real browser, in Turkish and English, and the session
+//! cookie's flags as the browser stores them.
+
+use crate::harness::{
+    Browser, Language, click, fill, open, screenshot, sign_in, sign_up, text, wait_for,
+};
+use crate::helpers::{PASSWORD, spawn_app};
+use crate::web_session::ensure_policy;
+
+#[tokio::test]
+async fn a_turkish_owner_signs_up_and_gets_an_http_only_lax_session_cookie() {
+    let app = spawn_app().await;
+    ensure_policy(&app).await;
+    let base = app.address.clone();
+    Browser::run(Language::Turkish, |browser| async move {
+        open(
+            &browser,
+            &format!("{base}/sign-up"),
+            "form[action='/sign-up']",
+        )
+        .await;
+        assert_eq!(text(&browser, "h1").await, "kraftsoci hesabınızı oluşturun");
+        assert!(text(&browser, "main").await.contains("Gizlilik politikası"));
+        screenshot(&browser, "sign-up-tr", 1280).await;
+        screenshot(&browser, "sign-up-tr-mobile", 390).await;
+        let landed = sign_up(&browser, &base, "ayse@example.com", PASSWORD).await;
+        assert_eq!(landed, "/onboarding");
+        let cookie = browser
+            .get_named_cookie("kraftsoci-session")
+            .await
+            .expect("the session cookie is stored");
+        assert_eq!(cookie.http_only(), Some(true));
+        assert_eq!(format!("{:?}", cookie.same_site()), "Some(Lax)");
+        assert_eq!(cookie.path(), Some("/"));
+        assert_ne!(cookie.secure(), Some(true), "plain HTTP in development");
+        // No script can read it.
+        let seen = browser
+            .execute("return document.cookie", vec![])
+            .await
+            .unwrap();
+        assert!(
+            !seen
+                .as_str()
+                .unwrap_or_default()
+                .contains("kraftsoci-session")
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_english_owner_signs_in_after_a_wrong_password_and_signs_out() {
+    let app = spawn_app().await;
+    app.signup_user("ada@example.com").await;
+    let base = app.address.clone();
+    Browser::run(Language::English, |browser| async move {
+        open(
+            &browser,
+            &format!("{base}/sign-in"),
+            "form[action='/sign-in']",
+        )
+        .await;
+        screenshot(&browser, "sign-in-en", 1280).await;
+        fill(&browser, "email", "ada@example.com").await;
+        fill(&browser, "password", "not the password").await;
+        click(&browser, "form[action='/sign-in'] button[type=submit]").await;
+        wait_for(&browser, ".alert--danger").await;
+        assert!(
+            text(&browser, ".alert")
+                .await
+                .contains("The email or password is not correct.")
+        );
+        let landed = sign_in(&browser, &base, "ada@example.com", PASSWORD).await;
+        assert_eq!(landed, "/posts");
+        open(&browser, &format!("{base}/sign-up"), "body").await;
+        // Signed in, the sign-up page sends the owner into the app instead.
+        assert_eq!(browser.current_url().await.unwrap().path(), "/posts");
+        open(&browser, &format!("{base}/data-deletion"), "form.sign-out").await;
+        click(&browser, "form.sign-out button").await;
+        wait_for(&browser, ".alert--done").await;
+        assert!(
+            text(&browser, ".alert")
+                .await
+                .contains("You are signed out")
+        );
+        assert!(browser.get_named_cookie("kraftsoci-session").await.is_err());
+    })
+    .await;
+}

@@ -23,6 +23,9 @@ pub enum Command {
     Migrate,
     /// Run the publish worker alone (no HTTP API) until SIGTERM or Ctrl-C.
     Worker,
+    /// Ask the server on this host for `/healthz` (the address of KRAFTSOCI_LISTEN) and exit 0
+    /// only on 200: a container HEALTHCHECK without curl. Reads no other setting.
+    Healthcheck,
     /// Run one retention sweep (P17–P19: usage logs after 30 days, closed accounts, expired
     /// sessions, payment records after 10 years) and print what it did.
     Sweep {

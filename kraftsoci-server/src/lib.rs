@@ -43,6 +43,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod export;
+pub mod healthcheck;
 pub mod http;
 pub mod i18n;
 #[cfg(test)]

@@ -6,11 +6,14 @@ use clap::Parser;
 use kraftsoci_server::cli::{Cli, Command};
 use kraftsoci_server::config::Config;
 use kraftsoci_server::worker::{Worker, WorkerDeps};
-use kraftsoci_server::{Application, admin, telemetry};
+use kraftsoci_server::{Application, admin, healthcheck, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.command() == Command::Healthcheck {
+        return healthcheck().await;
+    }
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {
@@ -23,6 +26,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(config).await,
         Command::Migrate => kraftsoci_server::migrate(&config).await,
         Command::Worker => worker(config).await,
+        Command::Healthcheck => unreachable!("answered before the configuration is read"),
         Command::Sweep { dry_run, json } => admin::sweep_command(&config, dry_run, json).await,
         Command::RotateKey => admin::rotate_key_command(&config).await,
         Command::PublishPolicy { version, summary } => {
@@ -34,6 +38,23 @@ async fn main() -> ExitCode {
         Err(error) => {
             tracing::error!(error = format!("{error:#}"), "kraftsoci-server failed");
             eprintln!("kraftsoci-server: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `healthcheck`: only `KRAFTSOCI_LISTEN` matters, so a container whose full configuration is
+/// being fixed still reports honestly whether the server answers.
+async fn healthcheck() -> ExitCode {
+    let listen = std::env::var("KRAFTSOCI_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    let result = match healthcheck::target(&listen) {
+        Ok(address) => healthcheck::probe(address).await,
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("kraftsoci-server healthcheck: {error}");
             ExitCode::FAILURE
         }
     }

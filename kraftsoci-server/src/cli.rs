@@ -26,6 +26,9 @@ pub enum Command {
     /// Ask the server on this host for `/healthz` (the address of KRAFTSOCI_LISTEN) and exit 0
     /// only on 200: a container HEALTHCHECK without curl. Reads no other setting.
     Healthcheck,
+    /// Print this server's OpenAPI 3.1 document (the one `/openapi.json` serves) and exit:
+    /// generate a client from it without running a server. Reads no setting.
+    Openapi,
     /// Run one retention sweep (P17–P19: usage logs after 30 days, closed accounts, expired
     /// sessions, payment records after 10 years) and print what it did.
     Sweep {

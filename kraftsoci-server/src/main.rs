@@ -11,8 +11,10 @@ use kraftsoci_server::{Application, admin, healthcheck, telemetry};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if cli.command() == Command::Healthcheck {
-        return healthcheck().await;
+    match cli.command() {
+        Command::Healthcheck => return healthcheck().await,
+        Command::Openapi => return openapi(),
+        _ => {}
     }
     let config = match Config::from_env() {
         Ok(config) => config,
@@ -26,7 +28,9 @@ async fn main() -> ExitCode {
         Command::Serve => serve(config).await,
         Command::Migrate => kraftsoci_server::migrate(&config).await,
         Command::Worker => worker(config).await,
-        Command::Healthcheck => unreachable!("answered before the configuration is read"),
+        Command::Healthcheck | Command::Openapi => {
+            unreachable!("answered before the configuration is read")
+        }
         Command::Sweep { dry_run, json } => admin::sweep_command(&config, dry_run, json).await,
         Command::RotateKey => admin::rotate_key_command(&config).await,
         Command::PublishPolicy { version, summary } => {
@@ -55,6 +59,20 @@ async fn healthcheck() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("kraftsoci-server healthcheck: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `openapi`: the document `/openapi.json` serves, on standard output.
+fn openapi() -> ExitCode {
+    match kraftsoci_server::routes::openapi().to_pretty_json() {
+        Ok(json) => {
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("kraftsoci-server openapi: {error}");
             ExitCode::FAILURE
         }
     }

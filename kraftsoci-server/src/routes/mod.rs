@@ -20,6 +20,7 @@ pub mod posts;
 pub mod profile;
 pub mod rights;
 pub mod web_auth;
+pub mod web_reset;
 
 use std::sync::LazyLock;
 
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .merge(meta_callbacks::routes())
         .merge(policy::routes())
         .merge(web_auth::routes())
+        .merge(web_reset::routes())
         .merge(crate::web::routes())
         .route("/openapi.json", get(openapi_json))
         .fallback(|| async { ApiError::NotFound })

@@ -4,6 +4,7 @@
 //! struct, so a misspelt field or message helper is a compile error.
 
 pub mod auth;
+pub mod auth_reset;
 pub mod data_deletion;
 pub mod errors;
 pub mod meta_deletion;

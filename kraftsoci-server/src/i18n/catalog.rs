@@ -28,6 +28,8 @@ const EN: &[Source] = sources!("en":
     "data-deletion.ftl",
     "meta-deletion.ftl",
     "auth.ftl",
+    "onboarding.ftl",
+    "settings.ftl",
 );
 const TR: &[Source] = sources!("tr":
     "common.ftl",
@@ -35,6 +37,8 @@ const TR: &[Source] = sources!("tr":
     "data-deletion.ftl",
     "meta-deletion.ftl",
     "auth.ftl",
+    "onboarding.ftl",
+    "settings.ftl",
 );
 
 /// The files of `locale`, as compiled in.

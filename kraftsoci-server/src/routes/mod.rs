@@ -20,6 +20,7 @@ pub mod posts;
 pub mod profile;
 pub mod rights;
 pub mod web_auth;
+pub mod web_onboarding;
 pub mod web_reset;
 
 use std::sync::LazyLock;
@@ -54,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .merge(policy::routes())
         .merge(web_auth::routes())
         .merge(web_reset::routes())
+        .merge(web_onboarding::routes())
         .merge(crate::web::routes())
         .route("/openapi.json", get(openapi_json))
         .fallback(|| async { ApiError::NotFound })

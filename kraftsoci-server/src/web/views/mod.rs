@@ -8,6 +8,7 @@ pub mod auth_reset;
 pub mod data_deletion;
 pub mod errors;
 pub mod meta_deletion;
+pub mod onboarding;
 
 /// How an alert or badge reads: its colour and icon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,6 +22,7 @@ pub mod rights;
 pub mod web_auth;
 pub mod web_onboarding;
 pub mod web_reset;
+pub mod web_settings;
 
 use std::sync::LazyLock;
 
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web_auth::routes())
         .merge(web_reset::routes())
         .merge(web_onboarding::routes())
+        .merge(web_settings::routes())
         .merge(crate::web::routes())
         .route("/openapi.json", get(openapi_json))
         .fallback(|| async { ApiError::NotFound })

@@ -35,5 +35,6 @@ mod web;
 mod web_auth;
 mod web_onboarding;
 mod web_reset;
+mod web_settings;
 mod worker;
 mod worker_postgres;

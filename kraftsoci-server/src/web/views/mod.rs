@@ -9,6 +9,7 @@ pub mod data_deletion;
 pub mod errors;
 pub mod meta_deletion;
 pub mod onboarding;
+pub mod settings;
 
 /// How an alert or badge reads: its colour and icon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -30,6 +30,7 @@ const EN: &[Source] = sources!("en":
     "auth.ftl",
     "onboarding.ftl",
     "settings.ftl",
+    "billing.ftl",
 );
 const TR: &[Source] = sources!("tr":
     "common.ftl",
@@ -39,6 +40,7 @@ const TR: &[Source] = sources!("tr":
     "auth.ftl",
     "onboarding.ftl",
     "settings.ftl",
+    "billing.ftl",
 );
 
 /// The files of `locale`, as compiled in.

@@ -20,6 +20,7 @@ pub mod posts;
 pub mod profile;
 pub mod rights;
 pub mod web_auth;
+pub mod web_billing;
 pub mod web_onboarding;
 pub mod web_reset;
 pub mod web_settings;
@@ -58,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web_reset::routes())
         .merge(web_onboarding::routes())
         .merge(web_settings::routes())
+        .merge(web_billing::routes())
         .merge(crate::web::routes())
         .route("/openapi.json", get(openapi_json))
         .fallback(|| async { ApiError::NotFound })

@@ -33,6 +33,7 @@ mod tokens;
 mod usage_log;
 mod web;
 mod web_auth;
+mod web_billing;
 mod web_onboarding;
 mod web_reset;
 mod web_settings;

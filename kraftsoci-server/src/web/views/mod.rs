@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod auth_reset;
+pub mod billing;
 pub mod data_deletion;
 pub mod errors;
 pub mod meta_deletion;

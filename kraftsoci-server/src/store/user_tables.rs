@@ -454,6 +454,7 @@ pub const USER_TABLES: &[UserTable] = &[
             col("expires_at", Time),
             col("used_at", Time),
             col("revoked_at", Time),
+            col("kind", Text),
         ],
         withheld: &["token_hash"],
         erasure: Erasure::Delete,

@@ -308,6 +308,18 @@ impl Billing {
             .map(|service| Arc::clone(service) as Arc<dyn ProcessorErasure>)
     }
 
+    /// Reads the user's latest subscription from Stripe and stores it now, without waiting
+    /// for the webhook (the web app's return page after Checkout or the Portal). `false`
+    /// when there is nothing to read yet (no customer or no subscription).
+    ///
+    /// # Errors
+    /// [`BillingFailure::NotConfigured`] without Stripe; [`BillingError::Provider`] or
+    /// [`BillingError::Store`].
+    pub async fn sync(&self, user: UserId) -> Result<bool, BillingFailure> {
+        let service = self.stripe.as_ref().ok_or(BillingFailure::NotConfigured)?;
+        Ok(service.sync(user).await?.is_some())
+    }
+
     /// `POST /webhooks/stripe`: verifies the delivery over the raw `body` and applies it once.
     ///
     /// # Errors
@@ -398,7 +410,7 @@ fn return_urls(frontend: &Url) -> Result<BillingUrls, BillingError> {
     BillingUrls::new(
         &format!("{base}/billing?checkout=success&session_id={{CHECKOUT_SESSION_ID}}"),
         &format!("{base}/billing?checkout=canceled"),
-        &format!("{base}/billing"),
+        &format!("{base}/billing?portal=returned"),
     )
 }
 

@@ -47,6 +47,19 @@
     });
   });
 
+  // The password-reset link carries its token in the fragment (never sent to a server):
+  // copy it into the form, hide the field, and drop it from the address bar and history.
+  document.querySelectorAll("[data-fragment-token]").forEach(function (wrapper) {
+    var input = document.getElementById(wrapper.getAttribute("data-fragment-token"));
+    var match = /(?:^#|&)token=([A-Za-z0-9_-]+)/.exec(window.location.hash);
+    if (!input || !match) {
+      return;
+    }
+    input.value = match[1];
+    wrapper.hidden = true;
+    window.history.replaceState(null, "", window.location.pathname + window.location.search);
+  });
+
   // After a refused post, move focus to the list of errors so it is read out first.
   var summary = document.getElementById("error-summary");
   if (summary) {

@@ -68,3 +68,39 @@ nav-sign-out = Sign out
 nav-signed-in-as = Signed in as { $name }
 nav-sign-in = Sign in
 nav-sign-up = Create account
+
+reset-request-title = Reset your password
+reset-request-heading = Forgot your password?
+reset-request-lead = Enter the email address of your account. We will send you a link to choose a new password; it works for 30 minutes.
+reset-request-email-label = Email
+reset-request-submit = Send the link
+reset-request-sent-heading = Check your mail
+reset-request-sent-body = If an account uses this address, a link to choose a new password is on its way. It works for 30 minutes. Nothing arrived? Look in the spam folder, or ask again.
+reset-title = Choose a new password
+reset-heading = Choose a new password
+reset-token-label = Code from the mail
+reset-token-hint = Open the link in the mail and this is filled in for you. Otherwise copy the code from the mail.
+reset-password-label = New password
+reset-submit = Save the new password
+reset-token-required = The code from the mail is missing. Open the link in the mail again.
+reset-failed-heading = Your password was not changed
+reset-failed-token = This link is invalid, was already used or has expired. Ask for a new one.
+reset-ask-again = Ask for a new link
+reset-done-heading = Your password was changed
+reset-done-body = You were signed out everywhere. Sign in with your new password.
+mail-reset-subject = Reset your kraftsoci password
+mail-reset-body =
+    Hello { $name },
+
+    Someone (hopefully you) asked to reset the password of your kraftsoci account. Open this link within 30 minutes to choose a new one:
+
+    { $link }
+
+    If the page asks for a code, copy this one: { $code }
+
+    If you did not ask for this, ignore this mail; your password stays as it is.
+mail-changed-subject = Your kraftsoci password was changed
+mail-changed-body =
+    Hello { $name },
+
+    The password of your kraftsoci account was just reset, and every device was logged out. If this was not you, reset it again at once and contact us.

@@ -68,3 +68,39 @@ nav-sign-out = Çıkış yap
 nav-signed-in-as = { $name } olarak giriş yapıldı
 nav-sign-in = Giriş yap
 nav-sign-up = Hesap oluştur
+
+reset-request-title = Parolanızı sıfırlayın
+reset-request-heading = Parolanızı mı unuttunuz?
+reset-request-lead = Hesabınızın e-posta adresini yazın. Yeni bir parola seçmeniz için bir bağlantı göndereceğiz; bağlantı 30 dakika geçerlidir.
+reset-request-email-label = E-posta
+reset-request-submit = Bağlantıyı gönder
+reset-request-sent-heading = E-postanızı kontrol edin
+reset-request-sent-body = Bu adresle açılmış bir hesap varsa, yeni parola seçme bağlantısı yola çıktı. Bağlantı 30 dakika geçerlidir. Bir şey gelmedi mi? İstenmeyen e-posta klasörüne bakın ya da yeniden isteyin.
+reset-title = Yeni bir parola seçin
+reset-heading = Yeni bir parola seçin
+reset-token-label = E-postadaki kod
+reset-token-hint = E-postadaki bağlantıyı açtığınızda bu alan kendiliğinden dolar. Dolmazsa kodu e-postadan kopyalayın.
+reset-password-label = Yeni parola
+reset-submit = Yeni parolayı kaydet
+reset-token-required = E-postadaki kod eksik. E-postadaki bağlantıyı yeniden açın.
+reset-failed-heading = Parolanız değiştirilmedi
+reset-failed-token = Bu bağlantı geçersiz, daha önce kullanılmış ya da süresi dolmuş. Yeni bir bağlantı isteyin.
+reset-ask-again = Yeni bağlantı iste
+reset-done-heading = Parolanız değiştirildi
+reset-done-body = Tüm cihazlarda oturumunuz kapatıldı. Yeni parolanızla giriş yapın.
+mail-reset-subject = kraftsoci parolanızı sıfırlayın
+mail-reset-body =
+    Merhaba { $name },
+
+    Birisi (umarız siz) kraftsoci hesabınızın parolasını sıfırlamak istedi. Yeni bir parola seçmek için 30 dakika içinde bu bağlantıyı açın:
+
+    { $link }
+
+    Sayfa bir kod isterse şunu kopyalayın: { $code }
+
+    Bunu siz istemediyseniz bu e-postayı yok sayın; parolanız olduğu gibi kalır.
+mail-changed-subject = kraftsoci parolanız değiştirildi
+mail-changed-body =
+    Merhaba { $name },
+
+    kraftsoci hesabınızın parolası az önce sıfırlandı ve tüm cihazlarda oturum kapatıldı. Bunu siz yapmadıysanız parolanızı hemen yeniden sıfırlayın ve bizimle iletişime geçin.

@@ -17,6 +17,7 @@ use super::tokens::{
     AccessTokens, BROWSER_SESSION_TTL, REFRESH_TOKEN_TTL, RESET_TOKEN_TTL, opaque_token,
 };
 use crate::error::{ApiError, ResultExt as _};
+use crate::i18n::{Args, Locale};
 use crate::store::{
     AuthStore, BrowserSession, Credentials, NewAccount, NewRefreshToken, Rotation, TokenHash,
 };
@@ -439,19 +440,21 @@ impl AuthService {
             )
             .await?;
         // The token travels in the fragment, which browsers never send to a server or put in
-        // a Referer header.
+        // a Referer header; the page (`/reset-password`) reads it with its script, or the
+        // owner pastes the code.
         let mut link = self.frontend_url.join("reset-password")?;
         link.set_fragment(Some(&format!("token={}", token.expose_secret())));
+        let locale = mail_locale(&account);
         self.mailer
             .send(&Mail {
                 to: account.email,
-                subject: "Reset your kraftsoci password".to_owned(),
-                body: format!(
-                    "Hello {name},\n\nSomeone (hopefully you) asked to reset the password of your \
-                     kraftsoci account. Open this link within 30 minutes to choose a new one:\n\n\
-                     {link}\n\nIf you did not ask for this, ignore this mail; your password stays \
-                     as it is.\n",
-                    name = account.name
+                subject: locale.t("mail-reset-subject"),
+                body: locale.t_with(
+                    "mail-reset-body",
+                    &Args::new()
+                        .text("name", account.name.as_str().to_owned())
+                        .text("link", link.to_string())
+                        .text("code", token.expose_secret().to_owned()),
                 ),
             })
             .await?;
@@ -488,15 +491,14 @@ impl AuthService {
         tokio::spawn(async move {
             let result: anyhow::Result<()> = async {
                 let account = accounts.account(user).await?;
+                let locale = mail_locale(&account);
                 mailer
                     .send(&Mail {
                         to: account.email,
-                        subject: "Your kraftsoci password was changed".to_owned(),
-                        body: format!(
-                            "Hello {name},\n\nThe password of your kraftsoci account was just \
-                             reset, and every device was logged out. If this was not you, reset \
-                             it again at once and contact us.\n",
-                            name = account.name
+                        subject: locale.t("mail-changed-subject"),
+                        body: locale.t_with(
+                            "mail-changed-body",
+                            &Args::new().text("name", account.name.as_str().to_owned()),
                         ),
                     })
                     .await?;
@@ -511,6 +513,11 @@ impl AuthService {
             }
         });
     }
+}
+
+/// The language of mail to `account`: its stored language.
+fn mail_locale(account: &Account) -> Locale {
+    Locale::from_tag(account.preferences.language.as_str()).unwrap_or(Locale::En)
 }
 
 /// 409 `email_taken`.

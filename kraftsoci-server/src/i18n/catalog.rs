@@ -31,6 +31,9 @@ const EN: &[Source] = sources!("en":
     "posts.ftl",
     "calendar.ftl",
     "privacy-centre.ftl",
+    "onboarding.ftl",
+    "settings.ftl",
+    "billing.ftl",
 );
 const TR: &[Source] = sources!("tr":
     "common.ftl",
@@ -41,6 +44,9 @@ const TR: &[Source] = sources!("tr":
     "posts.ftl",
     "calendar.ftl",
     "privacy-centre.ftl",
+    "onboarding.ftl",
+    "settings.ftl",
+    "billing.ftl",
 );
 
 /// The files of `locale`, as compiled in.

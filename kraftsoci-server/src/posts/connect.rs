@@ -36,6 +36,26 @@ use crate::store::{AuthStore, NewOAuthState, OAuthStateStore};
 /// How long a login `state` is accepted.
 pub const STATE_TTL_MINUTES: i64 = 10;
 
+/// The prefix of a `state` issued to the web app (a browser flow): its callback redirects
+/// back into the app instead of answering JSON. The prefix is part of the hashed value, so
+/// it cannot be added to or stripped from a state without invalidating it.
+pub const BROWSER_STATE_PREFIX: &str = "w.";
+
+/// Whether a presented `state` was issued to the web app (see [`BROWSER_STATE_PREFIX`]).
+pub fn is_browser_state(state: &str) -> bool {
+    state.starts_with(BROWSER_STATE_PREFIX)
+}
+
+/// Who started a connection: an API client (the callback answers JSON) or the web app (it
+/// redirects back into the app).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectFlow {
+    /// `POST /v1/instagram/connect`.
+    Api,
+    /// The web app's "Connect Instagram" button.
+    Browser,
+}
+
 /// The page name of sandbox accounts.
 pub const SANDBOX_PAGE_NAME: &str = "Sandbox Page";
 
@@ -275,10 +295,26 @@ impl InstagramConnect {
     /// [`ConnectError::Unconfigured`] when Facebook Login is not configured (outside sandbox
     /// mode); storage failures.
     pub async fn start(&self, user: UserId) -> Result<ConnectStart, ConnectError> {
+        self.start_flow(user, ConnectFlow::Api).await
+    }
+
+    /// [`InstagramConnect::start`] for `flow`: a browser flow's state carries
+    /// [`BROWSER_STATE_PREFIX`].
+    ///
+    /// # Errors
+    /// As [`InstagramConnect::start`].
+    pub async fn start_flow(
+        &self,
+        user: UserId,
+        flow: ConnectFlow,
+    ) -> Result<ConnectStart, ConnectError> {
         if !self.settings.sandbox {
             self.meta()?;
         }
-        let value = random_token();
+        let value = match flow {
+            ConnectFlow::Api => random_token(),
+            ConnectFlow::Browser => format!("{BROWSER_STATE_PREFIX}{}", random_token()),
+        };
         let now = self.ports.clock.now();
         self.ports
             .oauth_states

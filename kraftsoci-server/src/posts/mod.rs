@@ -15,8 +15,8 @@ pub mod flow;
 mod generate;
 
 pub use connect::{
-    CallbackParams, ConnectError, ConnectPorts, ConnectSettings, ConnectStart, Connected,
-    InstagramConnect,
+    BROWSER_STATE_PREFIX, CallbackParams, ConnectError, ConnectFlow, ConnectPorts, ConnectSettings,
+    ConnectStart, Connected, InstagramConnect, is_browser_state,
 };
 pub use error::{PostFlowError, publishing_in_progress};
 pub use flow::{Click, EditRequest, FlowPorts, FlowSettings, PostFlow, PostView};

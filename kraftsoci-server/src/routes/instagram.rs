@@ -6,6 +6,7 @@
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::{delete, get, post};
 use chrono::{DateTime, Utc};
 use kraftsoci_core::ConnectionId;
@@ -16,7 +17,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::error::{ApiError, ErrorBody};
 use crate::http::{AuthUser, Json, Path, Query};
-use crate::posts::CallbackParams;
+use crate::posts::{CallbackParams, is_browser_state};
 use crate::state::AppState;
 
 /// The routes.
@@ -144,6 +145,7 @@ async fn start_connect(
 #[utoipa::path(get, path = "/v1/instagram/callback", tag = "instagram", params(CallbackQuery),
     responses(
         (status = 200, body = ConnectedView),
+        (status = 303, description = "A connection started in the web app: back to `/onboarding/instagram` with the outcome (`?connected=N&without=M` or `?error=…`)"),
         (status = 400, description = "`invalid_state`, `access_denied`, `login_failed`, `invalid_code`, `permissions_missing`", body = ErrorBody),
         (status = 502, description = "`meta_unavailable`", body = ErrorBody),
     ))]
@@ -151,15 +153,22 @@ async fn start_connect(
 async fn callback(
     State(state): State<AppState>,
     Query(query): Query<CallbackQuery>,
-) -> Result<Json<ConnectedView>, ApiError> {
-    let connected = state
+) -> Result<Response, ApiError> {
+    let browser = query.state.as_deref().is_some_and(is_browser_state);
+    let result = state
         .instagram
         .callback(CallbackParams {
             code: query.code.filter(|c| !c.is_empty()).map(SecretString::from),
             state: query.state,
             error: query.error,
         })
-        .await?;
+        .await;
+    // A connection the web app started goes back into the app (`/onboarding/instagram`),
+    // with only the outcome in the address.
+    if browser {
+        return Ok(super::web_onboarding::after_callback(result));
+    }
+    let connected = result?;
     Ok(Json(ConnectedView {
         accounts: connected
             .accounts
@@ -175,7 +184,8 @@ async fn callback(
             })
             .collect(),
         sandbox: connected.sandbox,
-    }))
+    })
+    .into_response())
 }
 
 /// The caller's connected accounts.

@@ -20,6 +20,10 @@ pub mod posts;
 pub mod profile;
 pub mod rights;
 pub mod web_auth;
+pub mod web_billing;
+pub mod web_onboarding;
+pub mod web_reset;
+pub mod web_settings;
 
 use std::sync::LazyLock;
 
@@ -52,6 +56,10 @@ pub fn router(state: AppState) -> Router {
         .merge(meta_callbacks::routes())
         .merge(policy::routes())
         .merge(web_auth::routes())
+        .merge(web_reset::routes())
+        .merge(web_onboarding::routes())
+        .merge(web_settings::routes())
+        .merge(web_billing::routes())
         .merge(crate::web::routes())
         .route("/openapi.json", get(openapi_json))
         .fallback(|| async { ApiError::NotFound })

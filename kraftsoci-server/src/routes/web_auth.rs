@@ -227,7 +227,7 @@ pub(crate) fn new_password(
 }
 
 /// The per-address limit of the auth routes, for a form post.
-fn per_ip(state: &AppState, client: &ClientInfo) -> Result<(), ApiError> {
+pub(crate) fn per_ip(state: &AppState, client: &ClientInfo) -> Result<(), ApiError> {
     let ip = client.ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     state.limits.per_ip.check(ip).map_err(rate_limited)
 }
@@ -354,6 +354,8 @@ struct SignInQuery {
     next: String,
     #[serde(default)]
     signed_out: Option<String>,
+    #[serde(default)]
+    reset: Option<String>,
 }
 
 fn query<T: Default + serde::de::DeserializeOwned>(raw: Option<&str>) -> T {
@@ -367,8 +369,16 @@ async fn sign_in_page(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
     if ctx.signed_in() {
         return form::see_other(if next == "/" { HOME } else { next });
     }
-    if query.signed_out.is_some() {
-        let notice = views::auth::signed_out_notice(&ctx);
+    if query.signed_out.is_some() || query.reset.is_some() {
+        let notice = if query.reset.is_some() {
+            Alert {
+                tone: Tone::Done,
+                heading: ctx.t("reset-done-heading"),
+                body: ctx.t("reset-done-body"),
+            }
+        } else {
+            views::auth::signed_out_notice(&ctx)
+        };
         return views::auth::sign_in_with_notice(&ctx, next, notice).into_response();
     }
     views::auth::sign_in(&ctx, "", next, &FieldErrors::new()).into_response()

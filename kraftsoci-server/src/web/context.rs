@@ -119,6 +119,15 @@ impl PageContext {
         self.viewer.as_ref()
     }
 
+    /// The theme the account chose (`data-theme`: `light` or `dark`); `None` follows the
+    /// system's preference.
+    pub fn chosen_theme(&self) -> Option<&'static str> {
+        self.viewer
+            .as_ref()
+            .map(|v| v.theme)
+            .filter(|theme| *theme != "system")
+    }
+
     /// Whether a user is signed in (the layout shows the app's navigation).
     pub fn signed_in(&self) -> bool {
         self.viewer.is_some()

@@ -1,14 +1,19 @@
 //! `POST /language`: the language switch in every page's header. Remembers the choice in
-//! a cookie (a functional preference, P36) and returns to the page it was sent from.
+//! a cookie (a functional preference, P36), and for a signed-in owner in the account, and
+//! returns to the page it was sent from.
 
 use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Response};
+use kraftsoci_core::ports::AccountUpdate;
 use serde::Deserialize;
 
 use super::form::{self, FormError};
 use super::{PageContext, views};
 use crate::i18n::Locale;
+use crate::state::AppState;
 
 /// The switch's fields (the CSRF token is read by [`form::parse`]).
 #[derive(Debug, Deserialize)]
@@ -21,8 +26,9 @@ pub struct LanguageForm {
 }
 
 /// Sets the language cookie and redirects (303) back; an unknown language changes nothing.
+/// Signed in, the account's language changes too (pages and mail follow the account).
 #[tracing::instrument(skip_all)]
-pub async fn switch(ctx: PageContext, body: Bytes) -> Response {
+pub async fn switch(State(state): State<AppState>, ctx: PageContext, body: Bytes) -> Response {
     let form = match form::parse::<LanguageForm>(&ctx, &body) {
         Ok(form) => form,
         Err(FormError::Forged(reason)) => {
@@ -36,7 +42,26 @@ pub async fn switch(ctx: PageContext, body: Bytes) -> Response {
         Err(FormError::Malformed(_)) => return form::see_other("/"),
     };
     let mut response = form::see_other(&form.next);
-    if let Some(cookie) = Locale::from_tag(&form.lang).and_then(|l| ctx.language_cookie(l)) {
+    let Some(locale) = Locale::from_tag(&form.lang) else {
+        return response;
+    };
+    if let Some(viewer) = ctx.viewer() {
+        let change = AccountUpdate {
+            language: Some(locale.into()),
+            ..AccountUpdate::default()
+        };
+        if let Err(error) = state
+            .stores
+            .accounts
+            .update_account(viewer.user_id, &change)
+            .await
+        {
+            tracing::error!(%error, "the account's language was not changed");
+            return views::errors::server_error(&ctx, StatusCode::SERVICE_UNAVAILABLE)
+                .into_response();
+        }
+    }
+    if let Some(cookie) = ctx.language_cookie(locale) {
         response.headers_mut().append(SET_COOKIE, cookie);
     }
     response

@@ -62,7 +62,7 @@ pub mod session;
 pub mod views;
 
 pub use context::{LANGUAGE_COOKIE, PageContext, Site};
-pub use page::{PAGE_CSP, Page};
+pub use page::{BILLING_CSP, PAGE_CSP, Page};
 pub use session::Owner;
 
 use axum::Router;

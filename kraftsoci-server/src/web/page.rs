@@ -28,7 +28,15 @@ pub struct Page {
     language: &'static str,
     cookies: Vec<HeaderValue>,
     retry_after: Option<u64>,
+    csp: &'static str,
 }
+
+/// The policy of a page whose forms may also go to Stripe's hosted Checkout and Billing
+/// Portal (a form's redirect target counts for `form-action`); otherwise [`PAGE_CSP`].
+pub const BILLING_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+                               img-src 'self'; form-action 'self' https://checkout.stripe.com \
+                               https://billing.stripe.com; frame-ancestors 'none'; \
+                               base-uri 'none'";
 
 /// The document sent when a template fails to render (a `Display` of one of its values
 /// failed): plain, in both languages, under the same policy.
@@ -53,7 +61,15 @@ impl Page {
             language: ctx.lang(),
             cookies: ctx.cookies(),
             retry_after: None,
+            csp: PAGE_CSP,
         }
+    }
+
+    /// The same page under [`BILLING_CSP`].
+    #[must_use]
+    pub fn for_billing_forms(mut self) -> Self {
+        self.csp = BILLING_CSP;
+        self
     }
 
     /// Adds `Retry-After` (seconds, at least 1).
@@ -80,7 +96,7 @@ impl IntoResponse for Page {
         let headers = response.headers_mut();
         let fixed = [
             (CONTENT_TYPE, "text/html; charset=utf-8"),
-            (CONTENT_SECURITY_POLICY, PAGE_CSP),
+            (CONTENT_SECURITY_POLICY, self.csp),
             (X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (X_FRAME_OPTIONS, "DENY"),
             (REFERRER_POLICY, "no-referrer"),

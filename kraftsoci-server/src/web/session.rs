@@ -57,6 +57,8 @@ pub struct Viewer {
     pub locale: Locale,
     /// The account holder's name (the header shows it).
     pub name: String,
+    /// The account's theme: `light`, `dark` or `system`.
+    pub theme: &'static str,
 }
 
 /// The session lookup of this request, made once (see the module docs).
@@ -81,6 +83,11 @@ pub async fn viewer(parts: &mut Parts, state: &AppState) -> Result<Option<Viewer
         session: session.session,
         locale: Locale::from_tag(&session.language).unwrap_or(Locale::En),
         name: session.name,
+        theme: match session.theme.as_str() {
+            "light" => "light",
+            "dark" => "dark",
+            _ => "system",
+        },
     });
     parts.extensions.insert(Resolved(Arc::new(viewer.clone())));
     Ok(viewer)

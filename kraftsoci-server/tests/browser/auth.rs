@@ -87,3 +87,50 @@ async fn an_english_owner_signs_in_after_a_wrong_password_and_signs_out() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_reset_link_fills_in_its_code_and_hides_it_from_the_address_bar() {
+    let app = spawn_app().await;
+    app.signup_user("ada@example.com").await;
+    app.request_reset("ada@example.com").await;
+    let code = app.reset_token_for("ada@example.com", 1).await;
+    let base = app.address.clone();
+    Browser::run(Language::English, |browser| async move {
+        open(
+            &browser,
+            &format!("{base}/reset-password#token={code}"),
+            "form[action='/reset-password']",
+        )
+        .await;
+        let url = browser.current_url().await.unwrap();
+        assert_eq!(url.fragment(), None, "the token left the address bar");
+        let field = browser
+            .find(fantoccini::Locator::Id("token"))
+            .await
+            .unwrap();
+        assert!(
+            !field.is_displayed().await.unwrap(),
+            "the code field is hidden"
+        );
+        screenshot(&browser, "reset-password-en", 1280).await;
+        fill(&browser, "new_password", "a brand new passphrase").await;
+        click(
+            &browser,
+            "form[action='/reset-password'] button[type=submit]",
+        )
+        .await;
+        wait_for(&browser, ".alert--done").await;
+        assert!(
+            text(&browser, ".alert")
+                .await
+                .contains("Your password was changed")
+        );
+    })
+    .await;
+    assert_eq!(
+        app.login("ada@example.com", "a brand new passphrase")
+            .await
+            .status(),
+        reqwest::StatusCode::OK
+    );
+}

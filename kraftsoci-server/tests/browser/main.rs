@@ -17,4 +17,5 @@ mod auth;
 mod data_deletion;
 mod harness;
 mod meta_status;
+mod onboarding;
 mod privacy;

@@ -119,6 +119,8 @@ pub struct BrowserSession {
     pub language: String,
     /// The account holder's name, for the page header.
     pub name: String,
+    /// The account's theme (`light`, `dark`, `system`).
+    pub theme: String,
 }
 
 /// What presenting a refresh token did.

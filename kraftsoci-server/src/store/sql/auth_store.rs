@@ -148,7 +148,7 @@ async fn select_browser_session(
     now: DateTime<Utc>,
 ) -> Result<Option<BrowserSession>, StoreError> {
     let row = sqlx::query::<Db>(
-        "SELECT r.user_id, r.family_id, u.language, u.name FROM refresh_tokens r \
+        "SELECT r.user_id, r.family_id, u.language, u.name, u.theme FROM refresh_tokens r \
          JOIN users u ON u.id = r.user_id WHERE r.token_hash = $1 AND r.kind = $3 \
          AND r.used_at IS NULL AND r.revoked_at IS NULL AND r.expires_at > $2 \
          AND u.closed_at IS NULL",
@@ -167,6 +167,7 @@ async fn select_browser_session(
             session: SessionId::from_uuid(family.0),
             language: row.try_get("language").map_err(db_error)?,
             name: row.try_get("name").map_err(db_error)?,
+            theme: row.try_get("theme").map_err(db_error)?,
         })
     })
     .transpose()

@@ -4,13 +4,17 @@
 //! struct, so a misspelt field or message helper is a compile error.
 
 pub mod auth;
+pub mod auth_reset;
+pub mod billing;
 pub mod calendar;
 pub mod data_deletion;
 pub mod errors;
 pub mod meta_deletion;
+pub mod onboarding;
 pub mod posts;
 pub mod posts_preview;
 pub mod privacy_centre;
+pub mod settings;
 
 /// How an alert or badge reads: its colour and icon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,6 +20,9 @@ pub mod posts;
 pub mod profile;
 pub mod rights;
 pub mod web_auth;
+pub mod web_calendar;
+pub mod web_posts;
+pub mod web_privacy;
 
 use std::sync::LazyLock;
 
@@ -52,6 +55,9 @@ pub fn router(state: AppState) -> Router {
         .merge(meta_callbacks::routes())
         .merge(policy::routes())
         .merge(web_auth::routes())
+        .merge(web_posts::routes())
+        .merge(web_calendar::routes())
+        .merge(web_privacy::routes())
         .merge(crate::web::routes())
         .route("/openapi.json", get(openapi_json))
         .fallback(|| async { ApiError::NotFound })

@@ -33,5 +33,6 @@ mod tokens;
 mod usage_log;
 mod web;
 mod web_auth;
+mod web_posts;
 mod worker;
 mod worker_postgres;

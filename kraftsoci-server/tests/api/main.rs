@@ -34,5 +34,6 @@ mod usage_log;
 mod web;
 mod web_auth;
 mod web_posts;
+mod web_privacy_centre;
 mod worker;
 mod worker_postgres;

@@ -17,4 +17,6 @@ mod auth;
 mod data_deletion;
 mod harness;
 mod meta_status;
+mod posts;
 mod privacy;
+mod privacy_centre;

@@ -475,3 +475,72 @@ async fn deleting_asks_first_and_another_owners_post_is_not_found() {
             .contains(&format!("/posts/{id}"))
     );
 }
+
+/// A writing service that is down, and says more than an owner should read.
+struct Down;
+
+#[async_trait::async_trait]
+impl kraftsoci_core::ports::ContentGenerator for Down {
+    async fn generate_text(
+        &self,
+        _: &kraftsoci_core::ports::GenerationRequest,
+    ) -> Result<kraftsoci_core::ports::GeneratedText, kraftsoci_core::ports::GenerationError> {
+        Err(kraftsoci_core::ports::GenerationError::Unavailable(
+            "upstream exploded: 503 from api.openai.example".to_owned(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_generator_failure_reads_plainly_keeps_the_topic_and_saves_nothing() {
+    let app = crate::helpers::spawn_app_built(
+        |_| {},
+        |builder| builder.generator(std::sync::Arc::new(Down)),
+    )
+    .await;
+    let owner = app.signed_owner("ada@example.com").await;
+    let response = owner
+        .post(
+            &app,
+            "/posts/new",
+            &[
+                ("topic", "Kadıköy market day specials"),
+                ("with_image", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("The writing service did not answer properly."));
+    assert!(html.contains(">Kadıköy market day specials</textarea>"));
+    assert!(html.contains(
+        "id=\"with_image\" name=\"with_image\" type=\"checkbox\" value=\"true\" checked"
+    ));
+    assert!(
+        !html.contains("exploded") && !html.contains("openai"),
+        "no upstream detail"
+    );
+    assert_eq!(app.count("posts").await, 0);
+}
+
+#[tokio::test]
+async fn a_double_click_on_publish_queues_the_post_once() {
+    let app = spawn_app().await;
+    let owner = app.signed_owner("ada@example.com").await;
+    let id = generate(&app, &owner, "Two clicks, one post").await;
+    let (_, html, _) = owner.get(&app, &format!("/posts/{id}")).await;
+    let hash = input_value(&html, "content_hash").unwrap();
+    let path = format!("/posts/{id}/publish");
+    let fields = [
+        ("content_hash", hash.as_str()),
+        ("instagram_account_id", owner.flow.account_id.as_str()),
+    ];
+    let (first, second) = tokio::join!(
+        owner.post(&app, &path, &fields),
+        owner.post(&app, &path, &fields)
+    );
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    assert_eq!(second.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.count("publish_jobs").await, 1);
+    assert_eq!(status_of(&app, &owner, &id).await, "approved");
+}

@@ -205,6 +205,10 @@ async fn a_publish_form_made_stale_by_an_edit_elsewhere_is_refused_with_the_new_
         "{html}"
     );
     assert!(html.contains("Pistachio baklava, baked this morning."));
+    assert!(
+        !html.contains("What you typed"),
+        "nothing was typed on a Publish click"
+    );
     let current = input_value(&html, "content_hash").unwrap();
     assert_ne!(current, shown);
     assert_eq!(app.count("publish_jobs").await, 0);
@@ -226,6 +230,7 @@ async fn a_publish_form_made_stale_by_an_edit_elsewhere_is_refused_with_the_new_
     assert_eq!(overwrite.status(), StatusCode::CONFLICT);
     let html = overwrite.text().await.unwrap();
     assert!(html.contains("An older caption typed in the first tab"));
+    assert!(html.contains("What you typed is still in the form."));
 
     // Publishing the preview as it is now works; the receipt and the status follow.
     let click = owner

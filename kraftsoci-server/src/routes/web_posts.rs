@@ -17,7 +17,7 @@ use kraftsoci_core::ports::ConnectionStatus;
 use kraftsoci_core::{ConnectionId, ContentHash, PostId, PostStatus, StoreError, Topic, UserId};
 use serde::Deserialize;
 
-use crate::http::{ClientInfo, Path};
+use crate::http::ClientInfo;
 use crate::i18n;
 use crate::posts::{Click, PostFlowError, PostView};
 use crate::state::AppState;
@@ -290,9 +290,12 @@ async fn preview(
     State(state): State<AppState>,
     owner: Owner,
     ctx: PageContext,
-    Path(id): Path<PostId>,
+    axum::extract::Path(raw): axum::extract::Path<String>,
     Query(params): Query<PreviewParams>,
 ) -> Response {
+    let Ok(id) = raw.parse::<PostId>() else {
+        return views::posts::not_found(&ctx).into_response();
+    };
     match load(&state, owner.user_id, id).await {
         Ok(loaded) => {
             let done = params.done.as_deref().and_then(Done::parse);
@@ -320,9 +323,12 @@ async fn edit(
     State(state): State<AppState>,
     owner: Owner,
     ctx: PageContext,
-    Path(id): Path<PostId>,
+    axum::extract::Path(raw): axum::extract::Path<String>,
     body: Bytes,
 ) -> Response {
+    let Ok(id) = raw.parse::<PostId>() else {
+        return views::posts::not_found(&ctx).into_response();
+    };
     let form = match form::parse::<EditForm>(&ctx, &body) {
         Ok(form) => form,
         Err(FormError::Forged(reason)) => {
@@ -378,9 +384,12 @@ async fn publish(
     owner: Owner,
     ctx: PageContext,
     client: ClientInfo,
-    Path(id): Path<PostId>,
+    axum::extract::Path(raw): axum::extract::Path<String>,
     body: Bytes,
 ) -> Response {
+    let Ok(id) = raw.parse::<PostId>() else {
+        return views::posts::not_found(&ctx).into_response();
+    };
     let form = match form::parse::<PublishForm>(&ctx, &body) {
         Ok(form) => form,
         Err(FormError::Forged(reason)) => {
@@ -458,9 +467,12 @@ async fn withdraw(
     State(state): State<AppState>,
     owner: Owner,
     ctx: PageContext,
-    Path(id): Path<PostId>,
+    axum::extract::Path(raw): axum::extract::Path<String>,
     body: Bytes,
 ) -> Response {
+    let Ok(id) = raw.parse::<PostId>() else {
+        return views::posts::not_found(&ctx).into_response();
+    };
     let form = match form::parse::<WithdrawForm>(&ctx, &body) {
         Ok(form) => form,
         Err(FormError::Forged(reason)) => {
@@ -490,8 +502,11 @@ async fn confirm_delete(
     State(state): State<AppState>,
     owner: Owner,
     ctx: PageContext,
-    Path(id): Path<PostId>,
+    axum::extract::Path(raw): axum::extract::Path<String>,
 ) -> Response {
+    let Ok(id) = raw.parse::<PostId>() else {
+        return views::posts::not_found(&ctx).into_response();
+    };
     with_preview(&state, &ctx, owner.user_id, id, |p| {
         views::posts_preview::confirm_delete(&ctx, p)
     })
@@ -502,9 +517,12 @@ async fn delete(
     State(state): State<AppState>,
     owner: Owner,
     ctx: PageContext,
-    Path(id): Path<PostId>,
+    axum::extract::Path(raw): axum::extract::Path<String>,
     body: Bytes,
 ) -> Response {
+    let Ok(id) = raw.parse::<PostId>() else {
+        return views::posts::not_found(&ctx).into_response();
+    };
     if let Err(error) = form::parse::<WithdrawForm>(&ctx, &body) {
         tracing::info!(%error, "delete form refused");
         return views::errors::form_refused(&ctx, &format!("/posts/{id}/delete")).into_response();

@@ -549,3 +549,18 @@ async fn a_double_click_on_publish_queues_the_post_once() {
     assert_eq!(app.count("publish_jobs").await, 1);
     assert_eq!(status_of(&app, &owner, &id).await, "approved");
 }
+
+#[tokio::test]
+async fn a_malformed_post_address_is_the_not_found_page() {
+    let app = spawn_app().await;
+    let owner = app.signed_owner("ada@example.com").await;
+    for path in ["/posts/not-a-post", "/posts/12/delete"] {
+        let (status, html, _) = owner.get(&app, path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(html.contains("Post not found"), "{path}: an HTML page");
+    }
+    let response = owner
+        .post(&app, "/posts/not-a-post/publish", &[("content_hash", "00")])
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}

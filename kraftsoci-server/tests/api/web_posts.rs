@@ -564,3 +564,41 @@ async fn a_malformed_post_address_is_the_not_found_page() {
         .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_post_without_an_image_says_so_and_its_publish_is_refused_plainly() {
+    let app = spawn_app().await;
+    let owner = app.signed_owner("ada@example.com").await;
+    let response = owner
+        .post(&app, "/posts/new", &[("topic", "Words only, no picture")])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let id = location(&response)
+        .trim_start_matches("/posts/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (_, html, _) = owner.get(&app, &format!("/posts/{id}")).await;
+    assert!(html.contains("This post has no image."));
+    let hash = input_value(&html, "content_hash").unwrap();
+    let refused = owner
+        .post(
+            &app,
+            &format!("/posts/{id}/publish"),
+            &[
+                ("content_hash", &hash),
+                ("instagram_account_id", &owner.flow.account_id),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("image cannot be published")
+    );
+    assert_eq!(app.count("publish_jobs").await, 0);
+}

@@ -20,7 +20,8 @@
         return;
       }
       if (document.visibilityState === "visible") {
-        window.location.reload();
+        // Without `?done=…`: the note about the click must not outlive the status it was about.
+        window.location.replace(window.location.pathname);
       } else {
         window.setTimeout(reload, 4000);
       }

@@ -130,7 +130,8 @@ preview-generated-body = Check the caption, hashtags, alt text and image. Nothin
 
 preview-refused-heading = Nothing was done
 preview-stale-heading = The post changed since you opened this page
-preview-stale-body = It was edited in another tab or window, so nothing was published or saved. Below is the post as it is now: check it and click again. What you typed is still in the form.
+preview-stale-body = It was edited in another tab or window, so nothing was published or saved. Below is the post as it is now: check it and click again.
+preview-stale-kept = What you typed is still in the form.
 preview-restricted = You paused publishing in the privacy centre. Resume it there to publish.
 preview-reconnect = The Instagram account needs to be connected again before anything is published to it.
 preview-daily-limit = Instagram allows { $limit } posts per account in 24 hours, and that many are already published or scheduled around this time. Choose another time.

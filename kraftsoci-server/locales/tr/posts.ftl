@@ -130,7 +130,8 @@ preview-generated-body = Açıklamayı, etiketleri, alternatif metni ve görseli
 
 preview-refused-heading = Hiçbir şey yapılmadı
 preview-stale-heading = Bu sayfayı açtığınızdan beri gönderi değişti
-preview-stale-body = Gönderi başka bir sekmede ya da pencerede düzenlendi; bu yüzden hiçbir şey yayınlanmadı ya da kaydedilmedi. Gönderinin şimdiki hâli aşağıda: kontrol edip yeniden tıklayın. Yazdıklarınız formda duruyor.
+preview-stale-body = Gönderi başka bir sekmede ya da pencerede düzenlendi; bu yüzden hiçbir şey yayınlanmadı ya da kaydedilmedi. Gönderinin şimdiki hâli aşağıda: kontrol edip yeniden tıklayın.
+preview-stale-kept = Yazdıklarınız formda duruyor.
 preview-restricted = Gizlilik merkezinde yayınlamayı durdurdunuz. Yayınlamak için oradan devam ettirin.
 preview-reconnect = Bu hesaba bir şey yayınlanmadan önce Instagram hesabının yeniden bağlanması gerekiyor.
 preview-daily-limit = Instagram bir hesap için 24 saatte { $limit } gönderiye izin veriyor ve bu saatlerde o kadar gönderi zaten yayınlanmış ya da zamanlanmış. Başka bir zaman seçin.

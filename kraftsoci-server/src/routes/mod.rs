@@ -24,6 +24,9 @@ pub mod web_billing;
 pub mod web_onboarding;
 pub mod web_reset;
 pub mod web_settings;
+pub mod web_calendar;
+pub mod web_posts;
+pub mod web_privacy;
 
 use std::sync::LazyLock;
 
@@ -60,6 +63,9 @@ pub fn router(state: AppState) -> Router {
         .merge(web_onboarding::routes())
         .merge(web_settings::routes())
         .merge(web_billing::routes())
+        .merge(web_posts::routes())
+        .merge(web_calendar::routes())
+        .merge(web_privacy::routes())
         .merge(crate::web::routes())
         .route("/openapi.json", get(openapi_json))
         .fallback(|| async { ApiError::NotFound })

@@ -39,5 +39,7 @@ mod web_billing;
 mod web_onboarding;
 mod web_reset;
 mod web_settings;
+mod web_posts;
+mod web_privacy_centre;
 mod worker;
 mod worker_postgres;

@@ -18,4 +18,6 @@ mod data_deletion;
 mod harness;
 mod meta_status;
 mod onboarding;
+mod posts;
 mod privacy;
+mod privacy_centre;

@@ -35,7 +35,7 @@ pub struct AccountChoice {
 
 /// What the edit and schedule fields hold: the post's values, or what the owner typed when a
 /// post was refused (nothing typed is lost).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Draft {
     /// The caption.
     pub caption: String,
@@ -372,10 +372,18 @@ pub fn expired(ctx: &PageContext, preview: &Preview<'_>, draft: Option<Draft>) -
 /// 409: the form was made for a preview that is no longer current (an edit in another tab):
 /// nothing was done, and the page shows the post as it is now, with what was typed kept.
 pub fn stale(ctx: &PageContext, preview: &Preview<'_>, draft: Option<Draft>) -> Page {
+    // Only say that what was typed is kept when something was typed.
+    let typed = draft
+        .as_ref()
+        .is_some_and(|draft| *draft != Draft::of(&preview.shown));
+    let mut body = ctx.t("preview-stale-body");
+    if typed {
+        body = format!("{body} {}", ctx.t("preview-stale-kept"));
+    }
     let alert = Alert {
         tone: Tone::Danger,
         heading: ctx.t("preview-stale-heading"),
-        body: ctx.t("preview-stale-body"),
+        body,
     };
     render(
         ctx,

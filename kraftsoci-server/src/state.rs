@@ -11,6 +11,7 @@ use kraftsoci_meta::MetaClient;
 use crate::auth::{AuthLimits, AuthService};
 use crate::billing::Billing;
 use crate::config::Config;
+use crate::http::UsageWriter;
 use crate::media_links::MediaLinks;
 use crate::posts::{InstagramConnect, PostFlow};
 use crate::store::Stores;
@@ -61,6 +62,8 @@ pub struct AppState {
     pub posts: Arc<PostFlow>,
     /// Connecting and disconnecting Instagram accounts.
     pub instagram: Arc<InstagramConnect>,
+    /// The usage log's batching writer (its drop count is an operational metric).
+    pub usage: UsageWriter,
 }
 
 impl std::fmt::Debug for AppState {
@@ -71,6 +74,7 @@ impl std::fmt::Debug for AppState {
             .field("auth", &self.auth)
             .field("media_links", &self.media_links)
             .field("meta", &self.meta)
+            .field("usage", &self.usage)
             .finish_non_exhaustive()
     }
 }

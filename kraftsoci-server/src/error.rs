@@ -379,17 +379,6 @@ impl From<ParseError> for ApiError {
     }
 }
 
-impl From<crate::auth::HashError> for ApiError {
-    fn from(error: crate::auth::HashError) -> Self {
-        match error {
-            crate::auth::HashError::Busy => Self::Overloaded {
-                retry_after_secs: crate::auth::BUSY_RETRY_AFTER_SECS,
-            },
-            crate::auth::HashError::Failed(source) => Self::Internal(source),
-        }
-    }
-}
-
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {

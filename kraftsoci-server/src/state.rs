@@ -11,10 +11,10 @@ use kraftsoci_meta::MetaClient;
 use crate::auth::{AuthLimits, AuthService};
 use crate::billing::Billing;
 use crate::config::Config;
-use crate::http::UsageWriter;
 use crate::media_links::MediaLinks;
 use crate::posts::{InstagramConnect, PostFlow};
 use crate::store::Stores;
+use crate::usage_log::UsageWriter;
 
 /// The application state: configuration, ports and services, each behind an `Arc`, so cloning
 /// is cheap (axum clones it per request).

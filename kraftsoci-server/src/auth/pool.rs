@@ -21,6 +21,8 @@ use std::sync::{Arc, Mutex, mpsc};
 
 use anyhow::Context as _;
 
+use crate::error::ApiError;
+
 /// Why the pool did not run a job.
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
@@ -34,6 +36,17 @@ pub enum HashError {
 
 /// How many seconds a refused caller is told to wait before retrying.
 pub const BUSY_RETRY_AFTER_SECS: u64 = 1;
+
+impl From<HashError> for ApiError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Busy => Self::Overloaded {
+                retry_after_secs: BUSY_RETRY_AFTER_SECS,
+            },
+            HashError::Failed(source) => Self::Internal(source),
+        }
+    }
+}
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 

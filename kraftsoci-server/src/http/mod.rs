@@ -6,10 +6,8 @@ pub mod extract;
 pub mod layers;
 pub mod rate_limit;
 pub mod usage;
-pub mod usage_writer;
 
 pub use auth::AuthUser;
 pub use client::ClientInfo;
 pub use extract::{Json, Path, Query};
 pub use usage::UsageSubject;
-pub use usage_writer::UsageWriter;

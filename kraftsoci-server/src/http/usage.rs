@@ -5,7 +5,7 @@
 //! While a user objects (P31), only security-relevant events are kept for them: requests to
 //! `/v1/auth/*` and any 401, 403 or 429. Health probes are not logged.
 //!
-//! The event is handed to the [`UsageWriter`](super::UsageWriter), which writes events in
+//! The event is handed to the [`UsageWriter`](crate::usage_log::UsageWriter), which writes events in
 //! batches off the request path.
 
 use std::convert::Infallible;

@@ -269,9 +269,9 @@ impl ApplicationBuilder {
             meta,
             posts,
             instagram,
-            usage: crate::http::UsageWriter::spawn(
+            usage: crate::usage_log::UsageWriter::spawn(
                 Arc::clone(&usage_log),
-                crate::http::usage_writer::CAPACITY,
+                crate::usage_log::CAPACITY,
             ),
         };
         let router = layers::apply(

@@ -1,4 +1,5 @@
-//! The usage log's writer (P06), off the request path.
+//! The usage log's writer (P06), off the request path. The middleware that builds the events
+//! is `http::usage`.
 //!
 //! A request used to wait for its own `INSERT INTO usage_log` (a committed statement, a WAL
 //! flush on PostgreSQL) before its response left. Now the middleware hands the event to a

@@ -174,6 +174,9 @@ pub async fn compare(
 pub struct Storm {
     /// Logins answered 200.
     pub logins: u64,
+    /// Logins refused `503` + `Retry-After` by a full password pool (the client then waits
+    /// the `Retry-After` before its next login, as a well-behaved client does).
+    pub shed: u64,
     /// Logins answered otherwise (or not at all).
     pub failed: u64,
     /// How long the storm ran.
@@ -197,16 +200,18 @@ where
     let stop = Arc::new(AtomicBool::new(false));
     let logins = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
+    let shed = Arc::new(AtomicU64::new(0));
     let url = Arc::new(login_url);
     let started = tokio::time::Instant::now();
     let storm: Vec<_> = (0..clients)
         .map(|c| {
             let client = client.clone();
             let users = Arc::clone(users);
-            let (stop, logins, failed, url) = (
+            let (stop, logins, failed, shed, url) = (
                 Arc::clone(&stop),
                 Arc::clone(&logins),
                 Arc::clone(&failed),
+                Arc::clone(&shed),
                 Arc::clone(&url),
             );
             tokio::spawn(async move {
@@ -219,6 +224,21 @@ where
                         .json(&json!({"email": user.email, "password": PASSWORD}))
                         .send()
                         .await;
+                    let retry_after = match &response {
+                        Ok(r) if r.status() == StatusCode::SERVICE_UNAVAILABLE => r
+                            .headers()
+                            .get("retry-after")
+                            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok()),
+                        _ => None,
+                    };
+                    if let Some(secs) = retry_after {
+                        shed.fetch_add(1, Ordering::Relaxed);
+                        if let Ok(response) = response {
+                            let _ = response.bytes().await;
+                        }
+                        tokio::time::sleep(Duration::from_secs(secs)).await;
+                        continue;
+                    }
                     match expect_status(response, StatusCode::OK).await {
                         Ok(()) => logins.fetch_add(1, Ordering::Relaxed),
                         Err(_) => failed.fetch_add(1, Ordering::Relaxed),
@@ -236,6 +256,7 @@ where
     }
     let storm = Storm {
         logins: logins.load(Ordering::Relaxed),
+        shed: shed.load(Ordering::Relaxed),
         failed: failed.load(Ordering::Relaxed),
         elapsed: started.elapsed(),
     };

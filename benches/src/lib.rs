@@ -13,7 +13,8 @@
 //! Modules: [`load`] (the closed-loop driver), [`server`] (kraftsoci in-process),
 //! [`bare`] (the axum + sqlx ceiling), [`fake_graph`] (a Graph API with latency and
 //! exactly-once counters), [`scratch`] (a throw-away PostgreSQL database), and one module per
-//! scenario: [`publish`], [`api`] (also the login storm), [`export`], [`sweep`].
+//! scenario: [`publish`], [`api`] (also the login storm), [`login_burst`] (login shedding),
+//! [`export`], [`sweep`].
 //!
 //! ## Quick start
 //!
@@ -50,6 +51,7 @@ pub mod chaos;
 pub mod export;
 pub mod fake_graph;
 pub mod load;
+pub mod login_burst;
 pub mod publish;
 pub mod report;
 pub mod scratch;

@@ -187,19 +187,32 @@ pub async fn sign_up(
     server: &BenchServer,
     email: &str,
 ) -> anyhow::Result<BenchUser> {
-    let response = client
-        .post(server.url("/v1/auth/signup"))
-        .json(&json!({
-            "name": "Ada Lovelace",
-            "email": email,
-            "password": PASSWORD,
-            "business_name": "Ada's Bakery",
-            "sector": "bakery",
-            "age_confirmed": true,
-            "accepted_policy_version": POLICY,
-        }))
-        .send()
-        .await?;
+    // A full password pool answers 503 + Retry-After; a well-behaved client waits and retries.
+    let response = loop {
+        let response = client
+            .post(server.url("/v1/auth/signup"))
+            .json(&json!({
+                "name": "Ada Lovelace",
+                "email": email,
+                "password": PASSWORD,
+                "business_name": "Ada's Bakery",
+                "sector": "bakery",
+                "age_confirmed": true,
+                "accepted_policy_version": POLICY,
+            }))
+            .send()
+            .await?;
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        match retry_after {
+            Some(secs) if response.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE => {
+                tokio::time::sleep(Duration::from_secs(secs)).await;
+            }
+            _ => break response,
+        }
+    };
     let status = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     if status != reqwest::StatusCode::CREATED {

@@ -129,6 +129,13 @@ pub enum ApiError {
         /// Seconds until a retry can succeed (at least 1).
         retry_after_secs: u64,
     },
+    /// 503 `overloaded` with `Retry-After`: a bounded queue (the password pool during a
+    /// login storm) is full, so the request is refused at once instead of waiting.
+    #[error("overloaded")]
+    Overloaded {
+        /// Seconds after which a retry is likely to be admitted (at least 1).
+        retry_after_secs: u64,
+    },
     /// 503: a dependency (the database) is unavailable.
     #[error("service unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -249,7 +256,7 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) | Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Dependency { status, .. } => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -294,6 +301,11 @@ impl ApiError {
                 "Too many requests; try again later.".into(),
                 None,
             ),
+            Self::Overloaded { .. } => (
+                "overloaded",
+                "The server is busy; try again in a moment.".into(),
+                None,
+            ),
             Self::Unavailable(_) => (
                 "service_unavailable",
                 "The service is temporarily unavailable.".into(),
@@ -331,7 +343,9 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let retry_after = match &self {
-            Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            Self::RateLimited { retry_after_secs } | Self::Overloaded { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
             _ => None,
         };
         let unauthorized = matches!(

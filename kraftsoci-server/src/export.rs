@@ -68,6 +68,8 @@ pub fn body(state: AppState, user: UserId, request: DataSubjectRequest) -> Body 
     let (sender, receiver) = mpsc::channel::<Result<Bytes, std::io::Error>>(BUFFERED_CHUNKS);
     tokio::spawn(async move {
         let sink = Sink(sender.clone());
+        // The usage log is written in batches: let the user's latest requests reach it first.
+        state.usage.flush().await;
         match write(&state, user, &sink).await {
             Ok(()) => {
                 if let Err(error) = state

@@ -60,6 +60,7 @@ mod startup;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod usage_log;
 pub mod web;
 pub mod worker;
 

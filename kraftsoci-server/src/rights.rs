@@ -190,8 +190,7 @@ pub async fn close_with_credentials(
         .auth
         .hasher()
         .verify(password, credentials.as_ref().map(|c| &c.password_hash))
-        .await
-        .map_err(ApiError::Internal)?;
+        .await?;
     match credentials {
         Some(credentials) if matched => close_account(state, credentials.user).await,
         _ => Err(invalid_credentials()),

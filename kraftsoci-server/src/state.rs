@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::media_links::MediaLinks;
 use crate::posts::{InstagramConnect, PostFlow};
 use crate::store::Stores;
+use crate::usage_log::UsageWriter;
 
 /// The application state: configuration, ports and services, each behind an `Arc`, so cloning
 /// is cheap (axum clones it per request).
@@ -61,6 +62,8 @@ pub struct AppState {
     pub posts: Arc<PostFlow>,
     /// Connecting and disconnecting Instagram accounts.
     pub instagram: Arc<InstagramConnect>,
+    /// The usage log's batching writer (its drop count is an operational metric).
+    pub usage: UsageWriter,
 }
 
 impl std::fmt::Debug for AppState {
@@ -71,6 +74,7 @@ impl std::fmt::Debug for AppState {
             .field("auth", &self.auth)
             .field("media_links", &self.media_links)
             .field("meta", &self.meta)
+            .field("usage", &self.usage)
             .finish_non_exhaustive()
     }
 }

@@ -211,6 +211,9 @@ struct StormArgs {
     /// Clients logging in back to back during the storm.
     #[arg(long, default_value_t = 50)]
     login_clients: usize,
+    /// Logins sent at once in the shedding phase (0: skip it).
+    #[arg(long, default_value_t = 200)]
+    burst: usize,
     /// bcrypt cost (default: the server's, 12 as in production).
     #[arg(long)]
     bcrypt_cost: Option<u32>,
@@ -628,7 +631,10 @@ async fn login_storm(args: StormArgs) -> anyhow::Result<()> {
                 ms(s.quantile(0.99)),
                 ms(s.max()),
                 logins.map_or("-".to_owned(), |l| {
-                    format!("{} ok, {} failed", l.logins, l.failed)
+                    format!(
+                        "{} ok, {} shed (503), {} failed",
+                        l.logins, l.shed, l.failed
+                    )
                 }),
                 logins.map_or("-".to_owned(), |l| {
                     format!("{:.1}", l.logins as f64 / l.elapsed.as_secs_f64())
@@ -640,6 +646,45 @@ async fn login_storm(args: StormArgs) -> anyhow::Result<()> {
             "\np99 during the storm ÷ quiet p99: {:.1}×",
             stormy.quantile(0.99).as_secs_f64() / quiet.quantile(0.99).as_secs_f64()
         );
+        if args.burst > 0 {
+            // Let the storm's admitted logins finish before the burst.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let burst = kraftsoci_benches::login_burst::login_burst(
+                &client,
+                &server.url("/v1/auth/login"),
+                &users,
+                args.burst,
+            )
+            .await;
+            println!(
+                "\n{} logins at once (bcrypt cost {})\n",
+                args.burst, server.bcrypt_cost
+            );
+            let mut table = Table::new(["answer", "count", "p50", "p99", "max"]);
+            for (answer, s) in [
+                ("200 (admitted)", &burst.admitted),
+                ("503 + Retry-After (shed)", &burst.shed),
+            ] {
+                table.row([
+                    answer.to_owned(),
+                    s.succeeded().to_string(),
+                    ms(s.quantile(0.5)),
+                    ms(s.quantile(0.99)),
+                    ms(s.max()),
+                ]);
+            }
+            table.row([
+                "anything else".to_owned(),
+                burst.other.to_string(),
+                "-".to_owned(),
+                "-".to_owned(),
+                "-".to_owned(),
+            ]);
+            table.print();
+            if let Some(first) = burst.first_other {
+                println!("\nfirst other answer: {first}");
+            }
+        }
         print_epilogue();
         Ok(())
     })

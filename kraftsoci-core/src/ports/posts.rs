@@ -123,6 +123,23 @@ pub trait PostStore: Send + Sync {
     async fn publish_job(&self, owner: UserId, post: PostId)
     -> Result<Option<JobView>, StoreError>;
 
+    /// The publish jobs of the owner's posts among `posts` (posts without one are left out).
+    /// A list page asks once for all its posts; stores answer in one statement, the default
+    /// asks post by post.
+    async fn publish_jobs(
+        &self,
+        owner: UserId,
+        posts: &[PostId],
+    ) -> Result<Vec<(PostId, JobView)>, StoreError> {
+        let mut out = Vec::with_capacity(posts.len());
+        for post in posts {
+            if let Some(job) = self.publish_job(owner, *post).await? {
+                out.push((*post, job));
+            }
+        }
+        Ok(out)
+    }
+
     /// The Publish click, in one transaction: saves the approved post (optimistic check),
     /// records its consent receipt, and inserts or re-queues its publish job (one per post: a
     /// second click finds the job).

@@ -33,4 +33,13 @@ pub struct UsageEvent {
 pub trait UsageLogStore: Send + Sync {
     /// Appends an event.
     async fn append(&self, event: &UsageEvent) -> Result<(), StoreError>;
+
+    /// Appends events, in order. Stores write them in one statement; the default appends one
+    /// by one.
+    async fn append_many(&self, events: &[UsageEvent]) -> Result<(), StoreError> {
+        for event in events {
+            self.append(event).await?;
+        }
+        Ok(())
+    }
 }

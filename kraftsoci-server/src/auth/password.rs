@@ -6,20 +6,23 @@
 //! - Not one of the very common passwords in `common-passwords.txt` (ASVS 6.2.4).
 //! - No composition rules (ASVS 6.2.5).
 //!
-//! Hashing and verifying run on the blocking pool (`spawn_blocking`) behind a semaphore, so a
-//! burst of logins neither stalls the async workers nor queues unbounded CPU work.
+//! Hashing and verifying run on the password pool ([`super::pool`]): dedicated threads, one
+//! core fewer than the machine has, behind a bounded queue. A burst of logins neither stalls
+//! the async workers nor takes every core from the reads, and a full queue is refused at once
+//! ([`HashError::Busy`], answered 503 + `Retry-After`) instead of waiting without limit.
 
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use kraftsoci_core::ParseError;
 use secrecy::zeroize::Zeroizing;
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Semaphore;
 
-use kraftsoci_core::ParseError;
+use super::pool::{HashError, HashPool};
 
 use crate::store::PasswordHash;
 
@@ -82,11 +85,11 @@ impl fmt::Debug for Password {
     }
 }
 
-/// bcrypt on the blocking pool, with bounded concurrency.
+/// bcrypt on the password pool ([`HashPool`]): dedicated threads, bounded admission.
 #[derive(Clone)]
 pub struct PasswordHasher {
     cost: u32,
-    permits: Arc<Semaphore>,
+    pool: Arc<HashPool>,
     dummy: PasswordHash,
     verifications: Arc<AtomicU64>,
 }
@@ -95,28 +98,41 @@ impl fmt::Debug for PasswordHasher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PasswordHasher")
             .field("cost", &self.cost)
-            .field("available_permits", &self.permits.available_permits())
+            .field("pool", &self.pool)
             .finish_non_exhaustive()
     }
 }
 
+/// The most waiting jobs the automatic queue depth allows.
+const MAX_AUTO_DEPTH: usize = 1024;
+/// How long the automatic queue depth lets an admitted job wait, at most, before its thread
+/// picks it up (the goal: admitted logins answered within 2 s during a storm).
+const AUTO_DEPTH_BUDGET: Duration = Duration::from_millis(1500);
+
 impl PasswordHasher {
-    /// A hasher at `cost` running at most `concurrency` bcrypt computations at once. Computes
-    /// the dummy hash that unknown-email logins are checked against, at the same cost, so
-    /// both paths take the same time.
+    /// A hasher at `cost` on `threads` dedicated threads admitting `depth` waiting jobs beyond
+    /// them (`None`: as many as the threads work through in about 1.5 s, from the time the
+    /// start-up dummy hash took, at least 4 per thread and at most 1024). Computes the dummy
+    /// hash that unknown-email logins are checked against, at the same cost, so both paths
+    /// take the same time.
     ///
     /// # Errors
-    /// When the cost is outside bcrypt's range or the blocking pool is gone.
-    pub async fn new(cost: u32, concurrency: usize) -> anyhow::Result<Self> {
-        let permits = Arc::new(Semaphore::new(concurrency.max(1)));
-        let dummy = run_blocking(&permits, move || {
-            bcrypt::hash("kraftsoci dummy password for timing", cost)
-        })
-        .await?
-        .context("bcrypt refused the configured cost")?;
+    /// When the cost is outside bcrypt's range or a thread cannot start.
+    pub async fn new(cost: u32, threads: usize, depth: Option<usize>) -> anyhow::Result<Self> {
+        // Start with room for the dummy hash; the real depth follows once it is measured.
+        let probe = HashPool::start(threads, 0)?;
+        let started = Instant::now();
+        let dummy = probe
+            .run(move || bcrypt::hash("kraftsoci dummy password for timing", cost))
+            .await
+            .map_err(anyhow::Error::from)?
+            .context("bcrypt refused the configured cost")?;
+        let threads = probe.threads();
+        let depth = depth.unwrap_or_else(|| auto_depth(threads, started.elapsed()));
+        drop(probe);
         Ok(Self {
             cost,
-            permits,
+            pool: Arc::new(HashPool::start(threads, depth)?),
             dummy: PasswordHash::from_stored(dummy),
             verifications: Arc::new(AtomicU64::new(0)),
         })
@@ -125,6 +141,11 @@ impl PasswordHasher {
     /// The work factor.
     pub fn cost(&self) -> u32 {
         self.cost
+    }
+
+    /// The pool the hashing runs on (its size, what is in it, how many jobs it refused).
+    pub fn pool(&self) -> &HashPool {
+        &self.pool
     }
 
     /// How many bcrypt verifications ran, real or dummy (an operational counter; tests use it
@@ -136,13 +157,16 @@ impl PasswordHasher {
     /// Hashes a policy-checked password.
     ///
     /// # Errors
-    /// When bcrypt or the blocking pool fails.
-    pub async fn hash(&self, password: &Password) -> anyhow::Result<PasswordHash> {
+    /// [`HashError::Busy`] when the pool is full; [`HashError::Failed`] when bcrypt or the
+    /// pool fails.
+    pub async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
         // `Password::parse` guarantees at most 72 bytes, so the non-truncating variant would
         // only differ at exactly 72 bytes, which bcrypt reads in full.
         let bytes = zeroizing_copy(password.bytes());
         let cost = self.cost;
-        let hash = run_blocking(&self.permits, move || bcrypt::hash(bytes.as_slice(), cost))
+        let hash = self
+            .pool
+            .run(move || bcrypt::hash(bytes.as_slice(), cost))
             .await?
             .context("bcrypt failed")?;
         Ok(PasswordHash::from_stored(hash))
@@ -153,12 +177,14 @@ impl PasswordHasher {
     /// the time taken does not reveal which case happened.
     ///
     /// # Errors
-    /// When the blocking pool fails; a malformed stored hash counts as a mismatch.
+    /// [`HashError::Busy`] when the pool is full (whether or not the account exists);
+    /// [`HashError::Failed`] when the pool fails. A malformed stored hash counts as a
+    /// mismatch.
     pub async fn verify(
         &self,
         candidate: &SecretString,
         hash: Option<&PasswordHash>,
-    ) -> anyhow::Result<bool> {
+    ) -> Result<bool, HashError> {
         let candidate_bytes = candidate.expose_secret().as_bytes();
         let usable = candidate_bytes.len() <= MAX_PASSWORD_BYTES;
         let (target, real) = match hash {
@@ -167,31 +193,25 @@ impl PasswordHasher {
         };
         let bytes = zeroizing_copy(candidate_bytes);
         let counter = Arc::clone(&self.verifications);
-        let matched = run_blocking(&self.permits, move || {
-            counter.fetch_add(1, Ordering::Relaxed);
-            bcrypt::verify(bytes.as_slice(), &target)
-        })
-        .await?
-        .unwrap_or(false);
+        let matched = self
+            .pool
+            .run(move || {
+                counter.fetch_add(1, Ordering::Relaxed);
+                bcrypt::verify(bytes.as_slice(), &target)
+            })
+            .await?
+            .unwrap_or(false);
         Ok(real && matched)
     }
 }
 
-async fn run_blocking<T: Send + 'static>(
-    permits: &Arc<Semaphore>,
-    work: impl FnOnce() -> T + Send + 'static,
-) -> anyhow::Result<T> {
-    let permit = Arc::clone(permits)
-        .acquire_owned()
-        .await
-        .context("the password hasher is shut down")?;
-    tokio::task::spawn_blocking(move || {
-        let result = work();
-        drop(permit);
-        result
-    })
-    .await
-    .context("password hashing task failed")
+/// The automatic queue depth for jobs taking `one` each on `threads` threads.
+fn auto_depth(threads: usize, one: Duration) -> usize {
+    let per_thread = AUTO_DEPTH_BUDGET.as_micros() / one.as_micros().max(1);
+    let per_thread = usize::try_from(per_thread).unwrap_or(usize::MAX).max(4);
+    per_thread
+        .saturating_mul(threads)
+        .min(MAX_AUTO_DEPTH.max(threads))
 }
 
 /// A copy of secret bytes for the blocking task, wiped when dropped.
@@ -251,7 +271,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_are_bcrypt_and_verify_only_the_same_password() {
-        let hasher = PasswordHasher::new(4, 2).await.unwrap();
+        let hasher = PasswordHasher::new(4, 2, None).await.unwrap();
         let plain = secret("a very secret phrase");
         let hash = hasher
             .hash(&Password::parse("password", &plain).unwrap())
@@ -282,7 +302,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_password_and_the_same_password_with_a_longer_tail_do_not_both_verify() {
-        let hasher = PasswordHasher::new(4, 1).await.unwrap();
+        let hasher = PasswordHasher::new(4, 1, None).await.unwrap();
         let exactly_72 = "k".repeat(72);
         let hash = hasher
             .hash(&Password::parse("password", &secret(&exactly_72)).unwrap())
@@ -299,5 +319,38 @@ mod tests {
             let longer = format!("{exactly_72}{tail}");
             assert!(!hasher.verify(&secret(&longer), Some(&hash)).await.unwrap());
         }
+    }
+
+    #[test]
+    fn the_automatic_depth_follows_the_cost_within_bounds() {
+        // Cost 12 at 250 ms on one thread: six waiting jobs are 1.5 s of work.
+        assert_eq!(auto_depth(1, Duration::from_millis(250)), 6);
+        assert_eq!(auto_depth(3, Duration::from_millis(250)), 18);
+        // Slow hashing still admits a few per thread; fast hashing is capped.
+        assert_eq!(auto_depth(1, Duration::from_secs(2)), 4);
+        assert_eq!(auto_depth(2, Duration::from_micros(500)), MAX_AUTO_DEPTH);
+        assert_eq!(auto_depth(1, Duration::ZERO), MAX_AUTO_DEPTH);
+    }
+
+    #[tokio::test]
+    async fn a_full_pool_refuses_hashing_and_verifying_without_running_bcrypt() {
+        let hasher = PasswordHasher::new(4, 1, Some(1)).await.unwrap();
+        let plain = secret("a very secret phrase");
+        let password = Password::parse("password", &plain).unwrap();
+        let hash = hasher.hash(&password).await.unwrap();
+        let holds = [hasher.pool().hold().unwrap(), hasher.pool().hold().unwrap()];
+        let before = hasher.verifications();
+        assert!(matches!(
+            hasher.verify(&plain, Some(&hash)).await,
+            Err(HashError::Busy)
+        ));
+        assert!(matches!(
+            hasher.verify(&plain, None).await,
+            Err(HashError::Busy)
+        ));
+        assert!(matches!(hasher.hash(&password).await, Err(HashError::Busy)));
+        assert_eq!(hasher.verifications(), before);
+        drop(holds);
+        assert!(hasher.verify(&plain, Some(&hash)).await.unwrap());
     }
 }

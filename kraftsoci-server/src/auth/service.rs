@@ -245,11 +245,7 @@ impl AuthService {
     }
 
     async fn create_account(&self, request: SignUp) -> Result<Account, ApiError> {
-        let password_hash = self
-            .hasher
-            .hash(&request.password)
-            .await
-            .map_err(ApiError::Internal)?;
+        let password_hash = self.hasher.hash(&request.password).await?;
         let account = Account {
             id: UserId::new(),
             name: request.name,
@@ -320,8 +316,7 @@ impl AuthService {
         let matched = self
             .hasher
             .verify(password, credentials.as_ref().map(|c| &c.password_hash))
-            .await
-            .map_err(ApiError::Internal)?;
+            .await?;
         match credentials {
             Some(credentials) if matched => Ok(credentials),
             _ => Err(invalid_credentials()),
@@ -384,10 +379,7 @@ impl AuthService {
             Err(StoreError::NotFound) => None,
             Err(other) => return Err(other.into()),
         };
-        self.hasher
-            .verify(password, hash.as_ref())
-            .await
-            .map_err(ApiError::Internal)
+        Ok(self.hasher.verify(password, hash.as_ref()).await?)
     }
 
     /// Changes the password; every other session is revoked and every access token issued
@@ -406,7 +398,7 @@ impl AuthService {
         if !self.verify_password(user, current).await? {
             return Err(invalid_credentials());
         }
-        let hash = self.hasher.hash(new).await.map_err(ApiError::Internal)?;
+        let hash = self.hasher.hash(new).await?;
         self.store
             .change_password(user, &hash, Some(session), self.clock.now())
             .await?;
@@ -470,7 +462,7 @@ impl AuthService {
         token: &SecretString,
         new: &Password,
     ) -> Result<(), ApiError> {
-        let hash = self.hasher.hash(new).await.map_err(ApiError::Internal)?;
+        let hash = self.hasher.hash(new).await?;
         let user = self
             .store
             .reset_password(

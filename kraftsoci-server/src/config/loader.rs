@@ -109,6 +109,11 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
         Ok(value)
     }
 
+    /// An optional positive number: `None` when unset, an error when 0 or not a number.
+    pub(super) fn optional_positive(&self, name: &'static str) -> Result<Option<u32>, ConfigError> {
+        self.get(name).map(|_| self.positive(name, 1)).transpose()
+    }
+
     pub(super) fn flag(&self, name: &'static str) -> Result<Option<bool>, ConfigError> {
         self.get(name)
             .map(|v| match v.to_ascii_lowercase().as_str() {
@@ -294,6 +299,11 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
             auth_rate_per_ip: self.parse("KRAFTSOCI_AUTH_RATE_PER_IP", "10/6")?,
             auth_rate_per_account: self.parse("KRAFTSOCI_AUTH_RATE_PER_ACCOUNT", "5/60")?,
             bcrypt_cost,
+            password_threads: self.optional_positive("KRAFTSOCI_PASSWORD_THREADS")?,
+            password_queue: self
+                .get("KRAFTSOCI_PASSWORD_QUEUE")
+                .map(|_| self.parse("KRAFTSOCI_PASSWORD_QUEUE", "0"))
+                .transpose()?,
             media_signing_key: self.media_signing_key()?,
             media_preview_ttl: self.seconds("KRAFTSOCI_MEDIA_PREVIEW_TTL", 3600)?,
             media_publish_ttl: self.seconds("KRAFTSOCI_MEDIA_PUBLISH_TTL", 86_400)?,

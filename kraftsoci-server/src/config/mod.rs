@@ -112,6 +112,14 @@ pub struct Config {
     pub auth_rate_per_account: RateLimit,
     /// `KRAFTSOCI_BCRYPT_COST`: bcrypt work factor (≥ 10 in production).
     pub bcrypt_cost: u32,
+    /// `KRAFTSOCI_PASSWORD_THREADS`: threads of the password pool (default: one fewer than
+    /// the machine's cores, at least 1).
+    pub password_threads: Option<u32>,
+    /// `KRAFTSOCI_PASSWORD_QUEUE`: password jobs admitted beyond the running ones; a login,
+    /// sign-up or password change arriving when the queue is full is answered 503 +
+    /// `Retry-After` (default: what the pool works through in about 1.5 s, measured at
+    /// start-up).
+    pub password_queue: Option<u32>,
     /// `KRAFTSOCI_MEDIA_SIGNING_KEY`: the key of signed media links (at least 32 bytes); when
     /// unset it is derived from the JWT secret under a fixed label.
     pub media_signing_key: Option<SecretString>,

@@ -344,3 +344,29 @@ fn media_urls_are_directories_or_buckets() {
     );
     assert!("s3://".parse::<MediaUrl>().is_err());
 }
+
+#[test]
+fn the_password_pool_settings_default_to_automatic_and_refuse_nonsense() {
+    let config = load(&[]).unwrap();
+    assert_eq!(config.password_threads, None);
+    assert_eq!(config.password_queue, None);
+    let config = load(&[
+        ("KRAFTSOCI_PASSWORD_THREADS", "3"),
+        ("KRAFTSOCI_PASSWORD_QUEUE", "0"),
+    ])
+    .unwrap();
+    assert_eq!(config.password_threads, Some(3));
+    assert_eq!(
+        config.password_queue,
+        Some(0),
+        "a queue of 0: only the running jobs"
+    );
+    for (variable, value) in [
+        ("KRAFTSOCI_PASSWORD_THREADS", "0"),
+        ("KRAFTSOCI_PASSWORD_THREADS", "many"),
+        ("KRAFTSOCI_PASSWORD_QUEUE", "-1"),
+    ] {
+        let err = load(&[(variable, value)]).unwrap_err();
+        assert_eq!(err.variable, variable, "{value}");
+    }
+}

@@ -4,6 +4,9 @@
 //!
 //! While a user objects (P31), only security-relevant events are kept for them: requests to
 //! `/v1/auth/*` and any 401, 403 or 429. Health probes are not logged.
+//!
+//! The event is handed to the [`UsageWriter`](crate::usage_log::UsageWriter), which writes events in
+//! batches off the request path.
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -95,10 +98,8 @@ pub async fn record_usage(State(state): State<AppState>, request: Request, next:
         security,
         at: state.clock.now(),
     };
-    if let Err(error) = state.stores.usage_log.append(&event).await {
-        // Losing one log line must not fail the request it describes.
-        tracing::warn!(%error, "usage event not recorded");
-    }
+    // Written in batches by the usage writer; the response does not wait for the database.
+    state.usage.record(event);
     response
 }
 

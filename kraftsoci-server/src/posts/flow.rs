@@ -135,8 +135,9 @@ impl PostFlow {
         }
     }
 
-    /// Builds the views of `posts` (one query for connections, one lookup per post for media
-    /// and job).
+    /// Builds the views of `posts` in a fixed number of statements whatever their number: one
+    /// for the connections, one for the media, and one for the jobs when some post is
+    /// approved or publishing.
     ///
     /// # Errors
     /// Storage failures.
@@ -161,12 +162,26 @@ impl PostFlow {
             .await?
             .into_iter()
             .collect();
+        // Only approved and publishing posts have a job worth showing; one statement for all.
+        let queued: Vec<PostId> = posts
+            .iter()
+            .filter(|p| matches!(p.status, PostStatus::Approved | PostStatus::Publishing))
+            .map(|p| p.id)
+            .collect();
+        let mut jobs: HashMap<PostId, JobView> = if queued.is_empty() {
+            HashMap::new()
+        } else {
+            self.ports
+                .posts
+                .publish_jobs(owner, &queued)
+                .await?
+                .into_iter()
+                .collect()
+        };
         let mut out = Vec::with_capacity(posts.len());
         for post in posts {
             let job = match post.status {
-                PostStatus::Approved | PostStatus::Publishing => {
-                    self.ports.posts.publish_job(owner, post.id).await?
-                }
+                PostStatus::Approved | PostStatus::Publishing => jobs.remove(&post.id),
                 _ => None,
             };
             out.push(PostView {

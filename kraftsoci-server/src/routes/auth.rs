@@ -179,6 +179,7 @@ fn policy_version(fields: &mut Fields, value: &str, current: Option<&str>) -> Op
         (status = 409, description = "`email_taken`", body = ErrorBody),
         (status = 422, description = "Invalid fields; `age_requirement` when `age_confirmed` is false", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
+        (status = 503, description = "`overloaded`: the password pool is full; retry after `Retry-After` seconds", body = ErrorBody),
     ))]
 #[tracing::instrument(skip_all)]
 async fn signup(
@@ -249,6 +250,7 @@ fn account_key(email: &str, parsed: Option<&Email>) -> String {
         (status = 200, description = "Logged in", body = TokenPairResponse),
         (status = 401, description = "`invalid_credentials`, the same for an unknown email and a wrong password", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
+        (status = 503, description = "`overloaded`: the password pool is full; retry after `Retry-After` seconds", body = ErrorBody),
     ))]
 #[tracing::instrument(skip_all)]
 async fn login(
@@ -325,6 +327,7 @@ async fn request_reset(
         (status = 204, description = "Password changed; every session revoked"),
         (status = 400, description = "`invalid_token`: unknown, used or expired", body = ErrorBody),
         (status = 422, description = "The new password breaks the policy", body = ErrorBody),
+        (status = 503, description = "`overloaded`: the password pool is full; retry after `Retry-After` seconds", body = ErrorBody),
     ))]
 #[tracing::instrument(skip_all)]
 async fn confirm_reset(
@@ -345,6 +348,7 @@ async fn confirm_reset(
         (status = 204, description = "Changed; other sessions revoked"),
         (status = 401, description = "Not authenticated, or `invalid_credentials` for a wrong current password", body = ErrorBody),
         (status = 422, description = "The new password breaks the policy", body = ErrorBody),
+        (status = 503, description = "`overloaded`: the password pool is full; retry after `Retry-After` seconds", body = ErrorBody),
     ))]
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 async fn change_password(

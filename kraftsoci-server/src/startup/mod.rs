@@ -153,8 +153,11 @@ impl ApplicationBuilder {
                 source,
             })?,
         };
-        let concurrency = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let hasher = PasswordHasher::new(config.bcrypt_cost, concurrency)
+        let threads = config
+            .password_threads
+            .map_or_else(crate::auth::default_threads, |n| n as usize);
+        let depth = config.password_queue.map(|n| n as usize);
+        let hasher = PasswordHasher::new(config.bcrypt_cost, threads, depth)
             .await
             .map_err(|source| Error::Setup {
                 what: "password hashing",
@@ -247,6 +250,7 @@ impl ApplicationBuilder {
                 redirect_uri: config.meta.redirect_uri.clone(),
             },
         ));
+        let usage_log = Arc::clone(&stores.usage_log);
         let state = AppState {
             config: Arc::new(config),
             stores,
@@ -265,6 +269,10 @@ impl ApplicationBuilder {
             meta,
             posts,
             instagram,
+            usage: crate::usage_log::UsageWriter::spawn(
+                Arc::clone(&usage_log),
+                crate::usage_log::CAPACITY,
+            ),
         };
         let router = layers::apply(
             routes::router(state.clone()),
@@ -377,6 +385,8 @@ impl Application {
         if let Some(sweep) = sweep {
             sweep.stop().await;
         }
+        // Every request is answered: write the usage events still waiting.
+        self.state.usage.shutdown().await;
         served?;
         Ok(())
     }

@@ -19,6 +19,7 @@ mod instagram;
 mod isolation;
 mod key_rotation;
 mod login;
+mod login_storm;
 mod media;
 mod meta_callbacks;
 mod policy;

@@ -4,7 +4,9 @@ use reqwest::StatusCode;
 
 use crate::helpers::{PASSWORD, TestApp, spawn_app};
 
+/// The usage log's rows matching `filter`, once every event recorded so far is written.
 async fn rows(app: &TestApp, filter: &str) -> Vec<String> {
+    app.state.usage.flush().await;
     app.db
         .strings(format!(
             "SELECT method || ' ' || route || ' ' || status || ' ' || COALESCE(ip, '-') || ' ' || \
@@ -67,6 +69,7 @@ async fn while_the_user_objects_only_security_events_are_logged() {
         app.put_objections(&user.access, true).await.status(),
         StatusCode::OK
     );
+    app.state.usage.flush().await;
     let last_id = app
         .db
         .count("SELECT MAX(id) FROM usage_log".to_owned())

@@ -102,6 +102,7 @@ contract!(
     posts_flow::disconnecting_withdraws_queued_posts_and_deletes_the_token_at_once,
     posts_flow::a_sandbox_container_is_published_once,
     usage_log::usage_events_are_appended_with_and_without_a_user,
+    usage_log::usage_events_are_appended_in_batches_in_order,
     schema::deleting_a_user_removes_their_rows_but_keeps_payment_records,
     schema::the_current_policy_version_is_the_latest_published,
     schema::the_database_answers_pings,

@@ -4,7 +4,7 @@
 use chrono::Duration;
 use kraftsoci_core::ports::{Connection, ConnectionStatus, MediaKey};
 use kraftsoci_core::ports::{JOB_RUNNING, JobRequest, PostMedia, PostUpdate, Queued, StoredImage};
-use kraftsoci_core::{Approval, IgUserId, Post, PostStatus, StoreError, UserId};
+use kraftsoci_core::{Approval, IgUserId, Post, PostId, PostStatus, StoreError, UserId};
 use kraftsoci_server::store::{NewOAuthState, SandboxContainer, SandboxStatus, Stores};
 
 use crate::fixtures::{connected, content, ig, signed_up, t0};
@@ -212,6 +212,44 @@ pub async fn a_click_saves_the_post_its_receipt_and_one_job_together(db: &TestDb
         db.count("SELECT COUNT(*) FROM publish_jobs".to_owned())
             .await,
         1
+    );
+    // The batched reads of a list page: one post's job and media among others (a post
+    // without a job, an unknown id, another owner's post are left out).
+    let other = generated(&store, ada.id).await;
+    let bob = signed_up(&store, "bob@example.com").await;
+    let bobs = generated(&store, bob.id).await;
+    let ids = [post.id(), other.id(), PostId::new(), bobs.id()];
+    let jobs = store.posts.publish_jobs(ada.id, &ids).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].0, post.id());
+    assert_eq!(jobs[0].1, view);
+    let mut media: Vec<PostId> = store
+        .posts
+        .post_media(ada.id, &ids)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    media.sort_by_key(|id| id.to_string());
+    let mut expected = vec![post.id(), other.id()];
+    expected.sort_by_key(|id| id.to_string());
+    assert_eq!(media, expected);
+    assert!(
+        store
+            .posts
+            .post_media(ada.id, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .posts
+            .publish_jobs(ada.id, &[])
+            .await
+            .unwrap()
+            .is_empty()
     );
     assert_eq!(
         db.count("SELECT COUNT(*) FROM consent_receipts".to_owned())

@@ -40,3 +40,41 @@ pub async fn usage_events_are_appended_with_and_without_a_user(db: &TestDb) {
         vec!["/v1/me".to_owned(), "/v1/me".to_owned()]
     );
 }
+
+pub async fn usage_events_are_appended_in_batches_in_order(db: &TestDb) {
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
+    // More than one INSERT's worth (500 rows), with and without a user, nulls included.
+    let events: Vec<UsageEvent> = (0..1203)
+        .map(|n| UsageEvent {
+            user: (n % 2 == 0).then_some(ada.id),
+            method: "GET".to_owned(),
+            route: format!("/r/{n:04}"),
+            status: 200,
+            ip: (n % 3 == 0).then(|| "198.51.100.1".to_owned()),
+            user_agent: None,
+            security: n % 5 == 0,
+            at: t0(),
+        })
+        .collect();
+    store.usage_log.append_many(&events).await.unwrap();
+    store.usage_log.append_many(&[]).await.unwrap();
+    let routes = db
+        .strings("SELECT route FROM usage_log ORDER BY id".to_owned())
+        .await;
+    assert_eq!(routes.len(), 1203);
+    assert!(routes.windows(2).all(|w| w[0] < w[1]), "in order");
+    assert_eq!(
+        db.count(format!(
+            "SELECT COUNT(*) FROM usage_log WHERE user_id = '{}'",
+            ada.id
+        ))
+        .await,
+        602
+    );
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM usage_log WHERE security AND ip IS NULL".to_owned())
+            .await,
+        160
+    );
+}

@@ -11,7 +11,7 @@ use kraftsoci_core::ports::{
 };
 use kraftsoci_core::{IgUserId, PostContent, PostId, PostSnapshot, PostStatus, StoreError, UserId};
 
-use super::publish_queue::{drop_job, job_running, queue_job, select_job_view};
+use super::publish_queue::{drop_job, job_running, queue_job, select_job_view, select_job_views};
 use super::{Conn, Db, ThisStore, commit, count_u32, db_error, small, to_json};
 use crate::store::cursor::PostCursor;
 use crate::store::rows::{MediaRow, PostRow};
@@ -149,22 +149,34 @@ async fn select_posts_for_account(
     .collect()
 }
 
-async fn select_post_media(
+/// The media of the owner's posts among `ids`, in one statement whatever their number: an
+/// `IN` list of bound ids (pages hold at most 100), the same SQL on both engines.
+async fn select_posts_media(
     conn: &mut Conn,
     owner: UserId,
-    id: PostId,
-) -> Result<Option<(PostId, PostMedia)>, StoreError> {
-    sqlx::query_as::<Db, MediaRow>(
+    ids: &[PostId],
+) -> Result<Vec<(PostId, PostMedia)>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = sqlx::QueryBuilder::<Db>::new(
         "SELECT id, topic, image_key, image_width, image_height, sandbox FROM posts \
-         WHERE owner_id = $1 AND id = $2",
-    )
-    .bind(Id::from(owner))
-    .bind(Id::from(id))
-    .fetch_optional(conn)
-    .await
-    .map_err(db_error)?
-    .map(TryInto::try_into)
-    .transpose()
+         WHERE owner_id = ",
+    );
+    query.push_bind(Id::from(owner)).push(" AND id IN (");
+    let mut list = query.separated(", ");
+    for id in ids {
+        list.push_bind(Id::from(*id));
+    }
+    query.push(")");
+    query
+        .build_query_as::<MediaRow>()
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect()
 }
 
 /// The stored status of one of the owner's posts (its name).
@@ -394,16 +406,7 @@ impl PostStore for ThisStore {
         owner: UserId,
         ids: &[PostId],
     ) -> Result<Vec<(PostId, PostMedia)>, StoreError> {
-        let mut conn = self.conn().await?;
-        let mut out = Vec::with_capacity(ids.len());
-        // One indexed lookup per post: pages hold at most 100, and the same SQL then runs on
-        // both engines (no array binds).
-        for id in ids {
-            if let Some(media) = select_post_media(&mut conn, owner, *id).await? {
-                out.push(media);
-            }
-        }
-        Ok(out)
+        select_posts_media(&mut *self.conn().await?, owner, ids).await
     }
 
     async fn publish_job(
@@ -412,6 +415,14 @@ impl PostStore for ThisStore {
         post: PostId,
     ) -> Result<Option<JobView>, StoreError> {
         select_job_view(&mut *self.conn().await?, owner, post).await
+    }
+
+    async fn publish_jobs(
+        &self,
+        owner: UserId,
+        posts: &[PostId],
+    ) -> Result<Vec<(PostId, JobView)>, StoreError> {
+        select_job_views(&mut *self.conn().await?, owner, posts).await
     }
 
     async fn approve_and_queue(

@@ -232,6 +232,45 @@ pub(super) async fn select_job_view(
     }))
 }
 
+/// The publish jobs of the owner's posts among `posts`, in one statement (an `IN` list of
+/// bound ids); posts without a job are left out.
+pub(super) async fn select_job_views(
+    conn: &mut Conn,
+    owner: UserId,
+    posts: &[PostId],
+) -> Result<Vec<(PostId, JobView)>, StoreError> {
+    if posts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = sqlx::QueryBuilder::<Db>::new(
+        "SELECT post_id, state, run_after, attempts FROM publish_jobs WHERE owner_id = ",
+    );
+    query.push_bind(Id::from(owner)).push(" AND post_id IN (");
+    let mut list = query.separated(", ");
+    for post in posts {
+        list.push_bind(Id::from(*post));
+    }
+    query.push(")");
+    let rows = query
+        .build_query_as::<(Id, String, Ts, i32)>()
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(rows
+        .into_iter()
+        .map(|(post, state, run_after, attempts)| {
+            (
+                PostId::from_uuid(post.0),
+                JobView {
+                    state,
+                    run_after: run_after.0,
+                    attempts: u32::try_from(attempts).unwrap_or(0),
+                },
+            )
+        })
+        .collect())
+}
+
 /// Drops a post's publish job unless a worker holds it with a lease still live at `now`.
 pub(super) async fn drop_job(
     conn: &mut Conn,

@@ -26,9 +26,42 @@ async fn insert_event(conn: &mut Conn, event: &UsageEvent) -> Result<(), StoreEr
     Ok(())
 }
 
+/// The most rows one `INSERT` carries: 8 binds a row stays under SQLite's and PostgreSQL's
+/// bind limits (32,766 and 65,535).
+const ROWS_PER_INSERT: usize = 500;
+
+/// Inserts `events` in multi-row `INSERT`s of up to [`ROWS_PER_INSERT`] rows, in order.
+async fn insert_events(conn: &mut Conn, events: &[UsageEvent]) -> Result<(), StoreError> {
+    for chunk in events.chunks(ROWS_PER_INSERT) {
+        let mut query = sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO usage_log (user_id, method, route, status, ip, user_agent, security, at) ",
+        );
+        query.push_values(chunk, |mut row, event| {
+            row.push_bind(event.user.map(Id::from))
+                .push_bind(event.method.as_str())
+                .push_bind(event.route.as_str())
+                .push_bind(i32::from(event.status))
+                .push_bind(event.ip.as_deref())
+                .push_bind(event.user_agent.as_deref())
+                .push_bind(event.security)
+                .push_bind(Ts(event.at));
+        });
+        query.build().execute(&mut *conn).await.map_err(db_error)?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl UsageLogStore for ThisStore {
     async fn append(&self, event: &UsageEvent) -> Result<(), StoreError> {
         insert_event(&mut *self.conn().await?, event).await
+    }
+
+    async fn append_many(&self, events: &[UsageEvent]) -> Result<(), StoreError> {
+        match events {
+            [] => Ok(()),
+            [one] => self.append(one).await,
+            many => insert_events(&mut *self.conn().await?, many).await,
+        }
     }
 }

@@ -1,0 +1,193 @@
+//! Statements per request: a list page costs a fixed number of SQL statements whatever its
+//! size, on SQLite and on PostgreSQL, so that N+1 lookups (one query per post) cannot come
+//! back unnoticed.
+//!
+//! Every statement sqlx runs emits one `tracing` event on the `sqlx::query` target (on
+//! SQLite from the connection's worker thread, before the result is handed back). This
+//! binary installs a process-wide subscriber that counts them; it holds a single test so
+//! that nothing else runs statements meanwhile (the server's publish worker and retention
+//! sweep are off in tests, and the usage log is flushed inside each measured window).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use kraftsoci_core::ports::{MediaKey, PostMedia, StoredImage};
+use kraftsoci_core::{Caption, Clock as _, MediaDigest, MediaKind, Post, PostContent, UserId};
+use reqwest::StatusCode;
+use serde_json::Value;
+use tracing::field::{Field, Visit};
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
+use tracing_subscriber::util::SubscriberInitExt as _;
+
+use crate::helpers::{TestApp, parts, spawn_app_on};
+use crate::support::TestDb;
+
+/// The data statements seen (their summaries), connection set-up left out.
+static STATEMENTS: OnceLock<Arc<Mutex<Vec<String>>>> = OnceLock::new();
+
+struct Counting(Arc<Mutex<Vec<String>>>);
+
+struct Summary(Option<String>);
+
+impl Visit for Summary {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "summary" {
+            self.0 = Some(value.to_owned());
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "summary" {
+            self.0 = Some(format!("{value:?}"));
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> Layer<S> for Counting {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        if event.metadata().target() != "sqlx::query" {
+            return;
+        }
+        let mut summary = Summary(None);
+        event.record(&mut summary);
+        let summary = summary.0.unwrap_or_default();
+        // Connection set-up (PRAGMA, SET) depends on when the pool opens a connection, not on
+        // the request.
+        let first = summary
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase();
+        if matches!(first.as_str(), "PRAGMA" | "SET" | "SHOW") {
+            return;
+        }
+        self.0.lock().unwrap().push(summary);
+    }
+}
+
+fn statements() -> &'static Arc<Mutex<Vec<String>>> {
+    STATEMENTS.get_or_init(|| {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        tracing_subscriber::registry()
+            .with(Counting(Arc::clone(&seen)))
+            .init();
+        seen
+    })
+}
+
+/// The statements `GET /v1/posts{query}` runs, and its body. The usage log is flushed before
+/// and inside the window, so the request's own usage event is counted, once.
+async fn measure(app: &TestApp, access: &str, query: &str) -> (Vec<String>, Value) {
+    app.state.usage.flush().await;
+    statements().lock().unwrap().clear();
+    let response = app
+        .client
+        .get(app.url(&format!("/v1/posts{query}")))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = parts(response).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.state.usage.flush().await;
+    let seen = statements().lock().unwrap().clone();
+    (seen, body)
+}
+
+async fn add_posts(app: &TestApp, owner: UserId, count: usize) {
+    for n in 0..count {
+        let content = PostContent {
+            caption: Caption::parse(&format!("Fresh simit, batch {n}")).unwrap(),
+            hashtags: Vec::new(),
+            alt_text: None,
+            media_kind: MediaKind::Image,
+            media: vec![MediaDigest::of(format!("image {n}").as_bytes())],
+            target: None,
+        };
+        let post = Post::generated(owner, content, app.clock.now()).unwrap();
+        let key = MediaKey::new(owner, &format!("{}.jpg", post.id())).unwrap();
+        app.state
+            .stores
+            .posts
+            .insert_post(
+                post.snapshot(),
+                &PostMedia {
+                    topic: Some(format!("topic {n}")),
+                    image: Some(StoredImage {
+                        key,
+                        width: 1080,
+                        height: 1350,
+                    }),
+                    sandbox: false,
+                },
+            )
+            .await
+            .unwrap();
+        app.clock.advance(chrono::Duration::milliseconds(1));
+    }
+}
+
+async fn a_list_page_costs_the_same_statements_whatever_its_size(db: TestDb) {
+    let engine = format!("{:?}", db.backend());
+    let app = spawn_app_on(db, |_| {}, |builder| builder).await;
+    let user = app.signup_user("ada@example.com").await;
+    let owner = UserId::from_uuid(user.id.parse().unwrap());
+
+    add_posts(&app, owner, 1).await;
+    // Warm up: the pool's connections are open before anything is counted.
+    for _ in 0..3 {
+        measure(&app, &user.access, "?limit=20").await;
+    }
+    let (one, body) = measure(&app, &user.access, "?limit=20").await;
+    assert_eq!(body["posts"].as_array().unwrap().len(), 1);
+    assert_eq!(body["posts"][0]["topic"], "topic 0", "{body}");
+
+    add_posts(&app, owner, 44).await;
+    let (twenty, body) = measure(&app, &user.access, "?limit=20").await;
+    let page = body["posts"].as_array().unwrap();
+    assert_eq!(page.len(), 20);
+    assert!(
+        page.iter()
+            .all(|p| p["topic"].as_str().is_some() && p["image_url"].is_string()),
+        "every post carries its media: {body}"
+    );
+    let cursor = body["next_cursor"].as_str().unwrap().to_owned();
+    let (next, body) = measure(&app, &user.access, &format!("?limit=20&cursor={cursor}")).await;
+    assert_eq!(body["posts"].as_array().unwrap().len(), 20);
+    let (hundred, body) = measure(&app, &user.access, "?limit=100").await;
+    assert_eq!(body["posts"].as_array().unwrap().len(), 45);
+
+    // The same statements (their `IN` lists are as long as the page).
+    for (label, other) in [
+        ("1 post", &one),
+        ("next page", &next),
+        ("45 posts", &hundred),
+    ] {
+        assert_eq!(
+            other.len(),
+            twenty.len(),
+            "{engine}, {label}: {other:#?} vs 20 posts: {twenty:#?}"
+        );
+    }
+    // The session check, the page, the connections, the media and the usage event (written
+    // in a batch after the response); 24 before the media lookups were batched.
+    assert!(twenty.len() <= 7, "{engine}: {twenty:#?}");
+    // For the record (`--nocapture`): docs/performance.md quotes these.
+    println!(
+        "{engine}: {} statements per page: {twenty:#?}",
+        twenty.len()
+    );
+}
+
+#[tokio::test]
+async fn list_pages_run_a_fixed_number_of_statements_on_both_engines() {
+    statements();
+    a_list_page_costs_the_same_statements_whatever_its_size(TestDb::sqlite().await).await;
+    a_list_page_costs_the_same_statements_whatever_its_size(TestDb::postgres().await).await;
+}

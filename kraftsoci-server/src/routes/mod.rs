@@ -21,12 +21,12 @@ pub mod profile;
 pub mod rights;
 pub mod web_auth;
 pub mod web_billing;
-pub mod web_onboarding;
-pub mod web_reset;
-pub mod web_settings;
 pub mod web_calendar;
+pub mod web_onboarding;
 pub mod web_posts;
 pub mod web_privacy;
+pub mod web_reset;
+pub mod web_settings;
 
 use std::sync::LazyLock;
 

@@ -71,6 +71,7 @@ contract!(
     billing::a_failure_while_applying_leaves_neither_the_event_id_nor_the_effect,
     billing::subscription_state_round_trips_and_terminal_states_are_final,
     billing::a_customer_belongs_to_one_user,
+    billing::events_of_unknown_users_record_nothing_and_unreadable_ones_are_marked,
     billing::payment_records_keep_paid_final_and_outlive_the_account,
     billing::pending_intents_are_reused_only_for_the_same_request_in_the_window,
     accounts::an_account_round_trips_every_field,

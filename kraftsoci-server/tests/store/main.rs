@@ -12,6 +12,7 @@ mod user_data;
 mod accounts;
 mod auth;
 mod billing;
+mod columns;
 mod connections;
 mod fixtures;
 mod posts;
@@ -104,4 +105,5 @@ contract!(
     schema::deleting_a_user_removes_their_rows_but_keeps_payment_records,
     schema::the_current_policy_version_is_the_latest_published,
     schema::the_database_answers_pings,
+    columns::every_column_of_the_schema_is_on_the_reviewed_list,
 );

@@ -21,6 +21,7 @@ mod media;
 mod meta_callbacks;
 mod policy;
 mod posts;
+mod privacy_info;
 mod profile;
 mod rate_limit;
 mod reset;

@@ -96,7 +96,13 @@ pub async fn sweep_command(config: &Config, dry_run: bool, json: bool) -> Result
     let sweeper = retention::sweeper(stores.retention, media, Arc::clone(&clock), &config.sweep)
         .and_then(|sweeper| retention::with_billing(sweeper, &billing))
         .map_err(|error| command_failed(error.into()))?;
-    let sweep = retention::Sweep::new(sweeper, Arc::new(billing), stores.erasure_tasks, clock);
+    let sweep = retention::Sweep::new(
+        sweeper,
+        Arc::new(billing),
+        stores.erasure_tasks,
+        stores.rights,
+        clock,
+    );
     let mode = if dry_run {
         SweepMode::DryRun
     } else {

@@ -51,6 +51,7 @@ pub mod mail;
 pub mod media;
 pub mod media_links;
 pub mod posts;
+pub mod requests;
 pub mod retention;
 pub mod rights;
 pub mod routes;

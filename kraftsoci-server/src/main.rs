@@ -24,6 +24,9 @@ async fn main() -> ExitCode {
         Command::Migrate => kraftsoci_server::migrate(&config).await,
         Command::Worker => worker(config).await,
         Command::Sweep { dry_run, json } => admin::sweep_command(&config, dry_run, json).await,
+        Command::Requests { action } => {
+            kraftsoci_server::requests::requests_command(&config, action.into()).await
+        }
         Command::RotateKey => admin::rotate_key_command(&config).await,
         Command::PublishPolicy { version, summary } => {
             admin::publish_policy_command(&config, &version, &summary).await

@@ -24,6 +24,7 @@ mod posts;
 mod privacy_info;
 mod profile;
 mod rate_limit;
+mod requests_admin;
 mod reset;
 mod retention;
 mod rights;

@@ -52,6 +52,7 @@ contract!(
     retention::completed_meta_deletion_requests_go_after_their_cutoff_and_pending_ones_never,
     retention::a_purge_leaves_an_erasure_proof_that_goes_after_its_cutoff,
     retention::a_closure_leaves_a_billing_stop_that_settles_once_and_purge_failures_are_counted,
+    retention::open_requests_are_listed_earliest_due_first_and_overdue_ones_alone,
     rights::the_export_reads_every_seeded_table_and_never_a_secret,
     rights::export_pages_follow_the_key_without_gaps_or_repeats,
     rights::closing_an_account_ends_everything_at_once_and_only_once,

@@ -39,6 +39,28 @@ pub enum Command {
         #[command(subcommand)]
         action: RequestsAction,
     },
+    /// Notify the users affected by a security incident (in-app notice and mail, once each)
+    /// and print the authority's 72-hour deadline; see docs/security.md, "Breach runbook".
+    Breach {
+        /// A short label for the incident, e.g. 2026-12-06-media-bucket.
+        #[arg(long)]
+        id: String,
+        /// When the incident was detected, RFC 3339.
+        #[arg(long)]
+        detected_at: String,
+        /// What happened, which data, what was done and what users should do.
+        #[arg(long)]
+        summary: String,
+        /// Every open account is affected.
+        #[arg(long, conflicts_with = "emails")]
+        all: bool,
+        /// The affected accounts' addresses, comma-separated.
+        #[arg(long, value_delimiter = ',', required_unless_present = "all")]
+        emails: Vec<String>,
+        /// Count the recipients and print the draft; record and send nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Re-encrypt every stored Instagram token with the newest key of KRAFTSOCI_TOKEN_KEYS.
     RotateKey,
     /// Record a new privacy-policy version and announce it to every open account by email
@@ -134,6 +156,37 @@ mod tests {
         assert_eq!(
             Cli::parse_from(["kraftsoci-server", "worker"]).command(),
             Command::Worker
+        );
+        assert!(matches!(
+            Cli::parse_from([
+                "kraftsoci-server",
+                "breach",
+                "--id",
+                "2026-12-06-bucket",
+                "--detected-at",
+                "2026-12-06T10:00:00Z",
+                "--summary",
+                "A bucket was public.",
+                "--emails",
+                "a@example.com,b@example.com",
+                "--dry-run"
+            ])
+            .command(),
+            Command::Breach { ref emails, dry_run: true, all: false, .. } if emails.len() == 2
+        ));
+        assert!(
+            Cli::try_parse_from([
+                "kraftsoci-server",
+                "breach",
+                "--id",
+                "x",
+                "--detected-at",
+                "2026-12-06T10:00:00Z",
+                "--summary",
+                "s"
+            ])
+            .is_err(),
+            "--all or --emails is required"
         );
         assert!(Cli::try_parse_from(["kraftsoci-server", "frobnicate"]).is_err());
     }

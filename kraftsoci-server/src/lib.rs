@@ -39,6 +39,7 @@ pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod billing;
+pub mod breach;
 pub mod cli;
 pub mod config;
 pub mod error;

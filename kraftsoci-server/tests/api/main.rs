@@ -8,6 +8,7 @@ mod user_data;
 
 mod account;
 mod billing;
+mod breach;
 mod burst;
 mod closure;
 mod health;

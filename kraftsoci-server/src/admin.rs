@@ -405,8 +405,7 @@ pub async fn publish_policy_command(
 ) -> Result<(), Error> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let stores = open_stores(config, Arc::clone(&clock)).await?;
-    let mailer =
-        crate::mail::from_config(&config.mail, Arc::clone(&clock)).map_err(setup("mail"))?;
+    let mailer = crate::mail::for_config(config, Arc::clone(&clock)).map_err(setup("mail"))?;
     let done = publish_policy(&*stores.policy, &*mailer, &*clock, version, summary)
         .await
         .map_err(command_error("publish-policy"))?;

@@ -293,12 +293,11 @@ pub async fn breach_command(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let stores = store::connect(&config.database_url, Arc::clone(&clock)).await?;
     stores.database.migrate().await?;
-    let mailer = crate::mail::from_config(&config.mail, Arc::clone(&clock)).map_err(|source| {
-        Error::Setup {
+    let mailer =
+        crate::mail::for_config(config, Arc::clone(&clock)).map_err(|source| Error::Setup {
             what: "mail",
             source,
-        }
-    })?;
+        })?;
     let report = notify(
         &stores,
         &*mailer,

@@ -102,3 +102,19 @@ async fn security_txt_follows_rfc_9116_with_the_configured_contact() {
             .ends_with("/.well-known/security.txt")
     );
 }
+
+#[tokio::test]
+async fn every_mail_ends_with_the_privacy_contact_line() {
+    let app = spawn_app_with(|config| config.privacy.contact = "dpo@example.org".to_owned()).await;
+    let ada = app.signup_user("ada@example.com").await;
+    let before = app.mails().len();
+    app.request_reset(&ada.email).await;
+    let mails = app.wait_for_mails(before + 1).await;
+    let mail = mails.last().unwrap();
+    assert!(mail.contains("#token="), "the reset mail itself: {mail}");
+    assert!(
+        mail.trim_end()
+            .ends_with(&kraftsoci_server::mail::contact_line("dpo@example.org")),
+        "{mail}"
+    );
+}

@@ -96,7 +96,13 @@ pub async fn sweep_command(config: &Config, dry_run: bool, json: bool) -> Result
     let sweeper = retention::sweeper(stores.retention, media, Arc::clone(&clock), &config.sweep)
         .and_then(|sweeper| retention::with_billing(sweeper, &billing))
         .map_err(|error| command_failed(error.into()))?;
-    let sweep = retention::Sweep::new(sweeper, Arc::new(billing), stores.erasure_tasks, clock);
+    let sweep = retention::Sweep::new(
+        sweeper,
+        Arc::new(billing),
+        stores.erasure_tasks,
+        stores.rights,
+        clock,
+    );
     let mode = if dry_run {
         SweepMode::DryRun
     } else {
@@ -399,8 +405,7 @@ pub async fn publish_policy_command(
 ) -> Result<(), Error> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let stores = open_stores(config, Arc::clone(&clock)).await?;
-    let mailer =
-        crate::mail::from_config(&config.mail, Arc::clone(&clock)).map_err(setup("mail"))?;
+    let mailer = crate::mail::for_config(config, Arc::clone(&clock)).map_err(setup("mail"))?;
     let done = publish_policy(&*stores.policy, &*mailer, &*clock, version, summary)
         .await
         .map_err(command_error("publish-policy"))?;

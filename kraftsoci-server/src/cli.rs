@@ -39,6 +39,34 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Data-subject requests that arrive by email or post (P33): record, list, complete.
+    Requests {
+        /// What to do.
+        #[command(subcommand)]
+        action: RequestsAction,
+    },
+    /// Notify the users affected by a security incident (in-app notice and mail, once each)
+    /// and print the authority's 72-hour deadline; see docs/security.md, "Breach runbook".
+    Breach {
+        /// A short label for the incident, e.g. 2026-12-06-media-bucket.
+        #[arg(long)]
+        id: String,
+        /// When the incident was detected, RFC 3339.
+        #[arg(long)]
+        detected_at: String,
+        /// What happened, which data, what was done and what users should do.
+        #[arg(long)]
+        summary: String,
+        /// Every open account is affected.
+        #[arg(long, conflicts_with = "emails")]
+        all: bool,
+        /// The affected accounts' addresses, comma-separated.
+        #[arg(long, value_delimiter = ',', required_unless_present = "all")]
+        emails: Vec<String>,
+        /// Count the recipients and print the draft; record and send nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Re-encrypt every stored Instagram token with the newest key of KRAFTSOCI_TOKEN_KEYS.
     RotateKey,
     /// Record a new privacy-policy version and announce it to every open account by email
@@ -51,6 +79,60 @@ pub enum Command {
         #[arg(long)]
         summary: String,
     },
+}
+
+/// `kraftsoci-server requests …`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum RequestsAction {
+    /// Record a request for the open account of an address, due in 30 days. An erasure (also a
+    /// parent's request to close a minor's account) closes the account at once.
+    Record {
+        /// The account's email address.
+        #[arg(long)]
+        email: String,
+        /// access, rectification, erasure, restriction, portability or objection.
+        #[arg(long = "type")]
+        kind: String,
+        /// When the request arrived, RFC 3339 (default: now; not for an erasure).
+        #[arg(long)]
+        received_at: Option<String>,
+    },
+    /// List the requests still waiting for an answer, the earliest due first.
+    List {
+        /// Only those past their due date.
+        #[arg(long)]
+        overdue: bool,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mark a request answered now.
+    Complete {
+        /// The account's email address.
+        #[arg(long)]
+        email: String,
+        /// The request id (from `record` or `list`).
+        #[arg(long)]
+        id: String,
+    },
+}
+
+impl From<RequestsAction> for crate::requests::Action {
+    fn from(action: RequestsAction) -> Self {
+        match action {
+            RequestsAction::Record {
+                email,
+                kind,
+                received_at,
+            } => Self::Record {
+                email,
+                kind,
+                received_at,
+            },
+            RequestsAction::List { overdue, json } => Self::List { overdue, json },
+            RequestsAction::Complete { email, id } => Self::Complete { email, id },
+        }
+    }
 }
 
 impl Cli {
@@ -80,6 +162,37 @@ mod tests {
         assert_eq!(
             Cli::parse_from(["kraftsoci-server", "worker"]).command(),
             Command::Worker
+        );
+        assert!(matches!(
+            Cli::parse_from([
+                "kraftsoci-server",
+                "breach",
+                "--id",
+                "2026-12-06-bucket",
+                "--detected-at",
+                "2026-12-06T10:00:00Z",
+                "--summary",
+                "A bucket was public.",
+                "--emails",
+                "a@example.com,b@example.com",
+                "--dry-run"
+            ])
+            .command(),
+            Command::Breach { ref emails, dry_run: true, all: false, .. } if emails.len() == 2
+        ));
+        assert!(
+            Cli::try_parse_from([
+                "kraftsoci-server",
+                "breach",
+                "--id",
+                "x",
+                "--detected-at",
+                "2026-12-06T10:00:00Z",
+                "--summary",
+                "s"
+            ])
+            .is_err(),
+            "--all or --emails is required"
         );
         assert!(Cli::try_parse_from(["kraftsoci-server", "frobnicate"]).is_err());
     }
@@ -121,6 +234,38 @@ mod tests {
         );
         assert!(
             Cli::try_parse_from(["kraftsoci-server", "publish-policy", "--version", "x"]).is_err()
+        );
+        assert_eq!(
+            Cli::parse_from([
+                "kraftsoci-server",
+                "requests",
+                "record",
+                "--email",
+                "parent@example.com",
+                "--type",
+                "erasure"
+            ])
+            .command(),
+            Command::Requests {
+                action: RequestsAction::Record {
+                    email: "parent@example.com".to_owned(),
+                    kind: "erasure".to_owned(),
+                    received_at: None
+                }
+            }
+        );
+        assert_eq!(
+            Cli::parse_from(["kraftsoci-server", "requests", "list", "--overdue"]).command(),
+            Command::Requests {
+                action: RequestsAction::List {
+                    overdue: true,
+                    json: false
+                }
+            }
+        );
+        assert!(
+            Cli::try_parse_from(["kraftsoci-server", "requests", "record", "--type", "access"])
+                .is_err()
         );
     }
 }

@@ -12,7 +12,7 @@ use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
-use crate::config::{MailConfig, MailTransport};
+use crate::config::{Config, MailConfig, MailTransport};
 
 /// Builds the configured mailer.
 ///
@@ -37,6 +37,53 @@ pub fn from_config(config: &MailConfig, clock: Arc<dyn Clock>) -> anyhow::Result
             clock,
         }),
     })
+}
+
+/// The configured mailer, every mail ending with the privacy contact line
+/// (`KRAFTSOCI_PRIVACY_CONTACT`): who to write to about one's data.
+///
+/// # Errors
+/// As [`from_config`].
+pub fn for_config(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<dyn Mailer>> {
+    Ok(with_contact_line(
+        from_config(&config.mail, clock)?,
+        &config.privacy.contact,
+    ))
+}
+
+/// Wraps `mailer` so that every mail ends with the contact line for `contact`.
+pub fn with_contact_line(mailer: Arc<dyn Mailer>, contact: &str) -> Arc<dyn Mailer> {
+    Arc::new(ContactLine {
+        inner: mailer,
+        line: contact_line(contact),
+    })
+}
+
+/// The line every mail ends with.
+pub fn contact_line(contact: &str) -> String {
+    format!(
+        "Questions about your data, or a request under your privacy rights: {contact}. \
+         Kişisel verilerinizle ilgili sorular ve başvurular için: {contact}."
+    )
+}
+
+/// Appends the contact line to each mail's body.
+struct ContactLine {
+    inner: Arc<dyn Mailer>,
+    line: String,
+}
+
+#[async_trait]
+impl Mailer for ContactLine {
+    async fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        let body = format!("{}\n\n--\n{}\n", mail.body.trim_end(), self.line);
+        self.inner
+            .send(&Mail {
+                body,
+                ..mail.clone()
+            })
+            .await
+    }
 }
 
 /// Sends over SMTP.

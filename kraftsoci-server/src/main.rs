@@ -32,6 +32,31 @@ async fn main() -> ExitCode {
             unreachable!("answered before the configuration is read")
         }
         Command::Sweep { dry_run, json } => admin::sweep_command(&config, dry_run, json).await,
+        Command::Requests { action } => {
+            kraftsoci_server::requests::requests_command(&config, action.into()).await
+        }
+        Command::Breach {
+            id,
+            detected_at,
+            summary,
+            all,
+            emails,
+            dry_run,
+        } => match kraftsoci_server::breach::Incident::from_args(
+            id,
+            &detected_at,
+            summary,
+            all,
+            emails,
+        ) {
+            Ok(incident) => {
+                kraftsoci_server::breach::breach_command(&config, incident, dry_run).await
+            }
+            Err(error) => Err(kraftsoci_server::error::Error::Command {
+                command: "breach",
+                source: error.into(),
+            }),
+        },
         Command::RotateKey => admin::rotate_key_command(&config).await,
         Command::PublishPolicy { version, summary } => {
             admin::publish_policy_command(&config, &version, &summary).await

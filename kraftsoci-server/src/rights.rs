@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use kraftsoci_core::retention::RetentionPeriod;
-use kraftsoci_core::{Clock, DataSubjectRequest, Email, RequestId, RequestKind, UserId};
+use kraftsoci_core::{
+    Clock, DataSubjectRequest, Email, RequestId, RequestKind, StoreError, UserId,
+};
 use rand::RngCore as _;
 use secrecy::SecretString;
 
@@ -23,7 +25,9 @@ use crate::auth::invalid_credentials;
 use crate::billing::{Billing, StopOutcome};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{Closure, ClosureOutcome, ErasureTaskStore, MetaDeletion, MetaDeletionStatus};
+use crate::store::{
+    Closure, ClosureOutcome, ErasureTaskStore, MetaDeletion, MetaDeletionStatus, RightsStore,
+};
 
 /// The oldest `signed_request` accepted from Meta. Meta signs each callback when it sends it;
 /// the bound limits what a captured request is worth.
@@ -73,25 +77,42 @@ pub fn purge_deadline(closed_at: DateTime<Utc>) -> DateTime<Utc> {
 /// # Errors
 /// 404 when the account does not exist; storage failures.
 pub async fn close_account(state: &AppState, user: UserId) -> Result<ClosureOutcome, ApiError> {
-    let at = state.clock.now();
+    close_account_with(
+        &*state.stores.rights,
+        &*state.stores.erasure_tasks,
+        &state.billing,
+        &*state.clock,
+        user,
+    )
+    .await
+    .map_err(ApiError::from)
+}
+
+/// [`close_account`] over its parts, for the operator's commands (a request that arrives by
+/// mail or post, a parent's request to close a minor's account), which run without the HTTP
+/// state.
+///
+/// # Errors
+/// [`StoreError::NotFound`] when the account does not exist; storage failures.
+pub async fn close_account_with(
+    rights: &dyn RightsStore,
+    tasks: &dyn ErasureTaskStore,
+    billing: &Billing,
+    clock: &dyn Clock,
+    user: UserId,
+) -> Result<ClosureOutcome, StoreError> {
+    let at = clock.now();
     let closure = Closure {
         user,
         at,
         purge_after: purge_deadline(at),
         request: DataSubjectRequest::receive(user, RequestKind::Erasure, at),
     };
-    let outcome = state.stores.rights.close_account(&closure).await?;
+    let outcome = rights.close_account(&closure).await?;
     if matches!(outcome, ClosureOutcome::Closed { .. }) {
         // The closure is committed with its pending billing stop; what Stripe does not
         // confirm now, the sweep retries.
-        attempt_billing_stop(
-            &state.billing,
-            &*state.stores.erasure_tasks,
-            &*state.clock,
-            user,
-            closure.request.id(),
-        )
-        .await;
+        attempt_billing_stop(billing, tasks, clock, user, closure.request.id()).await;
     }
     if let ClosureOutcome::Closed {
         sessions_revoked,

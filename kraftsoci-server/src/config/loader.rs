@@ -245,6 +245,7 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
         let from = self.get("KRAFTSOCI_MAIL_FROM").unwrap_or(default_from);
         from.parse::<lettre::message::Mailbox>()
             .map_err(|_| ConfigError::new("KRAFTSOCI_MAIL_FROM", "is not a mailbox"))?;
+        let privacy = super::privacy::load(&self, &from)?;
 
         let cors = CorsConfig {
             origins: super::net::parse_origins(
@@ -310,6 +311,7 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
             daily_publish_limit: self.positive("KRAFTSOCI_DAILY_PUBLISH_LIMIT", 50)?,
             worker: super::worker::load(&self, production)?,
             sweep: super::sweep::load(&self)?,
+            privacy,
             generated: self.generated,
         };
         if production {

@@ -15,6 +15,8 @@ mod billing;
 mod database;
 mod loader;
 mod net;
+mod privacy;
+mod processors;
 mod providers;
 mod secrets;
 mod sweep;
@@ -29,6 +31,8 @@ pub use billing::{BillingConfig, DEFAULT_UNBILLED_PLAN};
 pub use database::{Backend, DatabaseUrl};
 pub use loader::MIN_PRODUCTION_BCRYPT_COST;
 pub use net::{CorsConfig, CorsOrigins, IpNet, RateLimit, canonical as canonical_ip};
+pub use privacy::PrivacySettings;
+pub use processors::{Destination, PROCESSORS, Processor};
 pub use providers::{MailConfig, MailTransport, MediaUrl, MetaConfig, OpenAiConfig, StripeConfig};
 pub use secrets::{MIN_JWT_SECRET_BYTES, TOKEN_KEY_BYTES, TokenKeys};
 pub use sweep::{DEFAULT_SWEEP_INTERVAL, SweepSettings};
@@ -136,6 +140,8 @@ pub struct Config {
     pub worker: WorkerConfig,
     /// The periodic retention sweep inside `serve` (`KRAFTSOCI_SWEEP*`).
     pub sweep: SweepSettings,
+    /// The controller and its contact (`KRAFTSOCI_PRIVACY_*`), published by `GET /v1/privacy`.
+    pub privacy: PrivacySettings,
     /// The variables that were generated because they were unset (development only).
     pub generated: Vec<&'static str>,
 }

@@ -22,13 +22,13 @@ use kraftsoci_core::ports::MediaStore;
 use kraftsoci_core::retention::{
     RetentionStore, RetentionSweeper, SweepConfig, SweepMode, SweepOutcome, SweepReport,
 };
-use kraftsoci_core::{Clock, RetentionError};
+use kraftsoci_core::{Clock, DataSubjectRequest, RetentionError};
 use rand::Rng as _;
 
 use crate::billing::{Billing, StopOutcome};
 pub use crate::config::{DEFAULT_SWEEP_INTERVAL, SweepSettings};
 use crate::state::AppState;
-use crate::store::{ErasureTaskStore, PendingBillingStop, PurgeFailure};
+use crate::store::{ErasureTaskStore, PendingBillingStop, PurgeFailure, RightsStore};
 
 mod report;
 
@@ -96,6 +96,10 @@ pub fn with_billing(
 /// The most pending billing stops one sweep retries; the rest wait for the next run.
 pub const BILLING_STOPS_PER_RUN: u32 = 100;
 
+/// The most overdue requests a sweep lists (`kraftsoci-server requests list --overdue` shows
+/// them all).
+pub const OVERDUE_LISTED: u32 = 100;
+
 /// A whole sweep, as `serve` and `kraftsoci-server sweep` run it: the billing stops Stripe has
 /// not confirmed are retried (P19), the retention plan runs, and every account whose purge
 /// failed is recorded for the operator, who sees them with the stops still pending.
@@ -103,6 +107,7 @@ pub struct Sweep {
     sweeper: RetentionSweeper,
     billing: Arc<Billing>,
     tasks: Arc<dyn ErasureTaskStore>,
+    requests: Arc<dyn RightsStore>,
     clock: Arc<dyn Clock>,
 }
 
@@ -127,17 +132,20 @@ pub struct SweepRun {
     pub billing_stops_pending: Vec<PendingBillingStop>,
     /// Closed accounts whose purge failed and is still waiting, oldest deadline first.
     pub purge_failures: Vec<PurgeFailure>,
+    /// Data-subject requests past their 30-day due date, the earliest first (P33).
+    pub overdue_requests: Vec<DataSubjectRequest>,
     /// Store errors met while retrying or listing (the report has its own).
     pub errors: Vec<String>,
 }
 
 impl SweepRun {
-    /// Whether everything due was done: the report is complete, no billing stop waits and
-    /// nothing failed.
+    /// Whether everything due was done: the report is complete, no billing stop waits, no
+    /// request is overdue and nothing failed.
     pub fn is_clean(&self) -> bool {
         self.report.is_complete()
             && self.billing_stops_pending.is_empty()
             && self.purge_failures.is_empty()
+            && self.overdue_requests.is_empty()
             && self.errors.is_empty()
     }
 }
@@ -148,12 +156,14 @@ impl Sweep {
         sweeper: RetentionSweeper,
         billing: Arc<Billing>,
         tasks: Arc<dyn ErasureTaskStore>,
+        requests: Arc<dyn RightsStore>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             sweeper,
             billing,
             tasks,
+            requests,
             clock,
         }
     }
@@ -167,6 +177,7 @@ impl Sweep {
             sweeper_for(state)?,
             Arc::clone(&state.billing),
             Arc::clone(&state.stores.erasure_tasks),
+            Arc::clone(&state.stores.rights),
             Arc::clone(&state.clock),
         ))
     }
@@ -229,8 +240,17 @@ impl Sweep {
             errors.push(format!("listing failed purges: {error}"));
             Vec::new()
         });
+        let overdue_requests = self
+            .requests
+            .open_requests(Some(self.clock.now()), OVERDUE_LISTED)
+            .await
+            .unwrap_or_else(|error| {
+                errors.push(format!("listing overdue requests: {error}"));
+                Vec::new()
+            });
         SweepRun {
             report,
+            overdue_requests,
             billing_stops_retried: retried,
             billing_stops_settled: settled,
             billing_stops_pending,
@@ -281,6 +301,15 @@ pub fn log_run(run: &SweepRun) {
             failures = failure.failures,
             error = %failure.error,
             "a closed account's purge keeps failing"
+        );
+    }
+    for request in &run.overdue_requests {
+        tracing::warn!(
+            request = %request.id(),
+            user = %request.user(),
+            kind = request.kind().as_str(),
+            due_at = %request.due_at(),
+            "a data-subject request is past its due date"
         );
     }
     for error in &run.errors {

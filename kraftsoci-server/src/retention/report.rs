@@ -126,6 +126,8 @@ pub struct RunView {
     pub billing_stops_pending: Vec<PendingStopView>,
     /// Closed accounts whose purge keeps failing.
     pub purge_failures: Vec<PurgeFailureView>,
+    /// Data-subject requests past their due date (P33).
+    pub overdue_requests: Vec<OverdueView>,
     /// Bookkeeping errors of the run.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
@@ -142,6 +144,20 @@ pub struct PendingStopView {
     pub attempts: u32,
     /// Stripe's last answer.
     pub last_error: Option<String>,
+}
+
+/// One overdue request of a [`RunView`].
+#[derive(Debug, Serialize)]
+pub struct OverdueView {
+    /// The request.
+    pub id: String,
+    /// The account.
+    pub user: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// When it was due.
+    pub due_at: DateTime<Utc>,
 }
 
 /// One failing purge of a [`RunView`].
@@ -186,6 +202,16 @@ impl From<&SweepRun> for RunView {
                     error: failure.error.clone(),
                 })
                 .collect(),
+            overdue_requests: run
+                .overdue_requests
+                .iter()
+                .map(|r| OverdueView {
+                    id: r.id().to_string(),
+                    user: r.user().to_string(),
+                    kind: r.kind().as_str(),
+                    due_at: r.due_at(),
+                })
+                .collect(),
             errors: run.errors.clone(),
         }
     }
@@ -222,6 +248,17 @@ pub fn run_table(run: &SweepRun) -> String {
                 .map_or_else(|| "?".to_owned(), |t| t.to_rfc3339()),
             failure.failures,
             failure.error
+        );
+    }
+    let _ = writeln!(out, "overdue requests: {}", run.overdue_requests.len());
+    for request in &run.overdue_requests {
+        let _ = writeln!(
+            out,
+            "  overdue  {}  {}  {}  due {}",
+            request.id(),
+            request.user(),
+            request.kind().as_str(),
+            request.due_at().to_rfc3339()
         );
     }
     for error in &run.errors {
@@ -311,6 +348,11 @@ mod tests {
                 error: "media store unavailable".to_owned(),
                 purge_after: Some(at),
             }],
+            overdue_requests: vec![kraftsoci_core::DataSubjectRequest::receive(
+                ada,
+                kraftsoci_core::RequestKind::Access,
+                at - chrono::Duration::days(40),
+            )],
             errors: Vec::new(),
         };
         assert!(!run.is_clean());
@@ -325,6 +367,7 @@ mod tests {
         );
         assert!(table.contains("failed purges: 1"), "{table}");
         assert!(table.contains(&bob.to_string()), "{table}");
+        assert!(table.contains("overdue requests: 1"), "{table}");
         let json = serde_json::to_value(RunView::from(&run)).unwrap();
         assert_eq!(json["mode"], "purge", "the report's fields are at the top");
         assert_eq!(json["billing_stops_pending"][0]["attempts"], 3);

@@ -1,6 +1,8 @@
 //! The privacy policy's versions and in-app notices (P38): the current version and whether the
 //! caller accepted it, accepting a version (time and address recorded), and the notices a
-//! new version (or anything else) leaves in the app.
+//! new version (or anything else) leaves in the app. Also the privacy information itself
+//! (`GET /v1/privacy`: who is responsible, the processors, the retention table, the rights and
+//! the route for each, where to complain) and `/.well-known/security.txt` (RFC 9116).
 
 use axum::Router;
 use axum::extract::{FromRequestParts, State};
@@ -29,11 +31,13 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/policy/accept", post(accept))
         .route("/v1/notices", get(list_notices))
         .route("/v1/notices/{id}/read", post(mark_read))
+        .route("/v1/privacy", get(privacy))
+        .route("/.well-known/security.txt", get(security_txt))
 }
 
 /// The OpenAPI description of these routes.
 #[derive(OpenApi)]
-#[openapi(paths(current, accept, list_notices, mark_read))]
+#[openapi(paths(current, accept, list_notices, mark_read, privacy))]
 pub struct Doc;
 
 /// The caller when a bearer token is sent (then it must be valid), else nobody: the current
@@ -266,4 +270,158 @@ async fn mark_read(
         Err(StoreError::NotFound) => Err(ApiError::NotFound),
         Err(other) => Err(other.into()),
     }
+}
+
+/// How a right is exercised.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RightView {
+    /// The right (`access`, `erasure`…).
+    right: &'static str,
+    /// The route that exercises it, or what to do.
+    how: &'static str,
+}
+
+/// A supervisory authority the user may complain to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuthorityView {
+    /// Its name.
+    name: &'static str,
+    /// Where it explains how to complain.
+    url: &'static str,
+}
+
+/// A processor the service sends data to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProcessorView {
+    /// Its name (`stripe`).
+    name: &'static str,
+    /// Who it is and what it receives.
+    purpose: &'static str,
+}
+
+/// The controller.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ControllerView {
+    /// Its name.
+    name: String,
+    /// The address for privacy requests and complaints.
+    contact: String,
+}
+
+/// The privacy information (`GET /v1/privacy`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrivacyView {
+    /// The current policy version, when one is published.
+    policy_version: Option<String>,
+    /// Who is responsible, and how to reach them.
+    controller: ControllerView,
+    /// The processors this deployment uses.
+    processors: Vec<ProcessorView>,
+    /// The retention table, row by row.
+    #[schema(value_type = Object)]
+    retention: serde_json::Value,
+    /// Each right and how to exercise it.
+    rights: Vec<RightView>,
+    /// Where to complain.
+    complaints: Vec<AuthorityView>,
+}
+
+/// The rights and their routes (P26–P34).
+const RIGHTS: [RightView; 8] = [
+    RightView {
+        right: "access",
+        how: "GET /v1/me/export",
+    },
+    RightView {
+        right: "rectification",
+        how: "PATCH /v1/me",
+    },
+    RightView {
+        right: "erasure",
+        how: "DELETE /v1/me, or the /data-deletion page",
+    },
+    RightView {
+        right: "restriction",
+        how: "PUT /v1/me/restrictions",
+    },
+    RightView {
+        right: "portability",
+        how: "GET /v1/me/export (JSON)",
+    },
+    RightView {
+        right: "objection",
+        how: "PUT /v1/me/objections",
+    },
+    RightView {
+        right: "requests",
+        how: "GET /v1/me/requests: every request, answered within 30 days",
+    },
+    RightView {
+        right: "any other request",
+        how: "write to the controller's contact address",
+    },
+];
+
+/// The authorities (KVKK art. 14; GDPR art. 77).
+const AUTHORITIES: [AuthorityView; 2] = [
+    AuthorityView {
+        name: "Kişisel Verileri Koruma Kurulu (the Turkish Personal Data Protection Board)",
+        url: "https://www.kvkk.gov.tr",
+    },
+    AuthorityView {
+        name: "the data protection authority of your EU member state",
+        url: "https://www.edpb.europa.eu/about-edpb/about-edpb/members_en",
+    },
+];
+
+/// The privacy information: who is responsible and how to reach them, the processors, the
+/// retention table, the rights with the route for each, and where to complain. Public.
+#[utoipa::path(get, path = "/v1/privacy", tag = "policy",
+    responses((status = 200, body = PrivacyView)))]
+#[tracing::instrument(skip_all)]
+async fn privacy(State(state): State<AppState>) -> Result<Json<PrivacyView>, ApiError> {
+    let policy_version = state.stores.policy.current_policy_version().await?;
+    let retention =
+        serde_json::to_value(kraftsoci_core::retention::RetentionPolicy::privacy_policy())
+            .map_err(|e| ApiError::Internal(e.into()))?;
+    let config = &state.config;
+    Ok(Json(PrivacyView {
+        policy_version,
+        controller: ControllerView {
+            name: config.privacy.controller.clone(),
+            contact: config.privacy.contact.clone(),
+        },
+        processors: config
+            .processors_in_use()
+            .into_iter()
+            .map(|p| ProcessorView {
+                name: p.as_str(),
+                purpose: p.purpose(),
+            })
+            .collect(),
+        retention,
+        rights: RIGHTS.into(),
+        complaints: AUTHORITIES.into(),
+    }))
+}
+
+/// `/.well-known/security.txt` (RFC 9116): the contact, an expiry a year ahead, and where it
+/// lives.
+#[tracing::instrument(skip_all)]
+async fn security_txt(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    let expires = (state.clock.now() + chrono::Duration::days(365))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let base = state.config.public_url.as_str().trim_end_matches('/');
+    let body = format!(
+        "Contact: mailto:{}\nExpires: {expires}\nPreferred-Languages: en, tr\n\
+         Canonical: {base}/.well-known/security.txt\nPolicy: {base}/v1/privacy\n",
+        state.config.privacy.contact
+    );
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        body,
+    )
 }

@@ -139,12 +139,12 @@ impl ApplicationBuilder {
         stores.database.migrate().await?;
         let mailer = match self.mailer {
             Some(mailer) => mailer,
-            None => mail::from_config(&config.mail, Arc::clone(&clock)).map_err(|source| {
-                Error::Setup {
+            None => {
+                mail::for_config(&config, Arc::clone(&clock)).map_err(|source| Error::Setup {
                     what: "mail",
                     source,
-                }
-            })?,
+                })?
+            }
         };
         let media = match self.media {
             Some(media) => media,

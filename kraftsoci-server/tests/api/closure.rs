@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::Duration as Days;
 use kraftsoci_billing::PlanTable;
+use kraftsoci_core::Clock as _;
 use kraftsoci_core::ports::BillingCustomerId;
 use kraftsoci_core::retention::SweepMode;
 use kraftsoci_server::config::Config;
@@ -19,6 +20,8 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 use crate::helpers::{PASSWORD, TestApp, TestUser, spawn_app_with};
 use crate::rights::user_id;
 
+const WEBHOOK_SECRET: &str = "whsec_closure_6d1e0a9c4b7f2e5d8a3c1b0f";
+
 const PLANS: &str = r#"[
     {"name": "free", "monthly_posts": 3, "monthly_images": 1},
     {"name": "starter", "price_id": "price_starter", "monthly_posts": 10, "monthly_images": 4}
@@ -28,6 +31,7 @@ fn configure_stripe(config: &mut Config, api_base: &str) {
     config.stripe.secret_key = Some(SecretString::from(
         "sk_test_kraftsoci_9fK2mQx7Lp4Rt8Wz1Vb6Nc3d",
     ));
+    config.stripe.webhook_secret = Some(SecretString::from(WEBHOOK_SECRET));
     config.stripe.api_base = url::Url::parse(api_base).unwrap();
     config.billing.plans = PlanTable::from_json(PLANS).unwrap();
     config.billing.stripe_timeout = Duration::from_millis(300);
@@ -192,6 +196,40 @@ async fn closing_cancels_the_subscription_once_at_once_and_the_purge_deletes_the
             .await,
         1
     );
+
+    // A late event of the purged customer is acknowledged and recreates nothing.
+    let events_before = app
+        .db
+        .count("SELECT COUNT(*) FROM stripe_events".to_owned())
+        .await;
+    let mut late = subscription("sub_Close1", "cus_Close1", "active");
+    late["metadata"] = json!({ "kraftsoci_user_id": ada.id });
+    let body = serde_json::to_vec(&json!({
+        "id": "evt_LateClose1", "object": "event", "api_version": "2026-09-30.endive",
+        "created": app.clock.now().timestamp(), "livemode": false, "pending_webhooks": 1,
+        "data": { "object": late, "previous_attributes": {} },
+        "request": { "id": null, "idempotency_key": null },
+        "type": "customer.subscription.updated"
+    }))
+    .unwrap();
+    let signature = kraftsoci_billing::signature_header(
+        &SecretString::from(WEBHOOK_SECRET),
+        app.clock.now().timestamp(),
+        &body,
+    );
+    let response = app.send_webhook(&body, Some(&signature)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    for (table, expected) in [
+        ("stripe_events", events_before),
+        ("billing_customers", 0),
+        ("users", 0),
+    ] {
+        assert_eq!(
+            app.db.count(format!("SELECT COUNT(*) FROM {table}")).await,
+            expected,
+            "{table}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -435,11 +435,16 @@ pub async fn payment_records_keep_paid_final_and_outlive_the_account(db: &TestDb
     );
     assert!(store.payment_records(user).await.unwrap().is_empty());
     assert!(store.account(user).await.unwrap().is_none());
-    // A subscription event for the gone user is recorded and changes nothing.
+    // A subscription event for the gone user records nothing, not even its id (P19).
     let gone = subscription_event("evt_5", user, view("sub_1", "cus_1", "active", at(50)));
     assert_eq!(
         store.apply_event(&gone).await.unwrap(),
-        ApplyOutcome::Superseded
+        ApplyOutcome::UnknownUser
+    );
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM stripe_events WHERE event_id = 'evt_5'".into())
+            .await,
+        0
     );
     assert_eq!(
         db.count("SELECT COUNT(*) FROM billing_customers".into())
@@ -520,5 +525,79 @@ pub async fn pending_intents_are_reused_only_for_the_same_request_in_the_window(
         db.count("SELECT COUNT(*) FROM billing_intents".into())
             .await,
         4
+    );
+}
+
+pub async fn events_of_unknown_users_record_nothing_and_unreadable_ones_are_marked(db: &TestDb) {
+    clock(db);
+    let store = billing(db);
+    let stranger = UserId::new();
+    let link = BillingEvent {
+        id: "evt_link_stranger".to_owned(),
+        kind: "checkout.session.completed".to_owned(),
+        created: t0(),
+        effect: BillingEffect::LinkCustomer {
+            user: stranger,
+            customer: customer("cus_Stranger"),
+        },
+    };
+    let update = subscription_event(
+        "evt_sub_stranger",
+        stranger,
+        view("sub_Stranger", "cus_Stranger", "active", t0()),
+    );
+    for event in [&link, &update] {
+        assert_eq!(
+            store.apply_event(event).await.unwrap(),
+            ApplyOutcome::UnknownUser,
+            "{}",
+            event.id
+        );
+    }
+    for table in ["stripe_events", "billing_customers"] {
+        assert_eq!(
+            db.count(format!("SELECT COUNT(*) FROM {table}")).await,
+            0,
+            "{table}: nothing recorded, not even the event id"
+        );
+    }
+    assert_eq!(store.account(stranger).await.unwrap(), None);
+
+    // A signed event we cannot read: its id and type, marked, once.
+    let unreadable = BillingEvent {
+        id: "evt_unreadable".to_owned(),
+        kind: "customer.subscription.updated".to_owned(),
+        created: t0(),
+        effect: BillingEffect::Unprocessable,
+    };
+    assert_eq!(
+        store.apply_event(&unreadable).await.unwrap(),
+        ApplyOutcome::Applied
+    );
+    assert_eq!(
+        store.apply_event(&unreadable).await.unwrap(),
+        ApplyOutcome::AlreadyApplied
+    );
+    let ada = signed_up(&db.stores(), "ada@example.com").await.id;
+    let readable = subscription_event(
+        "evt_readable",
+        ada,
+        view("sub_Ada", "cus_Ada", "active", t0()),
+    );
+    assert_eq!(
+        store.apply_event(&readable).await.unwrap(),
+        ApplyOutcome::Applied
+    );
+    assert_eq!(
+        db.strings(
+            "SELECT event_id FROM stripe_events WHERE unprocessable = TRUE ORDER BY event_id"
+                .into()
+        )
+        .await,
+        vec!["evt_unreadable".to_owned()]
+    );
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM stripe_events".into()).await,
+        2
     );
 }

@@ -12,6 +12,7 @@ mod user_data;
 mod accounts;
 mod auth;
 mod billing;
+mod columns;
 mod connections;
 mod fixtures;
 mod posts;
@@ -51,6 +52,7 @@ contract!(
     retention::completed_meta_deletion_requests_go_after_their_cutoff_and_pending_ones_never,
     retention::a_purge_leaves_an_erasure_proof_that_goes_after_its_cutoff,
     retention::a_closure_leaves_a_billing_stop_that_settles_once_and_purge_failures_are_counted,
+    retention::open_requests_are_listed_earliest_due_first_and_overdue_ones_alone,
     rights::the_export_reads_every_seeded_table_and_never_a_secret,
     rights::export_pages_follow_the_key_without_gaps_or_repeats,
     rights::closing_an_account_ends_everything_at_once_and_only_once,
@@ -71,6 +73,7 @@ contract!(
     billing::a_failure_while_applying_leaves_neither_the_event_id_nor_the_effect,
     billing::subscription_state_round_trips_and_terminal_states_are_final,
     billing::a_customer_belongs_to_one_user,
+    billing::events_of_unknown_users_record_nothing_and_unreadable_ones_are_marked,
     billing::payment_records_keep_paid_final_and_outlive_the_account,
     billing::pending_intents_are_reused_only_for_the_same_request_in_the_window,
     accounts::an_account_round_trips_every_field,
@@ -106,4 +109,5 @@ contract!(
     schema::deleting_a_user_removes_their_rows_but_keeps_payment_records,
     schema::the_current_policy_version_is_the_latest_published,
     schema::the_database_answers_pings,
+    columns::every_column_of_the_schema_is_on_the_reviewed_list,
 );

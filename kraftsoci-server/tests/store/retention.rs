@@ -384,3 +384,44 @@ pub async fn a_closure_leaves_a_billing_stop_that_settles_once_and_purge_failure
         0
     );
 }
+
+pub async fn open_requests_are_listed_earliest_due_first_and_overdue_ones_alone(db: &TestDb) {
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
+    let bob = signed_up(&store, "bob@example.com").await;
+    let old = DataSubjectRequest::receive(ada.id, RequestKind::Access, t0() - Duration::days(40));
+    let older =
+        DataSubjectRequest::receive(bob.id, RequestKind::Objection, t0() - Duration::days(45));
+    let fresh = DataSubjectRequest::receive(bob.id, RequestKind::Portability, t0());
+    let mut answered = DataSubjectRequest::receive(
+        ada.id,
+        RequestKind::Rectification,
+        t0() - Duration::days(50),
+    );
+    answered.complete(t0() - Duration::days(49));
+    for request in [&old, &older, &fresh, &answered] {
+        store.rights.record_request(request).await.unwrap();
+    }
+    let ids =
+        |list: Vec<DataSubjectRequest>| list.iter().map(DataSubjectRequest::id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.rights.open_requests(None, 10).await.unwrap()),
+        vec![older.id(), old.id(), fresh.id()],
+        "every open request, the earliest due first; answered ones never"
+    );
+    assert_eq!(
+        ids(store.rights.open_requests(Some(t0()), 10).await.unwrap()),
+        vec![older.id(), old.id()],
+        "overdue at t0"
+    );
+    assert_eq!(
+        ids(store
+            .rights
+            .open_requests(Some(old.due_at()), 10)
+            .await
+            .unwrap()),
+        vec![older.id()],
+        "due exactly then is not yet overdue"
+    );
+    assert_eq!(store.rights.open_requests(None, 1).await.unwrap().len(), 1);
+}

@@ -149,6 +149,14 @@ pub trait RightsStore: Send + Sync {
     /// The user's requests, newest first.
     async fn requests(&self, user: UserId) -> Result<Vec<DataSubjectRequest>, StoreError>;
 
+    /// Up to `limit` requests of every user still waiting for an answer, the earliest due
+    /// first; with `due_before`, only those due before it (overdue at that instant, P33).
+    async fn open_requests(
+        &self,
+        due_before: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Vec<DataSubjectRequest>, StoreError>;
+
     /// Closes an account in one transaction: sets `closed_at` and `purge_after`, moves the
     /// token epoch (every access token dies), revokes every refresh token, spends reset tokens
     /// and OAuth states, deletes the Instagram tokens, withdraws approved or scheduled posts,

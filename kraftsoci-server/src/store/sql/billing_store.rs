@@ -120,23 +120,24 @@ async fn save_account(
     Ok(())
 }
 
-/// Applies a change to the user's account under their lock: a customer owned by someone else,
-/// or a user who no longer exists, changes nothing.
+/// Applies a change to the user's account under their lock: a customer owned by someone else
+/// changes nothing; `None` when the user does not exist (never known, or purged), so that the
+/// caller records nothing at all.
 async fn change_account(
     conn: &mut Conn,
     user: UserId,
     customer: &BillingCustomerId,
     at: DateTime<Utc>,
     change: impl FnOnce(&mut BillingAccount) -> MergeOutcome,
-) -> Result<MergeOutcome, StoreError> {
+) -> Result<Option<MergeOutcome>, StoreError> {
     if !lock_user(conn, user).await? {
-        return Ok(MergeOutcome::Superseded);
+        return Ok(None);
     }
     if customer_owner(conn, customer)
         .await?
         .is_some_and(|owner| owner != user)
     {
-        return Ok(MergeOutcome::Superseded);
+        return Ok(Some(MergeOutcome::Superseded));
     }
     let mut account = load_account(conn, user)
         .await?
@@ -145,7 +146,7 @@ async fn change_account(
     if outcome == MergeOutcome::Changed {
         save_account(conn, &account, at).await?;
     }
-    Ok(outcome)
+    Ok(Some(outcome))
 }
 
 /// Records a verified event's id; `false` when it was recorded before. The unique id goes
@@ -157,12 +158,13 @@ async fn insert_event(
     at: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     Ok(sqlx::query::<Db>(
-        "INSERT INTO stripe_events (event_id, event_type, received_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (event_id) DO NOTHING",
+        "INSERT INTO stripe_events (event_id, event_type, received_at, unprocessable) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING",
     )
     .bind(event.id.as_str())
     .bind(event.kind.as_str())
     .bind(Ts(at))
+    .bind(event.effect == BillingEffect::Unprocessable)
     .execute(conn)
     .await
     .map_err(db_error)?
@@ -336,9 +338,16 @@ impl BillingStore for ThisStore {
                 })
                 .await?
             }
-            BillingEffect::Payment(record) => record_payment(&mut tx, record).await?,
-            // The event row above (id and type) is all that is kept of it.
-            BillingEffect::Unprocessable => MergeOutcome::Changed,
+            // Kept detached when the user is gone (P17).
+            BillingEffect::Payment(record) => Some(record_payment(&mut tx, record).await?),
+            // The event row above (id, type, marked unprocessable) is all that is kept of it.
+            BillingEffect::Unprocessable => Some(MergeOutcome::Changed),
+        };
+        let Some(outcome) = outcome else {
+            // A user the store does not hold (never known, or purged): the transaction is
+            // dropped, so not even the event id stays, and nothing is (re)created (P19).
+            drop(tx);
+            return Ok(ApplyOutcome::UnknownUser);
         };
         commit(tx).await?;
         Ok(match outcome {

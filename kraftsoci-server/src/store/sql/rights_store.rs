@@ -329,6 +329,31 @@ impl RightsStore for ThisStore {
         select_requests(&mut *self.conn().await?, user).await
     }
 
+    async fn open_requests(
+        &self,
+        due_before: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Vec<DataSubjectRequest>, StoreError> {
+        // Without a bound, every open request is due before the year 10000 (a four-digit
+        // year keeps SQLite's text comparison of times right).
+        let bound = due_before.unwrap_or_else(|| {
+            DateTime::<Utc>::from_timestamp(253_402_300_799, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+        });
+        sqlx::query::<Db>(
+            "SELECT id, user_id, type, received_at, status, completed_at \
+             FROM data_subject_requests WHERE status = 'received' AND due_at < $1 \
+             ORDER BY due_at, id LIMIT $2",
+        )
+        .bind(Ts(bound))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.conn().await?)
+        .await
+        .map_err(db_error)?
+        .iter()
+        .map(request_from)
+        .collect()
+    }
+
     async fn close_account(&self, closure: &Closure) -> Result<ClosureOutcome, StoreError> {
         let (user, now) = (closure.user, closure.at);
         let mut tx = self.begin_write().await?;

@@ -28,6 +28,7 @@ mod publish_recovery;
 mod rate_limit;
 mod reset;
 mod retention;
+mod revocation;
 mod rights;
 mod sessions;
 mod signup;

@@ -18,7 +18,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    telemetry::init(config.environment);
+    telemetry::init(config.log_format);
     let result = match cli.command() {
         Command::Serve => serve(config).await,
         Command::Migrate => kraftsoci_server::migrate(&config).await,

@@ -17,6 +17,7 @@ use super::tokens::{
     AccessTokens, BROWSER_SESSION_TTL, REFRESH_TOKEN_TTL, RESET_TOKEN_TTL, opaque_token,
 };
 use crate::error::{ApiError, ResultExt as _};
+use crate::mail::MailTasks;
 use crate::store::{
     AuthStore, BrowserSession, Credentials, NewAccount, NewRefreshToken, Rotation, TokenHash,
 };
@@ -105,6 +106,7 @@ pub struct AuthService {
     hasher: PasswordHasher,
     tokens: AccessTokens,
     frontend_url: Url,
+    mail_tasks: MailTasks,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -135,7 +137,13 @@ impl AuthService {
             hasher,
             tokens,
             frontend_url,
+            mail_tasks: MailTasks::default(),
         }
+    }
+
+    /// The mails this service is sending in the background (shutdown waits for them).
+    pub fn mail_tasks(&self) -> &MailTasks {
+        &self.mail_tasks
     }
 
     /// The access-token signer and verifier.
@@ -416,7 +424,7 @@ impl AuthService {
     /// timing are the same whether or not the email has an account.
     pub fn request_reset(self: &Arc<Self>, email: Email) {
         let this = Arc::clone(self);
-        tokio::spawn(async move {
+        self.mail_tasks.spawn(async move {
             if let Err(error) = this.send_reset(&email).await {
                 tracing::error!(error = format!("{error:#}"), "password reset mail not sent");
             }
@@ -485,7 +493,7 @@ impl AuthService {
     fn notify_password_changed(&self, user: UserId) {
         let accounts = Arc::clone(&self.accounts);
         let mailer = Arc::clone(&self.mailer);
-        tokio::spawn(async move {
+        self.mail_tasks.spawn(async move {
             let result: anyhow::Result<()> = async {
                 let account = accounts.account(user).await?;
                 mailer

@@ -276,6 +276,7 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
 
         let config = Config {
             environment,
+            log_format: self.parse("KRAFTSOCI_LOG_FORMAT", "text")?,
             listen,
             public_url,
             frontend_url,
@@ -300,6 +301,7 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
             daily_publish_limit: self.positive("KRAFTSOCI_DAILY_PUBLISH_LIMIT", 50)?,
             worker: super::worker::load(&self, production)?,
             sweep: super::sweep::load(&self)?,
+            server: super::server::load(&self)?,
             generated: self.generated,
         };
         if production {

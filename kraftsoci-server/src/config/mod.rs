@@ -8,8 +8,8 @@
 //!
 //! This module is a leaf of the server: it imports nothing from the rest of it, so every other
 //! module may depend on it. One file per group of settings: [`loader`](self) reads the
-//! variables, `database`, `secrets`, `providers`, `net`, `billing`, `worker` and `sweep` hold
-//! the typed values.
+//! variables, `database`, `secrets`, `providers`, `net`, `billing`, `worker`, `sweep` and
+//! `server` hold the typed values.
 
 mod billing;
 mod database;
@@ -17,6 +17,7 @@ mod loader;
 mod net;
 mod providers;
 mod secrets;
+mod server;
 mod sweep;
 mod worker;
 
@@ -31,6 +32,7 @@ pub use loader::MIN_PRODUCTION_BCRYPT_COST;
 pub use net::{CorsConfig, CorsOrigins, IpNet, RateLimit, canonical as canonical_ip};
 pub use providers::{MailConfig, MailTransport, MediaUrl, MetaConfig, OpenAiConfig, StripeConfig};
 pub use secrets::{MIN_JWT_SECRET_BYTES, TOKEN_KEY_BYTES, TokenKeys};
+pub use server::ServerConfig;
 pub use sweep::{DEFAULT_SWEEP_INTERVAL, SweepSettings};
 pub use worker::{MIN_PRODUCTION_RECONCILE_GRACE, WorkerConfig};
 
@@ -70,11 +72,35 @@ impl Environment {
     }
 }
 
+/// `KRAFTSOCI_LOG_FORMAT`: how log lines are written, whatever the environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Compact human-readable text (the default).
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = &'static str;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value.to_ascii_lowercase().as_str() {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            _ => Err("must be text or json"),
+        }
+    }
+}
+
 /// The whole configuration. `Debug` never shows a secret.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `KRAFTSOCI_ENV`.
     pub environment: Environment,
+    /// `KRAFTSOCI_LOG_FORMAT`.
+    pub log_format: LogFormat,
     /// `KRAFTSOCI_LISTEN`: the address to bind (port 0 picks a free port).
     pub listen: SocketAddr,
     /// `KRAFTSOCI_PUBLIC_URL`: the external base URL.
@@ -128,6 +154,9 @@ pub struct Config {
     pub worker: WorkerConfig,
     /// The periodic retention sweep inside `serve` (`KRAFTSOCI_SWEEP*`).
     pub sweep: SweepSettings,
+    /// Connection deadlines and caps, and the shutdown drain (`KRAFTSOCI_HTTP_*`,
+    /// `KRAFTSOCI_MAX_CONNECTIONS*`, `KRAFTSOCI_SHUTDOWN_*`).
+    pub server: ServerConfig,
     /// The variables that were generated because they were unset (development only).
     pub generated: Vec<&'static str>,
 }

@@ -344,3 +344,64 @@ fn media_urls_are_directories_or_buckets() {
     );
     assert!("s3://".parse::<MediaUrl>().is_err());
 }
+
+#[test]
+fn connection_limits_and_the_drain_are_read_and_nonsense_is_refused() {
+    use std::time::Duration;
+    assert_eq!(load(&[]).unwrap().server, ServerConfig::default());
+    let server = load(&[
+        ("KRAFTSOCI_HTTP_HEADER_TIMEOUT", "5"),
+        ("KRAFTSOCI_HTTP_BODY_TIMEOUT", "120"),
+        ("KRAFTSOCI_MAX_CONNECTIONS", "100"),
+        ("KRAFTSOCI_MAX_CONNECTIONS_PER_CLIENT", "10"),
+        ("KRAFTSOCI_SHUTDOWN_DELAY", "5"),
+        ("KRAFTSOCI_SHUTDOWN_TIMEOUT", "15"),
+    ])
+    .unwrap()
+    .server;
+    assert_eq!(
+        server,
+        ServerConfig {
+            header_timeout: Duration::from_secs(5),
+            body_timeout: Duration::from_secs(120),
+            max_connections: 100,
+            max_connections_per_client: 10,
+            shutdown_delay: Duration::from_secs(5),
+            shutdown_timeout: Duration::from_secs(15),
+        }
+    );
+    for (variable, value) in [
+        ("KRAFTSOCI_HTTP_HEADER_TIMEOUT", "0"),
+        ("KRAFTSOCI_HTTP_BODY_TIMEOUT", "soon"),
+        ("KRAFTSOCI_MAX_CONNECTIONS", "0"),
+        ("KRAFTSOCI_SHUTDOWN_TIMEOUT", "-1"),
+        ("KRAFTSOCI_MAX_CONNECTIONS_PER_CLIENT", "2000"),
+    ] {
+        assert_eq!(
+            load(&[(variable, value)]).unwrap_err().variable,
+            variable,
+            "{variable}={value}"
+        );
+    }
+}
+
+#[test]
+fn the_log_format_is_chosen_by_its_own_variable_not_the_environment() {
+    assert_eq!(load(&[]).unwrap().log_format, LogFormat::Text);
+    let mut vars = production();
+    assert_eq!(load(&vars).unwrap().log_format, LogFormat::Text);
+    vars.push(("KRAFTSOCI_LOG_FORMAT", "json"));
+    assert_eq!(load(&vars).unwrap().log_format, LogFormat::Json);
+    assert_eq!(
+        load(&[("KRAFTSOCI_LOG_FORMAT", "JSON")])
+            .unwrap()
+            .log_format,
+        LogFormat::Json
+    );
+    assert_eq!(
+        load(&[("KRAFTSOCI_LOG_FORMAT", "xml")])
+            .unwrap_err()
+            .variable,
+        "KRAFTSOCI_LOG_FORMAT"
+    );
+}

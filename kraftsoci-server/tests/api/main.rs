@@ -12,6 +12,7 @@ mod account;
 mod billing;
 mod burst;
 mod closure;
+mod connections;
 mod health;
 mod helpers;
 mod hygiene;

@@ -19,7 +19,7 @@ pub enum Command {
     /// Apply migrations, then serve the HTTP API (and, unless `KRAFTSOCI_WORKER=0`, the publish
     /// worker) until SIGTERM or Ctrl-C.
     Serve,
-    /// Apply the database migrations and exit.
+    /// Apply the database migrations and exit (reads only KRAFTSOCI_DATABASE_URL).
     Migrate,
     /// Run the publish worker alone (no HTTP API) until SIGTERM or Ctrl-C.
     Worker,
@@ -33,6 +33,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Inspect the configuration.
+    Config {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
     /// Re-encrypt every stored Instagram token with the newest key of KRAFTSOCI_TOKEN_KEYS.
     RotateKey,
     /// Record a new privacy-policy version and announce it to every open account by email
@@ -45,6 +51,14 @@ pub enum Command {
         #[arg(long)]
         summary: String,
     },
+}
+
+/// `kraftsoci-server config …`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum ConfigAction {
+    /// Print the resolved configuration (secrets masked) and every problem with it; exit
+    /// non-zero when it would not start. Connects to nothing.
+    Check,
 }
 
 impl Cli {
@@ -116,5 +130,12 @@ mod tests {
         assert!(
             Cli::try_parse_from(["kraftsoci-server", "publish-policy", "--version", "x"]).is_err()
         );
+        assert_eq!(
+            Cli::parse_from(["kraftsoci-server", "config", "check"]).command(),
+            Command::Config {
+                action: ConfigAction::Check
+            }
+        );
+        assert!(Cli::try_parse_from(["kraftsoci-server", "config"]).is_err());
     }
 }

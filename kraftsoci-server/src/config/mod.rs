@@ -54,6 +54,26 @@ impl ConfigError {
             reason: reason.into(),
         }
     }
+
+    /// Several problems as one error: the first one's variable, and every problem on its own
+    /// line, so an operator fixes them all in one go; `None` when there is none.
+    pub fn all(problems: Vec<Self>) -> Option<Self> {
+        let mut problems = problems.into_iter();
+        let first = problems.next()?;
+        let mut reason = first.reason;
+        for other in problems {
+            reason.push_str(&format!("\n{other}"));
+        }
+        Some(Self {
+            variable: first.variable,
+            reason,
+        })
+    }
+
+    /// Each problem this error reports, one per line (`VARIABLE: reason`).
+    pub fn problems(&self) -> Vec<String> {
+        self.to_string().lines().map(str::to_owned).collect()
+    }
 }
 
 /// `KRAFTSOCI_ENV`.
@@ -177,6 +197,15 @@ impl Config {
     /// As [`Config::from_env`].
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         loader::load(lookup)
+    }
+
+    /// `KRAFTSOCI_DATABASE_URL` alone (its default when unset), for commands that need
+    /// nothing else (`migrate`).
+    ///
+    /// # Errors
+    /// [`ConfigError`] when the URL is malformed.
+    pub fn database_from_env() -> Result<DatabaseUrl, ConfigError> {
+        database::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// The development defaults, as if no variable were set.

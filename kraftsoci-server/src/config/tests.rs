@@ -23,6 +23,15 @@ fn production() -> Vec<(&'static str, &'static str)> {
         ("KRAFTSOCI_ENV", "production"),
         ("KRAFTSOCI_PUBLIC_URL", "https://api.example.com"),
         (
+            "KRAFTSOCI_DATABASE_URL",
+            "postgres://app:pw@db.internal/kraftsoci",
+        ),
+        ("KRAFTSOCI_MEDIA_URL", "s3://kraftsoci-media/prod"),
+        (
+            "KRAFTSOCI_SMTP_URL",
+            "smtps://mailer:pw@smtp.example.com:465",
+        ),
+        (
             "KRAFTSOCI_JWT_SECRET",
             "0123456789abcdef0123456789abcdef-jwt",
         ),
@@ -404,4 +413,65 @@ fn the_log_format_is_chosen_by_its_own_variable_not_the_environment() {
             .variable,
         "KRAFTSOCI_LOG_FORMAT"
     );
+}
+
+#[test]
+fn production_reports_every_missing_or_unsafe_setting_at_once() {
+    let err = load(&[("KRAFTSOCI_ENV", "production")]).unwrap_err();
+    let problems = err.problems();
+    for variable in [
+        "KRAFTSOCI_JWT_SECRET",
+        "KRAFTSOCI_TOKEN_KEYS",
+        "KRAFTSOCI_PUBLIC_URL",
+        "META_APP_ID",
+        "OPENAI_API_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "KRAFTSOCI_DATABASE_URL",
+        "KRAFTSOCI_MEDIA_URL",
+        "KRAFTSOCI_SMTP_URL",
+    ] {
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with(&format!("{variable}: "))),
+            "{variable} missing from {problems:#?}"
+        );
+    }
+    assert_eq!(err.variable, "KRAFTSOCI_JWT_SECRET");
+}
+
+#[test]
+fn production_runs_on_sqlite_and_local_media_only_when_told_to() {
+    let mut vars = without(
+        &without(&production(), "KRAFTSOCI_DATABASE_URL"),
+        "KRAFTSOCI_MEDIA_URL",
+    );
+    let err = load(&vars).unwrap_err();
+    assert_eq!(err.variable, "KRAFTSOCI_DATABASE_URL");
+    assert_eq!(err.problems().len(), 2, "{err}");
+    assert!(
+        err.problems()[1].starts_with("KRAFTSOCI_MEDIA_URL: "),
+        "{err}"
+    );
+    vars.push(("KRAFTSOCI_ALLOW_SQLITE", "1"));
+    vars.push(("KRAFTSOCI_ALLOW_LOCAL_MEDIA", "1"));
+    let config = load(&vars).unwrap();
+    assert_eq!(config.database_url.backend(), Backend::Sqlite);
+
+    let err = load(&without(&production(), "KRAFTSOCI_SMTP_URL")).unwrap_err();
+    assert_eq!(err.variable, "KRAFTSOCI_SMTP_URL", "mail needs SMTP");
+}
+
+#[test]
+fn in_development_the_public_url_follows_the_listen_address() {
+    let config = load(&[("KRAFTSOCI_LISTEN", "0.0.0.0:3000")]).unwrap();
+    assert_eq!(config.public_url.as_str(), "http://127.0.0.1:3000/");
+    let config = load(&[("KRAFTSOCI_LISTEN", "192.0.2.10:8081")]).unwrap();
+    assert_eq!(config.public_url.as_str(), "http://192.0.2.10:8081/");
+    let config = load(&[
+        ("KRAFTSOCI_LISTEN", "0.0.0.0:3000"),
+        ("KRAFTSOCI_PUBLIC_URL", "http://localhost:9999"),
+    ])
+    .unwrap();
+    assert_eq!(config.public_url.as_str(), "http://localhost:9999/");
 }

@@ -166,7 +166,21 @@ async fn migrate() -> ExitCode {
 
 async fn serve(config: Config) -> Result<(), kraftsoci_server::Error> {
     let database = config.database_url.redacted();
+    let seed = config.sandbox && !config.environment.is_production();
     let app = Application::build(config).await?;
+    if seed {
+        let clock = kraftsoci_core::SystemClock;
+        if let Some(version) = admin::seed_sandbox_policy(&*app.state().stores.policy, &clock)
+            .await
+            .map_err(|error| kraftsoci_server::Error::Database(error.into()))?
+        {
+            tracing::warn!(
+                version,
+                "sandbox mode: no privacy policy was published; recorded the sandbox policy so \
+                 that sign-up works (production: `kraftsoci-server publish-policy`)"
+            );
+        }
+    }
     tracing::info!(address = %app.local_addr()?, database, "kraftsoci-server listening");
     app.run_until_stopped().await
 }

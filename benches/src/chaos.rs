@@ -43,6 +43,8 @@ pub struct ChaosSpec {
     pub accounts: usize,
     /// The fake's latency per call: uniformly random in this range.
     pub latency: (Duration, Duration),
+    /// Every n-th `media_publish` publishes and then answers a transient 500.
+    pub ambiguous_every: Option<u64>,
     /// The pause between two kills: uniformly random in this range.
     pub kill_every: (Duration, Duration),
     /// How long after a kill the worker is started again (random up to this).
@@ -90,6 +92,8 @@ pub struct ChaosReport {
     pub containers: u64,
     /// `media_publish` calls.
     pub publish_calls: u64,
+    /// `media_publish` calls that published and answered 500.
+    pub ambiguous_answers: u64,
 }
 
 impl ChaosReport {
@@ -248,7 +252,8 @@ pub async fn run(spec: &ChaosSpec, database_url: &str) -> anyhow::Result<ChaosRe
             spec.server_bin.display()
         );
     }
-    let fake = FakeGraph::start_jittered(spec.latency.0, spec.latency.1, None).await?;
+    let fake =
+        FakeGraph::start_jittered(spec.latency.0, spec.latency.1, spec.ambiguous_every).await?;
     let token_keys = kraftsoci_server::config::TokenKeys::generate();
     let token_keys_env = token_keys
         .iter()
@@ -381,5 +386,6 @@ pub async fn run(spec: &ChaosSpec, database_url: &str) -> anyhow::Result<ChaosRe
         graph_calls: graph.calls,
         containers: graph.containers,
         publish_calls: graph.publish_calls,
+        ambiguous_answers: graph.ambiguous_answers,
     })
 }

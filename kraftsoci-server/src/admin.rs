@@ -394,6 +394,36 @@ pub async fn publish_policy(
     Ok(announcement)
 }
 
+/// The policy version a development server in sandbox mode records when none is published, so
+/// that `cargo run` gives a server people can sign up to (sign-up needs a published policy to
+/// accept). The README's sandbox walk-through accepts this label.
+pub const SANDBOX_POLICY_VERSION: &str = "2026-01";
+
+/// In sandbox mode on a development server: records [`SANDBOX_POLICY_VERSION`] when no policy
+/// is published yet, and announces nothing (a fresh sandbox has no one to tell). Production and
+/// servers with real providers never call it: there the operator runs `publish-policy`.
+///
+/// # Errors
+/// A storage failure.
+pub async fn seed_sandbox_policy(
+    store: &dyn PolicyStore,
+    clock: &dyn Clock,
+) -> Result<Option<String>, StoreError> {
+    if store.current_policy().await?.is_some() {
+        return Ok(None);
+    }
+    let policy = PolicyVersion {
+        version: SANDBOX_POLICY_VERSION.to_owned(),
+        published_at: clock.now(),
+        summary: "The kraftsoci privacy policy, recorded automatically because this development \
+                  server runs in sandbox mode (no provider credentials). A deployment publishes \
+                  its own with `kraftsoci-server publish-policy`."
+            .to_owned(),
+    };
+    let recorded = store.publish_policy_version(&policy).await?;
+    Ok(recorded.then_some(policy.version))
+}
+
 /// `kraftsoci-server publish-policy --version V --summary S`.
 ///
 /// # Errors

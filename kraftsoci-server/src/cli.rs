@@ -19,7 +19,7 @@ pub enum Command {
     /// Apply migrations, then serve the HTTP API (and, unless `KRAFTSOCI_WORKER=0`, the publish
     /// worker) until SIGTERM or Ctrl-C.
     Serve,
-    /// Apply the database migrations and exit.
+    /// Apply the database migrations and exit (reads only KRAFTSOCI_DATABASE_URL).
     Migrate,
     /// Run the publish worker alone (no HTTP API) until SIGTERM or Ctrl-C.
     Worker,
@@ -66,6 +66,12 @@ pub enum Command {
         /// Count the recipients and print the draft; record and send nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Inspect the configuration.
+    Config {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: ConfigAction,
     },
     /// Re-encrypt every stored Instagram token with the newest key of KRAFTSOCI_TOKEN_KEYS.
     RotateKey,
@@ -133,6 +139,14 @@ impl From<RequestsAction> for crate::requests::Action {
             RequestsAction::Complete { email, id } => Self::Complete { email, id },
         }
     }
+}
+
+/// `kraftsoci-server config …`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum ConfigAction {
+    /// Print the resolved configuration (secrets masked) and every problem with it; exit
+    /// non-zero when it would not start. Connects to nothing.
+    Check,
 }
 
 impl Cli {
@@ -267,5 +281,12 @@ mod tests {
             Cli::try_parse_from(["kraftsoci-server", "requests", "record", "--type", "access"])
                 .is_err()
         );
+        assert_eq!(
+            Cli::parse_from(["kraftsoci-server", "config", "check"]).command(),
+            Command::Config {
+                action: ConfigAction::Check
+            }
+        );
+        assert!(Cli::try_parse_from(["kraftsoci-server", "config"]).is_err());
     }
 }

@@ -76,9 +76,17 @@ pub use state::AppState;
 /// # Errors
 /// [`Error::Database`] or [`Error::Migration`].
 pub async fn migrate(config: &config::Config) -> Result<(), Error> {
-    let stores =
-        store::connect(&config.database_url, Arc::new(kraftsoci_core::SystemClock)).await?;
+    migrate_database(&config.database_url).await
+}
+
+/// Applies the migrations to `database` alone: `kraftsoci-server migrate` needs no other
+/// setting.
+///
+/// # Errors
+/// As [`migrate`].
+pub async fn migrate_database(database: &config::DatabaseUrl) -> Result<(), Error> {
+    let stores = store::connect(database, Arc::new(kraftsoci_core::SystemClock)).await?;
     stores.database.migrate().await?;
-    tracing::info!(database = %config.database_url.redacted(), "migrations applied");
+    tracing::info!(database = %database.redacted(), "migrations applied");
     Ok(())
 }

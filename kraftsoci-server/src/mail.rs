@@ -1,8 +1,10 @@
 //! Outgoing mail through core's [`Mailer`] port: SMTP (lettre, rustls) when
 //! `KRAFTSOCI_SMTP_URL` is set, otherwise one file per mail in the outbox directory.
 
+use std::future::Future;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use kraftsoci_core::Clock;
@@ -13,6 +15,51 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
 use crate::config::{Config, MailConfig, MailTransport};
+
+/// Mails sent in the background (a reset link, a password-changed notice: the request
+/// answers before the mail is out), so shutdown waits for them instead of dropping them.
+#[derive(Clone, Default)]
+pub struct MailTasks(Arc<Mutex<tokio::task::JoinSet<()>>>);
+
+impl std::fmt::Debug for MailTasks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailTasks").finish_non_exhaustive()
+    }
+}
+
+impl MailTasks {
+    /// Runs `task` (which sends a mail and logs its own failure) on its own task.
+    pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        let mut tasks = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        // Forget the finished ones, so the set holds only mails still on their way.
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(task);
+    }
+
+    /// Waits up to `deadline` for the mails on their way; returns how many were cut off
+    /// (logged as a warning).
+    pub async fn drain(&self, deadline: Duration) -> usize {
+        let mut tasks = std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner));
+        if tasks.is_empty() {
+            return 0;
+        }
+        tracing::info!(mails = tasks.len(), "waiting for mails still being sent");
+        let finished = tokio::time::timeout(deadline, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if finished.is_ok() {
+            return 0;
+        }
+        let unsent = tasks.len();
+        tracing::warn!(
+            mails = unsent,
+            "shutdown deadline passed: mails still being sent were dropped"
+        );
+        tasks.shutdown().await;
+        unsent
+    }
+}
 
 /// Builds the configured mailer.
 ///
@@ -161,6 +208,37 @@ mod tests {
     use kraftsoci_core::{Email, SystemClock};
 
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_waits_for_mails_on_their_way_and_counts_those_cut_off() {
+        let tasks = MailTasks::default();
+        let sent = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let flag = Arc::clone(&sent);
+        tasks.spawn(async move {
+            let _ = released.await;
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        let draining = tokio::spawn({
+            let tasks = tasks.clone();
+            async move { tasks.drain(Duration::from_secs(10)).await }
+        });
+        tokio::task::yield_now().await;
+        release.send(()).unwrap();
+        assert_eq!(draining.await.unwrap(), 0, "nothing was cut off");
+        assert!(
+            sent.load(std::sync::atomic::Ordering::SeqCst),
+            "the mail went out first"
+        );
+
+        tasks.spawn(std::future::pending());
+        assert_eq!(
+            tasks.drain(Duration::from_secs(10)).await,
+            1,
+            "a mail that never finishes is given up at the deadline"
+        );
+        assert_eq!(tasks.drain(Duration::from_secs(10)).await, 0);
+    }
 
     #[tokio::test]
     async fn the_outbox_holds_one_readable_file_per_mail() {

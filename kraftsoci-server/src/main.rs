@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use kraftsoci_server::cli::{Cli, Command};
+use kraftsoci_server::cli::{Cli, Command, ConfigAction};
 use kraftsoci_server::config::Config;
 use kraftsoci_server::worker::{Worker, WorkerDeps};
 use kraftsoci_server::{Application, admin, healthcheck, telemetry};
@@ -11,9 +11,23 @@ use kraftsoci_server::{Application, admin, healthcheck, telemetry};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A `.env` file in the working directory, when there is one, fills in what the real
+    // environment leaves unset.
+    match dotenvy::dotenv() {
+        Ok(_) => {}
+        Err(error) if error.not_found() => {}
+        Err(error) => {
+            eprintln!("kraftsoci-server: .env: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
     match cli.command() {
         Command::Healthcheck => return healthcheck().await,
         Command::Openapi => return openapi(),
+        Command::Config {
+            action: ConfigAction::Check,
+        } => return config_check(),
+        Command::Migrate => return migrate().await,
         _ => {}
     }
     let config = match Config::from_env() {
@@ -23,10 +37,10 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    telemetry::init(config.environment);
+    telemetry::init(config.log_format);
     let result = match cli.command() {
         Command::Serve => serve(config).await,
-        Command::Migrate => kraftsoci_server::migrate(&config).await,
+        Command::Migrate | Command::Config { .. } => Ok(()),
         Command::Worker => worker(config).await,
         Command::Healthcheck | Command::Openapi => {
             unreachable!("answered before the configuration is read")
@@ -103,9 +117,70 @@ fn openapi() -> ExitCode {
     }
 }
 
+/// `config check`: the resolved configuration (secrets masked by its `Debug`) or every
+/// problem with it.
+fn config_check() -> ExitCode {
+    match Config::from_env() {
+        Ok(config) => {
+            println!("{config:#?}");
+            for variable in &config.generated {
+                println!("warning: {variable} is not set; a random value is generated per start");
+            }
+            println!("configuration OK ({:?})", config.environment);
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("the configuration would not start:");
+            for problem in error.problems() {
+                eprintln!("  - {problem}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `migrate`: only the database settings are read.
+async fn migrate() -> ExitCode {
+    let database = match Config::database_from_env() {
+        Ok(database) => database,
+        Err(error) => {
+            eprintln!("kraftsoci-server: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    telemetry::init(
+        std::env::var("KRAFTSOCI_LOG_FORMAT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_default(),
+    );
+    match kraftsoci_server::migrate_database(&database).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "migrations failed");
+            eprintln!("kraftsoci-server: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 async fn serve(config: Config) -> Result<(), kraftsoci_server::Error> {
     let database = config.database_url.redacted();
+    let seed = config.sandbox && !config.environment.is_production();
     let app = Application::build(config).await?;
+    if seed {
+        let clock = kraftsoci_core::SystemClock;
+        if let Some(version) = admin::seed_sandbox_policy(&*app.state().stores.policy, &clock)
+            .await
+            .map_err(|error| kraftsoci_server::Error::Database(error.into()))?
+        {
+            tracing::warn!(
+                version,
+                "sandbox mode: no privacy policy was published; recorded the sandbox policy so \
+                 that sign-up works (production: `kraftsoci-server publish-policy`)"
+            );
+        }
+    }
     tracing::info!(address = %app.local_addr()?, database, "kraftsoci-server listening");
     app.run_until_stopped().await
 }

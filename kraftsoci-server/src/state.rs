@@ -64,6 +64,26 @@ pub struct AppState {
     pub instagram: Arc<InstagramConnect>,
     /// The usage log's batching writer (its drop count is an operational metric).
     pub usage: UsageWriter,
+    /// Whether the process is draining (`/readyz` answers 503 once it is).
+    pub readiness: Readiness,
+}
+
+/// Whether the process still takes new work. Shutdown flips it at once, before the listener
+/// stops, so `/readyz` tells the load balancer to route elsewhere while requests in progress
+/// finish.
+#[derive(Debug, Clone, Default)]
+pub struct Readiness(Arc<std::sync::atomic::AtomicBool>);
+
+impl Readiness {
+    /// Marks the process as draining (for good).
+    pub fn start_draining(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether shutdown has begun.
+    pub fn is_draining(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 impl std::fmt::Debug for AppState {

@@ -78,6 +78,9 @@ struct ChaosArgs {
     /// Its longest latency per call, in milliseconds.
     #[arg(long, default_value_t = 2_000)]
     max_latency_ms: u64,
+    /// Every n-th media_publish publishes but answers 500 (0: never).
+    #[arg(long, default_value_t = 0)]
+    ambiguous_every: u64,
     /// Shortest pause between two kills, in milliseconds.
     #[arg(long, default_value_t = 1_000)]
     min_kill_every_ms: u64,
@@ -251,6 +254,7 @@ async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
         posts: args.posts,
         accounts: args.accounts,
         latency: (ms(args.min_latency_ms), ms(args.max_latency_ms)),
+        ambiguous_every: (args.ambiguous_every > 0).then_some(args.ambiguous_every),
         kill_every: (ms(args.min_kill_every_ms), ms(args.max_kill_every_ms)),
         restart_within: ms(args.restart_within_ms),
         kill_for: Duration::from_secs(args.kill_for_s),
@@ -313,11 +317,13 @@ async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
     ]);
     table.print();
     println!(
-        "\nGraph: {} calls, {} containers, {} media_publish; failed posts by code: {:?}; \
-         published in the database but not at the fake: {}",
+        "\nGraph: {} calls, {} containers, {} media_publish ({} answered 500 after \
+         publishing); failed posts by code: {:?}; published in the database but not at the \
+         fake: {}",
         report.graph_calls,
         report.containers,
         report.publish_calls,
+        report.ambiguous_answers,
         report.failure_codes,
         report.phantom
     );

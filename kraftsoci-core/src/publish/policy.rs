@@ -8,10 +8,10 @@ use rand::Rng;
 /// Bounds, back-off and waits of the publish orchestration.
 ///
 /// Recovery after a crash settles within **one lease plus [`PublishPolicy::reconcile_grace`]**:
-/// the worker's lease (120 s by default in `kraftsoci-server`) frees the job, and the next run
-/// reads the container: `PUBLISHED` settles at once; `FINISHED` waits out the grace counted
-/// from the recorded send, then publishes the same container. With the defaults that is at
-/// most 7 minutes, plus the Graph calls themselves.
+/// the worker's lease (60 s by default in `kraftsoci-server`, `KRAFTSOCI_PUBLISH_LEASE`) frees
+/// the job, and the next run reads the container: `PUBLISHED` settles at once; `FINISHED`
+/// waits out the grace counted from the recorded send, then publishes the same container. With
+/// the defaults that is at most 6 minutes, plus the Graph calls themselves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishPolicy {
     /// Container-creation attempts per run on transient errors. Default 3.

@@ -18,6 +18,7 @@ use super::tokens::{
 };
 use crate::error::{ApiError, ResultExt as _};
 use crate::i18n::{Args, Locale};
+use crate::mail::MailTasks;
 use crate::store::{
     AuthStore, BrowserSession, Credentials, NewAccount, NewRefreshToken, Rotation, TokenHash,
 };
@@ -106,6 +107,7 @@ pub struct AuthService {
     hasher: PasswordHasher,
     tokens: AccessTokens,
     frontend_url: Url,
+    mail_tasks: MailTasks,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -136,7 +138,13 @@ impl AuthService {
             hasher,
             tokens,
             frontend_url,
+            mail_tasks: MailTasks::default(),
         }
+    }
+
+    /// The mails this service is sending in the background (shutdown waits for them).
+    pub fn mail_tasks(&self) -> &MailTasks {
+        &self.mail_tasks
     }
 
     /// The access-token signer and verifier.
@@ -409,7 +417,7 @@ impl AuthService {
     /// timing are the same whether or not the email has an account.
     pub fn request_reset(self: &Arc<Self>, email: Email) {
         let this = Arc::clone(self);
-        tokio::spawn(async move {
+        self.mail_tasks.spawn(async move {
             if let Err(error) = this.send_reset(&email).await {
                 tracing::error!(error = format!("{error:#}"), "password reset mail not sent");
             }
@@ -480,7 +488,7 @@ impl AuthService {
     fn notify_password_changed(&self, user: UserId) {
         let accounts = Arc::clone(&self.accounts);
         let mailer = Arc::clone(&self.mailer);
-        tokio::spawn(async move {
+        self.mail_tasks.spawn(async move {
             let result: anyhow::Result<()> = async {
                 let account = accounts.account(user).await?;
                 let locale = mail_locale(&account);

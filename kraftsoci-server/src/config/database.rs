@@ -72,3 +72,17 @@ impl fmt::Debug for DatabaseUrl {
             .finish()
     }
 }
+
+/// The default database: a SQLite file in the working directory.
+pub(super) const DEFAULT_DATABASE_URL: &str = "sqlite://kraftsoci.db?mode=rwc";
+
+/// `KRAFTSOCI_DATABASE_URL` through `lookup` (empty counts as unset).
+pub(super) fn from_lookup(
+    lookup: impl Fn(&'static str) -> Option<String>,
+) -> Result<DatabaseUrl, super::ConfigError> {
+    let value = lookup("KRAFTSOCI_DATABASE_URL")
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+    DatabaseUrl::parse(&value).map_err(|e| super::ConfigError::new("KRAFTSOCI_DATABASE_URL", e))
+}

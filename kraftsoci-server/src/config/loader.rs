@@ -10,8 +10,8 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::{
-    Config, ConfigError, CorsConfig, DatabaseUrl, Environment, IpNet, MIN_JWT_SECRET_BYTES,
-    MailConfig, MailTransport, MetaConfig, OpenAiConfig, StripeConfig, TokenKeys,
+    Config, ConfigError, CorsConfig, Environment, IpNet, MIN_JWT_SECRET_BYTES, MailConfig,
+    MailTransport, MetaConfig, OpenAiConfig, StripeConfig, TokenKeys,
 };
 
 /// bcrypt's own bounds on the work factor (the crate keeps them private).
@@ -28,6 +28,8 @@ pub(super) fn load(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Co
 pub(super) struct Loader<F> {
     lookup: F,
     generated: Vec<&'static str>,
+    /// Missing or unsafe production settings, reported together at the end.
+    problems: Vec<ConfigError>,
 }
 
 impl<F: Fn(&str) -> Option<String>> Loader<F> {
@@ -35,6 +37,7 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
         Self {
             lookup,
             generated: Vec::new(),
+            problems: Vec::new(),
         }
     }
 
@@ -137,16 +140,10 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
         };
         let production = environment.is_production();
 
-        let listen = self.parse("KRAFTSOCI_LISTEN", "127.0.0.1:8080")?;
-        let public_url = self.url("KRAFTSOCI_PUBLIC_URL", "http://127.0.0.1:8080")?;
+        let listen: std::net::SocketAddr = self.parse("KRAFTSOCI_LISTEN", "127.0.0.1:8080")?;
+        let public_url = self.url("KRAFTSOCI_PUBLIC_URL", &listen_url(listen))?;
         let frontend_url = self.url("KRAFTSOCI_FRONTEND_URL", public_url.as_str())?;
-        let database_url = self
-            .get("KRAFTSOCI_DATABASE_URL")
-            .map_or_else(
-                || DatabaseUrl::parse("sqlite://kraftsoci.db?mode=rwc"),
-                |v| DatabaseUrl::parse(&v),
-            )
-            .map_err(|e| ConfigError::new("KRAFTSOCI_DATABASE_URL", e))?;
+        let database_url = super::database::from_lookup(|name| self.get(name))?;
         let media_url = self.parse("KRAFTSOCI_MEDIA_URL", "file://./media")?;
 
         let jwt_secret = match self.secret("KRAFTSOCI_JWT_SECRET") {
@@ -157,13 +154,13 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
                 ));
             }
             Some(secret) => secret,
-            None if production => {
-                return Err(ConfigError::new(
-                    "KRAFTSOCI_JWT_SECRET",
-                    "is required in production",
-                ));
-            }
             None => {
+                if production {
+                    self.problems.push(ConfigError::new(
+                        "KRAFTSOCI_JWT_SECRET",
+                        "is required in production",
+                    ));
+                }
                 self.generated.push("KRAFTSOCI_JWT_SECRET");
                 let mut bytes = [0u8; 32];
                 rand::rngs::OsRng.fill_bytes(&mut bytes);
@@ -174,13 +171,13 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
             Some(v) => {
                 TokenKeys::parse(&v).map_err(|e| ConfigError::new("KRAFTSOCI_TOKEN_KEYS", e))?
             }
-            None if production => {
-                return Err(ConfigError::new(
-                    "KRAFTSOCI_TOKEN_KEYS",
-                    "is required in production",
-                ));
-            }
             None => {
+                if production {
+                    self.problems.push(ConfigError::new(
+                        "KRAFTSOCI_TOKEN_KEYS",
+                        "is required in production",
+                    ));
+                }
                 self.generated.push("KRAFTSOCI_TOKEN_KEYS");
                 TokenKeys::generate()
             }
@@ -214,7 +211,15 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
             webhook_secret: self.secret("STRIPE_WEBHOOK_SECRET"),
             api_base: self.url("STRIPE_API_BASE", "https://api.stripe.com")?,
         };
-        let billing = super::billing::load(|name| self.get(name), production)?;
+        // A missing or unsafe plan table is one more production problem, reported with the
+        // others; a malformed one stops here.
+        let billing = match super::billing::load(|name| self.get(name), production) {
+            Err(error) if production && error.reason.contains("production") => {
+                self.problems.push(error);
+                super::billing::load(|name| self.get(name), false)?
+            }
+            other => other?,
+        };
 
         let sandbox = match self.flag("KRAFTSOCI_SANDBOX")? {
             Some(true) if production => {
@@ -280,8 +285,11 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
             ));
         }
 
+        let allow_sqlite = self.flag("KRAFTSOCI_ALLOW_SQLITE")?.unwrap_or(false);
+        let allow_local_media = self.flag("KRAFTSOCI_ALLOW_LOCAL_MEDIA")?.unwrap_or(false);
         let config = Config {
             environment,
+            log_format: self.parse("KRAFTSOCI_LOG_FORMAT", "text")?,
             listen,
             public_url,
             frontend_url,
@@ -312,10 +320,35 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
             worker: super::worker::load(&self, production)?,
             sweep: super::sweep::load(&self)?,
             privacy,
+            server: super::server::load(&self)?,
             generated: self.generated,
         };
         if production {
-            check_production(&config)?;
+            let mut problems = self.problems;
+            problems.extend(check_production(&config));
+            if !allow_sqlite && config.database_url.backend() == super::Backend::Sqlite {
+                problems.push(ConfigError::new(
+                    "KRAFTSOCI_DATABASE_URL",
+                    "is SQLite: use PostgreSQL, or set KRAFTSOCI_ALLOW_SQLITE=1 for a \
+                     single-machine deployment",
+                ));
+            }
+            if !allow_local_media && matches!(config.media_url, super::MediaUrl::Directory(_)) {
+                problems.push(ConfigError::new(
+                    "KRAFTSOCI_MEDIA_URL",
+                    "is a local directory: use s3://, or set KRAFTSOCI_ALLOW_LOCAL_MEDIA=1 for a \
+                     single-machine deployment",
+                ));
+            }
+            if matches!(config.mail.transport, MailTransport::Outbox(_)) {
+                problems.push(ConfigError::new(
+                    "KRAFTSOCI_SMTP_URL",
+                    "is required in production (without it mails are only written to files)",
+                ));
+            }
+            if let Some(error) = ConfigError::all(problems) {
+                return Err(error);
+            }
         }
         Ok(config)
     }
@@ -347,8 +380,9 @@ fn check_smtp_url(url: &str, production: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// Production refuses what development tolerates (P20, P22).
-fn check_production(config: &Config) -> Result<(), ConfigError> {
+/// Production refuses what development tolerates (P20, P22): every problem, not the first.
+fn check_production(config: &Config) -> Vec<ConfigError> {
+    let mut problems = Vec::new();
     let https = [
         ("KRAFTSOCI_PUBLIC_URL", &config.public_url),
         ("KRAFTSOCI_FRONTEND_URL", &config.frontend_url),
@@ -360,7 +394,7 @@ fn check_production(config: &Config) -> Result<(), ConfigError> {
     ];
     for (variable, url) in https {
         if url.scheme() != "https" {
-            return Err(ConfigError::new(
+            problems.push(ConfigError::new(
                 variable,
                 "must be an https URL in production",
             ));
@@ -378,8 +412,19 @@ fn check_production(config: &Config) -> Result<(), ConfigError> {
     ];
     for (variable, present) in required {
         if !present {
-            return Err(ConfigError::new(variable, "is required in production"));
+            problems.push(ConfigError::new(variable, "is required in production"));
         }
     }
-    Ok(())
+    problems
+}
+
+/// The URL a browser on this machine reaches `listen` at (the development default of
+/// `KRAFTSOCI_PUBLIC_URL`, so changing the port does not break links).
+fn listen_url(listen: std::net::SocketAddr) -> String {
+    let host = match listen.ip() {
+        ip if ip.is_unspecified() || ip.is_loopback() => "127.0.0.1".to_owned(),
+        std::net::IpAddr::V4(ip) => ip.to_string(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+    };
+    format!("http://{host}:{}", listen.port())
 }

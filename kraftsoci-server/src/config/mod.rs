@@ -8,8 +8,8 @@
 //!
 //! This module is a leaf of the server: it imports nothing from the rest of it, so every other
 //! module may depend on it. One file per group of settings: [`loader`](self) reads the
-//! variables, `database`, `secrets`, `providers`, `net`, `billing`, `worker` and `sweep` hold
-//! the typed values.
+//! variables, `database`, `secrets`, `providers`, `net`, `billing`, `worker`, `sweep` and
+//! `server` hold the typed values.
 
 mod billing;
 mod database;
@@ -19,6 +19,7 @@ mod privacy;
 mod processors;
 mod providers;
 mod secrets;
+mod server;
 mod sweep;
 mod worker;
 
@@ -35,6 +36,7 @@ pub use privacy::PrivacySettings;
 pub use processors::{Destination, PROCESSORS, Processor};
 pub use providers::{MailConfig, MailTransport, MediaUrl, MetaConfig, OpenAiConfig, StripeConfig};
 pub use secrets::{MIN_JWT_SECRET_BYTES, TOKEN_KEY_BYTES, TokenKeys};
+pub use server::ServerConfig;
 pub use sweep::{DEFAULT_SWEEP_INTERVAL, SweepSettings};
 pub use worker::{MIN_PRODUCTION_RECONCILE_GRACE, WorkerConfig};
 
@@ -56,6 +58,26 @@ impl ConfigError {
             reason: reason.into(),
         }
     }
+
+    /// Several problems as one error: the first one's variable, and every problem on its own
+    /// line, so an operator fixes them all in one go; `None` when there is none.
+    pub fn all(problems: Vec<Self>) -> Option<Self> {
+        let mut problems = problems.into_iter();
+        let first = problems.next()?;
+        let mut reason = first.reason;
+        for other in problems {
+            reason.push_str(&format!("\n{other}"));
+        }
+        Some(Self {
+            variable: first.variable,
+            reason,
+        })
+    }
+
+    /// Each problem this error reports, one per line (`VARIABLE: reason`).
+    pub fn problems(&self) -> Vec<String> {
+        self.to_string().lines().map(str::to_owned).collect()
+    }
 }
 
 /// `KRAFTSOCI_ENV`.
@@ -74,11 +96,35 @@ impl Environment {
     }
 }
 
+/// `KRAFTSOCI_LOG_FORMAT`: how log lines are written, whatever the environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Compact human-readable text (the default).
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = &'static str;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value.to_ascii_lowercase().as_str() {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            _ => Err("must be text or json"),
+        }
+    }
+}
+
 /// The whole configuration. `Debug` never shows a secret.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `KRAFTSOCI_ENV`.
     pub environment: Environment,
+    /// `KRAFTSOCI_LOG_FORMAT`.
+    pub log_format: LogFormat,
     /// `KRAFTSOCI_LISTEN`: the address to bind (port 0 picks a free port).
     pub listen: SocketAddr,
     /// `KRAFTSOCI_PUBLIC_URL`: the external base URL.
@@ -142,6 +188,9 @@ pub struct Config {
     pub sweep: SweepSettings,
     /// The controller and its contact (`KRAFTSOCI_PRIVACY_*`), published by `GET /v1/privacy`.
     pub privacy: PrivacySettings,
+    /// Connection deadlines and caps, and the shutdown drain (`KRAFTSOCI_HTTP_*`,
+    /// `KRAFTSOCI_MAX_CONNECTIONS*`, `KRAFTSOCI_SHUTDOWN_*`).
+    pub server: ServerConfig,
     /// The variables that were generated because they were unset (development only).
     pub generated: Vec<&'static str>,
 }
@@ -162,6 +211,15 @@ impl Config {
     /// As [`Config::from_env`].
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         loader::load(lookup)
+    }
+
+    /// `KRAFTSOCI_DATABASE_URL` alone (its default when unset), for commands that need
+    /// nothing else (`migrate`).
+    ///
+    /// # Errors
+    /// [`ConfigError`] when the URL is malformed.
+    pub fn database_from_env() -> Result<DatabaseUrl, ConfigError> {
+        database::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// The development defaults, as if no variable were set.

@@ -146,6 +146,9 @@ mod tests {
     fn production_with_everything() -> Config {
         let vars: HashMap<&str, &str> = [
             ("KRAFTSOCI_ENV", "production"),
+            // The default SQLite database needs its opt-in in production; the database is no
+            // outbound processor either way.
+            ("KRAFTSOCI_ALLOW_SQLITE", "1"),
             ("KRAFTSOCI_PUBLIC_URL", "https://api.example.com"),
             ("KRAFTSOCI_FRONTEND_URL", "https://app.example.com"),
             ("KRAFTSOCI_JWT_SECRET", "0123456789abcdef0123456789abcdef-jwt"),

@@ -23,6 +23,15 @@ fn production() -> Vec<(&'static str, &'static str)> {
         ("KRAFTSOCI_ENV", "production"),
         ("KRAFTSOCI_PUBLIC_URL", "https://api.example.com"),
         (
+            "KRAFTSOCI_DATABASE_URL",
+            "postgres://app:pw@db.internal/kraftsoci",
+        ),
+        ("KRAFTSOCI_MEDIA_URL", "s3://kraftsoci-media/prod"),
+        (
+            "KRAFTSOCI_SMTP_URL",
+            "smtps://mailer:pw@smtp.example.com:465",
+        ),
+        (
             "KRAFTSOCI_JWT_SECRET",
             "0123456789abcdef0123456789abcdef-jwt",
         ),
@@ -369,4 +378,126 @@ fn the_password_pool_settings_default_to_automatic_and_refuse_nonsense() {
         let err = load(&[(variable, value)]).unwrap_err();
         assert_eq!(err.variable, variable, "{value}");
     }
+}
+
+#[test]
+fn connection_limits_and_the_drain_are_read_and_nonsense_is_refused() {
+    use std::time::Duration;
+    assert_eq!(load(&[]).unwrap().server, ServerConfig::default());
+    let server = load(&[
+        ("KRAFTSOCI_HTTP_HEADER_TIMEOUT", "5"),
+        ("KRAFTSOCI_HTTP_BODY_TIMEOUT", "120"),
+        ("KRAFTSOCI_MAX_CONNECTIONS", "100"),
+        ("KRAFTSOCI_MAX_CONNECTIONS_PER_CLIENT", "10"),
+        ("KRAFTSOCI_SHUTDOWN_DELAY", "5"),
+        ("KRAFTSOCI_SHUTDOWN_TIMEOUT", "15"),
+    ])
+    .unwrap()
+    .server;
+    assert_eq!(
+        server,
+        ServerConfig {
+            header_timeout: Duration::from_secs(5),
+            body_timeout: Duration::from_secs(120),
+            max_connections: 100,
+            max_connections_per_client: 10,
+            shutdown_delay: Duration::from_secs(5),
+            shutdown_timeout: Duration::from_secs(15),
+        }
+    );
+    for (variable, value) in [
+        ("KRAFTSOCI_HTTP_HEADER_TIMEOUT", "0"),
+        ("KRAFTSOCI_HTTP_BODY_TIMEOUT", "soon"),
+        ("KRAFTSOCI_MAX_CONNECTIONS", "0"),
+        ("KRAFTSOCI_SHUTDOWN_TIMEOUT", "-1"),
+        ("KRAFTSOCI_MAX_CONNECTIONS_PER_CLIENT", "2000"),
+    ] {
+        assert_eq!(
+            load(&[(variable, value)]).unwrap_err().variable,
+            variable,
+            "{variable}={value}"
+        );
+    }
+}
+
+#[test]
+fn the_log_format_is_chosen_by_its_own_variable_not_the_environment() {
+    assert_eq!(load(&[]).unwrap().log_format, LogFormat::Text);
+    let mut vars = production();
+    assert_eq!(load(&vars).unwrap().log_format, LogFormat::Text);
+    vars.push(("KRAFTSOCI_LOG_FORMAT", "json"));
+    assert_eq!(load(&vars).unwrap().log_format, LogFormat::Json);
+    assert_eq!(
+        load(&[("KRAFTSOCI_LOG_FORMAT", "JSON")])
+            .unwrap()
+            .log_format,
+        LogFormat::Json
+    );
+    assert_eq!(
+        load(&[("KRAFTSOCI_LOG_FORMAT", "xml")])
+            .unwrap_err()
+            .variable,
+        "KRAFTSOCI_LOG_FORMAT"
+    );
+}
+
+#[test]
+fn production_reports_every_missing_or_unsafe_setting_at_once() {
+    let err = load(&[("KRAFTSOCI_ENV", "production")]).unwrap_err();
+    let problems = err.problems();
+    for variable in [
+        "KRAFTSOCI_JWT_SECRET",
+        "KRAFTSOCI_TOKEN_KEYS",
+        "KRAFTSOCI_PUBLIC_URL",
+        "META_APP_ID",
+        "OPENAI_API_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "KRAFTSOCI_DATABASE_URL",
+        "KRAFTSOCI_MEDIA_URL",
+        "KRAFTSOCI_SMTP_URL",
+    ] {
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with(&format!("{variable}: "))),
+            "{variable} missing from {problems:#?}"
+        );
+    }
+    assert_eq!(err.variable, "KRAFTSOCI_JWT_SECRET");
+}
+
+#[test]
+fn production_runs_on_sqlite_and_local_media_only_when_told_to() {
+    let mut vars = without(
+        &without(&production(), "KRAFTSOCI_DATABASE_URL"),
+        "KRAFTSOCI_MEDIA_URL",
+    );
+    let err = load(&vars).unwrap_err();
+    assert_eq!(err.variable, "KRAFTSOCI_DATABASE_URL");
+    assert_eq!(err.problems().len(), 2, "{err}");
+    assert!(
+        err.problems()[1].starts_with("KRAFTSOCI_MEDIA_URL: "),
+        "{err}"
+    );
+    vars.push(("KRAFTSOCI_ALLOW_SQLITE", "1"));
+    vars.push(("KRAFTSOCI_ALLOW_LOCAL_MEDIA", "1"));
+    let config = load(&vars).unwrap();
+    assert_eq!(config.database_url.backend(), Backend::Sqlite);
+
+    let err = load(&without(&production(), "KRAFTSOCI_SMTP_URL")).unwrap_err();
+    assert_eq!(err.variable, "KRAFTSOCI_SMTP_URL", "mail needs SMTP");
+}
+
+#[test]
+fn in_development_the_public_url_follows_the_listen_address() {
+    let config = load(&[("KRAFTSOCI_LISTEN", "0.0.0.0:3000")]).unwrap();
+    assert_eq!(config.public_url.as_str(), "http://127.0.0.1:3000/");
+    let config = load(&[("KRAFTSOCI_LISTEN", "192.0.2.10:8081")]).unwrap();
+    assert_eq!(config.public_url.as_str(), "http://192.0.2.10:8081/");
+    let config = load(&[
+        ("KRAFTSOCI_LISTEN", "0.0.0.0:3000"),
+        ("KRAFTSOCI_PUBLIC_URL", "http://localhost:9999"),
+    ])
+    .unwrap();
+    assert_eq!(config.public_url.as_str(), "http://localhost:9999/");
 }

@@ -10,7 +10,10 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// A request carrying a valid access token of an open account whose token epoch matches
-/// (so a password change or reset has not revoked it since it was issued).
+/// (so a password change or reset has not revoked it since it was issued) and whose login
+/// session is still open: logout, a replayed refresh token (its family is revoked), a
+/// password change elsewhere and closing the account end the session's access tokens at
+/// once, not when they expire (ASVS V3.3).
 ///
 /// Take it as a handler argument to require authentication. Every query a handler makes on
 /// the user's data must be scoped by `AuthUser::id`, so another user's object is simply not
@@ -45,17 +48,27 @@ impl FromRequestParts<AppState> for AuthUser {
                 tracing::debug!(%reason, "access token refused");
                 ApiError::unauthorized()
             })?;
-        let session = match state.stores.auth.session_state(claims.user).await {
-            Ok(session) => session,
+        let access = match state
+            .stores
+            .auth
+            .access_state(claims.user, claims.session, state.clock.now())
+            .await
+        {
+            Ok(access) => access,
             Err(StoreError::NotFound) => return Err(ApiError::unauthorized()),
             Err(other) => return Err(other.into()),
         };
-        if session.closed || session.token_epoch != claims.epoch {
+        let account = access.account;
+        if account.closed || account.token_epoch != claims.epoch {
             tracing::debug!(user = %claims.user, "access token of a closed account or an old epoch");
             return Err(ApiError::unauthorized());
         }
+        if !access.session_open {
+            tracing::debug!(user = %claims.user, "access token of an ended session");
+            return Err(ApiError::unauthorized());
+        }
         if let Some(subject) = parts.extensions.get::<UsageSubject>() {
-            subject.set(claims.user, session.objects_to_usage_log);
+            subject.set(claims.user, account.objects_to_usage_log);
         }
         Ok(Self {
             id: claims.user,

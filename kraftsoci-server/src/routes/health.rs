@@ -36,10 +36,14 @@ async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-/// The database answers.
+/// The database answers and the process is not shutting down (503 from the moment it
+/// receives SIGTERM, so load balancers stop routing here while requests in progress finish).
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
 async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    if state.readiness.is_draining() {
+        return Err(ApiError::Unavailable(anyhow::anyhow!("shutting down")));
+    }
     state
         .stores
         .database

@@ -2,6 +2,7 @@
 //! configuration (`providers`), and every service is handed the ports it uses.
 
 mod providers;
+mod serve;
 mod worker;
 
 pub(crate) use providers::vault;
@@ -273,6 +274,7 @@ impl ApplicationBuilder {
                 Arc::clone(&usage_log),
                 crate::usage_log::CAPACITY,
             ),
+            readiness: crate::state::Readiness::default(),
         };
         let router = layers::apply(
             routes::router(state.clone()),
@@ -330,23 +332,26 @@ impl Application {
         &self.state
     }
 
-    /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.
+    /// Serves until SIGTERM or Ctrl-C, then drains as [`Application::run_until`] does.
     ///
     /// # Errors
-    /// [`Error::Io`] when serving fails.
+    /// As [`Application::run_until`].
     pub async fn run_until_stopped(self) -> Result<(), Error> {
         self.run_until(shutdown_signal()).await
     }
 
-    /// Serves until `signal` completes, then finishes in-flight requests.
+    /// Serves until `signal` completes, then drains: `/readyz` answers 503 at once, new
+    /// connections are served for `KRAFTSOCI_SHUTDOWN_DELAY`, requests in progress get
+    /// `KRAFTSOCI_SHUTDOWN_TIMEOUT` to finish while the worker releases its jobs and stops,
+    /// then mails still being sent get up to `KRAFTSOCI_SHUTDOWN_TIMEOUT` more.
     ///
     /// # Errors
-    /// [`Error::Io`] when serving fails.
+    /// [`Error::Config`] when the sweep or the worker cannot be set up.
     pub async fn run_until(
         self,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
-        // The publish worker runs beside the API and stops after it (KRAFTSOCI_WORKER=0 leaves
+        // The publish worker runs beside the API and stops with it (KRAFTSOCI_WORKER=0 leaves
         // publishing to dedicated `kraftsoci-server worker` processes).
         let config = &self.state.config;
         let worker = match config.worker.enabled {
@@ -372,22 +377,42 @@ impl Application {
         } else {
             None
         };
-        let served = axum::serve(
+        // One signal, two listeners: the HTTP drain and the background work stop together.
+        let (signalled, on_signal) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            signal.await;
+            let _ = signalled.send(true);
+        });
+        let mut http_signal = on_signal.clone();
+        let http = serve::serve(
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal)
-        .await;
-        if let Some(worker) = worker {
-            worker.stop().await;
-        }
-        if let Some(sweep) = sweep {
-            sweep.stop().await;
-        }
+            self.router,
+            config.server,
+            config.trusted_proxies.clone(),
+            self.state.readiness.clone(),
+            async move {
+                let _ = http_signal.wait_for(|signalled| *signalled).await;
+            },
+        );
+        let mut background_signal = on_signal;
+        let background = async move {
+            let _ = background_signal.wait_for(|signalled| *signalled).await;
+            if let Some(worker) = worker {
+                worker.stop().await;
+            }
+            if let Some(sweep) = sweep {
+                sweep.stop().await;
+            }
+        };
+        tokio::join!(http, background);
         // Every request is answered: write the usage events still waiting.
         self.state.usage.shutdown().await;
-        served?;
+        // Requests that finished during the drain may have left a mail on its way.
+        self.state
+            .auth
+            .mail_tasks()
+            .drain(config.server.shutdown_timeout)
+            .await;
         Ok(())
     }
 }

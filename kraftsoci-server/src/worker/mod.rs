@@ -45,6 +45,7 @@
 //! ```
 
 mod lease;
+mod links;
 mod probe;
 mod runner;
 

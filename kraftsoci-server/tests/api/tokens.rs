@@ -12,7 +12,17 @@ fn b64(value: &Value) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
 }
 
-/// Claims exactly like the server's, for `user`, at the app's clock.
+/// The login session (`sid`) of the access token the server issued to `user`.
+fn session_of(user: &TestUser) -> String {
+    let payload = user.access.split('.').nth(1).unwrap();
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    let claims: Value = serde_json::from_slice(&payload).unwrap();
+    claims["sid"].as_str().unwrap().to_owned()
+}
+
+/// Claims exactly like the server's, for `user` in their open session, at the app's clock.
 fn claims(app: &TestApp, user: &TestUser) -> Value {
     let now = app.clock_now().timestamp();
     json!({
@@ -24,7 +34,7 @@ fn claims(app: &TestApp, user: &TestUser) -> Value {
         "iat": now,
         "jti": "test",
         "typ": "access",
-        "sid": uuid::Uuid::new_v4().to_string(),
+        "sid": session_of(user),
         "epoch": 0,
     })
 }
@@ -75,8 +85,14 @@ async fn a_well_formed_token_signed_like_the_server_is_accepted() {
     // Control case: the forgeries below fail for their flaw, not for a mistake in `claims`.
     let app = spawn_app().await;
     let user = app.signup_user("ada@example.com").await;
-    let token = sign(&claims(&app, &user), Algorithm::HS256, JWT_SECRET);
+    let mut claims = claims(&app, &user);
+    let token = sign(&claims, Algorithm::HS256, JWT_SECRET);
     assert_eq!(app.get_me(&token).await.status(), StatusCode::OK);
+
+    // A correctly signed token naming a session that was never opened is refused too.
+    claims["sid"] = json!(uuid::Uuid::new_v4().to_string());
+    let token = sign(&claims, Algorithm::HS256, JWT_SECRET);
+    assert_refused(&app, &token, "unknown session").await;
 }
 
 #[tokio::test]

@@ -367,3 +367,88 @@ pub async fn logout_password_change_and_closure_end_browser_sessions(db: &TestDb
         "a closed account has none"
     );
 }
+
+async fn session_open(
+    store: &Stores,
+    user: kraftsoci_core::UserId,
+    session: SessionId,
+    minutes: i64,
+) -> bool {
+    store
+        .auth
+        .access_state(user, session, t0() + Duration::minutes(minutes))
+        .await
+        .unwrap()
+        .session_open
+}
+
+pub async fn a_session_is_open_until_logout_replay_password_change_or_expiry(db: &TestDb) {
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
+    let rotated = login(&store, ada.id, "rt1").await;
+    let logged_out = login(&store, ada.id, "lo1").await;
+    let replayed = login(&store, ada.id, "rp1").await;
+    let kept = login(&store, ada.id, "kept").await;
+    let elsewhere = login(&store, ada.id, "elsewhere").await;
+
+    for session in [rotated, logged_out, replayed, kept, elsewhere] {
+        assert!(session_open(&store, ada.id, session, 1).await);
+    }
+    assert!(
+        !session_open(&store, ada.id, SessionId::new(), 1).await,
+        "a session never opened is not open"
+    );
+    let bob = signed_up(&store, "bob@example.com").await;
+    assert!(
+        !session_open(&store, bob.id, rotated, 1).await,
+        "another user's session does not count"
+    );
+
+    assert!(matches!(
+        rotate(&store, "rt1", "rt2", 2).await,
+        Rotation::Rotated { .. }
+    ));
+    assert!(
+        session_open(&store, ada.id, rotated, 3).await,
+        "rotation keeps the session open"
+    );
+    assert!(
+        !session_open(&store, ada.id, rotated, 60 * 24 * 31).await,
+        "an expired session is not open"
+    );
+
+    store
+        .auth
+        .revoke_session_of(&TokenHash::of("lo1"), t0() + Duration::minutes(4))
+        .await
+        .unwrap();
+    assert!(!session_open(&store, ada.id, logged_out, 5).await, "logout");
+
+    assert!(matches!(
+        rotate(&store, "rp1", "rp2", 6).await,
+        Rotation::Rotated { .. }
+    ));
+    assert!(matches!(
+        rotate(&store, "rp1", "rp2-stolen", 7).await,
+        Rotation::Reused { .. }
+    ));
+    assert!(!session_open(&store, ada.id, replayed, 8).await, "replay");
+
+    store
+        .auth
+        .change_password(ada.id, &hash('n'), Some(kept), t0() + Duration::minutes(9))
+        .await
+        .unwrap();
+    assert!(
+        session_open(&store, ada.id, kept, 10).await,
+        "the session that changed the password stays"
+    );
+    assert!(
+        !session_open(&store, ada.id, elsewhere, 10).await,
+        "every other one ends"
+    );
+    assert!(
+        !session_open(&store, ada.id, rotated, 10).await,
+        "the rotated session was another one too"
+    );
+}

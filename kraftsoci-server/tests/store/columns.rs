@@ -256,6 +256,8 @@ const REVIEWED: &[(&str, &[&str])] = &[
             "expires_at",
             "family_id",
             "id",
+            // `api` or `browser` (the web app's sign-in cookie): no personal data.
+            "kind",
             "revoked_at",
             "token_hash",
             "used_at",

@@ -89,6 +89,7 @@ contract!(
     auth::closed_accounts_cannot_refresh,
     auth::browser_sessions_are_found_until_they_expire_and_never_rotate,
     auth::logout_password_change_and_closure_end_browser_sessions,
+    auth::a_session_is_open_until_logout_replay_password_change_or_expiry,
     profiles::a_profile_is_created_replaced_and_kept_per_user,
     connections::connections_are_upserted_per_owner_and_instagram_account,
     connections::another_owners_connection_is_never_reached,

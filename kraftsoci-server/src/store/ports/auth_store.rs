@@ -93,6 +93,18 @@ pub struct SessionState {
     pub objects_to_usage_log: bool,
 }
 
+/// What every request with an access token checks: its account, and whether the login
+/// session the token was issued for is still open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessState {
+    /// The account's state.
+    pub account: SessionState,
+    /// Whether the session still has a live token (not revoked by logout, a password change,
+    /// a replayed refresh token or closing the account, and not expired). Access tokens of a
+    /// session that is not open are refused at once, not when they expire.
+    pub session_open: bool,
+}
+
 /// A refresh token to store (only its hash).
 #[derive(Debug, Clone)]
 pub struct NewRefreshToken {
@@ -164,6 +176,16 @@ pub trait AuthStore: Send + Sync {
 
     /// The per-request state of an account ([`StoreError::NotFound`] once purged).
     async fn session_state(&self, user: UserId) -> Result<SessionState, StoreError>;
+
+    /// The per-request state of an account and of its login `session` at `now`
+    /// ([`StoreError::NotFound`] once the account is purged). One query: it runs on every
+    /// authenticated request.
+    async fn access_state(
+        &self,
+        user: UserId,
+        session: SessionId,
+        now: DateTime<Utc>,
+    ) -> Result<AccessState, StoreError>;
 
     /// Stores a new refresh token (the first of a family, at login).
     async fn insert_refresh_token(&self, token: &NewRefreshToken) -> Result<(), StoreError>;

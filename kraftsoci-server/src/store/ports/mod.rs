@@ -14,8 +14,8 @@ mod rights_store;
 mod sandbox_store;
 
 pub use auth_store::{
-    AuthStore, BrowserSession, Credentials, NewAccount, NewRefreshToken, PasswordHash, Rotation,
-    SessionState, TokenHash,
+    AccessState, AuthStore, BrowserSession, Credentials, NewAccount, NewRefreshToken, PasswordHash,
+    Rotation, SessionState, TokenHash,
 };
 pub use billing_intent_store::{
     BillingIntent, BillingIntentStore, IntentKind, IntentOutcome, NewIntent,

@@ -7,8 +7,8 @@ use sqlx::Row as _;
 
 use super::{Conn, Db, ThisStore, commit, db_error, policy_store};
 use crate::store::ports::{
-    AuthStore, BrowserSession, Credentials, NewAccount, NewRefreshToken, PasswordHash, Rotation,
-    SessionState, TokenHash,
+    AccessState, AuthStore, BrowserSession, Credentials, NewAccount, NewRefreshToken, PasswordHash,
+    Rotation, SessionState, TokenHash,
 };
 use crate::store::rows::theme_str;
 use crate::store::types::{Id, Ts};
@@ -100,6 +100,40 @@ async fn select_session_state(conn: &mut Conn, user: UserId) -> Result<SessionSt
         token_epoch: row.try_get("token_epoch").map_err(db_error)?,
         closed: closed_at.is_some(),
         objects_to_usage_log: row.try_get("object_usage_log").map_err(db_error)?,
+    })
+}
+
+/// The account's state and whether `session` has a live token: a family is open while one
+/// of its tokens is neither spent, revoked nor expired (rotation spends one and stores its
+/// successor in the same transaction, so an open family always has exactly one).
+async fn select_access_state(
+    conn: &mut Conn,
+    user: UserId,
+    session: SessionId,
+    now: DateTime<Utc>,
+) -> Result<AccessState, StoreError> {
+    let row = sqlx::query::<Db>(
+        "SELECT u.token_epoch, u.closed_at, u.object_usage_log, \
+         (SELECT COUNT(*) FROM refresh_tokens r WHERE r.family_id = $2 AND r.user_id = u.id \
+          AND r.used_at IS NULL AND r.revoked_at IS NULL AND r.expires_at > $3) AS live_tokens \
+         FROM users u WHERE u.id = $1",
+    )
+    .bind(Id::from(user))
+    .bind(Id::from(session))
+    .bind(Ts(now))
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)?
+    .ok_or(StoreError::NotFound)?;
+    let closed_at: Option<Ts> = row.try_get("closed_at").map_err(db_error)?;
+    let live_tokens: i64 = row.try_get("live_tokens").map_err(db_error)?;
+    Ok(AccessState {
+        account: SessionState {
+            token_epoch: row.try_get("token_epoch").map_err(db_error)?,
+            closed: closed_at.is_some(),
+            objects_to_usage_log: row.try_get("object_usage_log").map_err(db_error)?,
+        },
+        session_open: live_tokens > 0,
     })
 }
 
@@ -376,6 +410,15 @@ impl AuthStore for ThisStore {
 
     async fn session_state(&self, user: UserId) -> Result<SessionState, StoreError> {
         select_session_state(&mut *self.conn().await?, user).await
+    }
+
+    async fn access_state(
+        &self,
+        user: UserId,
+        session: SessionId,
+        now: DateTime<Utc>,
+    ) -> Result<AccessState, StoreError> {
+        select_access_state(&mut *self.conn().await?, user, session, now).await
     }
 
     async fn insert_refresh_token(&self, token: &NewRefreshToken) -> Result<(), StoreError> {

@@ -90,6 +90,21 @@ async fn page(
 
 /// The settings page again after a refused post: `status`, the stored values with `typed`
 /// applied over them, each error next to its field.
+/// A settings form posted without a valid CSRF token: nothing changes, the page again (403)
+/// with the stored values and the "expired" alert.
+async fn refused(state: &AppState, owner: Owner, ctx: &PageContext) -> Response {
+    again(
+        state,
+        owner,
+        ctx,
+        StatusCode::FORBIDDEN,
+        |_| {},
+        &FieldErrors::new(),
+        Some(expired(ctx)),
+    )
+    .await
+}
+
 async fn again(
     state: &AppState,
     owner: Owner,
@@ -290,16 +305,7 @@ async fn save_preferences(
         Ok(form) => form,
         Err(FormError::Forged(reason)) => {
             tracing::info!(%reason, "preferences form refused");
-            return again(
-                &state,
-                owner,
-                &ctx,
-                StatusCode::FORBIDDEN,
-                |_| {},
-                &FieldErrors::new(),
-                Some(expired(&ctx)),
-            )
-            .await;
+            return refused(&state, owner, &ctx).await;
         }
         Err(FormError::Malformed(_)) => PreferencesForm::default(),
     };
@@ -366,16 +372,7 @@ async fn change_password(
         Ok(form) => form,
         Err(FormError::Forged(reason)) => {
             tracing::info!(%reason, "password form refused");
-            return again(
-                &state,
-                owner,
-                &ctx,
-                StatusCode::FORBIDDEN,
-                |_| {},
-                &FieldErrors::new(),
-                Some(expired(&ctx)),
-            )
-            .await;
+            return refused(&state, owner, &ctx).await;
         }
         Err(FormError::Malformed(_)) => PasswordForm::default(),
     };

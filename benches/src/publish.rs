@@ -7,7 +7,13 @@
 //! the Graph round trips, not a database.
 //!
 //! The ideal bound is `K ÷ (calls per post × latency)`: K slots each waiting on one Graph call
-//! at a time. Calls per post is measured (the fake counts them), not assumed.
+//! at a time. Calls per post is measured (the fake counts them), not assumed; the **4-call
+//! bound** takes the four calls a single image needs (create, status, `media_publish`,
+//! permalink), so extra calls count against the pipeline.
+//!
+//! Both pipelines run core's default [`PublishPolicy`] except for its wait before a new
+//! container's first status read (2 s, for Meta's processing time): the fake's containers are
+//! ready at once, and that wait would measure the policy, not the pipeline.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -34,6 +40,9 @@ use kraftsoci_core::vault::key_version_of;
 use kraftsoci_core::{ConnectionId, TokenContext};
 use kraftsoci_server::worker::{Worker, WorkerConfig, WorkerDeps};
 
+use kraftsoci_server::config::DatabaseUrl;
+
+use crate::export::proc_status_kib;
 use crate::fake_graph::{FakeGraph, GraphCounts};
 use crate::load::{Summary, new_histogram, record};
 use crate::server::{BenchServer, http_client, sign_up_many};
@@ -66,6 +75,21 @@ impl PublishJournal for MemoryJournal {
         Ok(())
     }
 }
+
+/// The Graph calls a single image needs on the happy path: create, status, `media_publish`,
+/// permalink.
+pub const CALLS_PER_POST_BOUND: f64 = 4.0;
+
+/// The policy of the runs: core's defaults, without the wait before the first status read.
+pub fn bench_policy() -> PublishPolicy {
+    PublishPolicy {
+        first_poll_after: Duration::ZERO,
+        ..PublishPolicy::default()
+    }
+}
+
+/// Resident-set samples taken while the worker published (`published so far`, KiB).
+pub type MemorySamples = Vec<(u64, u64)>;
 
 /// What publishes the posts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +138,9 @@ pub struct PublishReport {
     pub other_outcomes: HashMap<&'static str, u64>,
     /// What the fake Graph API counted.
     pub graph: GraphCounts,
+    /// The process's resident set as the worker went on (worker only; the server, the
+    /// worker and the fake run in this process).
+    pub memory: MemorySamples,
 }
 
 impl PublishReport {
@@ -135,6 +162,16 @@ impl PublishReport {
     /// The best throughput the slots could reach: each slot always waiting on one call.
     pub fn ideal_rate(&self) -> f64 {
         let per_post = self.calls_per_post() * self.spec.latency.as_secs_f64();
+        if per_post > 0.0 {
+            self.spec.concurrency as f64 / per_post
+        } else {
+            f64::INFINITY
+        }
+    }
+
+    /// The best throughput with the four calls a post needs (see [`CALLS_PER_POST_BOUND`]).
+    pub fn four_call_bound(&self) -> f64 {
+        let per_post = CALLS_PER_POST_BOUND * self.spec.latency.as_secs_f64();
         if per_post > 0.0 {
             self.spec.concurrency as f64 / per_post
         } else {
@@ -203,7 +240,7 @@ pub async fn run_orchestrator(spec: PublishSpec) -> anyhow::Result<PublishReport
         Arc::new(GraphPublisher::new(client)),
         Arc::new(MemoryJournal::default()),
         Arc::new(SystemClock),
-        PublishPolicy::default(),
+        bench_policy(),
     ));
 
     let accounts: Vec<(UserId, PublishAccount)> = (0..spec.accounts.max(1))
@@ -299,6 +336,7 @@ pub async fn run_orchestrator(spec: PublishSpec) -> anyhow::Result<PublishReport
         create_to_publish: fake.create_to_publish(),
         other_outcomes,
         graph: fake.counts(),
+        memory: Vec::new(),
     })
 }
 
@@ -453,8 +491,21 @@ pub async fn run_worker(spec: PublishSpec, database_url: &str) -> anyhow::Result
         MetaClient::new(MetaConfig::token_only().with_graph_base_url(fake.base_url().clone()))
             .context("building the Graph client")?;
     let state = &server.state;
+    let config = WorkerConfig {
+        concurrency: u32::try_from(spec.concurrency.max(1)).unwrap_or(u32::MAX),
+        // A claim loop that finds nothing waits this long; the queue is full from the start,
+        // so this only matters at the very end.
+        poll_interval: Duration::from_millis(20),
+        policy: bench_policy(),
+        ..WorkerConfig::default()
+    };
+    // The worker's own pool, sized as a `kraftsoci-server worker` process sizes it.
+    let url = DatabaseUrl::parse(database_url).map_err(anyhow::Error::msg)?;
+    let stores =
+        kraftsoci_server::store::connect_with(&url, Arc::new(SystemClock), config.connections())
+            .await?;
     let deps = WorkerDeps {
-        stores: state.stores.clone(),
+        stores,
         publisher: Arc::new(GraphPublisher::new(client)),
         vault: Arc::clone(&state.vault),
         links: Arc::clone(&state.media_links),
@@ -464,28 +515,34 @@ pub async fn run_worker(spec: PublishSpec, database_url: &str) -> anyhow::Result
         link_ttl: state.config.media_publish_ttl,
         clock: Arc::new(SystemClock),
     };
-    let config = WorkerConfig {
-        concurrency: u32::try_from(spec.concurrency.max(1)).unwrap_or(u32::MAX),
-        // A claim loop that finds nothing waits this long; the queue is full from the start,
-        // so this only matters at the very end.
-        poll_interval: Duration::from_millis(20),
-        ..WorkerConfig::default()
-    };
     let started = Instant::now();
     let worker = Worker::new(deps, config).spawn();
     let mut counts = status_counts(&pool).await?;
+    let mut memory = vec![(0, proc_status_kib("VmRSS").unwrap_or(0))];
+    // One sample per tenth of the posts (and the last one).
+    let step = u64::try_from(spec.posts / 10).unwrap_or(1).max(1);
     while Instant::now() < started + spec.time_limit {
         let pending = ["approved", "publishing"]
             .iter()
             .filter_map(|s| counts.get(*s))
             .sum::<i64>();
+        let published = u64::try_from(counts.get("published").copied().unwrap_or(0)).unwrap_or(0);
+        if published >= memory.last().map_or(0, |(at, _)| *at) + step {
+            memory.push((published, proc_status_kib("VmRSS").unwrap_or(0)));
+        }
         if pending == 0 {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        // Counting every 25 ms: the count scans the posts, and more often would take the
+        // worker's CPU on a long run.
+        tokio::time::sleep(Duration::from_millis(25)).await;
         counts = status_counts(&pool).await?;
     }
     let elapsed = started.elapsed();
+    let published = u64::try_from(counts.get("published").copied().unwrap_or(0)).unwrap_or(0);
+    if memory.last().is_some_and(|(at, _)| *at < published) {
+        memory.push((published, proc_status_kib("VmRSS").unwrap_or(0)));
+    }
     worker.stop().await;
     pool.close().await;
 
@@ -519,5 +576,6 @@ pub async fn run_worker(spec: PublishSpec, database_url: &str) -> anyhow::Result
         create_to_publish,
         other_outcomes,
         graph: fake.counts(),
+        memory,
     })
 }

@@ -460,6 +460,8 @@ async fn publish(args: PublishArgs) -> anyhow::Result<()> {
         "calls/post",
         "ideal posts/s",
         "ratio",
+        "4-call bound",
+        "÷ 4-call bound",
         "p50/post",
         "p99/post",
     ]);
@@ -478,6 +480,8 @@ async fn publish(args: PublishArgs) -> anyhow::Result<()> {
         format!("{:.2}", report.calls_per_post()),
         format!("{:.1}", report.ideal_rate()),
         percent(report.rate() / report.ideal_rate()),
+        format!("{:.1}", report.four_call_bound()),
+        percent(report.rate() / report.four_call_bound()),
         ms(s.quantile(0.5)),
         ms(s.quantile(0.99)),
     ]);
@@ -513,6 +517,19 @@ async fn publish(args: PublishArgs) -> anyhow::Result<()> {
         if report.exactly_once() { "yes" } else { "NO" }.to_owned(),
     ]);
     check.print();
+    if !report.memory.is_empty() {
+        println!(
+            "\nResident set of this process (server, worker and fake) as the worker went on:\n"
+        );
+        let mut memory = Table::new(["published", "RSS"]);
+        for (published, kib) in &report.memory {
+            memory.row([
+                published.to_string(),
+                format!("{:.1} MiB", *kib as f64 / 1024.0),
+            ]);
+        }
+        memory.print();
+    }
     if let Some(error) = s.first_error() {
         println!("\nfirst non-published outcome: {error}");
     }

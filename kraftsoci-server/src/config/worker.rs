@@ -88,6 +88,13 @@ impl Default for WorkerConfig {
 }
 
 impl WorkerConfig {
+    /// The database connections the worker needs beside the API's: one per slot (a job's
+    /// statements run one after the other) and one for the claims and lease renewals, so the
+    /// pool grows with [`WorkerConfig::concurrency`] instead of slots queueing for it.
+    pub fn connections(&self) -> u32 {
+        self.concurrency.max(1).saturating_add(1)
+    }
+
     /// Sets the lease and renews it every third of it.
     pub fn with_lease(mut self, lease: Duration) -> Self {
         self.lease = lease;

@@ -7,7 +7,7 @@ pub mod layers;
 pub mod rate_limit;
 pub mod usage;
 
-pub use auth::AuthUser;
+pub use auth::{AuthAccount, AuthUser};
 pub use client::ClientInfo;
 pub use extract::{Json, Path, Query};
 pub use usage::UsageSubject;

@@ -13,7 +13,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::account::{self, AccountChanges};
 use crate::error::{ApiError, ErrorBody, Fields};
-use crate::http::{AuthUser, Json};
+use crate::http::{AuthAccount, AuthUser, Json};
 use crate::state::AppState;
 
 /// The routes.
@@ -153,10 +153,10 @@ pub struct AccountPatch {
         (status = 200, body = AccountView),
         (status = 401, body = ErrorBody),
     ))]
-#[tracing::instrument(skip_all, fields(user = %user.id))]
-async fn me(State(state): State<AppState>, user: AuthUser) -> Result<Json<AccountView>, ApiError> {
-    let account = state.stores.accounts.account(user.id).await?;
-    Ok(Json(AccountView::from(&account)))
+// The account comes with the session check: one statement for the whole request.
+#[tracing::instrument(skip_all, fields(user = %caller.user.id))]
+async fn me(caller: AuthAccount) -> Result<Json<AccountView>, ApiError> {
+    Ok(Json(AccountView::from(&caller.account)))
 }
 
 /// Rectifies account fields and preferences (P27, P36).

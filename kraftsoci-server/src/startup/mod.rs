@@ -135,7 +135,15 @@ impl ApplicationBuilder {
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let stores = match self.stores {
             Some(stores) => stores,
-            None => store::connect(&config.database_url, Arc::clone(&clock)).await?,
+            None => {
+                // The worker runs beside the API (unless turned off): its slots get their own
+                // connections.
+                let worker = match config.worker.enabled {
+                    true => config.worker.connections(),
+                    false => 0,
+                };
+                store::connect_with(&config.database_url, Arc::clone(&clock), worker).await?
+            }
         };
         stores.database.migrate().await?;
         let mailer = match self.mailer {

@@ -75,7 +75,12 @@ impl WorkerDeps {
     pub async fn from_config(config: &Config) -> Result<Self, Error> {
         let setup = |what: &'static str| move |source: anyhow::Error| Error::Setup { what, source };
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let stores = store::connect(&config.database_url, Arc::clone(&clock)).await?;
+        let stores = store::connect_with(
+            &config.database_url,
+            Arc::clone(&clock),
+            config.worker.connections(),
+        )
+        .await?;
         stores.database.migrate().await?;
         let media = crate::media::from_config(&config.media_url).map_err(setup("media store"))?;
         let links = Arc::new(providers::media_links(config, Arc::clone(&clock)));

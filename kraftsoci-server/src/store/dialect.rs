@@ -13,8 +13,8 @@ pub(crate) trait Dialect: sqlx::Database {
     /// ends where the engine has row locks (billing's per-user serialised writes).
     const LOCK_USER: &'static str;
 
-    /// The claim: one statement that picks, locks and stamps the earliest due publish job.
-    /// Binds: `$1` claim token, `$2` now, `$3` lease end.
+    /// The claim: one statement that picks, locks and stamps the earliest due publish jobs.
+    /// Binds: `$1` claim token, `$2` now, `$3` lease end, `$4` how many at most.
     const CLAIM_JOB: &'static str;
 }
 
@@ -23,13 +23,13 @@ macro_rules! claim_sql {
         concat!(
             "UPDATE publish_jobs SET state = 'running', locked_by = $1, lease_until = $3, \
              attempts = attempts + 1, updated_at = $2 \
-             WHERE id = (SELECT id FROM publish_jobs \
+             WHERE id IN (SELECT id FROM publish_jobs \
              WHERE state IN ('queued', 'running') AND run_after <= $2 \
              AND (lease_until IS NULL OR lease_until <= $2) \
-             ORDER BY run_after, id LIMIT 1",
+             ORDER BY run_after, id LIMIT $4",
             $lock,
             ") RETURNING id, post_id, owner_id, connection_id, attempts, transient_deferrals, \
-             lease_until"
+             lease_until, run_after"
         )
     };
 }

@@ -195,3 +195,34 @@ pub async fn connect(url: &DatabaseUrl, clock: Arc<dyn Clock>) -> Result<Stores,
         Backend::Sqlite => SqliteStore::connect(url, clock).await?.into(),
     })
 }
+
+/// The connections a pool gets for the HTTP API (PostgreSQL; SQLite serialises its writers
+/// and gets [`SQLITE_API_CONNECTIONS`]).
+pub const API_CONNECTIONS: u32 = 10;
+
+/// [`API_CONNECTIONS`] for a SQLite file.
+pub const SQLITE_API_CONNECTIONS: u32 = 5;
+
+/// Opens a pool for `url` with the API's connections plus `extra` (a publish worker's, see
+/// [`WorkerConfig::connections`](crate::config::WorkerConfig::connections)). Does not migrate.
+///
+/// # Errors
+/// [`Error::Database`] when the URL is malformed or the database cannot be reached.
+pub async fn connect_with(
+    url: &DatabaseUrl,
+    clock: Arc<dyn Clock>,
+    extra: u32,
+) -> Result<Stores, Error> {
+    Ok(match url.backend() {
+        Backend::Postgres => {
+            PgStore::connect_with(url, clock, API_CONNECTIONS.saturating_add(extra))
+                .await?
+                .into()
+        }
+        Backend::Sqlite => {
+            SqliteStore::connect_with(url, clock, SQLITE_API_CONNECTIONS.saturating_add(extra))
+                .await?
+                .into()
+        }
+    })
+}

@@ -45,8 +45,20 @@ impl PgStore {
     /// # Errors
     /// [`Error::Database`] when the database cannot be reached.
     pub async fn connect(url: &DatabaseUrl, clock: Arc<dyn Clock>) -> Result<Self, Error> {
+        Self::connect_with(url, clock, 10).await
+    }
+
+    /// Connects with a pool of up to `max_connections` (at least one).
+    ///
+    /// # Errors
+    /// [`Error::Database`] when the database cannot be reached.
+    pub async fn connect_with(
+        url: &DatabaseUrl,
+        clock: Arc<dyn Clock>,
+        max_connections: u32,
+    ) -> Result<Self, Error> {
         let pool = PgPoolOptions::new()
-            .max_connections(10)
+            .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(5))
             .connect(url.expose())
             .await

@@ -81,6 +81,19 @@ impl SqliteStore {
     /// # Errors
     /// [`Error::Database`] when the URL is malformed or the file cannot be opened.
     pub async fn connect(url: &DatabaseUrl, clock: Arc<dyn Clock>) -> Result<Self, Error> {
+        Self::connect_with(url, clock, 5).await
+    }
+
+    /// Opens the database with a pool of up to `max_connections` (at least one; an in-memory
+    /// database keeps its single connection).
+    ///
+    /// # Errors
+    /// [`Error::Database`] when the URL is malformed or the file cannot be opened.
+    pub async fn connect_with(
+        url: &DatabaseUrl,
+        clock: Arc<dyn Clock>,
+        max_connections: u32,
+    ) -> Result<Self, Error> {
         let in_memory = url.expose().contains(":memory:") || url.expose().contains("mode=memory");
         let mut options = SqliteConnectOptions::from_str(url.expose())
             .map_err(|e| Error::Database(anyhow::anyhow!("{} ({})", e, url.redacted())))?
@@ -97,7 +110,7 @@ impl SqliteStore {
             options = options
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal);
-            pool = pool.max_connections(5);
+            pool = pool.max_connections(max_connections.max(1));
         }
         let pool = pool
             .acquire_timeout(Duration::from_secs(10))

@@ -1,15 +1,37 @@
 //! Holding a claimed job: the journal whose writes are fenced by the claim, and the renewal
 //! that keeps the lease alive while a long container poll runs.
+//!
+//! ## Which recovery points get a transaction of their own
+//!
+//! The journal keeps one entry per post, the last recovery point, and a run resumes from it.
+//! Two steps must be durable before the run goes on, because what follows them cannot be
+//! found again without them: `ContainerCreated` (the container a resumed run must poll rather
+//! than create anew) and `PublishSent` (written, fenced, *before* `media_publish`: the
+//! exactly-once rule). The two others are held back and written by the job's settlement, in
+//! its transaction (or superseded by the next durable step), because losing them in a crash
+//! costs nothing but a Graph read:
+//! - `ContainerReady` comes between `ContainerCreated` and `PublishSent` with no call to Meta
+//!   that changes anything in between; a run resumed from `ContainerCreated` polls the same
+//!   container and finds it ready, exactly as it would from `ContainerReady`.
+//! - `Published` (and its media id and permalink) follows `PublishSent`; a run resumed from
+//!   `PublishSent` reconciles by the container, finds it `PUBLISHED` and recovers the media id
+//!   and permalink from the account's media — it never sends `media_publish` again.
+//!
+//! On the happy path a post therefore commits five transactions (its share of the claim, the
+//! post saved as `publishing`, `ContainerCreated`, `PublishSent`, and the settlement, which
+//! also records `Published`) instead of eight, when each of the five recovery points of the
+//! happy path had its own.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kraftsoci_core::ports::{JournalEntry, PublishJournal};
+use kraftsoci_core::ports::{JournalEntry, PublishJournal, PublishStep};
 use kraftsoci_core::{Clock, PostId, StoreError};
 
-use crate::store::{JobLease, PublishQueue};
+use crate::store::{JobId, JobLease, PublishQueue};
 
 /// `now + span`, saturating instead of overflowing.
 pub(super) fn after(now: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
@@ -19,14 +41,49 @@ pub(super) fn after(now: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
+/// Whether a recovery point may wait for the settlement (see the module's documentation).
+fn held_back(step: &PublishStep) -> bool {
+    match step {
+        PublishStep::ContainerReady { .. } | PublishStep::Published { .. } => true,
+        PublishStep::ContainerCreated { .. } | PublishStep::PublishSent { .. } => false,
+    }
+}
+
+/// The recovery points held back per claimed job, until the job's settlement records them
+/// (shared by a worker's runs; each run only touches its own job's entry).
+#[derive(Debug, Default)]
+pub(super) struct HeldSteps(Mutex<HashMap<JobId, JournalEntry>>);
+
+impl HeldSteps {
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, JournalEntry>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn hold(&self, job: JobId, entry: JournalEntry) {
+        self.entries().insert(job, entry);
+    }
+
+    /// The step the job's settlement must record, if one is held back.
+    pub(super) fn pending(&self, job: JobId) -> Option<JournalEntry> {
+        self.entries().get(&job).cloned()
+    }
+
+    /// Forgets the job's held step (written, superseded, or the job is no longer ours).
+    pub(super) fn forget(&self, job: JobId) {
+        self.entries().remove(&job);
+    }
+}
+
 /// Core's [`PublishJournal`] for one claimed job: every recovery point is written only while
-/// the claim still holds the job. Once another worker has taken the job over, `record` fails
-/// with [`StoreError::Stale`] and the orchestration stops before its next external call, so a
-/// worker whose lease ran out can never reach `media_publish`.
+/// the claim still holds the job. Once another worker has taken the job over, a durable
+/// `record` fails with [`StoreError::Stale`] and the orchestration stops before its next
+/// external call, so a worker whose lease ran out can never reach `media_publish`. The steps
+/// a crash cannot make ambiguous are held in `held` for the settlement to write.
 pub(super) struct LeasedJournal {
     journal: Arc<dyn PublishJournal>,
     queue: Arc<dyn PublishQueue>,
     lease: JobLease,
+    held: Arc<HeldSteps>,
 }
 
 impl LeasedJournal {
@@ -34,11 +91,13 @@ impl LeasedJournal {
         journal: Arc<dyn PublishJournal>,
         queue: Arc<dyn PublishQueue>,
         lease: JobLease,
+        held: Arc<HeldSteps>,
     ) -> Self {
         Self {
             journal,
             queue,
             lease,
+            held,
         }
     }
 }
@@ -46,16 +105,27 @@ impl LeasedJournal {
 #[async_trait]
 impl PublishJournal for LeasedJournal {
     async fn load(&self, post: PostId) -> Result<Option<JournalEntry>, StoreError> {
-        self.journal.load(post).await
+        match self.held.pending(self.lease.job) {
+            Some(entry) => Ok(Some(entry)),
+            None => self.journal.load(post).await,
+        }
     }
 
     async fn record(&self, post: PostId, entry: &JournalEntry) -> Result<(), StoreError> {
+        if held_back(&entry.step) {
+            self.held.hold(self.lease.job, entry.clone());
+            return Ok(());
+        }
         self.queue
             .record_publish_step(&self.lease, post, entry)
-            .await
+            .await?;
+        // The journal keeps the last step only: the one just written supersedes a held one.
+        self.held.forget(self.lease.job);
+        Ok(())
     }
 
     async fn clear(&self, post: PostId) -> Result<(), StoreError> {
+        self.held.forget(self.lease.job);
         self.journal.clear(post).await
     }
 }

@@ -4,9 +4,10 @@
 //! It runs inside `serve` (beside the HTTP API, stopped with it) and alone as
 //! `kraftsoci-server worker`; any number of processes may run it against one database.
 //!
-//! - **Claiming is exclusive.** A job is claimed with a lease (PostgreSQL: `FOR UPDATE SKIP
-//!   LOCKED`; SQLite: its single writer); the lease is renewed while a container is polled, and
-//!   a dead worker's job is taken over once its lease runs out. Every write of the holder —
+//! - **Claiming is exclusive.** Jobs are claimed with a lease, as many in one statement as the
+//!   worker has free slots (PostgreSQL: `FOR UPDATE SKIP LOCKED LIMIT n`; SQLite: its single
+//!   writer); the lease is renewed while a container is polled, and a dead worker's job is
+//!   taken over once its lease runs out. Every write of the holder —
 //!   each recovery point, the final outcome — is fenced by its claim token, so a worker that
 //!   lost its lease can neither reach `media_publish` nor overwrite the new holder's work (see
 //!   [`PublishQueue`](crate::store::PublishQueue)).
@@ -18,8 +19,8 @@
 //!   orchestration records `PublishSent` immediately before `media_publish` and reconciles by
 //!   the container; it sends again only on the same container, once the reconcile grace has
 //!   shown the earlier request had no effect.
-//! - **Outcomes in one transaction**: published (job deleted), failed (job deleted; the owner
-//!   may approve again), deferred (job re-queued with `run_after`; temporary Meta failures are
+//! - **Outcomes in one transaction** (with the recovery point the run held back, see
+//!   `lease.rs`): published (job deleted), failed (job deleted; the owner may approve again), deferred (job re-queued with `run_after`; temporary Meta failures are
 //!   bounded, quota and rate-limit waits are not), needs reconnect (post and connection marked,
 //!   job parked and re-checked without calling Meta; Graph 190, P15).
 //!
@@ -56,7 +57,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use kraftsoci_core::ports::{MediaProbe, SocialPublisher};
 use kraftsoci_core::{Clock, PostId, QuotaBook, StoreError, TokenVault};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 pub use crate::config::WorkerConfig;
@@ -66,7 +67,7 @@ pub use runner::{CONSENT_MISMATCH, RETRIES_EXHAUSTED};
 use crate::media::PresignedMedia;
 use crate::media_links::MediaLinks;
 use crate::store::{ClaimedJob, JobId, Settled, Stores, WaitReason};
-use lease::after;
+use lease::{HeldSteps, after};
 
 /// What the worker needs from the rest of the server.
 #[derive(Clone)]
@@ -162,6 +163,8 @@ struct Inner {
     id: String,
     /// The publishing quota, read at most once per account per reading age for all jobs.
     quotas: Arc<QuotaBook>,
+    /// The recovery points the running jobs hold back for their settlements.
+    held: Arc<HeldSteps>,
 }
 
 /// A publish worker. Cheap to clone; clones share their identity.
@@ -190,6 +193,7 @@ impl Worker {
                 config,
                 id,
                 quotas: Arc::new(QuotaBook::default()),
+                held: Arc::new(HeldSteps::default()),
             }),
         }
     }
@@ -211,21 +215,19 @@ impl Worker {
     /// storage and it could not even be released (its lease then runs out and another claim
     /// resumes it).
     pub async fn run_once(&self) -> Result<Option<JobReport>, StoreError> {
-        let Some(job) = self.claim().await? else {
+        let Some(job) = self.claim(1).await?.pop() else {
             return Ok(None);
         };
         let outcome = self.work(&job).await?;
         Ok(Some(self.report(&job, outcome)))
     }
 
-    /// Runs [`WorkerConfig::concurrency`] claim loops until `shutdown` completes; then lets
-    /// running jobs finish for [`WorkerConfig::shutdown_grace`] and releases the others.
+    /// Works on up to [`WorkerConfig::concurrency`] jobs at once until `shutdown` completes,
+    /// claiming as many due jobs in one round trip as there are free slots; then lets running
+    /// jobs finish for [`WorkerConfig::shutdown_grace`] and releases the others.
     pub async fn run_until(&self, shutdown: impl Future<Output = ()> + Send) {
         let (stop, stopped) = watch::channel(false);
-        let mut loops = JoinSet::new();
-        for _ in 0..self.inner.config.concurrency.max(1) {
-            loops.spawn(self.clone().claim_loop(stopped.clone()));
-        }
+        let dispatcher = tokio::spawn(self.clone().dispatch(stopped));
         tracing::info!(
             worker = self.id(),
             concurrency = self.inner.config.concurrency,
@@ -233,10 +235,8 @@ impl Worker {
         );
         shutdown.await;
         let _ = stop.send(true);
-        while let Some(joined) = loops.join_next().await {
-            if let Err(error) = joined {
-                tracing::error!(worker = self.id(), %error, "a publish worker loop crashed");
-            }
+        if let Err(error) = dispatcher.await {
+            tracing::error!(worker = self.id(), %error, "the publish worker's claim loop crashed");
         }
         tracing::info!(worker = self.id(), "publish worker stopped");
     }
@@ -255,19 +255,27 @@ impl Worker {
         WorkerHandle { stop, task }
     }
 
-    async fn claim(&self) -> Result<Option<ClaimedJob>, StoreError> {
+    /// Claims up to `slots` due jobs in one round trip, under one claim token.
+    async fn claim(&self, slots: u32) -> Result<Vec<ClaimedJob>, StoreError> {
         let now = self.inner.deps.clock.now();
         let token = format!("{}/{}", self.inner.id, uuid::Uuid::new_v4().simple());
         self.inner
             .deps
             .stores
             .queue
-            .claim_publish_job(&token, now, after(now, self.inner.config.lease))
+            .claim_publish_jobs(&token, now, after(now, self.inner.config.lease), slots)
             .await
     }
 
     /// Processes a claimed job; on a storage failure, releases it for a later retry.
     async fn work(&self, job: &ClaimedJob) -> Result<JobOutcome, StoreError> {
+        let outcome = self.work_on(job).await;
+        // Whatever happened, nothing of this run is held back any more.
+        self.inner.held.forget(job.lease.job);
+        outcome
+    }
+
+    async fn work_on(&self, job: &ClaimedJob) -> Result<JobOutcome, StoreError> {
         match self.process(job).await {
             Ok(outcome) => Ok(outcome),
             Err(error) => {
@@ -296,29 +304,71 @@ impl Worker {
         }
     }
 
-    async fn claim_loop(self, mut stopped: watch::Receiver<bool>) {
+    /// The claim loop: waits for a free slot, claims as many due jobs as there are free slots
+    /// in one round trip, runs each on its own task, and pauses for the poll interval when
+    /// fewer were due than asked for.
+    async fn dispatch(self, mut stopped: watch::Receiver<bool>) {
+        let concurrency = self.inner.config.concurrency.max(1);
+        let slots = Arc::new(Semaphore::new(
+            usize::try_from(concurrency).unwrap_or(usize::MAX),
+        ));
+        let mut running = JoinSet::new();
         loop {
-            if *stopped.borrow() {
-                return;
+            while let Some(joined) = running.try_join_next() {
+                self.log_crash(joined);
             }
-            let pause = match self.claim().await {
-                Ok(Some(job)) => {
-                    self.work_until_stopped(&job, &mut stopped).await;
-                    continue;
+            let first = tokio::select! {
+                permit = Arc::clone(&slots).acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    // Never closed while this loop runs.
+                    Err(_) => break,
+                },
+                () = until_stopped(&mut stopped) => break,
+            };
+            let mut permits = vec![first];
+            while let Ok(permit) = Arc::clone(&slots).try_acquire_owned() {
+                permits.push(permit);
+            }
+            let asked = u32::try_from(permits.len()).unwrap_or(concurrency);
+            let pause = match self.claim(asked).await {
+                Ok(jobs) => {
+                    let short = jobs.len() < permits.len();
+                    for (job, permit) in jobs.into_iter().zip(permits.drain(..)) {
+                        let worker = self.clone();
+                        let mut stopped = stopped.clone();
+                        running.spawn(async move {
+                            worker.work_until_stopped(&job, &mut stopped).await;
+                            drop(permit);
+                        });
+                    }
+                    if !short {
+                        continue;
+                    }
+                    self.inner.config.poll_interval
                 }
-                Ok(None) => self.inner.config.poll_interval,
                 Err(error) => {
-                    tracing::warn!(worker = self.id(), %error, "could not claim a publish job");
+                    tracing::warn!(worker = self.id(), %error, "could not claim publish jobs");
                     self.inner
                         .config
                         .poll_interval
                         .max(self.inner.config.retry_after / 10)
                 }
             };
+            // The slots not used are free again for the next claim.
+            drop(permits);
             tokio::select! {
                 () = tokio::time::sleep(pause) => {}
-                () = until_stopped(&mut stopped) => return,
+                () = until_stopped(&mut stopped) => break,
             }
+        }
+        while let Some(joined) = running.join_next().await {
+            self.log_crash(joined);
+        }
+    }
+
+    fn log_crash(&self, joined: Result<(), tokio::task::JoinError>) {
+        if let Err(error) = joined {
+            tracing::error!(worker = self.id(), %error, "a publish job's task crashed");
         }
     }
 
@@ -335,7 +385,9 @@ impl Worker {
                         // journal, and `PublishSent` is recorded before `media_publish`.
                         let now = self.inner.deps.clock.now();
                         let note = "interrupted by shutdown".to_owned();
-                        match self.release(job, now, None, note).await {
+                        let released = self.release(job, now, None, note).await;
+                        self.inner.held.forget(job.lease.job);
+                        match released {
                             Ok(_) => Ok(JobOutcome::Interrupted),
                             Err(error) => Err(error),
                         }

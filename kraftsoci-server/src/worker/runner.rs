@@ -8,7 +8,8 @@
 //!    connection) need a reconnect;
 //! 4. the post is saved as `publishing` **before** anything is sent to Meta;
 //! 5. the orchestration runs with a journal fenced by the claim, while the lease is renewed;
-//! 6. its outcome, the post's new state and the job's fate are written in one transaction.
+//! 6. its outcome, the post's new state, the job's fate and the recovery point held back
+//!    during the run (see `lease.rs`) are written in one transaction.
 
 use std::sync::Arc;
 
@@ -178,6 +179,7 @@ impl Worker {
                 Arc::clone(&deps.stores.journal),
                 Arc::clone(&deps.stores.queue),
                 job.lease.clone(),
+                Arc::clone(&self.inner.held),
             )),
             Arc::clone(&deps.clock),
             self.inner.config.policy.clone(),
@@ -555,17 +557,26 @@ impl Worker {
         reconnect: Option<ConnectionId>,
         change: JobChange,
     ) -> Result<Settled, StoreError> {
+        // The recovery point held back during the run is written with the settlement.
         let settlement = Settlement {
             post,
             reconnect,
             job: change,
+            journal: self.inner.held.pending(job.lease.job),
             now: self.inner.deps.clock.now(),
         };
-        self.inner
+        let settled = self
+            .inner
             .deps
             .stores
             .queue
             .settle_publish_job(&job.lease, &settlement)
-            .await
+            .await?;
+        if settled != Settled::PostChanged {
+            // Written, or the job is another worker's now; after `PostChanged` nothing was
+            // written and the re-queue that follows records it.
+            self.inner.held.forget(job.lease.job);
+        }
+        Ok(settled)
     }
 }

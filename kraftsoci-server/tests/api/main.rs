@@ -48,4 +48,5 @@ mod web_privacy_centre;
 mod web_reset;
 mod web_settings;
 mod worker;
+mod worker_batch;
 mod worker_postgres;

@@ -93,6 +93,7 @@ async fn crash_after(
                 }),
                 reconnect: None,
                 job: JobChange::Keep,
+                journal: None,
                 now: h.now(),
             },
         )

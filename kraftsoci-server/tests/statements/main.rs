@@ -84,11 +84,16 @@ fn statements() -> &'static Arc<Mutex<Vec<String>>> {
 /// The statements `GET /v1/posts{query}` runs, and its body. The usage log is flushed before
 /// and inside the window, so the request's own usage event is counted, once.
 async fn measure(app: &TestApp, access: &str, query: &str) -> (Vec<String>, Value) {
+    measure_get(app, access, &format!("/v1/posts{query}")).await
+}
+
+/// The statements `GET {path}` runs, and its body (see [`measure`]).
+async fn measure_get(app: &TestApp, access: &str, path: &str) -> (Vec<String>, Value) {
     app.state.usage.flush().await;
     statements().lock().unwrap().clear();
     let response = app
         .client
-        .get(app.url(&format!("/v1/posts{query}")))
+        .get(app.url(path))
         .bearer_auth(access)
         .send()
         .await
@@ -185,9 +190,45 @@ async fn a_list_page_costs_the_same_statements_whatever_its_size(db: TestDb) {
     );
 }
 
+/// `GET /v1/me` checks the session and reads the account in one statement; the only other
+/// one is its usage event, written in a batch after the response.
+async fn the_account_comes_with_the_session_check(db: TestDb) {
+    let engine = format!("{:?}", db.backend());
+    let app = spawn_app_on(db, |_| {}, |builder| builder).await;
+    let user = app.signup_user("grace@example.com").await;
+    for _ in 0..3 {
+        measure_get(&app, &user.access, "/v1/me").await;
+    }
+    let (seen, body) = measure_get(&app, &user.access, "/v1/me").await;
+    assert_eq!(body["email"], "grace@example.com", "{body}");
+    let (usage, request): (Vec<&String>, Vec<&String>) =
+        seen.iter().partition(|s| s.contains("usage_log"));
+    assert_eq!(request.len(), 1, "{engine}: {seen:#?}");
+    assert!(
+        request[0].contains("refresh_tokens"),
+        "{engine}: the one statement checks the session: {seen:#?}"
+    );
+    assert_eq!(usage.len(), 1, "{engine}: {seen:#?}");
+
+    // Revocation stays immediate (tests/api/revocation.rs has every case): after logout the
+    // same access token is refused at once.
+    assert_eq!(
+        app.logout(&user.refresh).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.get_me(&user.access).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "{engine}"
+    );
+}
+
 #[tokio::test]
 async fn list_pages_run_a_fixed_number_of_statements_on_both_engines() {
     statements();
     a_list_page_costs_the_same_statements_whatever_its_size(TestDb::sqlite().await).await;
     a_list_page_costs_the_same_statements_whatever_its_size(TestDb::postgres().await).await;
+    // In the same test: this binary counts every statement of the process.
+    the_account_comes_with_the_session_check(TestDb::sqlite().await).await;
+    the_account_comes_with_the_session_check(TestDb::postgres().await).await;
 }

@@ -187,6 +187,16 @@ pub trait AuthStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<AccessState, StoreError>;
 
+    /// [`AuthStore::access_state`] and the account itself, read by the same single query:
+    /// for a request whose data is the account (`GET /v1/me`), so that it runs one statement
+    /// instead of two ([`StoreError::NotFound`] once the account is purged).
+    async fn access_account(
+        &self,
+        user: UserId,
+        session: SessionId,
+        now: DateTime<Utc>,
+    ) -> Result<(AccessState, Account), StoreError>;
+
     /// Stores a new refresh token (the first of a family, at login).
     async fn insert_refresh_token(&self, token: &NewRefreshToken) -> Result<(), StoreError>;
 

@@ -3,11 +3,12 @@
 //!
 //! ## Claims, leases and fencing
 //!
-//! A worker *claims* a due job: in one short transaction the job's row is locked (PostgreSQL:
-//! `FOR UPDATE SKIP LOCKED`, so concurrent workers skip it instead of waiting; SQLite: an
-//! immediate transaction, SQLite's single writer) and stamped with a fresh [`JobLease::claim`]
-//! token and a `lease_until`. A job whose lease has run out is claimable again, which is how a
-//! dead worker's job is taken over.
+//! A worker *claims* due jobs, up to as many as it has free slots, in one short transaction:
+//! the jobs' rows are locked (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent workers skip
+//! them instead of waiting; SQLite: an immediate transaction, SQLite's single writer) and
+//! stamped with a fresh [`JobLease::claim`] token and a `lease_until`. A job whose lease has run
+//! out is claimable again, which is how a dead worker's job is taken over. The jobs of one
+//! claim share its token: a lease is the pair (job, token), and every fence checks both.
 //!
 //! Every later write of the holder is *fenced* by its claim token: it first runs
 //! `UPDATE publish_jobs … WHERE id = $job AND locked_by = $claim` in the same transaction, which
@@ -109,7 +110,8 @@ impl fmt::Display for WaitReason {
 pub struct JobLease {
     /// The job.
     pub job: JobId,
-    /// The token of this claim (`{worker id}/{random}`), unique per claim.
+    /// The token of this claim (`{worker id}/{random}`), unique per claim; the jobs claimed
+    /// together in one round trip share it.
     pub claim: String,
 }
 
@@ -193,6 +195,10 @@ pub struct Settlement {
     pub reconnect: Option<ConnectionId>,
     /// The job's fate.
     pub job: JobChange,
+    /// A recovery point of the job's post to record with the rest (the worker holds back the
+    /// steps whose loss a later run recovers from the previous one, and writes them here
+    /// instead of in a transaction of their own).
+    pub journal: Option<JournalEntry>,
     /// When.
     pub now: DateTime<Utc>,
 }
@@ -219,7 +225,22 @@ pub trait PublishQueue: Send + Sync {
         claim: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
-    ) -> Result<Option<ClaimedJob>, StoreError>;
+    ) -> Result<Option<ClaimedJob>, StoreError> {
+        Ok(self
+            .claim_publish_jobs(claim, now, lease_until, 1)
+            .await?
+            .pop())
+    }
+
+    /// Claims up to `limit` due jobs, earliest first, in one statement, all for `claim` until
+    /// `lease_until`, each counting an attempt; empty when nothing is due.
+    async fn claim_publish_jobs(
+        &self,
+        claim: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<ClaimedJob>, StoreError>;
 
     /// Extends a lease the claim still holds; `false` when the job was taken over or is gone.
     async fn renew_publish_lease(
@@ -240,7 +261,8 @@ pub trait PublishQueue: Send + Sync {
         entry: &JournalEntry,
     ) -> Result<(), StoreError>;
 
-    /// Applies a settlement in one transaction, only while `lease` still holds the job.
+    /// Applies a settlement in one transaction, only while `lease` still holds the job; its
+    /// [`Settlement::journal`] entry is recorded for the job's post in the same transaction.
     async fn settle_publish_job(
         &self,
         lease: &JobLease,

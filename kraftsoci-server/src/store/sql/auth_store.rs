@@ -2,15 +2,16 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use kraftsoci_core::ports::Account;
 use kraftsoci_core::{SessionId, StoreError, UserId};
-use sqlx::Row as _;
+use sqlx::{FromRow as _, Row as _};
 
 use super::{Conn, Db, ThisStore, commit, db_error, policy_store};
 use crate::store::ports::{
     AccessState, AuthStore, BrowserSession, Credentials, NewAccount, NewRefreshToken, PasswordHash,
     Rotation, SessionState, TokenHash,
 };
-use crate::store::rows::theme_str;
+use crate::store::rows::{AccountRow, theme_str};
 use crate::store::types::{Id, Ts};
 
 macro_rules! credentials_select {
@@ -135,6 +136,45 @@ async fn select_access_state(
         },
         session_open: live_tokens > 0,
     })
+}
+
+/// [`select_access_state`] with the account's columns: the session check and `GET /v1/me`'s
+/// data in one statement.
+async fn select_access_account(
+    conn: &mut Conn,
+    user: UserId,
+    session: SessionId,
+    now: DateTime<Utc>,
+) -> Result<(AccessState, Account), StoreError> {
+    let row = sqlx::query::<Db>(concat!(
+        "SELECT ",
+        account_columns!(),
+        ", token_epoch, \
+         (SELECT COUNT(*) FROM refresh_tokens r WHERE r.family_id = $2 AND r.user_id = u.id \
+          AND r.used_at IS NULL AND r.revoked_at IS NULL AND r.expires_at > $3) AS live_tokens \
+         FROM users u WHERE u.id = $1"
+    ))
+    .bind(Id::from(user))
+    .bind(Id::from(session))
+    .bind(Ts(now))
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)?
+    .ok_or(StoreError::NotFound)?;
+    let live_tokens: i64 = row.try_get("live_tokens").map_err(db_error)?;
+    let token_epoch: i64 = row.try_get("token_epoch").map_err(db_error)?;
+    let account = Account::try_from(AccountRow::from_row(&row).map_err(db_error)?)?;
+    Ok((
+        AccessState {
+            account: SessionState {
+                token_epoch,
+                closed: account.closed_at.is_some(),
+                objects_to_usage_log: account.objections.usage_log,
+            },
+            session_open: live_tokens > 0,
+        },
+        account,
+    ))
 }
 
 /// The token epoch of an open account.
@@ -419,6 +459,15 @@ impl AuthStore for ThisStore {
         now: DateTime<Utc>,
     ) -> Result<AccessState, StoreError> {
         select_access_state(&mut *self.conn().await?, user, session, now).await
+    }
+
+    async fn access_account(
+        &self,
+        user: UserId,
+        session: SessionId,
+        now: DateTime<Utc>,
+    ) -> Result<(AccessState, Account), StoreError> {
+        select_access_account(&mut *self.conn().await?, user, session, now).await
     }
 
     async fn insert_refresh_token(&self, token: &NewRefreshToken) -> Result<(), StoreError> {

@@ -19,28 +19,13 @@ fn attempts(value: i32) -> u32 {
     u32::try_from(value).unwrap_or(0)
 }
 
-async fn claim(
-    conn: &mut Conn,
-    claim: &str,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-) -> Result<Option<ClaimedJob>, StoreError> {
-    let row = sqlx::query::<Db>(<Db as Dialect>::CLAIM_JOB)
-        .bind(claim)
-        .bind(Ts(now))
-        .bind(Ts(lease_until))
-        .fetch_optional(conn)
-        .await
-        .map_err(db_error)?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
+fn claimed_from(row: &<Db as sqlx::Database>::Row, claim: &str) -> Result<ClaimedJob, StoreError> {
     let id: Id = row.try_get("id").map_err(db_error)?;
     let post: Id = row.try_get("post_id").map_err(db_error)?;
     let owner: Id = row.try_get("owner_id").map_err(db_error)?;
     let connection: Option<Id> = row.try_get("connection_id").map_err(db_error)?;
     let lease_until: Ts = row.try_get("lease_until").map_err(db_error)?;
-    Ok(Some(ClaimedJob {
+    Ok(ClaimedJob {
         lease: JobLease {
             job: JobId(id.0),
             claim: claim.to_owned(),
@@ -51,7 +36,35 @@ async fn claim(
         attempts: attempts(row.try_get("attempts").map_err(db_error)?),
         transient_deferrals: attempts(row.try_get("transient_deferrals").map_err(db_error)?),
         lease_until: lease_until.0,
-    }))
+    })
+}
+
+/// Claims up to `limit` due jobs in one statement, earliest due first.
+async fn claim(
+    conn: &mut Conn,
+    claim: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<ClaimedJob>, StoreError> {
+    let rows = sqlx::query::<Db>(<Db as Dialect>::CLAIM_JOB)
+        .bind(claim)
+        .bind(Ts(now))
+        .bind(Ts(lease_until))
+        .bind(i64::from(limit))
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?;
+    let mut jobs = rows
+        .iter()
+        .map(|row| {
+            let run_after: Ts = row.try_get("run_after").map_err(db_error)?;
+            Ok((run_after.0, claimed_from(row, claim)?))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    // RETURNING follows no ORDER BY: put the batch back in queue order.
+    jobs.sort_by_key(|(run_after, job)| (*run_after, job.lease.job.0));
+    Ok(jobs.into_iter().map(|(_, job)| job).collect())
 }
 
 /// Extends the lease if the claim still holds the job; whether it does.
@@ -74,15 +87,15 @@ async fn renew(
 }
 
 /// The fence: touches the job only if `lease` still holds it, which also locks the row until
-/// the transaction ends. The job's owner, or `None` when the lease was lost.
+/// the transaction ends. The job's owner and post, or `None` when the lease was lost.
 async fn fence(
     conn: &mut Conn,
     lease: &JobLease,
     now: DateTime<Utc>,
-) -> Result<Option<UserId>, StoreError> {
-    Ok(sqlx::query_scalar::<Db, Id>(
+) -> Result<Option<(UserId, PostId)>, StoreError> {
+    Ok(sqlx::query_as::<Db, (Id, Id)>(
         "UPDATE publish_jobs SET updated_at = $3 WHERE id = $1 AND locked_by = $2 \
-         RETURNING owner_id",
+         RETURNING owner_id, post_id",
     )
     .bind(Id(lease.job.0))
     .bind(lease.claim.as_str())
@@ -90,7 +103,7 @@ async fn fence(
     .fetch_optional(conn)
     .await
     .map_err(db_error)?
-    .map(|id| UserId::from_uuid(id.0)))
+    .map(|(owner, post)| (UserId::from_uuid(owner.0), PostId::from_uuid(post.0))))
 }
 
 async fn delete_job(conn: &mut Conn, job: JobId) -> Result<(), StoreError> {
@@ -364,14 +377,18 @@ pub(super) async fn queue_job(
 
 #[async_trait]
 impl PublishQueue for ThisStore {
-    async fn claim_publish_job(
+    async fn claim_publish_jobs(
         &self,
         claim_token: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
-    ) -> Result<Option<ClaimedJob>, StoreError> {
+        limit: u32,
+    ) -> Result<Vec<ClaimedJob>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
         let mut tx = self.begin_write().await?;
-        let claimed = claim(&mut tx, claim_token, now, lease_until).await?;
+        let claimed = claim(&mut tx, claim_token, now, lease_until, limit).await?;
         commit(tx).await?;
         Ok(claimed)
     }
@@ -407,7 +424,7 @@ impl PublishQueue for ThisStore {
         settlement: &Settlement,
     ) -> Result<Settled, StoreError> {
         let mut tx = self.begin_write().await?;
-        let Some(owner) = fence(&mut tx, lease, settlement.now).await? else {
+        let Some((owner, post)) = fence(&mut tx, lease, settlement.now).await? else {
             return Ok(Settled::LeaseLost);
         };
         if let Some(change) = &settlement.post
@@ -419,6 +436,9 @@ impl PublishQueue for ThisStore {
             // Scoped to the job's owner: the worker never touches another tenant's row. A
             // connection deleted meanwhile has nothing left to mark.
             connection_store::mark_needs_reconnect(&mut tx, owner, connection).await?;
+        }
+        if let Some(entry) = &settlement.journal {
+            publish_journal::upsert_entry(&mut tx, post, entry).await?;
         }
         match &settlement.job {
             JobChange::Keep => {}

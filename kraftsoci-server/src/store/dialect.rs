@@ -16,6 +16,20 @@ pub(crate) trait Dialect: sqlx::Database {
     /// The claim: one statement that picks, locks and stamps the earliest due publish jobs.
     /// Binds: `$1` claim token, `$2` now, `$3` lease end, `$4` how many at most.
     const CLAIM_JOB: &'static str;
+
+    /// A recovery point written under the claim's fence in one statement, where the engine
+    /// can make that statement the fence: PostgreSQL's `UPDATE … RETURNING` in a CTE locks the
+    /// job's row exactly as the fence of a transaction does, and saves the round trips of
+    /// `BEGIN`, the fence and `COMMIT` on every step. `None` (SQLite, whose transactions cost
+    /// no round trip): the fence and the upsert run in a write transaction.
+    /// Binds: `$1` job, `$2` claim token, `$3` the step's time, `$4` post, `$5` the step (JSON).
+    const FENCED_STEP: Option<&'static str>;
+
+    /// Whether [`Dialect::CLAIM_JOB`] runs alone, as its own transaction (PostgreSQL: one
+    /// statement is atomic and its row locks hold until it ends, so `BEGIN`/`COMMIT` would
+    /// only add round trips), rather than in a write transaction (SQLite: `BEGIN IMMEDIATE`
+    /// takes the write lock before the statement reads).
+    const CLAIM_ALONE: bool;
 }
 
 macro_rules! claim_sql {
@@ -42,6 +56,13 @@ impl Dialect for sqlx::Postgres {
     // SKIP LOCKED: a row another worker is claiming (or writing under its lease) is skipped,
     // not waited for, so concurrent workers each take a different job.
     const CLAIM_JOB: &'static str = claim_sql!(" FOR UPDATE SKIP LOCKED");
+    const FENCED_STEP: Option<&'static str> = Some(
+        "WITH fenced AS (UPDATE publish_jobs SET updated_at = $3 \
+         WHERE id = $1 AND locked_by = $2 RETURNING id) \
+         INSERT INTO publish_journal (post_id, step, updated_at) SELECT $4, $5, $3 FROM fenced \
+         ON CONFLICT (post_id) DO UPDATE SET step = excluded.step, updated_at = excluded.updated_at",
+    );
+    const CLAIM_ALONE: bool = true;
 }
 
 impl Dialect for sqlx::Sqlite {
@@ -49,4 +70,6 @@ impl Dialect for sqlx::Sqlite {
     // The immediate transaction already holds the database's single write lock.
     const LOCK_USER: &'static str = "SELECT id FROM users WHERE id = $1";
     const CLAIM_JOB: &'static str = claim_sql!("");
+    const FENCED_STEP: Option<&'static str> = None;
+    const CLAIM_ALONE: bool = false;
 }

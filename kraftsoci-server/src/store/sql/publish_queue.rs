@@ -7,7 +7,9 @@ use kraftsoci_core::ports::{JOB_RUNNING, JobRequest, JobView, JournalEntry, Queu
 use kraftsoci_core::{ConnectionId, PostId, StoreError, UserId};
 use sqlx::Row as _;
 
-use super::{Conn, Db, ThisStore, commit, connection_store, db_error, post_store, publish_journal};
+use super::{
+    Conn, Db, ThisStore, commit, connection_store, db_error, post_store, publish_journal, to_json,
+};
 use crate::store::dialect::Dialect;
 use crate::store::ports::{
     ClaimedJob, JobChange, JobId, JobLease, PublishJobRecord, PublishQueue, Settled, Settlement,
@@ -387,6 +389,16 @@ impl PublishQueue for ThisStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
+        if <Db as Dialect>::CLAIM_ALONE {
+            return claim(
+                &mut *self.conn().await?,
+                claim_token,
+                now,
+                lease_until,
+                limit,
+            )
+            .await;
+        }
         let mut tx = self.begin_write().await?;
         let claimed = claim(&mut tx, claim_token, now, lease_until, limit).await?;
         commit(tx).await?;
@@ -407,6 +419,21 @@ impl PublishQueue for ThisStore {
         post: PostId,
         entry: &JournalEntry,
     ) -> Result<(), StoreError> {
+        if let Some(sql) = <Db as Dialect>::FENCED_STEP {
+            let written = sqlx::query::<Db>(sql)
+                .bind(Id(lease.job.0))
+                .bind(lease.claim.as_str())
+                .bind(Ts(publish_journal::step_at(entry)))
+                .bind(Id::from(post))
+                .bind(to_json(entry)?)
+                .execute(&mut *self.conn().await?)
+                .await
+                .map_err(db_error)?;
+            return match written.rows_affected() {
+                0 => Err(StoreError::Stale),
+                _ => Ok(()),
+            };
+        }
         let mut tx = self.begin_write().await?;
         if fence(&mut tx, lease, publish_journal::step_at(entry))
             .await?

@@ -321,6 +321,7 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
             sweep: super::sweep::load(&self)?,
             privacy,
             server: super::server::load(&self)?,
+            metrics: super::metrics::load(&self, production)?,
             generated: self.generated,
         };
         if production {

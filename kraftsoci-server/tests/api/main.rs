@@ -9,6 +9,7 @@ mod user_data;
 mod web_session;
 
 mod account;
+mod api_keys;
 mod billing;
 mod breach;
 mod burst;

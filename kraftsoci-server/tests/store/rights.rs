@@ -169,6 +169,7 @@ pub async fn export_pages_follow_the_key_without_gaps_or_repeats(db: &TestDb) {
                 user_agent: None,
                 security: false,
                 at: t0() + Duration::seconds(i),
+                api_key: None,
             })
             .await
             .unwrap();
@@ -520,6 +521,7 @@ pub async fn usage_log_purges_are_bounded_and_keep_the_cutoff_instant(db: &TestD
         user_agent: None,
         security: false,
         at,
+        api_key: None,
     };
     for _ in 0..5 {
         store

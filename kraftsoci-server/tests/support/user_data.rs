@@ -170,6 +170,7 @@ pub async fn seed(
         ip: Some("203.0.113.9".to_owned()),
         user_agent: Some("seed-agent/1.0".to_owned()),
         scheduled_for: Some(now + Duration::days(1)),
+        api_key: None,
     })
     .unwrap();
     store
@@ -250,6 +251,7 @@ pub async fn seed(
             user_agent: Some("seed-agent/1.0".to_owned()),
             security: false,
             at: now,
+            api_key: None,
         })
         .await
         .unwrap();

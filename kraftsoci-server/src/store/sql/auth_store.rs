@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use kraftsoci_core::{SessionId, StoreError, UserId};
 use sqlx::Row as _;
 
-use super::{Conn, Db, ThisStore, commit, db_error, policy_store};
+use super::{Conn, Db, ThisStore, api_key_store, commit, db_error, policy_store};
 use crate::store::ports::{
     AccessState, AuthStore, BrowserSession, Credentials, NewAccount, NewRefreshToken, PasswordHash,
     Rotation, SessionState, TokenHash,
@@ -502,6 +502,8 @@ impl AuthStore for ThisStore {
             .ok_or(StoreError::NotFound)?;
         revoke_sessions(&mut tx, user, keep, now).await?;
         void_reset_tokens(&mut tx, user, now).await?;
+        // Whoever knew the old password may have made a key: a new password ends them too.
+        api_key_store::delete_api_keys(&mut tx, user).await?;
         commit(tx).await?;
         Ok(epoch)
     }
@@ -538,6 +540,7 @@ impl AuthStore for ThisStore {
         }
         revoke_sessions(&mut tx, user, None, now).await?;
         void_reset_tokens(&mut tx, user, now).await?;
+        api_key_store::delete_api_keys(&mut tx, user).await?;
         commit(tx).await?;
         Ok(Some(user))
     }

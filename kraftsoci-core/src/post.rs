@@ -28,8 +28,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::rights::{Processing, ProcessingRestricted, Restrictions};
 use crate::{
-    AltText, ApiKeyId, Caption, ContentHash, Hashtag, IgUserId, ParseError, PostContent, PostId, PostText,
-    UserId,
+    AltText, ApiKeyId, Caption, ContentHash, Hashtag, IgUserId, ParseError, PostContent, PostId,
+    PostText, UserId,
 };
 
 /// Where a post stands.

@@ -418,7 +418,10 @@ mod tests {
         assert!(!well_formed(&format!("ks_{}", "a".repeat(44))));
         assert!(!well_formed(&format!("ks_{}!", "a".repeat(42))));
         assert!(!well_formed(&format!("kx_{}", "a".repeat(43))));
-        assert!(well_formed(&format!("ks_{}", "a-_9Z".repeat(9)[..43].to_owned())));
+        assert!(well_formed(&format!(
+            "ks_{}",
+            "a-_9Z".repeat(9)[..43].to_owned()
+        )));
     }
 
     #[test]

@@ -161,7 +161,11 @@ fn render_snapshot(out: &mut String, s: &Snapshot) {
         "gauge",
         "1 when the database answered this scrape's queries.",
     );
-    let _ = writeln!(out, "kraftsoci_database_up {}", u8::from(s.counts.is_some()));
+    let _ = writeln!(
+        out,
+        "kraftsoci_database_up {}",
+        u8::from(s.counts.is_some())
+    );
     if let Some(counts) = &s.counts {
         header(
             out,
@@ -189,9 +193,9 @@ fn render_snapshot(out: &mut String, s: &Snapshot) {
             "gauge",
             "How long the oldest due job has waited; 0 when none waits.",
         );
-        let age = counts
-            .oldest_due_at
-            .map_or(0.0, |at| (s.now - at).num_milliseconds().max(0) as f64 / 1000.0);
+        let age = counts.oldest_due_at.map_or(0.0, |at| {
+            (s.now - at).num_milliseconds().max(0) as f64 / 1000.0
+        });
         let _ = writeln!(out, "kraftsoci_publish_queue_oldest_due_seconds {age}");
         header(out, "kraftsoci_posts", "gauge", "Posts by status.");
         for (status, count) in &counts.posts_by_status {
@@ -241,7 +245,7 @@ fn render_snapshot(out: &mut String, s: &Snapshot) {
         (
             "kraftsoci_db_pool_connections",
             "Database connections open (idle or in use).",
-            s.pool.size,
+            s.pool.size as usize,
         ),
         (
             "kraftsoci_db_pool_idle_connections",
@@ -251,7 +255,7 @@ fn render_snapshot(out: &mut String, s: &Snapshot) {
         (
             "kraftsoci_db_pool_max_connections",
             "The database pool's maximum size.",
-            s.pool.max,
+            s.pool.max as usize,
         ),
     ] {
         header(out, name, "gauge", help);

@@ -253,8 +253,8 @@ mod tests {
             user_agent: None,
             security: false,
             at: Utc::now(),
+            api_key: None,
         }
-        api_key: None,
     }
 
     #[tokio::test]

@@ -39,7 +39,9 @@ pub(super) fn load<F: Fn(&str) -> Option<String>>(
     {
         return Err(ConfigError::new(
             "KRAFTSOCI_METRICS_TOKEN",
-            format!("must be at least {MIN_PRODUCTION_METRICS_TOKEN_CHARS} characters in production"),
+            format!(
+                "must be at least {MIN_PRODUCTION_METRICS_TOKEN_CHARS} characters in production"
+            ),
         ));
     }
     Ok(MetricsConfig { token })

@@ -15,8 +15,8 @@ use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
-use kraftsoci_core::{ApiKeyId, UserId};
 use kraftsoci_core::ports::UsageEvent;
+use kraftsoci_core::{ApiKeyId, UserId};
 
 use super::client::ClientInfo;
 use crate::state::AppState;

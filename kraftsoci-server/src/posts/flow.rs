@@ -16,9 +16,9 @@ use kraftsoci_core::ports::{
     ProfileStore,
 };
 use kraftsoci_core::{
-    AltText, ApiKeyId, Approval, ApproveOutcome, Caption, CheckedJpeg, Clock, ConnectionId, ContentHash,
-    Edit, Hashtag, IgUserId, Post, PostId, PostSnapshot, PostStatus, Processing, StoreError,
-    UserId,
+    AltText, ApiKeyId, Approval, ApproveOutcome, Caption, CheckedJpeg, Clock, ConnectionId,
+    ContentHash, Edit, Hashtag, IgUserId, Post, PostId, PostSnapshot, PostStatus, Processing,
+    StoreError, UserId,
 };
 
 use super::PostFlowError;

@@ -15,14 +15,14 @@ pub mod data_deletion;
 pub mod health;
 pub mod instagram;
 pub mod media;
-pub mod metrics;
 pub mod meta_callbacks;
+pub mod metrics;
 pub mod policy;
 pub mod posts;
 pub mod profile;
 pub mod rights;
-pub mod web_auth;
 pub mod web_api_keys;
+pub mod web_auth;
 pub mod web_billing;
 pub mod web_calendar;
 pub mod web_onboarding;
@@ -78,7 +78,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(state.clone(), record_usage))
-        .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            record_metrics,
+        ))
         .with_state(state)
 }
 

@@ -20,7 +20,10 @@ pub fn postgres_address(url: &DatabaseUrl) -> Option<(String, u16)> {
     }
     let parsed = Url::parse(url.expose()).ok()?;
     let host = parsed.host_str().filter(|h| !h.is_empty())?;
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
     Some((host, parsed.port().unwrap_or(5432)))
 }
 
@@ -40,8 +43,7 @@ pub async fn unreachable_reason(url: &DatabaseUrl) -> Option<String> {
     }
     let mut last = None;
     for candidate in addresses {
-        match tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect(candidate)).await
-        {
+        match tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect(candidate)).await {
             Ok(Ok(_)) => return None,
             Ok(Err(error)) => last = Some(error),
             Err(_) => {
@@ -82,7 +84,10 @@ mod tests {
             Some(("::1".to_owned(), 5433))
         );
         assert_eq!(postgres_address(&url("sqlite://kraftsoci.db")), None);
-        assert_eq!(postgres_address(&url("postgres:///k?host=/run/postgresql")), None);
+        assert_eq!(
+            postgres_address(&url("postgres:///k?host=/run/postgresql")),
+            None
+        );
     }
 
     #[tokio::test]

@@ -220,17 +220,19 @@ impl TryFrom<PostRow> for PostSnapshot {
         ) {
             (Some(user), Some(hash), Some(target), Some(approved_at)) => {
                 let bad = corrupt("consent_receipts");
-                Some(ConsentReceipt::restore(
-                    UserId::from_uuid(user.0),
-                    id,
-                    ContentHash::parse(&hash).map_err(&bad)?,
-                    IgUserId::parse(target).map_err(&bad)?,
-                    approved_at.0,
-                    row.c_ip,
-                    row.c_user_agent,
-                    row.c_scheduled_for.map(|t| t.0),
+                Some(
+                    ConsentReceipt::restore(
+                        UserId::from_uuid(user.0),
+                        id,
+                        ContentHash::parse(&hash).map_err(&bad)?,
+                        IgUserId::parse(target).map_err(&bad)?,
+                        approved_at.0,
+                        row.c_ip,
+                        row.c_user_agent,
+                        row.c_scheduled_for.map(|t| t.0),
+                    )
+                    .with_api_key(row.c_api_key_id.map(|id| ApiKeyId::from_uuid(id.0))),
                 )
-                .with_api_key(row.c_api_key_id.map(|id| ApiKeyId::from_uuid(id.0))))
             }
             _ => None,
         };

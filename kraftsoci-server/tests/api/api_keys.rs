@@ -51,7 +51,12 @@ on_both_engines!(
 
 impl TestApp {
     /// `POST /v1/me/api-keys` with a session token.
-    pub async fn create_key(&self, access: &str, name: &str, scopes: &[&str]) -> (StatusCode, Value) {
+    pub async fn create_key(
+        &self,
+        access: &str,
+        name: &str,
+        scopes: &[&str],
+    ) -> (StatusCode, Value) {
         parts(
             self.call(
                 Method::POST,
@@ -75,7 +80,11 @@ impl TestApp {
     }
 
     pub async fn list_keys(&self, access: &str) -> (StatusCode, Value) {
-        parts(self.call(Method::GET, "/v1/me/api-keys", access, None).await).await
+        parts(
+            self.call(Method::GET, "/v1/me/api-keys", access, None)
+                .await,
+        )
+        .await
     }
 
     pub async fn revoke_key(&self, access: &str, id: &str) -> StatusCode {
@@ -98,7 +107,11 @@ impl TestApp {
 async fn a_key_is_shown_once_and_never_listed_or_exported(app: TestApp) {
     let user = app.signup_user("ada@example.com").await;
     let (status, created) = app
-        .create_key(&user.access, "Shop publisher", &["posts:read", "posts:publish"])
+        .create_key(
+            &user.access,
+            "Shop publisher",
+            &["posts:read", "posts:publish"],
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let key = created["key"].as_str().unwrap().to_owned();
@@ -114,7 +127,10 @@ async fn a_key_is_shown_once_and_never_listed_or_exported(app: TestApp) {
     assert_eq!(list["keys"].as_array().unwrap().len(), 1);
     assert_eq!(list["keys"][0]["id"], created["id"]);
     assert!(list["keys"][0].get("key").is_none());
-    assert!(!list.to_string().contains(&key), "the list never shows the key");
+    assert!(
+        !list.to_string().contains(&key),
+        "the list never shows the key"
+    );
 
     let (_, export) = app.export_json(&user.access).await;
     assert!(!export.contains(&key), "the export never holds the key");
@@ -152,7 +168,12 @@ async fn each_route_takes_only_the_scope_it_needs(app: TestApp) {
         let (status, body) = parts(app.call(Method::GET, &path, &writer, None).await).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
         assert_eq!(code(&body), "api_key_scope_missing");
-        assert!(body["error"]["message"].as_str().unwrap().contains("posts:read"));
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("posts:read")
+        );
     }
     // posts:write
     let (status, body) = app.generate(&reader, "A topic").await;
@@ -163,7 +184,10 @@ async fn each_route_takes_only_the_scope_it_needs(app: TestApp) {
     let (status, body) = app
         .patch_post(&reader, id, &json!({"caption": "Edited by a reader"}))
         .await;
-    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "api_key_scope_missing"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "api_key_scope_missing")
+    );
     let (status, body) = app
         .patch_post(&writer, id, &json!({"caption": "Edited by a program"}))
         .await;
@@ -172,7 +196,10 @@ async fn each_route_takes_only_the_scope_it_needs(app: TestApp) {
     let (_, post) = app.get_post(&access, id).await;
     for key in [&reader, &writer] {
         let (status, body) = app.click_publish(key, &post, &owner.account_id).await;
-        assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "api_key_scope_missing"));
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::FORBIDDEN, "api_key_scope_missing")
+        );
         let (status, _) = app.withdraw(key, id).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
     }
@@ -188,13 +215,20 @@ async fn each_route_takes_only_the_scope_it_needs(app: TestApp) {
 async fn keys_never_reach_account_management(app: TestApp) {
     let user = app.signup_user("ada@example.com").await;
     let (_, key) = app
-        .key(&user.access, &["posts:read", "posts:write", "posts:publish"])
+        .key(
+            &user.access,
+            &["posts:read", "posts:write", "posts:publish"],
+        )
         .await;
     let routes: &[(Method, &str, Option<Value>)] = &[
         (Method::GET, "/v1/me", None),
         (Method::PATCH, "/v1/me", Some(json!({"name": "Mallory"}))),
         (Method::GET, "/v1/me/export", None),
-        (Method::DELETE, "/v1/me", Some(json!({"password": PASSWORD}))),
+        (
+            Method::DELETE,
+            "/v1/me",
+            Some(json!({"password": PASSWORD})),
+        ),
         (
             Method::POST,
             "/v1/auth/password",
@@ -205,7 +239,11 @@ async fn keys_never_reach_account_management(app: TestApp) {
             "/v1/me/restrictions",
             Some(json!({"generation": false, "publishing": false})),
         ),
-        (Method::PUT, "/v1/me/objections", Some(json!({"usage_log": true}))),
+        (
+            Method::PUT,
+            "/v1/me/objections",
+            Some(json!({"usage_log": true})),
+        ),
         (Method::GET, "/v1/me/api-keys", None),
         (
             Method::POST,
@@ -213,7 +251,11 @@ async fn keys_never_reach_account_management(app: TestApp) {
             Some(json!({"name": "child", "scopes": ["posts:read"]})),
         ),
         (Method::GET, "/v1/billing", None),
-        (Method::POST, "/v1/billing/checkout", Some(json!({"plan": "pro"}))),
+        (
+            Method::POST,
+            "/v1/billing/checkout",
+            Some(json!({"plan": "pro"})),
+        ),
         (Method::POST, "/v1/billing/portal", None),
         (Method::GET, "/v1/profile", None),
         (Method::POST, "/v1/instagram/connect", None),
@@ -228,7 +270,10 @@ async fn keys_never_reach_account_management(app: TestApp) {
     let (status, me) = parts(app.get_me(&user.access).await).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["name"], "Ada Lovelace");
-    assert_eq!(app.login(&user.email, PASSWORD).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.login(&user.email, PASSWORD).await.status(),
+        StatusCode::OK
+    );
     let (_, list) = app.list_keys(&user.access).await;
     assert_eq!(list["keys"].as_array().unwrap().len(), 1);
 }
@@ -239,7 +284,10 @@ async fn revoking_a_key_refuses_its_next_request(app: TestApp) {
     let (_, other) = app.key(&user.access, &["posts:read"]).await;
     assert_eq!(app.list_posts_with(&key).await.0, StatusCode::OK);
 
-    assert_eq!(app.revoke_key(&user.access, &id).await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.revoke_key(&user.access, &id).await,
+        StatusCode::NO_CONTENT
+    );
     let (status, body) = app.list_posts_with(&key).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(code(&body), "invalid_api_key");
@@ -248,7 +296,10 @@ async fn revoking_a_key_refuses_its_next_request(app: TestApp) {
         StatusCode::OK,
         "the other key goes on"
     );
-    assert_eq!(app.revoke_key(&user.access, &id).await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.revoke_key(&user.access, &id).await,
+        StatusCode::NOT_FOUND
+    );
     let (_, list) = app.list_keys(&user.access).await;
     assert_eq!(list["keys"].as_array().unwrap().len(), 1);
 }
@@ -263,7 +314,10 @@ async fn a_password_change_a_reset_and_closure_revoke_every_key(app: TestApp) {
             .status(),
         StatusCode::NO_CONTENT
     );
-    assert_eq!(app.list_posts_with(&first).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.list_posts_with(&first).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 
     let (_, login) = parts(app.login(&user.email, new_password).await).await;
     let access = login["access_token"].as_str().unwrap().to_owned();
@@ -274,7 +328,10 @@ async fn a_password_change_a_reset_and_closure_revoke_every_key(app: TestApp) {
         app.confirm_reset(&token, PASSWORD).await.status(),
         StatusCode::NO_CONTENT
     );
-    assert_eq!(app.list_posts_with(&second).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.list_posts_with(&second).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 
     let (_, login) = parts(app.login(&user.email, PASSWORD).await).await;
     let access = login["access_token"].as_str().unwrap().to_owned();
@@ -288,11 +345,11 @@ async fn a_password_change_a_reset_and_closure_revoke_every_key(app: TestApp) {
         )
         .await;
     assert_eq!(closed.status(), StatusCode::ACCEPTED);
-    assert_eq!(app.list_posts_with(&third).await.0, StatusCode::UNAUTHORIZED);
-    let left = app
-        .db
-        .strings("SELECT id FROM api_keys".to_owned())
-        .await;
+    assert_eq!(
+        app.list_posts_with(&third).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let left = app.db.strings("SELECT id FROM api_keys".to_owned()).await;
     assert!(left.is_empty(), "closure deletes the keys: {left:?}");
 }
 
@@ -319,7 +376,10 @@ async fn malformed_unknown_and_revoked_keys_are_401(app: TestApp) {
     }
     // On a session-only route too: an invalid key is 401, not 403.
     let (status, body) = parts(app.get_me(&format!("ks_{}", "B".repeat(43))).await).await;
-    assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "invalid_api_key"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "invalid_api_key")
+    );
     assert_eq!(app.list_posts_with(&key).await.0, StatusCode::OK);
 }
 
@@ -340,7 +400,8 @@ async fn the_21st_key_is_refused_until_one_is_revoked(app: TestApp) {
     assert_eq!(list["keys"].as_array().unwrap().len(), 20);
 
     assert_eq!(
-        app.revoke_key(&user.access, first.as_deref().unwrap()).await,
+        app.revoke_key(&user.access, first.as_deref().unwrap())
+            .await,
         StatusCode::NO_CONTENT
     );
     let (status, _) = app
@@ -409,12 +470,15 @@ async fn a_publish_click_by_key_is_on_the_consent_receipt(app: TestApp) {
     assert_eq!(status, StatusCode::OK, "{receipt}");
     assert_eq!(receipt["api_key_id"], key_id.as_str());
     assert_eq!(receipt["user_id"], owner.user.id.as_str());
-    let (_, export) = app.export_json(&access).await;
-    let receipts = &export["consent_receipts"];
+    let (export, _) = app.export_json(&access).await;
+    let receipts = &export["tables"]["consent_receipts"];
     assert_eq!(receipts[0]["api_key_id"], key_id.as_str(), "{receipts}");
 
     // The receipt outlives the key; a click in a session records none.
-    assert_eq!(app.revoke_key(&access, &key_id).await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.revoke_key(&access, &key_id).await,
+        StatusCode::NO_CONTENT
+    );
     let (_, receipt) = app.consent(&access, id).await;
     assert_eq!(receipt["api_key_id"], key_id.as_str());
     let second = app.generated(&access).await;
@@ -435,11 +499,21 @@ async fn a_restricted_account_stays_restricted_for_its_keys(app: TestApp) {
     assert_eq!(status, StatusCode::OK);
 
     let (status, body) = app.click_publish(&key, &post, &owner.account_id).await;
-    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "processing_restricted"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "processing_restricted")
+    );
     let (status, body) = app.generate(&key, "Fresh simit this morning").await;
-    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "processing_restricted"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "processing_restricted")
+    );
     let (status, _) = app.get_post(&key, post["id"].as_str().unwrap()).await;
-    assert_eq!(status, StatusCode::OK, "reading is not processing that P29 pauses");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "reading is not processing that P29 pauses"
+    );
 }
 
 async fn each_use_of_a_key_is_in_the_usage_log_with_the_key(app: TestApp) {
@@ -485,8 +559,14 @@ async fn another_users_key_cannot_be_revoked_or_seen(app: TestApp) {
     let ada = app.signup_user("ada@example.com").await;
     let bob = app.signup_user("bob@example.com").await;
     let (ada_key_id, ada_key) = app.key(&ada.access, &["posts:read"]).await;
-    assert_eq!(app.revoke_key(&bob.access, &ada_key_id).await, StatusCode::NOT_FOUND);
-    assert_eq!(app.revoke_key(&bob.access, "not-a-uuid").await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.revoke_key(&bob.access, &ada_key_id).await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.revoke_key(&bob.access, "not-a-uuid").await,
+        StatusCode::NOT_FOUND
+    );
     let (_, bobs) = app.list_keys(&bob.access).await;
     assert!(bobs["keys"].as_array().unwrap().is_empty());
     assert_eq!(app.list_posts_with(&ada_key).await.0, StatusCode::OK);

@@ -32,7 +32,8 @@ pub struct PoolStats {
 #[async_trait]
 pub trait OperationsStore: Send + Sync {
     /// Publish jobs and posts, counted at `now`.
-    async fn operational_counts(&self, now: DateTime<Utc>) -> Result<OperationalCounts, StoreError>;
+    async fn operational_counts(&self, now: DateTime<Utc>)
+    -> Result<OperationalCounts, StoreError>;
 
     /// The connection pool's state.
     fn pool_stats(&self) -> PoolStats;

@@ -60,13 +60,12 @@ impl ApiKeyStore for ThisStore {
         if open == 0 {
             return Ok(KeyCreation::AccountClosed);
         }
-        let existing: i64 = sqlx::query_scalar::<Db, i64>(
-            "SELECT COUNT(*) FROM api_keys WHERE user_id = $1",
-        )
-        .bind(Id::from(record.user))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_error)?;
+        let existing: i64 =
+            sqlx::query_scalar::<Db, i64>("SELECT COUNT(*) FROM api_keys WHERE user_id = $1")
+                .bind(Id::from(record.user))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_error)?;
         if count_u64(existing) >= u64::from(limit) {
             return Ok(KeyCreation::LimitReached);
         }

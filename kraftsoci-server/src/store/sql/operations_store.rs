@@ -11,7 +11,10 @@ use crate::store::types::Ts;
 
 #[async_trait]
 impl OperationsStore for ThisStore {
-    async fn operational_counts(&self, now: DateTime<Utc>) -> Result<OperationalCounts, StoreError> {
+    async fn operational_counts(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<OperationalCounts, StoreError> {
         let mut conn = self.conn().await?;
         let jobs_by_state = sqlx::query::<Db>(
             "SELECT state, COUNT(*) AS n FROM publish_jobs GROUP BY state ORDER BY state",

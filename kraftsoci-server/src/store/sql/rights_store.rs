@@ -10,9 +10,8 @@ use serde_json::{Map, Value};
 use sqlx::{AssertSqlSafe, Row as _};
 
 use super::{
-    api_key_store,
-    Conn, Db, ThisStore, auth_store, commit, connection_store, db_error, erasure_task_store,
-    oauth_state_store, post_store, publish_queue,
+    Conn, Db, ThisStore, api_key_store, auth_store, commit, connection_store, db_error,
+    erasure_task_store, oauth_state_store, post_store, publish_queue,
 };
 use crate::store::ports::{
     Closure, ClosureOutcome, ExportKey, ExportPage, MetaDeletion, MetaDeletionStatus, RightsStore,

@@ -323,6 +323,10 @@ async fn a_password_change_a_reset_and_closure_revoke_every_key(app: TestApp) {
     let access = login["access_token"].as_str().unwrap().to_owned();
     let (_, second) = app.key(&access, &["posts:read"]).await;
     assert_eq!(app.list_posts_with(&second).await.0, StatusCode::OK);
+    assert_eq!(
+        app.request_reset(&user.email).await.status(),
+        StatusCode::ACCEPTED
+    );
     let token = app.reset_token_for(&user.email, 1).await;
     assert_eq!(
         app.confirm_reset(&token, PASSWORD).await.status(),

@@ -322,6 +322,7 @@ pub fn is_api_key(credential: &str) -> bool {
 /// Whether `credential` has a key's shape: the prefix, then exactly 43 base64url characters.
 fn well_formed(credential: &str) -> bool {
     credential.len() == KEY_LEN
+        && credential.starts_with(KEY_PREFIX)
         && credential[KEY_PREFIX.len()..]
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')

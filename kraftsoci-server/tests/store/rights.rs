@@ -135,6 +135,8 @@ pub async fn the_export_reads_every_seeded_table_and_never_a_secret(db: &TestDb)
         TokenHash::of(&seeded.refresh_token).as_str().to_owned(),
         TokenHash::of(&seeded.reset_token).as_str().to_owned(),
         TokenHash::of(&seeded.oauth_state).as_str().to_owned(),
+        seeded.api_key.clone(),
+        TokenHash::of(&seeded.api_key).as_str().to_owned(),
         user_data::IDEMPOTENCY_KEY.to_owned(),
         user_data::CHECKOUT_URL.to_owned(),
         password_hash,

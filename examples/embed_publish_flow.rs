@@ -193,6 +193,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ip: Some("203.0.113.10".into()),
         user_agent: Some("example".into()),
         scheduled_for: None,
+        api_key: None,
     };
     post.approve(click(shown))?;
     println!(

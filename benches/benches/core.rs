@@ -61,6 +61,7 @@ fn transitions(c: &mut Criterion) {
                 ip: None,
                 user_agent: None,
                 scheduled_for: None,
+                api_key: None,
             })
             .expect("approval");
             black_box(p.begin_publishing(Utc::now(), &Restrictions::default()))

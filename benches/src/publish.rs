@@ -216,6 +216,7 @@ fn approval(owner: UserId, post: &Post, target: &IgUserId, at: DateTime<Utc>) ->
         ip: None,
         user_agent: None,
         scheduled_for: None,
+        api_key: None,
     }
 }
 

@@ -83,6 +83,10 @@ uuid_id!(
     /// A family of rotated refresh tokens (one login session).
     SessionId
 );
+uuid_id!(
+    /// A personal API key (its id, never the key itself).
+    ApiKeyId
+);
 
 /// An Instagram user id as Meta returns it: a numeric string such as `"17841405822304914"`.
 ///

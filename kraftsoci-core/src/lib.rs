@@ -50,6 +50,7 @@
 //!     ip: None,
 //!     user_agent: None,
 //!     scheduled_for: None,
+//!     api_key: None,
 //! })?;
 //! let permit = post.begin_publishing(Utc::now(), &Restrictions::default())?;
 //! assert_eq!(permit.post(), post.id());
@@ -88,7 +89,7 @@ pub use clock::MockClock;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use domain::*;
 pub use error::ParseError;
-pub use ids::{ConnectionId, IgUserId, PostId, RequestId, SessionId, UserId};
+pub use ids::{ApiKeyId, ConnectionId, IgUserId, PostId, RequestId, SessionId, UserId};
 pub use ports::StoreError;
 pub use post::{
     Approval, ApproveOutcome, ConsentReceipt, Edit, LifecycleError, Post, PostEvent, PostSnapshot,

@@ -28,8 +28,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::rights::{Processing, ProcessingRestricted, Restrictions};
 use crate::{
-    AltText, Caption, ContentHash, Hashtag, IgUserId, ParseError, PostContent, PostId, PostText,
-    UserId,
+    AltText, ApiKeyId, Caption, ContentHash, Hashtag, IgUserId, ParseError, PostContent, PostId,
+    PostText, UserId,
 };
 
 /// Where a post stands.
@@ -181,6 +181,9 @@ pub struct ConsentReceipt {
     ip: Option<String>,
     user_agent: Option<String>,
     scheduled_for: Option<DateTime<Utc>>,
+    /// The personal API key the click came from; `None` for a signed-in person.
+    #[serde(default)]
+    api_key: Option<ApiKeyId>,
 }
 
 impl ConsentReceipt {
@@ -205,7 +208,15 @@ impl ConsentReceipt {
             ip,
             user_agent,
             scheduled_for,
+            api_key: None,
         }
+    }
+
+    /// The receipt with the API key its click came from (as read back from storage).
+    #[must_use]
+    pub fn with_api_key(mut self, api_key: Option<ApiKeyId>) -> Self {
+        self.api_key = api_key;
+        self
     }
 
     /// Who clicked.
@@ -240,6 +251,11 @@ impl ConsentReceipt {
     pub fn scheduled_for(&self) -> Option<DateTime<Utc>> {
         self.scheduled_for
     }
+    /// The personal API key the click came from (a program acting for the owner), or `None`
+    /// when the owner clicked in a signed-in session.
+    pub fn api_key(&self) -> Option<ApiKeyId> {
+        self.api_key
+    }
 }
 
 /// A Publish click, as the server receives it.
@@ -259,6 +275,8 @@ pub struct Approval {
     pub user_agent: Option<String>,
     /// Publish at this time instead of as soon as possible.
     pub scheduled_for: Option<DateTime<Utc>>,
+    /// The personal API key that sent the click, when a program clicked for the owner.
+    pub api_key: Option<ApiKeyId>,
 }
 
 /// What an accepted Publish click did.
@@ -571,6 +589,7 @@ impl Post {
             ip: approval.ip,
             user_agent: approval.user_agent,
             scheduled_for: approval.scheduled_for,
+            api_key: approval.api_key,
         };
         self.s.content = content;
         self.s.consent = Some(receipt);

@@ -229,6 +229,7 @@ const CONTAINER_LIFETIME: std::time::Duration = std::time::Duration::from_secs(2
 ///     ip: None,
 ///     user_agent: None,
 ///     scheduled_for: None,
+///     api_key: None,
 /// })?;
 /// let permit = post.begin_publishing(Utc::now(), &Restrictions::default())?;
 ///

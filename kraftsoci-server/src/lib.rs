@@ -37,6 +37,7 @@ use std::sync::Arc;
 
 pub mod account;
 pub mod admin;
+pub mod api_keys;
 pub mod auth;
 pub mod billing;
 pub mod breach;
@@ -52,6 +53,7 @@ mod layering;
 pub mod mail;
 pub mod media;
 pub mod media_links;
+pub mod metrics;
 pub mod posts;
 pub mod requests;
 pub mod retention;

@@ -66,6 +66,8 @@ pub struct AppState {
     pub usage: UsageWriter,
     /// Whether the process is draining (`/readyz` answers 503 once it is).
     pub readiness: Readiness,
+    /// The request series of `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Whether the process still takes new work. Shutdown flips it at once, before the listener

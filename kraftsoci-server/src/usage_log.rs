@@ -253,6 +253,7 @@ mod tests {
             user_agent: None,
             security: false,
             at: Utc::now(),
+            api_key: None,
         }
     }
 

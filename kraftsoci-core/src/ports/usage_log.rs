@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{StoreError, UserId};
+use crate::{ApiKeyId, StoreError, UserId};
 
 /// One usage-log entry (P06). Never a body or a secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +25,9 @@ pub struct UsageEvent {
     pub security: bool,
     /// When.
     pub at: DateTime<Utc>,
+    /// The personal API key the request was made with, if any.
+    #[serde(default)]
+    pub api_key: Option<ApiKeyId>,
 }
 
 /// The usage log.

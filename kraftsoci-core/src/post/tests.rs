@@ -54,6 +54,7 @@ fn click(post: &Post) -> Approval {
         ip: Some("203.0.113.7".into()),
         user_agent: Some("test-agent".into()),
         scheduled_for: None,
+        api_key: None,
     }
 }
 

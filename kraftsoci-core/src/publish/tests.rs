@@ -53,6 +53,7 @@ pub(super) fn permit_at(approved_at: DateTime<Utc>) -> PublishPermit {
         ip: None,
         user_agent: None,
         scheduled_for: None,
+        api_key: None,
     })
     .unwrap();
     post.begin_publishing(approved_at, &Restrictions::default())

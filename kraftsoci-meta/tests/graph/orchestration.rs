@@ -58,6 +58,7 @@ fn approved(caption: &str, now: DateTime<Utc>) -> PublishPermit {
         ip: None,
         user_agent: None,
         scheduled_for: None,
+        api_key: None,
     })
     .unwrap();
     post.begin_publishing(now, &Restrictions::default())

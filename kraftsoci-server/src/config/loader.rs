@@ -30,6 +30,9 @@ pub(super) struct Loader<F> {
     generated: Vec<&'static str>,
     /// Missing or unsafe production settings, reported together at the end.
     problems: Vec<ConfigError>,
+    /// Values that do not parse. Each is recorded and its default used instead, so that the
+    /// next malformed value is found too: every one is reported at once, not one per start.
+    malformed: std::cell::RefCell<Vec<ConfigError>>,
 }
 
 impl<F: Fn(&str) -> Option<String>> Loader<F> {
@@ -38,6 +41,7 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
             lookup,
             generated: Vec::new(),
             problems: Vec::new(),
+            malformed: std::cell::RefCell::default(),
         }
     }
 
@@ -60,13 +64,41 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
         T::Err: fmt::Display,
     {
         let value = self.get(name).unwrap_or_else(|| default.to_owned());
-        value
-            .parse()
-            .map_err(|e| ConfigError::new(name, format!("invalid value: {e}")))
+        match value.parse() {
+            Ok(value) => Ok(value),
+            Err(e) => {
+                let error = ConfigError::new(name, format!("invalid value: {e}"));
+                match default.parse() {
+                    // Go on with the default; the value is reported with the others.
+                    Ok(fallback) => {
+                        self.malformed.borrow_mut().push(error);
+                        Ok(fallback)
+                    }
+                    Err(_) => Err(error),
+                }
+            }
+        }
+    }
+
+    /// Records a malformed value and goes on with `fallback` (see `malformed`).
+    fn malformed<T>(&self, error: ConfigError, fallback: T) -> Result<T, ConfigError> {
+        self.malformed.borrow_mut().push(error);
+        Ok(fallback)
     }
 
     pub(super) fn url(&self, name: &'static str, default: &str) -> Result<Url, ConfigError> {
-        let value = self.get(name).unwrap_or_else(|| default.to_owned());
+        match self.checked_url(name, self.get(name).as_deref().unwrap_or(default)) {
+            Err(error) if self.get(name).is_some() => match self.checked_url(name, default) {
+                // Go on with the default; the value is reported with the others.
+                Ok(fallback) => self.malformed(error, fallback),
+                Err(_) => Err(error),
+            },
+            other => other,
+        }
+    }
+
+    fn checked_url(&self, name: &'static str, value: &str) -> Result<Url, ConfigError> {
+        let value = value.to_owned();
         let url =
             Url::parse(&value).map_err(|_| ConfigError::new(name, "is not an absolute URL"))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
@@ -107,7 +139,7 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
     pub(super) fn positive(&self, name: &'static str, default: u32) -> Result<u32, ConfigError> {
         let value: u32 = self.parse(name, &default.to_string())?;
         if value == 0 {
-            return Err(ConfigError::new(name, "must be at least 1"));
+            return self.malformed(ConfigError::new(name, "must be at least 1"), default.max(1));
         }
         Ok(value)
     }
@@ -120,11 +152,12 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
     pub(super) fn flag(&self, name: &'static str) -> Result<Option<bool>, ConfigError> {
         self.get(name)
             .map(|v| match v.to_ascii_lowercase().as_str() {
-                "1" | "true" | "yes" | "on" => Ok(true),
-                "0" | "false" | "no" | "off" => Ok(false),
-                _ => Err(ConfigError::new(name, "must be 1 or 0")),
+                "1" | "true" | "yes" | "on" => Ok(Some(true)),
+                "0" | "false" | "no" | "off" => Ok(Some(false)),
+                _ => self.malformed(ConfigError::new(name, "must be 1 or 0"), None),
             })
             .transpose()
+            .map(Option::flatten)
     }
 
     fn load(mut self) -> Result<Config, ConfigError> {
@@ -321,10 +354,13 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
             sweep: super::sweep::load(&self)?,
             privacy,
             server: super::server::load(&self)?,
+            metrics: super::metrics::load(&self, production)?,
             generated: self.generated,
         };
+        let malformed = self.malformed.take();
         if production {
-            let mut problems = self.problems;
+            let mut problems = malformed;
+            problems.extend(self.problems);
             problems.extend(check_production(&config));
             if !allow_sqlite && config.database_url.backend() == super::Backend::Sqlite {
                 problems.push(ConfigError::new(
@@ -349,6 +385,8 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
             if let Some(error) = ConfigError::all(problems) {
                 return Err(error);
             }
+        } else if let Some(error) = ConfigError::all(malformed) {
+            return Err(error);
         }
         Ok(config)
     }

@@ -14,6 +14,7 @@
 mod billing;
 mod database;
 mod loader;
+mod metrics;
 mod net;
 mod privacy;
 mod processors;
@@ -31,6 +32,7 @@ use url::Url;
 pub use billing::{BillingConfig, DEFAULT_UNBILLED_PLAN};
 pub use database::{Backend, DatabaseUrl};
 pub use loader::MIN_PRODUCTION_BCRYPT_COST;
+pub use metrics::{MIN_PRODUCTION_METRICS_TOKEN_CHARS, MetricsConfig};
 pub use net::{CorsConfig, CorsOrigins, IpNet, RateLimit, canonical as canonical_ip};
 pub use privacy::PrivacySettings;
 pub use processors::{Destination, PROCESSORS, Processor};
@@ -191,6 +193,8 @@ pub struct Config {
     /// Connection deadlines and caps, and the shutdown drain (`KRAFTSOCI_HTTP_*`,
     /// `KRAFTSOCI_MAX_CONNECTIONS*`, `KRAFTSOCI_SHUTDOWN_*`).
     pub server: ServerConfig,
+    /// `GET /metrics` (`KRAFTSOCI_METRICS_TOKEN`).
+    pub metrics: MetricsConfig,
     /// The variables that were generated because they were unset (development only).
     pub generated: Vec<&'static str>,
 }

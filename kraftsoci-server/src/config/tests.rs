@@ -467,6 +467,44 @@ fn production_reports_every_missing_or_unsafe_setting_at_once() {
 }
 
 #[test]
+fn every_malformed_value_is_reported_at_once_with_the_missing_settings() {
+    let err = load(&[
+        ("KRAFTSOCI_HTTP_BODY_TIMEOUT", "soon"),
+        ("KRAFTSOCI_MAX_CONNECTIONS", "0"),
+        ("KRAFTSOCI_SWEEP", "maybe"),
+        ("KRAFTSOCI_PUBLIC_URL", "not a url"),
+    ])
+    .unwrap_err();
+    let problems = err.problems();
+    for variable in [
+        "KRAFTSOCI_HTTP_BODY_TIMEOUT",
+        "KRAFTSOCI_MAX_CONNECTIONS",
+        "KRAFTSOCI_SWEEP",
+        "KRAFTSOCI_PUBLIC_URL",
+    ] {
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with(&format!("{variable}: "))),
+            "{variable} missing from {problems:#?}"
+        );
+    }
+    let mut vars = without(&production(), "KRAFTSOCI_JWT_SECRET");
+    vars.push(("KRAFTSOCI_DAILY_PUBLISH_LIMIT", "many"));
+    let problems = load(&vars).unwrap_err().problems();
+    assert!(
+        problems[0].starts_with("KRAFTSOCI_DAILY_PUBLISH_LIMIT: "),
+        "{problems:#?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("KRAFTSOCI_JWT_SECRET: ")),
+        "{problems:#?}"
+    );
+}
+
+#[test]
 fn production_runs_on_sqlite_and_local_media_only_when_told_to() {
     let mut vars = without(
         &without(&production(), "KRAFTSOCI_DATABASE_URL"),

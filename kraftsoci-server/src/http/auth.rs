@@ -1,12 +1,17 @@
-//! The authenticated caller.
+//! The authenticated caller: [`AuthUser`] (a signed-in session only), [`AuthAccount`] (the same
+//! with the account read by the session check) and [`ApiCaller`] (a session, or a personal API
+//! key with the route's scope).
+
+use std::marker::PhantomData;
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use kraftsoci_core::ports::Account;
-use kraftsoci_core::{SessionId, StoreError, UserId};
+use kraftsoci_core::{ApiKeyId, SessionId, StoreError, UserId};
 
 use super::usage::UsageSubject;
+use crate::api_keys::{self, KeyHolder, Scope};
 use crate::auth::AccessClaims;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -21,6 +26,10 @@ use crate::store::AccessState;
 /// Take it as a handler argument to require authentication. Every query a handler makes on
 /// the user's data must be scoped by `AuthUser::id`, so another user's object is simply not
 /// found (404).
+///
+/// A personal API key is never an `AuthUser`: a valid key gets 403 `api_key_not_allowed`
+/// (an invalid one 401), so every route that takes this extractor — account management
+/// among them — is closed to keys. Routes open to keys take [`ApiCaller`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthUser {
     /// The user.
@@ -80,17 +89,38 @@ fn admit(
     })
 }
 
+/// A valid personal API key is refused (403 `api_key_not_allowed`, its use logged against the
+/// key) where only a signed-in session may come; an invalid one is 401. Anything else passes
+/// on to the access-token check.
+async fn refuse_api_key(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
+    let Some(token) = bearer(parts) else {
+        return Ok(());
+    };
+    if !api_keys::is_api_key(token) {
+        return Ok(());
+    }
+    let holder = api_keys::authenticate(state, token).await?;
+    note_key(parts, &holder);
+    Err(api_keys::not_allowed())
+}
+
+/// The signed-in session an access token belongs to.
+async fn session_user(parts: &Parts, state: &AppState) -> Result<AuthUser, ApiError> {
+    let claims = verified(parts, state)?;
+    let access = state
+        .stores
+        .auth
+        .access_state(claims.user, claims.session, state.clock.now())
+        .await;
+    admit(parts, &claims, access)
+}
+
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let claims = verified(parts, state)?;
-        let access = state
-            .stores
-            .auth
-            .access_state(claims.user, claims.session, state.clock.now())
-            .await;
-        admit(parts, &claims, access)
+        refuse_api_key(parts, state).await?;
+        session_user(parts, state).await
     }
 }
 
@@ -110,6 +140,7 @@ impl FromRequestParts<AppState> for AuthAccount {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        refuse_api_key(parts, state).await?;
         let claims = verified(parts, state)?;
         let read = state
             .stores
@@ -124,5 +155,105 @@ impl FromRequestParts<AppState> for AuthAccount {
         // `admit` refused every case without an account.
         let account = account.ok_or_else(ApiError::unauthorized)?;
         Ok(Self { user, account })
+    }
+}
+
+/// Tells the usage log which key the request came with.
+fn note_key(parts: &Parts, holder: &KeyHolder) {
+    if let Some(subject) = parts.extensions.get::<UsageSubject>() {
+        subject.set_with_key(holder.user, holder.objects_to_usage_log, holder.key);
+    }
+}
+
+/// The scope a route open to API keys requires: implemented by the marker types
+/// [`PostsRead`], [`PostsWrite`] and [`PostsPublish`].
+pub trait RequiredScope {
+    /// The scope.
+    const SCOPE: Scope;
+}
+
+/// Marker: the route needs `posts:read` from a key.
+#[derive(Debug, Clone, Copy)]
+pub struct PostsRead;
+/// Marker: the route needs `posts:write` from a key.
+#[derive(Debug, Clone, Copy)]
+pub struct PostsWrite;
+/// Marker: the route needs `posts:publish` from a key.
+#[derive(Debug, Clone, Copy)]
+pub struct PostsPublish;
+
+impl RequiredScope for PostsRead {
+    const SCOPE: Scope = Scope::PostsRead;
+}
+impl RequiredScope for PostsWrite {
+    const SCOPE: Scope = Scope::PostsWrite;
+}
+impl RequiredScope for PostsPublish {
+    const SCOPE: Scope = Scope::PostsPublish;
+}
+
+/// How an [`ApiCaller`] authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// A signed-in session's access token.
+    Session(SessionId),
+    /// A personal API key.
+    ApiKey(ApiKeyId),
+}
+
+/// A request from the owner's signed-in session **or** from one of their personal API keys
+/// holding the scope `S` (403 `api_key_scope_missing` otherwise). Same checks as
+/// [`AuthUser`] for sessions; a key must be live (not revoked) and its account open. Use it
+/// only on the routes listed in [`api_keys::KEY_ROUTES`], and scope every query by `id`.
+pub struct ApiCaller<S> {
+    /// The user.
+    pub id: UserId,
+    /// The session or key.
+    pub via: Via,
+    scope: PhantomData<fn() -> S>,
+}
+
+impl<S> ApiCaller<S> {
+    /// The key the request came with, if it came with one.
+    pub fn api_key(&self) -> Option<ApiKeyId> {
+        match self.via {
+            Via::ApiKey(key) => Some(key),
+            Via::Session(_) => None,
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for ApiCaller<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiCaller")
+            .field("id", &self.id)
+            .field("via", &self.via)
+            .finish()
+    }
+}
+
+impl<S: RequiredScope> FromRequestParts<AppState> for ApiCaller<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or_else(ApiError::unauthorized)?;
+        if !api_keys::is_api_key(token) {
+            let user = session_user(parts, state).await?;
+            return Ok(Self {
+                id: user.id,
+                via: Via::Session(user.session),
+                scope: PhantomData,
+            });
+        }
+        let holder = api_keys::authenticate(state, token).await?;
+        note_key(parts, &holder);
+        if !holder.scopes.contains(S::SCOPE) {
+            return Err(api_keys::scope_missing(S::SCOPE));
+        }
+        Ok(Self {
+            id: holder.user,
+            via: Via::ApiKey(holder.key),
+            scope: PhantomData,
+        })
     }
 }

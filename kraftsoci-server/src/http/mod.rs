@@ -4,10 +4,12 @@ mod auth;
 pub mod client;
 pub mod extract;
 pub mod layers;
+pub mod metrics;
 pub mod rate_limit;
 pub mod usage;
 
-pub use auth::{AuthAccount, AuthUser};
+
+pub use auth::{ApiCaller, AuthAccount, AuthUser, PostsPublish, PostsRead, PostsWrite, RequiredScope, Via};
 pub use client::ClientInfo;
 pub use extract::{Json, Path, Query};
 pub use usage::UsageSubject;

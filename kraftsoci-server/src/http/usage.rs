@@ -15,14 +15,15 @@ use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
-use kraftsoci_core::UserId;
 use kraftsoci_core::ports::UsageEvent;
+use kraftsoci_core::{ApiKeyId, UserId};
 
 use super::client::ClientInfo;
 use crate::state::AppState;
 
-/// Routes that are not user activity (probes, and the static files every page loads).
-const NOT_LOGGED: &[&str] = &["/healthz", "/readyz", "/static/{file}"];
+/// Routes that are not user activity (probes, the metrics scrape, and the static files every
+/// page loads).
+const NOT_LOGGED: &[&str] = &["/healthz", "/readyz", "/metrics", "/static/{file}"];
 
 /// Who a request turned out to be for. The middleware puts an empty one in the request's
 /// extensions; whatever authenticates the request (the [`AuthUser`](super::AuthUser)
@@ -34,6 +35,7 @@ pub struct UsageSubject(Arc<Mutex<Option<Subject>>>);
 struct Subject {
     user: UserId,
     objects: bool,
+    api_key: Option<ApiKeyId>,
 }
 
 impl UsageSubject {
@@ -42,6 +44,16 @@ impl UsageSubject {
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(Subject {
             user,
             objects: objects_to_usage_log,
+            api_key: None,
+        });
+    }
+
+    /// Records the request's user and the personal API key it came with.
+    pub fn set_with_key(&self, user: UserId, objects_to_usage_log: bool, key: ApiKeyId) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(Subject {
+            user,
+            objects: objects_to_usage_log,
+            api_key: Some(key),
         });
     }
 
@@ -97,6 +109,7 @@ pub async fn record_usage(State(state): State<AppState>, request: Request, next:
         user_agent: client.user_agent,
         security,
         at: state.clock.now(),
+        api_key: who.and_then(|s| s.api_key),
     };
     // Written in batches by the usage writer; the response does not wait for the database.
     state.usage.record(event);

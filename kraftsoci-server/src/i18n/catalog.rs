@@ -34,6 +34,7 @@ const EN: &[Source] = sources!("en":
     "onboarding.ftl",
     "settings.ftl",
     "billing.ftl",
+    "api-keys.ftl",
 );
 const TR: &[Source] = sources!("tr":
     "common.ftl",
@@ -47,6 +48,7 @@ const TR: &[Source] = sources!("tr":
     "onboarding.ftl",
     "settings.ftl",
     "billing.ftl",
+    "api-keys.ftl",
 );
 
 /// The files of `locale`, as compiled in.

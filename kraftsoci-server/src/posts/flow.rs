@@ -16,9 +16,9 @@ use kraftsoci_core::ports::{
     ProfileStore,
 };
 use kraftsoci_core::{
-    AltText, Approval, ApproveOutcome, Caption, CheckedJpeg, Clock, ConnectionId, ContentHash,
-    Edit, Hashtag, IgUserId, Post, PostId, PostSnapshot, PostStatus, Processing, StoreError,
-    UserId,
+    AltText, ApiKeyId, Approval, ApproveOutcome, Caption, CheckedJpeg, Clock, ConnectionId,
+    ContentHash, Edit, Hashtag, IgUserId, Post, PostId, PostSnapshot, PostStatus, Processing,
+    StoreError, UserId,
 };
 
 use super::PostFlowError;
@@ -55,6 +55,9 @@ pub struct Click {
     pub ip: Option<String>,
     /// The client's user agent.
     pub user_agent: Option<String>,
+    /// The personal API key that sent the click, when a program clicked for the owner (the
+    /// consent receipt records it).
+    pub api_key: Option<ApiKeyId>,
 }
 
 /// An edit, parsed; `None` leaves a field alone, `Some(None)` clears it.
@@ -304,6 +307,7 @@ impl PostFlow {
                 ip: click.ip.clone(),
                 user_agent: click.user_agent.clone(),
                 scheduled_for: click.scheduled_for,
+                api_key: click.api_key,
             })?;
             let job = JobRequest {
                 connection: connection.id,

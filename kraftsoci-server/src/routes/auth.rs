@@ -171,12 +171,20 @@ fn policy_version(fields: &mut Fields, value: &str, current: Option<&str>) -> Op
     }
 }
 
+/// 409 `signup_closed`: no privacy policy is published yet, so nobody can accept one.
+fn signup_closed() -> ApiError {
+    ApiError::conflict(
+        "signup_closed",
+        "Sign-up opens once this service has published its privacy policy.",
+    )
+}
+
 /// Creates an account and logs it in.
 #[utoipa::path(post, path = "/v1/auth/signup", tag = "auth",
     request_body = SignupRequest,
     responses(
         (status = 201, description = "Account created", body = SignupResponse),
-        (status = 409, description = "`email_taken`", body = ErrorBody),
+        (status = 409, description = "`email_taken`; `signup_closed` in production until a privacy policy is published", body = ErrorBody),
         (status = 422, description = "Invalid fields; `age_requirement` when `age_confirmed` is false", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
         (status = 503, description = "`overloaded`: the password pool is full; retry after `Retry-After` seconds", body = ErrorBody),
@@ -189,6 +197,11 @@ async fn signup(
     Json(body): Json<SignupRequest>,
 ) -> Result<(StatusCode, Json<SignupResponse>), ApiError> {
     let current_policy = state.stores.policy.current_policy_version().await?;
+    if current_policy.is_none() && state.config.environment.is_production() {
+        // Nobody can consent to a policy that is not published (P38): the operator runs
+        // `kraftsoci-server publish-policy` first (docs/deployment.md, first run).
+        return Err(signup_closed());
+    }
     let mut fields = Fields::default();
     let name = fields.check(PersonName::parse(&body.name));
     let email = fields.check(Email::parse(&body.email));

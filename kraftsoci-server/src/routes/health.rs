@@ -9,6 +9,7 @@ use utoipa::{OpenApi, ToSchema};
 use crate::error::{ApiError, ErrorBody};
 use crate::http::Json;
 use crate::state::AppState;
+use crate::store::reach;
 
 /// The routes.
 pub fn routes() -> Router<AppState> {
@@ -44,11 +45,13 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError>
     if state.readiness.is_draining() {
         return Err(ApiError::Unavailable(anyhow::anyhow!("shutting down")));
     }
-    state
-        .stores
-        .database
-        .ping()
-        .await
-        .map_err(|e| ApiError::Unavailable(e.into()))?;
+    if let Err(error) = state.stores.database.ping().await {
+        // The log names the cause ("connection refused to db:5432"), not only a timeout.
+        let reason = reach::unreachable_reason(&state.config.database_url).await;
+        return Err(ApiError::Unavailable(match reason {
+            Some(reason) => anyhow::Error::new(error).context(reason),
+            None => error.into(),
+        }));
+    }
     Ok(Json(Health { status: "ready" }))
 }

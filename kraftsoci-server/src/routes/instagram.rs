@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::error::{ApiError, ErrorBody};
-use crate::http::{AuthUser, Json, Path, Query};
+use crate::http::{ApiCaller, AuthUser, Json, Path, PostsRead, Query};
 use crate::posts::{CallbackParams, is_browser_state};
 use crate::state::AppState;
 
@@ -189,12 +189,17 @@ async fn callback(
 }
 
 /// The caller's connected accounts.
-#[utoipa::path(get, path = "/v1/instagram/accounts", tag = "instagram", security(("bearer" = [])),
-    responses((status = 200, body = [AccountView]), (status = 401, body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/instagram/accounts", tag = "instagram",
+    security(("bearer" = []), ("api_key" = ["posts:read"])),
+    responses(
+        (status = 200, body = [AccountView]),
+        (status = 401, description = "`unauthorized`, `invalid_api_key`", body = ErrorBody),
+        (status = 403, description = "`api_key_scope_missing`", body = ErrorBody),
+    ))]
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 async fn accounts(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: ApiCaller<PostsRead>,
 ) -> Result<Json<Vec<AccountView>>, ApiError> {
     let connections = state.stores.connections.connections(user.id).await?;
     Ok(Json(

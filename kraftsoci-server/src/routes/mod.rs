@@ -8,6 +8,7 @@
 //! the contract's error envelope.
 
 pub mod account;
+pub mod api_keys;
 pub mod auth;
 pub mod billing;
 pub mod data_deletion;
@@ -15,10 +16,12 @@ pub mod health;
 pub mod instagram;
 pub mod media;
 pub mod meta_callbacks;
+pub mod metrics;
 pub mod policy;
 pub mod posts;
 pub mod profile;
 pub mod rights;
+pub mod web_api_keys;
 pub mod web_auth;
 pub mod web_billing;
 pub mod web_calendar;
@@ -39,6 +42,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{ApiError, ErrorBody};
+use crate::http::metrics::record_metrics;
 use crate::http::usage::record_usage;
 use crate::state::AppState;
 
@@ -66,11 +70,18 @@ pub fn router(state: AppState) -> Router {
         .merge(web_posts::routes())
         .merge(web_calendar::routes())
         .merge(web_privacy::routes())
+        .merge(api_keys::routes())
+        .merge(metrics::routes())
+        .merge(web_api_keys::routes())
         .merge(crate::web::routes())
         .route("/openapi.json", get(openapi_json))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(state.clone(), record_usage))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            record_metrics,
+        ))
         .with_state(state)
 }
 
@@ -111,6 +122,32 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        // The scraper's token for `/metrics` (`KRAFTSOCI_METRICS_TOKEN`).
+        components.add_security_scheme(
+            "metrics",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("`KRAFTSOCI_METRICS_TOKEN`"))
+                    .build(),
+            ),
+        );
+        // Personal API keys (`ks_…`), accepted only by the routes that list this scheme,
+        // each with the key scope it needs.
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("ks_ personal API key")
+                    .description(Some(
+                        "A personal API key made at `POST /v1/me/api-keys`, sent as \
+                         `Authorization: Bearer ks_…`. Scopes: `posts:read`, `posts:write`, \
+                         `posts:publish`.",
+                    ))
                     .build(),
             ),
         );
@@ -166,6 +203,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(data_deletion::Doc::openapi());
     doc.merge(meta_callbacks::Doc::openapi());
     doc.merge(policy::Doc::openapi());
+    doc.merge(api_keys::Doc::openapi());
+    doc.merge(metrics::Doc::openapi());
     // After the merges, so that every group's operations are named alike.
     OperationIds.modify(&mut doc);
     doc

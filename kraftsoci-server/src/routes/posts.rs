@@ -7,13 +7,13 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use kraftsoci_core::{
-    AltText, Caption, ConnectionId, ContentHash, Hashtag, PostId, PostStatus, Topic,
+    AltText, ApiKeyId, Caption, ConnectionId, ContentHash, Hashtag, PostId, PostStatus, Topic,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::error::{ApiError, ErrorBody, Fields};
-use crate::http::{AuthUser, ClientInfo, Json, Path, Query};
+use crate::http::{ApiCaller, ClientInfo, Json, Path, PostsPublish, PostsRead, PostsWrite, Query};
 use crate::posts::{Click, EditRequest, PostView};
 use crate::state::AppState;
 
@@ -314,7 +314,12 @@ impl EditBody {
 impl PublishBody {
     /// The click as domain values, as of `now`: every field's problems are reported at once
     /// (422).
-    fn parse(self, client: ClientInfo, now: DateTime<Utc>) -> Result<Click, ApiError> {
+    fn parse(
+        self,
+        client: ClientInfo,
+        api_key: Option<ApiKeyId>,
+        now: DateTime<Utc>,
+    ) -> Result<Click, ApiError> {
         let content_hash = ContentHash::parse(&self.content_hash);
         let connection = self.instagram_account_id.trim().parse::<ConnectionId>();
         let mut fields = Fields::default();
@@ -337,6 +342,7 @@ impl PublishBody {
             scheduled_for: self.scheduled_for,
             ip: client.ip_string(),
             user_agent: client.user_agent,
+            api_key,
         })
     }
 }
@@ -360,24 +366,27 @@ pub struct ConsentDto {
     user_agent: Option<String>,
     /// For when, if scheduled.
     scheduled_for: Option<DateTime<Utc>>,
+    /// The personal API key the click came from (a program acting for the owner); `null`
+    /// when the owner clicked while signed in.
+    api_key_id: Option<String>,
 }
 
 /// Generates a post (caption, hashtags, alt text and image) in status `ready`. Nothing is
 /// published.
-#[utoipa::path(post, path = "/v1/posts", tag = "posts", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/posts", tag = "posts", security(("bearer" = []), ("api_key" = ["posts:write"])),
     request_body = GenerateBody,
     responses(
         (status = 201, body = PostDto),
         (status = 401, body = ErrorBody),
         (status = 402, description = "`quota_exceeded`", body = ErrorBody),
-        (status = 403, description = "`processing_restricted`", body = ErrorBody),
+        (status = 403, description = "`processing_restricted`, `api_key_scope_missing`", body = ErrorBody),
         (status = 422, description = "`profile_required`, `content_flagged`, `content_refused`, invalid topic", body = ErrorBody),
         (status = 502, description = "`generator_unavailable`", body = ErrorBody),
     ))]
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 async fn generate(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: ApiCaller<PostsWrite>,
     Json(body): Json<GenerateBody>,
 ) -> Result<(StatusCode, Json<PostDto>), ApiError> {
     let topic = Topic::parse(&body.topic)?;
@@ -389,17 +398,17 @@ async fn generate(
 }
 
 /// The caller's posts, newest first.
-#[utoipa::path(get, path = "/v1/posts", tag = "posts", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/posts", tag = "posts", security(("bearer" = []), ("api_key" = ["posts:read"])),
     params(ListQuery),
     responses(
         (status = 200, body = PostPageDto),
         (status = 400, description = "`invalid_query`, `invalid_cursor`", body = ErrorBody),
-        (status = 401, body = ErrorBody),
+        (status = 401, description = "`unauthorized`, `invalid_api_key`", body = ErrorBody), (status = 403, description = "`api_key_scope_missing`", body = ErrorBody),
     ))]
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 async fn list(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: ApiCaller<PostsRead>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<PostPageDto>, ApiError> {
     let status = query
@@ -437,13 +446,13 @@ async fn list(
 }
 
 /// The preview: everything the owner approves, and where the post stands.
-#[utoipa::path(get, path = "/v1/posts/{id}", tag = "posts", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/posts/{id}", tag = "posts", security(("bearer" = []), ("api_key" = ["posts:read"])),
     params(("id" = String, Path, description = "The post's id")),
-    responses((status = 200, body = PostDto), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = PostDto), (status = 401, description = "`unauthorized`, `invalid_api_key`", body = ErrorBody), (status = 403, description = "`api_key_scope_missing`", body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 async fn preview(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: ApiCaller<PostsRead>,
     Path(id): Path<PostId>,
 ) -> Result<Json<PostDto>, ApiError> {
     let view = state.posts.view(user.id, id).await?;
@@ -452,11 +461,11 @@ async fn preview(
 
 /// Edits caption, hashtags, alt text or account. An approval is void: the post returns to
 /// `ready` with a new `content_hash`.
-#[utoipa::path(patch, path = "/v1/posts/{id}", tag = "posts", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/v1/posts/{id}", tag = "posts", security(("bearer" = []), ("api_key" = ["posts:write"])),
     params(("id" = String, Path, description = "The post's id")), request_body = EditBody,
     responses(
         (status = 200, body = PostDto),
-        (status = 401, body = ErrorBody),
+        (status = 401, description = "`unauthorized`, `invalid_api_key`", body = ErrorBody), (status = 403, description = "`api_key_scope_missing`", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "`publishing_started`, `publishing_in_progress`, `conflict`", body = ErrorBody),
         (status = 422, body = ErrorBody),
@@ -464,7 +473,7 @@ async fn preview(
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 async fn edit(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: ApiCaller<PostsWrite>,
     Path(id): Path<PostId>,
     Json(body): Json<EditBody>,
 ) -> Result<Json<PostDto>, ApiError> {
@@ -475,12 +484,12 @@ async fn edit(
 /// **The Publish click.** Records the consent receipt for exactly the content whose hash is
 /// echoed (user, time, address, user agent, account, schedule) and queues the post. Repeating
 /// it is harmless.
-#[utoipa::path(post, path = "/v1/posts/{id}/publish", tag = "posts", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/posts/{id}/publish", tag = "posts", security(("bearer" = []), ("api_key" = ["posts:publish"])),
     params(("id" = String, Path, description = "The post's id")), request_body = PublishBody,
     responses(
         (status = 202, description = "Approved and queued", body = PostDto),
         (status = 401, body = ErrorBody),
-        (status = 403, description = "`processing_restricted`", body = ErrorBody),
+        (status = 403, description = "`processing_restricted`, `api_key_scope_missing`", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "`content_changed`, `target_changed`, `connection_needs_reconnect`, `publishing_limit_reached`, `publishing_started`", body = ErrorBody),
         (status = 422, description = "invalid fields, `image_required`, `image_invalid`", body = ErrorBody),
@@ -488,29 +497,29 @@ async fn edit(
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 async fn publish(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: ApiCaller<PostsPublish>,
     client: ClientInfo,
     Path(id): Path<PostId>,
     Json(body): Json<PublishBody>,
 ) -> Result<(StatusCode, Json<PostDto>), ApiError> {
-    let click = body.parse(client, state.clock.now())?;
+    let click = body.parse(client, user.api_key(), state.clock.now())?;
     let view = state.posts.publish(user.id, id, click).await?;
     Ok((StatusCode::ACCEPTED, Json(PostDto::from_view(&state, view))))
 }
 
 /// Withdraws an approval that has not started publishing: back to `ready`.
-#[utoipa::path(post, path = "/v1/posts/{id}/withdraw", tag = "posts", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/posts/{id}/withdraw", tag = "posts", security(("bearer" = []), ("api_key" = ["posts:publish"])),
     params(("id" = String, Path, description = "The post's id")),
     responses(
         (status = 200, body = PostDto),
-        (status = 401, body = ErrorBody),
+        (status = 401, description = "`unauthorized`, `invalid_api_key`", body = ErrorBody), (status = 403, description = "`api_key_scope_missing`", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "`invalid_state`, `publishing_started`, `publishing_in_progress`", body = ErrorBody),
     ))]
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 async fn withdraw(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: ApiCaller<PostsPublish>,
     Path(id): Path<PostId>,
 ) -> Result<Json<PostDto>, ApiError> {
     let view = state.posts.withdraw(user.id, id).await?;
@@ -519,18 +528,18 @@ async fn withdraw(
 
 /// Deletes our copy of a post (row and image bytes, P16); a post already on Instagram stays
 /// there.
-#[utoipa::path(delete, path = "/v1/posts/{id}", tag = "posts", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/posts/{id}", tag = "posts", security(("bearer" = []), ("api_key" = ["posts:write"])),
     params(("id" = String, Path, description = "The post's id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, body = ErrorBody),
+        (status = 401, description = "`unauthorized`, `invalid_api_key`", body = ErrorBody), (status = 403, description = "`api_key_scope_missing`", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "`publishing_in_progress`", body = ErrorBody),
     ))]
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 async fn remove(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: ApiCaller<PostsWrite>,
     Path(id): Path<PostId>,
 ) -> Result<StatusCode, ApiError> {
     state.posts.delete(user.id, id).await?;
@@ -538,17 +547,17 @@ async fn remove(
 }
 
 /// The consent receipt of the post's current approval.
-#[utoipa::path(get, path = "/v1/posts/{id}/consent", tag = "posts", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/posts/{id}/consent", tag = "posts", security(("bearer" = []), ("api_key" = ["posts:read"])),
     params(("id" = String, Path, description = "The post's id")),
     responses(
         (status = 200, body = ConsentDto),
-        (status = 401, body = ErrorBody),
+        (status = 401, description = "`unauthorized`, `invalid_api_key`", body = ErrorBody), (status = 403, description = "`api_key_scope_missing`", body = ErrorBody),
         (status = 404, description = "No such post, or it has no current approval", body = ErrorBody),
     ))]
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 async fn consent(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: ApiCaller<PostsRead>,
     Path(id): Path<PostId>,
 ) -> Result<Json<ConsentDto>, ApiError> {
     let post = state.stores.posts.post(user.id, id).await?;
@@ -562,5 +571,6 @@ async fn consent(
         ip: receipt.ip().map(str::to_owned),
         user_agent: receipt.user_agent().map(str::to_owned),
         scheduled_for: receipt.scheduled_for(),
+        api_key_id: receipt.api_key().map(|key| key.to_string()),
     }))
 }

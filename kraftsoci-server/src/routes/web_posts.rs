@@ -435,6 +435,7 @@ async fn publish(
         scheduled_for,
         ip: client.ip_string(),
         user_agent: client.user_agent,
+        api_key: None,
     };
     match state.posts.publish(owner.user_id, id, click).await {
         Ok(_) => {

@@ -283,6 +283,7 @@ impl ApplicationBuilder {
                 crate::usage_log::CAPACITY,
             ),
             readiness: crate::state::Readiness::default(),
+            metrics: Arc::new(crate::metrics::Metrics::new()),
         };
         let router = layers::apply(
             routes::router(state.clone()),

@@ -39,6 +39,7 @@ pub mod ports;
 // engines share their SQL" above.
 #[allow(clippy::duplicate_mod)]
 mod postgres;
+pub mod reach;
 mod rows;
 #[allow(clippy::duplicate_mod)]
 mod sqlite;
@@ -115,6 +116,10 @@ pub struct Stores {
     pub sandbox: Arc<dyn SandboxStore>,
     /// Billing stops after closure and failed purges (P19).
     pub erasure_tasks: Arc<dyn ErasureTaskStore>,
+    /// Personal API keys.
+    pub api_keys: Arc<dyn ApiKeyStore>,
+    /// What `/metrics` reads from the database.
+    pub operations: Arc<dyn OperationsStore>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -147,6 +152,8 @@ impl Stores {
             + BillingIntentStore
             + SandboxStore
             + ErasureTaskStore
+            + ApiKeyStore
+            + OperationsStore
             + 'static,
     {
         let store = Arc::new(store);
@@ -168,6 +175,8 @@ impl Stores {
             quota: store.clone(),
             intents: store.clone(),
             erasure_tasks: store.clone(),
+            api_keys: store.clone(),
+            operations: store.clone(),
             sandbox: store,
         }
     }

@@ -61,8 +61,20 @@ impl PgStore {
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(5))
             .connect(url.expose())
-            .await
-            .map_err(|e| Error::Database(anyhow::anyhow!("{} ({})", e, url.redacted())))?;
+            .await;
+        let pool = match pool {
+            Ok(pool) => pool,
+            // "pool timed out" names neither the cause nor the address: say which.
+            Err(error) => {
+                let reason = super::reach::unreachable_reason(url)
+                    .await
+                    .map_or_else(String::new, |reason| format!("{reason}; "));
+                return Err(Error::Database(anyhow::anyhow!(
+                    "{reason}{error} ({})",
+                    url.redacted()
+                )));
+            }
+        };
         Ok(Self { pool, clock })
     }
 

@@ -9,7 +9,7 @@ use kraftsoci_core::ports::{
     SubscriptionSnapshot, SubscriptionState, SubscriptionStatus, Theme,
 };
 use kraftsoci_core::{
-    AltText, BusinessDescription, BusinessName, BusinessProfile, Caption, ConnectionId,
+    AltText, ApiKeyId, BusinessDescription, BusinessName, BusinessProfile, Caption, ConnectionId,
     ConsentReceipt, ContentHash, Email, Hashtag, IgUserId, Language, MediaDigest, MediaKind,
     Objections, ParseError, PersonName, PostContent, PostId, PostSnapshot, PostStatus,
     PublishFailure, Restrictions, Sector, StoreError, TargetAudience, Tone, UserId,
@@ -180,6 +180,7 @@ pub(crate) struct PostRow {
     c_ip: Option<String>,
     c_user_agent: Option<String>,
     c_scheduled_for: Option<Ts>,
+    c_api_key_id: Option<Id>,
 }
 
 impl TryFrom<PostRow> for PostSnapshot {
@@ -219,16 +220,19 @@ impl TryFrom<PostRow> for PostSnapshot {
         ) {
             (Some(user), Some(hash), Some(target), Some(approved_at)) => {
                 let bad = corrupt("consent_receipts");
-                Some(ConsentReceipt::restore(
-                    UserId::from_uuid(user.0),
-                    id,
-                    ContentHash::parse(&hash).map_err(&bad)?,
-                    IgUserId::parse(target).map_err(&bad)?,
-                    approved_at.0,
-                    row.c_ip,
-                    row.c_user_agent,
-                    row.c_scheduled_for.map(|t| t.0),
-                ))
+                Some(
+                    ConsentReceipt::restore(
+                        UserId::from_uuid(user.0),
+                        id,
+                        ContentHash::parse(&hash).map_err(&bad)?,
+                        IgUserId::parse(target).map_err(&bad)?,
+                        approved_at.0,
+                        row.c_ip,
+                        row.c_user_agent,
+                        row.c_scheduled_for.map(|t| t.0),
+                    )
+                    .with_api_key(row.c_api_key_id.map(|id| ApiKeyId::from_uuid(id.0))),
+                )
             }
             _ => None,
         };

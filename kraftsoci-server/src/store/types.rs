@@ -41,7 +41,8 @@ id_from!(
     kraftsoci_core::PostId,
     kraftsoci_core::ConnectionId,
     kraftsoci_core::SessionId,
-    kraftsoci_core::RequestId
+    kraftsoci_core::RequestId,
+    kraftsoci_core::ApiKeyId
 );
 
 impl From<DateTime<Utc>> for Ts {

@@ -228,6 +228,7 @@ pub const USER_TABLES: &[UserTable] = &[
             col("ip", Text),
             col("user_agent", Text),
             col("scheduled_for", Time),
+            col("api_key_id", Id),
         ],
         withheld: &[],
         erasure: Erasure::Delete,
@@ -379,6 +380,7 @@ pub const USER_TABLES: &[UserTable] = &[
             col("user_agent", Text),
             col("security", Boolean),
             col("at", Time),
+            col("api_key_id", Id),
         ],
         withheld: &[],
         erasure: Erasure::Delete,
@@ -464,6 +466,24 @@ pub const USER_TABLES: &[UserTable] = &[
             col("kind", Text),
         ],
         withheld: &["token_hash"],
+        erasure: Erasure::Delete,
+    },
+    UserTable {
+        name: "api_keys",
+        owner: "user_id = $1",
+        key: col("id", Id),
+        columns: &[
+            col("id", Id),
+            col("user_id", Id),
+            col("name", Text),
+            col("prefix", Text),
+            col("scopes", Text),
+            col("created_at", Time),
+            col("last_used_at", Time),
+        ],
+        // The key's SHA-256: not the key, but never shown (the export is not a place for
+        // credentials, P26).
+        withheld: &["key_hash"],
         erasure: Erasure::Delete,
     },
     UserTable {
@@ -566,6 +586,7 @@ mod tests {
             ("users", "password_hash"),
             ("instagram_connections", "sealed_token"),
             ("refresh_tokens", "token_hash"),
+            ("api_keys", "key_hash"),
             ("password_reset_tokens", "token_hash"),
             ("oauth_states", "state_hash"),
             ("billing_intents", "idempotency_key"),

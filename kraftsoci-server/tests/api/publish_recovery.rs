@@ -645,6 +645,7 @@ async fn a_reschedule_after_a_worker_died_takes_the_job_back_once_its_lease_runs
         ip: None,
         user_agent: None,
         scheduled_for: Some(at),
+        api_key: None,
     })
     .unwrap();
 

@@ -27,6 +27,7 @@ impl TestApp {
                 user_agent: None,
                 security: false,
                 at: self.clock.now() - age,
+                api_key: None,
             })
             .await
             .unwrap();

@@ -149,6 +149,8 @@ async fn secrets(app: &TestApp, user: &TestUser, seeded: &Seeded) -> Vec<String>
         seeded.oauth_state.clone(),
         TokenHash::of(&seeded.oauth_state).as_str().to_owned(),
         seeded.idempotency_key.clone(),
+        seeded.api_key.clone(),
+        TokenHash::of(&seeded.api_key).as_str().to_owned(),
         user_data::CHECKOUT_URL.to_owned(),
     ]
 }

@@ -408,6 +408,7 @@ impl Harness {
             ip: Some("203.0.113.9".to_owned()),
             user_agent: Some("worker-test".to_owned()),
             scheduled_for,
+            api_key: None,
         })
         .unwrap();
         self.stores

@@ -56,8 +56,25 @@ const REVIEWED: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        // `prefix` is the key's first 11 characters (not enough to use it); `key_hash` its
+        // SHA-256; `scopes` what it may do.
+        "api_keys",
+        &[
+            "created_at",
+            "id",
+            "key_hash",
+            "last_used_at",
+            "name",
+            "prefix",
+            "scopes",
+            "user_id",
+        ],
+    ),
+    (
         "consent_receipts",
         &[
+            // The personal API key the Publish click came from, if any.
+            "api_key_id",
             "approved_at",
             "content_hash",
             "id",
@@ -288,6 +305,7 @@ const REVIEWED: &[(&str, &[&str])] = &[
     (
         "usage_log",
         &[
+            "api_key_id",
             "at",
             "id",
             "ip",

@@ -20,6 +20,7 @@ fn approval(post: &Post, minutes: i64) -> Approval {
         ip: Some("203.0.113.9".to_owned()),
         user_agent: Some("Mozilla/5.0 (X11)".to_owned()),
         scheduled_for: Some(t0() + Duration::days(1)),
+        api_key: None,
     }
 }
 

@@ -43,6 +43,7 @@ fn approved(post: &Post, minutes: i64, scheduled: Option<i64>) -> PostUpdate {
         ip: Some("203.0.113.7".to_owned()),
         user_agent: Some("test".to_owned()),
         scheduled_for: scheduled.map(|m| t0() + Duration::minutes(m)),
+        api_key: None,
     })
     .unwrap();
     PostUpdate {

@@ -135,6 +135,8 @@ pub async fn the_export_reads_every_seeded_table_and_never_a_secret(db: &TestDb)
         TokenHash::of(&seeded.refresh_token).as_str().to_owned(),
         TokenHash::of(&seeded.reset_token).as_str().to_owned(),
         TokenHash::of(&seeded.oauth_state).as_str().to_owned(),
+        seeded.api_key.clone(),
+        TokenHash::of(&seeded.api_key).as_str().to_owned(),
         user_data::IDEMPOTENCY_KEY.to_owned(),
         user_data::CHECKOUT_URL.to_owned(),
         password_hash,
@@ -169,6 +171,7 @@ pub async fn export_pages_follow_the_key_without_gaps_or_repeats(db: &TestDb) {
                 user_agent: None,
                 security: false,
                 at: t0() + Duration::seconds(i),
+                api_key: None,
             })
             .await
             .unwrap();
@@ -520,6 +523,7 @@ pub async fn usage_log_purges_are_bounded_and_keep_the_cutoff_instant(db: &TestD
         user_agent: None,
         security: false,
         at,
+        api_key: None,
     };
     for _ in 0..5 {
         store

@@ -60,6 +60,7 @@ pub async fn deleting_a_user_removes_their_rows_but_keeps_payment_records(db: &T
                 user_agent: None,
                 security: false,
                 at: t0(),
+                api_key: None,
             })
             .await
             .unwrap();

@@ -15,6 +15,7 @@ pub async fn usage_events_are_appended_with_and_without_a_user(db: &TestDb) {
         user_agent: Some("Mozilla/5.0".to_owned()),
         security,
         at: t0(),
+        api_key: None,
     };
     store
         .usage_log
@@ -55,6 +56,7 @@ pub async fn usage_events_are_appended_in_batches_in_order(db: &TestDb) {
             user_agent: None,
             security: n % 5 == 0,
             at: t0(),
+            api_key: None,
         })
         .collect();
     store.usage_log.append_many(&events).await.unwrap();

@@ -16,7 +16,8 @@ use kraftsoci_core::{
 use kraftsoci_server::auth::TokenHash;
 use kraftsoci_server::config::Backend;
 use kraftsoci_server::store::{
-    MetaDeletion, MetaDeletionStatus, NewNotice, NewOAuthState, NewRefreshToken, Stores,
+    ApiKeyRecord, KeyCreation, MetaDeletion, MetaDeletionStatus, NewApiKey, NewNotice,
+    NewOAuthState, NewRefreshToken, Stores,
 };
 use secrecy::SecretString;
 
@@ -28,6 +29,8 @@ pub const INSTAGRAM_TOKEN: &str = "EAAG-instagram-page-token-that-must-never-lea
 pub const REFRESH_TOKEN: &str = "seeded-refresh-token-that-must-never-leak-9876543210";
 /// The reset token seeded.
 pub const RESET_TOKEN: &str = "seeded-reset-token-that-must-never-leak-1357924680";
+/// The personal API key seeded (a key's shape is not needed: only its hash is stored).
+pub const API_KEY: &str = "ks_seeded-api-key-that-must-never-leak-97531";
 /// The OAuth state value seeded.
 pub const OAUTH_STATE: &str = "seeded-oauth-state-that-must-never-leak-2468013579";
 /// The idempotency key of the seeded billing intent.
@@ -49,6 +52,7 @@ pub struct Seeded {
     pub reset_token: String,
     pub oauth_state: String,
     pub idempotency_key: String,
+    pub api_key: String,
     pub connection: ConnectionId,
     pub ig_user_id: IgUserId,
     pub meta_user_hash: String,
@@ -80,6 +84,7 @@ pub async fn seed(
     let reset_token = format!("{RESET_TOKEN}-{user}");
     let oauth_state = format!("{OAUTH_STATE}-{user}");
     let idempotency_key = format!("{IDEMPOTENCY_KEY}-{user}");
+    let api_key = format!("{API_KEY}-{user}");
     store
         .profiles
         .put_profile(
@@ -170,6 +175,7 @@ pub async fn seed(
         ip: Some("203.0.113.9".to_owned()),
         user_agent: Some("seed-agent/1.0".to_owned()),
         scheduled_for: Some(now + Duration::days(1)),
+        api_key: None,
     })
     .unwrap();
     store
@@ -250,6 +256,7 @@ pub async fn seed(
             user_agent: Some("seed-agent/1.0".to_owned()),
             security: false,
             at: now,
+            api_key: None,
         })
         .await
         .unwrap();
@@ -293,6 +300,26 @@ pub async fn seed(
         })
         .await
         .unwrap();
+    let created = store
+        .api_keys
+        .create_api_key(
+            &NewApiKey {
+                record: ApiKeyRecord {
+                    id: kraftsoci_core::ApiKeyId::new(),
+                    user,
+                    name: "Seeded shop publisher".to_owned(),
+                    prefix: api_key[..11].to_owned(),
+                    scopes: "posts:read posts:publish".to_owned(),
+                    created_at: now,
+                    last_used_at: None,
+                },
+                hash: TokenHash::of(&api_key),
+            },
+            20,
+        )
+        .await
+        .unwrap();
+    assert_eq!(created, KeyCreation::Created);
     store
         .auth
         .insert_reset_token(
@@ -319,6 +346,7 @@ pub async fn seed(
         reset_token,
         oauth_state,
         idempotency_key,
+        api_key,
         connection: connection.id,
         ig_user_id,
         meta_user_hash,

@@ -4,15 +4,18 @@
 //! usage log, the publish journal, retention and billing; these cover the rest. `PgStore` and
 //! `SqliteStore` implement both sets, each in a file named after the trait under `store/sql/`.
 
+mod api_key_store;
 mod auth_store;
 mod billing_intent_store;
 mod erasure_task_store;
 mod oauth_state_store;
+mod operations_store;
 mod policy_store;
 mod publish_queue;
 mod rights_store;
 mod sandbox_store;
 
+pub use api_key_store::{ApiKeyAccess, ApiKeyRecord, ApiKeyStore, KeyCreation, NewApiKey};
 pub use auth_store::{
     AccessState, AuthStore, BrowserSession, Credentials, NewAccount, NewRefreshToken, PasswordHash,
     Rotation, SessionState, TokenHash,
@@ -22,6 +25,7 @@ pub use billing_intent_store::{
 };
 pub use erasure_task_store::{ErasureTaskStore, PendingBillingStop, PurgeFailure};
 pub use oauth_state_store::{NewOAuthState, OAuthStateStore};
+pub use operations_store::{OperationalCounts, OperationsStore, PoolStats};
 pub use policy_store::{NewNotice, Notice, NoticeDelivery, PolicyStore, PolicyVersion, Recipient};
 pub use publish_queue::{
     ClaimedJob, JobChange, JobId, JobLease, PublishJobRecord, PublishQueue, Settled, Settlement,

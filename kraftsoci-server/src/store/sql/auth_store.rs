@@ -6,7 +6,7 @@ use kraftsoci_core::ports::Account;
 use kraftsoci_core::{SessionId, StoreError, UserId};
 use sqlx::{FromRow as _, Row as _};
 
-use super::{Conn, Db, ThisStore, commit, db_error, policy_store};
+use super::{Conn, Db, ThisStore, api_key_store, commit, db_error, policy_store};
 use crate::store::ports::{
     AccessState, AuthStore, BrowserSession, Credentials, NewAccount, NewRefreshToken, PasswordHash,
     Rotation, SessionState, TokenHash,
@@ -551,6 +551,8 @@ impl AuthStore for ThisStore {
             .ok_or(StoreError::NotFound)?;
         revoke_sessions(&mut tx, user, keep, now).await?;
         void_reset_tokens(&mut tx, user, now).await?;
+        // Whoever knew the old password may have made a key: a new password ends them too.
+        api_key_store::delete_api_keys(&mut tx, user).await?;
         commit(tx).await?;
         Ok(epoch)
     }
@@ -587,6 +589,7 @@ impl AuthStore for ThisStore {
         }
         revoke_sessions(&mut tx, user, None, now).await?;
         void_reset_tokens(&mut tx, user, now).await?;
+        api_key_store::delete_api_keys(&mut tx, user).await?;
         commit(tx).await?;
         Ok(Some(user))
     }

@@ -40,18 +40,21 @@ macro_rules! post_select {
          p.published_at, p.instagram_media_id, p.permalink, p.failure_code, p.failure_message, \
          p.failure_retryable, c.user_id AS c_user_id, c.content_hash AS c_content_hash, \
          c.target_ig_user_id AS c_target_ig_user_id, c.approved_at AS c_approved_at, \
-         c.ip AS c_ip, c.user_agent AS c_user_agent, c.scheduled_for AS c_scheduled_for \
+         c.ip AS c_ip, c.user_agent AS c_user_agent, c.scheduled_for AS c_scheduled_for, \
+         c.api_key_id AS c_api_key_id \
          FROM posts p LEFT JOIN consent_receipts c ON c.id = p.consent_id"
     };
 }
 
 mod account_store;
+mod api_key_store;
 mod auth_store;
 mod billing_intent_store;
 mod billing_store;
 mod connection_store;
 mod erasure_task_store;
 mod oauth_state_store;
+mod operations_store;
 mod policy_store;
 mod post_store;
 mod profile_store;

@@ -264,7 +264,8 @@ async fn link_consent(conn: &mut Conn, post: &PostSnapshot) -> Result<(), StoreE
     let hash = receipt.content_hash().to_hex();
     sqlx::query::<Db>(
         "INSERT INTO consent_receipts (id, user_id, post_id, content_hash, target_ig_user_id, \
-         approved_at, ip, user_agent, scheduled_for) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         approved_at, ip, user_agent, scheduled_for, api_key_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
          ON CONFLICT (post_id, approved_at, content_hash) DO NOTHING",
     )
     .bind(Id(uuid::Uuid::new_v4()))
@@ -276,6 +277,7 @@ async fn link_consent(conn: &mut Conn, post: &PostSnapshot) -> Result<(), StoreE
     .bind(receipt.ip())
     .bind(receipt.user_agent())
     .bind(receipt.scheduled_for().map(Ts))
+    .bind(receipt.api_key().map(Id::from))
     .execute(&mut *conn)
     .await
     .map_err(db_error)?;

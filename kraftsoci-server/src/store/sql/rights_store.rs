@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 use sqlx::{AssertSqlSafe, Row as _};
 
 use super::{
-    Conn, Db, ThisStore, auth_store, commit, connection_store, db_error, erasure_task_store,
-    oauth_state_store, post_store, publish_queue,
+    Conn, Db, ThisStore, api_key_store, auth_store, commit, connection_store, db_error,
+    erasure_task_store, oauth_state_store, post_store, publish_queue,
 };
 use crate::store::ports::{
     Closure, ClosureOutcome, ExportKey, ExportPage, MetaDeletion, MetaDeletionStatus, RightsStore,
@@ -364,6 +364,7 @@ impl RightsStore for ThisStore {
         }
         let sessions_revoked = auth_store::revoke_sessions(&mut tx, user, None, now).await?;
         auth_store::void_reset_tokens(&mut tx, user, now).await?;
+        api_key_store::delete_api_keys(&mut tx, user).await?;
         oauth_state_store::spend_user_states(&mut tx, user, now).await?;
         let tokens_removed = connection_store::remove_owner_tokens(&mut tx, user).await?;
         let jobs_removed = publish_queue::delete_owner_jobs(&mut tx, user).await?;

@@ -3,6 +3,7 @@
 //! Handlers call them; they never see a template. Each view owns its `#[derive(Template)]`
 //! struct, so a misspelt field or message helper is a compile error.
 
+pub mod api_keys;
 pub mod auth;
 pub mod auth_reset;
 pub mod billing;

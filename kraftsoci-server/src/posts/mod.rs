@@ -12,11 +12,12 @@
 pub mod connect;
 mod error;
 pub mod flow;
-mod generate;
+pub mod generate;
 
 pub use connect::{
     BROWSER_STATE_PREFIX, CallbackParams, ConnectError, ConnectFlow, ConnectPorts, ConnectSettings,
     ConnectStart, Connected, InstagramConnect, is_browser_state,
 };
 pub use error::{PostFlowError, publishing_in_progress};
+pub use generate::{GenerationSettled, IDEMPOTENCY_WINDOW, MAX_GENERATION_ATTEMPTS, Parts};
 pub use flow::{Click, EditRequest, FlowPorts, FlowSettings, PostFlow, PostView};

@@ -115,6 +115,8 @@ pub struct Stores {
     pub sandbox: Arc<dyn SandboxStore>,
     /// Billing stops after closure and failed purges (P19).
     pub erasure_tasks: Arc<dyn ErasureTaskStore>,
+    /// Generation jobs and the idempotency keys of post creation.
+    pub generation: Arc<dyn GenerationQueue>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -147,6 +149,7 @@ impl Stores {
             + BillingIntentStore
             + SandboxStore
             + ErasureTaskStore
+            + GenerationQueue
             + 'static,
     {
         let store = Arc::new(store);
@@ -168,6 +171,7 @@ impl Stores {
             quota: store.clone(),
             intents: store.clone(),
             erasure_tasks: store.clone(),
+            generation: store.clone(),
             sandbox: store,
         }
     }

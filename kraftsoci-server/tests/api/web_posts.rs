@@ -51,7 +51,7 @@ fn location(response: &reqwest::Response) -> String {
     response.headers()[LOCATION].to_str().unwrap().to_owned()
 }
 
-/// Generates a post through the topic form and returns its id.
+/// Generates a post through the topic form, runs the generation worker, and returns its id.
 async fn generate(app: &TestApp, owner: &Signed, topic: &str) -> String {
     let response = owner
         .post(
@@ -64,9 +64,11 @@ async fn generate(app: &TestApp, owner: &Signed, topic: &str) -> String {
     let to = location(&response);
     let id = to
         .strip_prefix("/posts/")
-        .and_then(|rest| rest.strip_suffix("?done=generated"))
-        .unwrap_or_else(|| panic!("{to}"));
-    id.to_owned()
+        .filter(|rest| !rest.contains('?'))
+        .unwrap_or_else(|| panic!("{to}"))
+        .to_owned();
+    app.run_generation().await;
+    id
 }
 
 async fn status_of(app: &TestApp, owner: &Signed, id: &str) -> String {

@@ -201,8 +201,9 @@ async fn a_turkish_owner_schedules_a_post_and_withdraws_it_from_the_calendar() {
             .unwrap(),
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "{post}");
+    assert_eq!(status, StatusCode::ACCEPTED, "{post}");
     let id = post["id"].as_str().unwrap().to_owned();
+    app.run_generation().await;
     let istanbul = chrono_tz::Europe::Istanbul;
     let tomorrow = (app.state.clock.now().with_timezone(&istanbul) + chrono::Duration::days(1))
         .date_naive()

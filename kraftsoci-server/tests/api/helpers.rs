@@ -155,6 +155,19 @@ pub fn signup_body(email: &str) -> Value {
 }
 
 impl TestApp {
+    /// Runs a generation worker until no job is due; its reports.
+    pub async fn run_generation(&self) -> Vec<kraftsoci_server::worker::GenerationReport> {
+        let worker = kraftsoci_server::worker::GenerationWorker::from_state(
+            &self.state,
+            kraftsoci_server::worker::WorkerConfig::default(),
+        );
+        let mut reports = Vec::new();
+        while let Some(report) = worker.run_once().await.unwrap() {
+            reports.push(report);
+        }
+        reports
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

@@ -121,19 +121,6 @@ impl TestApp {
         (status, settled)
     }
 
-    /// Runs a generation worker until no job is due; its reports.
-    pub async fn run_generation(&self) -> Vec<kraftsoci_server::worker::GenerationReport> {
-        let worker = kraftsoci_server::worker::GenerationWorker::from_state(
-            &self.state,
-            kraftsoci_server::worker::WorkerConfig::default(),
-        );
-        let mut reports = Vec::new();
-        while let Some(report) = worker.run_once().await.unwrap() {
-            reports.push(report);
-        }
-        reports
-    }
-
     /// Generates a post and returns it (asserting 202, then `ready`).
     pub async fn generated(&self, access: &str) -> Value {
         let (status, post) = self

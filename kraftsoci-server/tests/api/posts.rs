@@ -891,6 +891,9 @@ async fn deleting_a_post_removes_its_row_receipts_job_and_image_bytes() {
         app.client.get(&image_url).send().await.unwrap().status(),
         StatusCode::OK
     );
+    let key = app
+        .image_key(flow.user.id.parse().unwrap(), id(&post))
+        .await;
 
     let (status, _) = app.delete_post(&flow.user.access, id(&post)).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
@@ -901,11 +904,6 @@ async fn deleting_a_post_removes_its_row_receipts_job_and_image_bytes() {
         app.client.get(&image_url).send().await.unwrap().status(),
         StatusCode::NOT_FOUND
     );
-    let key = kraftsoci_core::ports::MediaKey::new(
-        flow.user.id.parse().unwrap(),
-        &format!("{}.jpg", id(&post)),
-    )
-    .unwrap();
     assert_eq!(
         app.state.media.get(&key).await.unwrap(),
         None,

@@ -91,8 +91,8 @@ pub use error::ParseError;
 pub use ids::{ConnectionId, IgUserId, PostId, RequestId, SessionId, UserId};
 pub use ports::StoreError;
 pub use post::{
-    Approval, ApproveOutcome, ConsentReceipt, Edit, GenerationStep, LifecycleError, Post, PostEvent, PostSnapshot,
-    PostStatus, PublishFailure, PublishPermit, SCHEDULE_MISSED,
+    Approval, ApproveOutcome, ConsentReceipt, Edit, GenerationStep, LifecycleError, Post,
+    PostEvent, PostSnapshot, PostStatus, PublishFailure, PublishPermit, SCHEDULE_MISSED,
 };
 pub use publish::*;
 pub use retention::{

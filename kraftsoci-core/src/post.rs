@@ -696,9 +696,9 @@ impl Post {
                     return Ok(ApproveOutcome::Unchanged);
                 }
             }
-            PostStatus::NeedsReconnect
-            | PostStatus::Generating
-            | PostStatus::GenerationFailed => return Err(self.refuse(PostEvent::Approve)),
+            PostStatus::NeedsReconnect | PostStatus::Generating | PostStatus::GenerationFailed => {
+                return Err(self.refuse(PostEvent::Approve));
+            }
             PostStatus::Ready | PostStatus::Failed | PostStatus::Withdrawn => {}
         }
         if !approval.shown_hash.matches(&self.content_hash()) {

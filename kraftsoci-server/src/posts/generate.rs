@@ -150,7 +150,11 @@ impl PostFlow {
     }
 
     /// Reserves one unit of each kind (all or none).
-    async fn reserve(&self, owner: UserId, kinds: &[QuotaKind]) -> Result<Holds<'_>, PostFlowError> {
+    async fn reserve(
+        &self,
+        owner: UserId,
+        kinds: &[QuotaKind],
+    ) -> Result<Holds<'_>, PostFlowError> {
         let mut holds = Holds {
             flow: self,
             reservations: Vec::new(),
@@ -192,7 +196,9 @@ impl PostFlow {
                 .idempotent_post(owner, &record.key, since)
                 .await?
         {
-            return self.repeated(owner, post, hash == record.request_hash).await;
+            return self
+                .repeated(owner, post, hash == record.request_hash)
+                .await;
         }
         self.may_generate(owner).await?;
         let mut kinds = vec![QuotaKind::Posts];
@@ -354,7 +360,9 @@ impl PostFlow {
                     }
                     let why = failure(
                         codes::OUTPUT_UNUSABLE,
-                        &format!("The generated post breaks Instagram's limits ({error}); try again."),
+                        &format!(
+                            "The generated post breaks Instagram's limits ({error}); try again."
+                        ),
                         true,
                     );
                     return self.settle_failed(queue, job, post, read_at, why).await;

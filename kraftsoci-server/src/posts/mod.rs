@@ -19,5 +19,5 @@ pub use connect::{
     ConnectStart, Connected, InstagramConnect, is_browser_state,
 };
 pub use error::{PostFlowError, publishing_in_progress};
-pub use generate::{GenerationSettled, IDEMPOTENCY_WINDOW, MAX_GENERATION_ATTEMPTS, Parts};
 pub use flow::{Click, EditRequest, FlowPorts, FlowSettings, PostFlow, PostView};
+pub use generate::{GenerationSettled, IDEMPOTENCY_WINDOW, MAX_GENERATION_ATTEMPTS, Parts};

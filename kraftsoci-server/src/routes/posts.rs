@@ -15,15 +15,15 @@ use kraftsoci_core::{
     AltText, Caption, ConnectionId, ContentHash, GenerationStep, Hashtag, PostId, PostSnapshot,
     PostStatus, Topic, UserId,
 };
-use sha2::{Digest as _, Sha256};
 use serde::{Deserialize, Deserializer, Serialize};
+use sha2::{Digest as _, Sha256};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::error::{ApiError, ErrorBody, Fields};
 use crate::http::{AuthUser, ClientInfo, Json, Path, Query};
 use crate::posts::{Click, EditRequest, Parts, PostView};
-use crate::store::IdempotencyRecord;
 use crate::state::AppState;
+use crate::store::IdempotencyRecord;
 
 /// The routes.
 pub fn routes() -> Router<AppState> {
@@ -394,7 +394,10 @@ const EVENTS_POLL: Duration = Duration::from_millis(250);
 const EVENTS_MAX: Duration = Duration::from_secs(600);
 
 /// The `Idempotency-Key` header, checked: 1–255 visible ASCII characters.
-fn idempotency_key(headers: &HeaderMap, body: &GenerateBody) -> Result<Option<IdempotencyRecord>, ApiError> {
+fn idempotency_key(
+    headers: &HeaderMap,
+    body: &GenerateBody,
+) -> Result<Option<IdempotencyRecord>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -402,7 +405,9 @@ fn idempotency_key(headers: &HeaderMap, body: &GenerateBody) -> Result<Option<Id
         .to_str()
         .ok()
         .filter(|k| {
-            !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY && k.bytes().all(|b| b.is_ascii_graphic())
+            !k.is_empty()
+                && k.len() <= MAX_IDEMPOTENCY_KEY
+                && k.bytes().all(|b| b.is_ascii_graphic())
         })
         .ok_or_else(|| {
             ApiError::bad_request(
@@ -575,7 +580,13 @@ async fn next_step(mut follow: Follow) -> Option<(Result<Event, Infallible>, Fol
         return None;
     }
     loop {
-        let post = match follow.state.stores.posts.post(follow.owner, follow.post).await {
+        let post = match follow
+            .state
+            .stores
+            .posts
+            .post(follow.owner, follow.post)
+            .await
+        {
             Ok(post) => post,
             Err(error) => {
                 // Deleted meanwhile, or storage failed: end the stream; the client reads the
@@ -647,8 +658,11 @@ pub(crate) fn step_stream(
         done: false,
         until: tokio::time::Instant::now() + EVENTS_MAX,
     };
-    Sse::new(futures::stream::unfold(follow, next_step))
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive"))
+    Sse::new(futures::stream::unfold(follow, next_step)).keep_alive(
+        KeepAlive::new()
+            .interval(Duration::from_secs(15))
+            .text("keep-alive"),
+    )
 }
 
 /// The caller's posts, newest first.

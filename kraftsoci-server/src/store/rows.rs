@@ -10,8 +10,8 @@ use kraftsoci_core::ports::{
 };
 use kraftsoci_core::{
     AltText, BusinessDescription, BusinessName, BusinessProfile, Caption, ConnectionId,
-    ConsentReceipt, ContentHash, Email, GenerationStep, Hashtag, IgUserId, Language, MediaDigest, MediaKind,
-    Objections, ParseError, PersonName, PostContent, PostId, PostSnapshot, PostStatus,
+    ConsentReceipt, ContentHash, Email, GenerationStep, Hashtag, IgUserId, Language, MediaDigest,
+    MediaKind, Objections, ParseError, PersonName, PostContent, PostId, PostSnapshot, PostStatus,
     PublishFailure, Restrictions, Sector, StoreError, TargetAudience, Tone, UserId,
 };
 

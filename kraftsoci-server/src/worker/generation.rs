@@ -187,7 +187,11 @@ impl GenerationWorker {
         }
     }
 
-    async fn report(&self, job: &ClaimedGeneration, outcome: GenerationSettled) -> GenerationReport {
+    async fn report(
+        &self,
+        job: &ClaimedGeneration,
+        outcome: GenerationSettled,
+    ) -> GenerationReport {
         tracing::info!(worker = self.id(), post = %job.post, attempt = job.attempts, ?outcome, "generation job settled");
         on_generation_settled(job.post, &outcome).await;
         GenerationReport {

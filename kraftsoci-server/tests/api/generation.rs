@@ -85,7 +85,12 @@ async fn app_on(db: TestDb, generator: Option<Arc<dyn ContentGenerator>>) -> Tes
 }
 
 impl TestApp {
-    async fn create_post(&self, access: &str, key: Option<&str>, body: &Value) -> (StatusCode, Value) {
+    async fn create_post(
+        &self,
+        access: &str,
+        key: Option<&str>,
+        body: &Value,
+    ) -> (StatusCode, Value) {
         let mut request = self
             .client
             .post(self.url("/v1/posts"))
@@ -239,9 +244,16 @@ async fn a_worker_killed_mid_generation_is_taken_over_and_the_post_gets_exactly_
 
     app.clock
         .advance(chrono::Duration::from_std(lease).unwrap() + chrono::Duration::seconds(1));
-    let report = second.run_once().await.unwrap().expect("the job taken over");
+    let report = second
+        .run_once()
+        .await
+        .unwrap()
+        .expect("the job taken over");
     assert_eq!(report.attempt, 2);
-    assert_eq!(report.outcome, kraftsoci_server::posts::GenerationSettled::Ready);
+    assert_eq!(
+        report.outcome,
+        kraftsoci_server::posts::GenerationSettled::Ready
+    );
 
     // The first worker wakes up and carries on with its stale claim: it writes nothing.
     let late = app
@@ -272,8 +284,12 @@ async fn the_same_idempotency_key_gives_one_post_and_one_quota_use(db: TestDb) {
     let flow = app.flow_user("ada@example.com").await;
     let access = flow.user.access.clone();
 
-    let (first_status, first) = app.create_post(&access, Some("order-7-retry"), &topic()).await;
-    let (again_status, again) = app.create_post(&access, Some("order-7-retry"), &topic()).await;
+    let (first_status, first) = app
+        .create_post(&access, Some("order-7-retry"), &topic())
+        .await;
+    let (again_status, again) = app
+        .create_post(&access, Some("order-7-retry"), &topic())
+        .await;
     assert_eq!(first_status, StatusCode::ACCEPTED, "{first}");
     assert_eq!(again_status, StatusCode::ACCEPTED, "{again}");
     assert_eq!(id(&first), id(&again));
@@ -282,7 +298,11 @@ async fn the_same_idempotency_key_gives_one_post_and_one_quota_use(db: TestDb) {
 
     // The same key with another body is refused, clearly.
     let (status, body) = app
-        .create_post(&access, Some("order-7-retry"), &json!({"topic": "Something else entirely"}))
+        .create_post(
+            &access,
+            Some("order-7-retry"),
+            &json!({"topic": "Something else entirely"}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(code(&body), "idempotency_key_reused");
@@ -321,7 +341,9 @@ async fn the_same_idempotency_key_gives_one_post_and_one_quota_use(db: TestDb) {
     let worker = GenerationWorker::from_state(&app.state, WorkerConfig::default());
     assert_eq!(worker.sweep_idempotency_keys().await.unwrap(), 2);
     assert_eq!(app.count("idempotency_keys").await, 0);
-    let (status, later) = app.create_post(&access, Some("order-7-retry"), &topic()).await;
+    let (status, later) = app
+        .create_post(&access, Some("order-7-retry"), &topic())
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_ne!(id(&later), id(&first));
 }
@@ -333,13 +355,19 @@ async fn a_flagged_generation_fails_with_its_reason_and_gives_the_quota_back(db:
     };
     let app = app_on(db, Some(Arc::new(Failing(flagged)))).await;
     let flow = app.flow_user("ada@example.com").await;
-    let (status, post) = app.generate(&flow.user.access, "A topic moderation flags").await;
+    let (status, post) = app
+        .generate(&flow.user.access, "A topic moderation flags")
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{post}");
     assert_eq!(post["status"], "generation_failed", "{post}");
     assert_eq!(post["generation_step"], "failed");
     assert_eq!(post["failure"]["code"], "content_flagged");
     assert_eq!(post["failure"]["retryable"], false);
-    assert_eq!(app.quota_units("posts").await, 0, "the reservation is released");
+    assert_eq!(
+        app.quota_units("posts").await,
+        0,
+        "the reservation is released"
+    );
     assert_eq!(app.quota_units("images").await, 0);
     assert_eq!(app.count("generation_jobs").await, 0);
 
@@ -364,7 +392,9 @@ async fn a_flagged_generation_fails_with_its_reason_and_gives_the_quota_back(db:
         .click_publish(&flow.user.access, &post, &flow.account_id)
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
-    let (status, retry) = app.regenerate(&flow.user.access, &id(&post), true, false).await;
+    let (status, retry) = app
+        .regenerate(&flow.user.access, &id(&post), true, false)
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{retry}");
     assert_eq!(retry["status"], "generating");
     app.run_generation().await;
@@ -398,7 +428,9 @@ async fn regenerating_the_caption_keeps_the_image_and_voids_the_consent(db: Test
     assert_eq!(status, StatusCode::ACCEPTED, "{approved}");
 
     // An approved post is not regenerated in place: withdraw first.
-    let (status, body) = app.regenerate(&flow.user.access, &id(&post), true, false).await;
+    let (status, body) = app
+        .regenerate(&flow.user.access, &id(&post), true, false)
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(code(&body), "invalid_state");
 
@@ -427,7 +459,9 @@ async fn regenerating_the_caption_keeps_the_image_and_voids_the_consent(db: Test
         "neither part asked for"
     );
 
-    let (status, regenerating) = app.regenerate(&flow.user.access, &id(&post), true, false).await;
+    let (status, regenerating) = app
+        .regenerate(&flow.user.access, &id(&post), true, false)
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{regenerating}");
     assert_eq!(regenerating["status"], "generating");
     assert_eq!(regenerating["consent"], Value::Null);
@@ -459,7 +493,9 @@ async fn regenerating_the_caption_keeps_the_image_and_voids_the_consent(db: Test
     assert_eq!(code(&body), "content_changed");
 
     // Regenerating the image keeps the caption and draws a new image.
-    let (status, _) = app.regenerate(&flow.user.access, &id(&post), false, true).await;
+    let (status, _) = app
+        .regenerate(&flow.user.access, &id(&post), false, true)
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     app.run_generation().await;
     let (_, redrawn) = app.get_post(&flow.user.access, &id(&post)).await;

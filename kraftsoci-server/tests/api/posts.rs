@@ -110,8 +110,11 @@ impl TestApp {
 
     /// As [`TestApp::generate`], with a whole request body.
     pub async fn generate_body(&self, access: &str, body: &Value) -> (StatusCode, Value) {
-        let (status, post) =
-            parts(self.call(Method::POST, "/v1/posts", access, Some(body)).await).await;
+        let (status, post) = parts(
+            self.call(Method::POST, "/v1/posts", access, Some(body))
+                .await,
+        )
+        .await;
         if status != StatusCode::ACCEPTED {
             return (status, post);
         }
@@ -429,7 +432,8 @@ async fn used(
 }
 
 #[tokio::test]
-async fn an_openai_failure_past_its_retries_fails_the_generation_and_gives_the_reserved_quota_back() {
+async fn an_openai_failure_past_its_retries_fails_the_generation_and_gives_the_reserved_quota_back()
+{
     let (app, openai) = spawn_with_openai().await;
     let user = app.profiled_user("ada@example.com").await;
     Mock::given(method("POST"))

@@ -531,7 +531,10 @@ async fn a_generator_failure_reads_plainly_on_the_preview_keeps_the_topic_and_us
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("The post could not be generated"), "{html}");
     assert!(html.contains("Something went wrong while writing this post."));
-    assert!(html.contains("Kadıköy market day specials"), "the topic is kept");
+    assert!(
+        html.contains("Kadıköy market day specials"),
+        "the topic is kept"
+    );
     assert!(html.contains("Regenerate caption"), "it can be tried again");
     assert!(
         !html.contains("exploded") && !html.contains("openai"),
@@ -638,7 +641,11 @@ async fn regenerate_image_from_the_preview_keeps_the_caption_and_a_form_without_
     assert_eq!(status_of(&app, &owner, &id).await, "ready");
 
     let response = owner
-        .post(&app, &format!("/posts/{id}/regenerate"), &[("part", "image")])
+        .post(
+            &app,
+            &format!("/posts/{id}/regenerate"),
+            &[("part", "image")],
+        )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), format!("/posts/{id}"));
@@ -654,7 +661,13 @@ async fn regenerate_image_from_the_preview_keeps_the_caption_and_a_form_without_
     // The offline generator draws the same picture for the same prompt, but it is a new image,
     // stored anew.
     let path = |post: &serde_json::Value| {
-        post["image_url"].as_str().unwrap().split('?').next().unwrap().to_owned()
+        post["image_url"]
+            .as_str()
+            .unwrap()
+            .split('?')
+            .next()
+            .unwrap()
+            .to_owned()
     };
     assert_ne!(path(&after), path(&before));
 

@@ -16,8 +16,8 @@ use kraftsoci_core::{
 use kraftsoci_server::auth::TokenHash;
 use kraftsoci_server::config::Backend;
 use kraftsoci_server::store::{
-    GenerationSpec, IdempotencyRecord, MetaDeletion, MetaDeletionStatus, NewNotice,
-    NewOAuthState, NewRefreshToken, Stores,
+    GenerationSpec, IdempotencyRecord, MetaDeletion, MetaDeletionStatus, NewNotice, NewOAuthState,
+    NewRefreshToken, Stores,
 };
 use secrecy::SecretString;
 

@@ -23,8 +23,7 @@ pub use billing_intent_store::{
 };
 pub use erasure_task_store::{ErasureTaskStore, PendingBillingStop, PurgeFailure};
 pub use generation_queue::{
-    ClaimedGeneration, Created, GenerationLease, GenerationQueue, GenerationSpec,
-    IdempotencyRecord,
+    ClaimedGeneration, Created, GenerationLease, GenerationQueue, GenerationSpec, IdempotencyRecord,
 };
 pub use oauth_state_store::{NewOAuthState, OAuthStateStore};
 pub use policy_store::{NewNotice, Notice, NoticeDelivery, PolicyStore, PolicyVersion, Recipient};

@@ -10,8 +10,7 @@ use sqlx::Row as _;
 use super::post_store::{insert_post, update_post};
 use super::{Conn, Db, ThisStore, commit, db_error, small, to_json};
 use crate::store::ports::{
-    ClaimedGeneration, Created, GenerationLease, GenerationQueue, GenerationSpec,
-    IdempotencyRecord,
+    ClaimedGeneration, Created, GenerationLease, GenerationQueue, GenerationSpec, IdempotencyRecord,
 };
 use crate::store::types::{Id, Ts};
 
@@ -195,9 +194,15 @@ impl GenerationQueue for ThisStore {
         let mut tx = self.begin_write().await?;
         insert_post(&mut tx, post, media).await?;
         if let Some(record) = key
-            && let Some((existing, hash)) =
-                claim_key(&mut tx, post.owner, record, post.id, key_since, post.created_at)
-                    .await?
+            && let Some((existing, hash)) = claim_key(
+                &mut tx,
+                post.owner,
+                record,
+                post.id,
+                key_since,
+                post.created_at,
+            )
+            .await?
         {
             // Dropping the transaction rolls the new post back.
             return Ok(Created::Existing {

@@ -324,13 +324,17 @@ fn render(
             .permalink
             .clone()
             .filter(|link| link.starts_with("https://") || link.starts_with("http://")),
-        failure: post.failure.as_ref().filter(|_| post.status != PostStatus::GenerationFailed).map(|f| {
-            if f.retryable {
-                ctx.t("preview-failed-retryable")
-            } else {
-                ctx.t("preview-failed-final")
-            }
-        }),
+        failure: post
+            .failure
+            .as_ref()
+            .filter(|_| post.status != PostStatus::GenerationFailed)
+            .map(|f| {
+                if f.retryable {
+                    ctx.t("preview-failed-retryable")
+                } else {
+                    ctx.t("preview-failed-final")
+                }
+            }),
         sandbox: shown.view.media.sandbox,
         schedule_min: preview
             .now

@@ -173,13 +173,26 @@ async fn main() -> Result<(), Error> {
     );
     let account_id = account["id"].as_str().ok_or("no account id")?.to_owned();
 
-    let post = owner
+    // 202: the post is `generating`; the worker inside the server writes it (a client can
+    // follow `GET /v1/posts/{id}/events` instead of polling).
+    let accepted = owner
         .call(
             Method::POST,
             "/v1/posts",
             Some(json!({"topic": "our new pistachio croissant"})),
         )
         .await?;
+    let id = accepted["id"].as_str().ok_or("no post id")?.to_owned();
+    let mut post = accepted;
+    for _ in 0..120 {
+        if post["status"] != "generating" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        post = owner
+            .call(Method::GET, &format!("/v1/posts/{id}"), None)
+            .await?;
+    }
     show(
         "4. generated, waiting for you",
         &post,
@@ -193,7 +206,6 @@ async fn main() -> Result<(), Error> {
             "sandbox",
         ],
     );
-    let id = post["id"].as_str().ok_or("no post id")?.to_owned();
     let hash = post["content_hash"].as_str().ok_or("no hash")?.to_owned();
 
     let image = owner

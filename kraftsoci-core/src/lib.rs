@@ -92,8 +92,8 @@ pub use error::ParseError;
 pub use ids::{ApiKeyId, ConnectionId, IgUserId, PostId, RequestId, SessionId, UserId};
 pub use ports::StoreError;
 pub use post::{
-    Approval, ApproveOutcome, ConsentReceipt, Edit, LifecycleError, Post, PostEvent, PostSnapshot,
-    PostStatus, PublishFailure, PublishPermit, SCHEDULE_MISSED,
+    Approval, ApproveOutcome, ConsentReceipt, Edit, GenerationStep, LifecycleError, Post,
+    PostEvent, PostSnapshot, PostStatus, PublishFailure, PublishPermit, SCHEDULE_MISSED,
 };
 pub use publish::*;
 pub use retention::{

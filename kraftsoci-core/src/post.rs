@@ -15,6 +15,20 @@
 //!               published    failed ─ edit ─► ready, ─ approve ─► approved
 //! ```
 //!
+//! Generation runs before all of this, as a background job:
+//!
+//! ```text
+//!   new ─► generating ─► ready                 regenerate (caption, image or both):
+//!              │  ▲                            ready | failed | withdrawn | generation_failed
+//!              ▼  │ retry (regenerate)                   ─► generating
+//!        generation_failed
+//! ```
+//!
+//! An approved post (or one waiting for a reconnect) is not regenerated in place: its owner
+//! consented to exactly that content and it is queued, so the approval is withdrawn first. A
+//! post being published or published is never regenerated. Regenerating voids any consent,
+//! because the content hash changes.
+//!
 //! The only way into `publishing` is [`Post::begin_publishing`], which demands an approval whose
 //! consent receipt carries the hash of the content *as it is now*, whose scheduled time has come,
 //! and an owner who has not restricted publishing. It returns the [`PublishPermit`] that the
@@ -35,7 +49,12 @@ use crate::{
 /// Where a post stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum PostStatus {
+    /// A generation job is writing (or drawing) the content.
+    Generating,
+    /// Generation failed; the reason is the post's failure. It can be retried.
+    GenerationFailed,
     /// Generated, shown to the owner, not approved.
     Ready,
     /// The owner clicked Publish for exactly this content (maybe for a later time).
@@ -54,7 +73,9 @@ pub enum PostStatus {
 
 impl PostStatus {
     /// Every status, for exhaustive tests and documentation.
-    pub const ALL: [PostStatus; 7] = [
+    pub const ALL: [PostStatus; 9] = [
+        Self::Generating,
+        Self::GenerationFailed,
         Self::Ready,
         Self::Approved,
         Self::Publishing,
@@ -67,6 +88,8 @@ impl PostStatus {
     /// The stable name used in storage and the API.
     pub fn as_str(&self) -> &'static str {
         match self {
+            Self::Generating => "generating",
+            Self::GenerationFailed => "generation_failed",
             Self::Ready => "ready",
             Self::Approved => "approved",
             Self::Publishing => "publishing",
@@ -119,11 +142,17 @@ pub enum PostEvent {
     TokenInvalid,
     /// The connection was renewed.
     Reconnected,
+    /// The owner asked for a new caption or image (or retried a failed generation).
+    Regenerate,
+    /// The generation job produced the content.
+    Generated,
+    /// The generation job failed for good.
+    GenerationFailed,
 }
 
 impl PostEvent {
     /// Every event, for exhaustive tests.
-    pub const ALL: [PostEvent; 10] = [
+    pub const ALL: [PostEvent; 13] = [
         Self::Edit,
         Self::Approve,
         Self::Withdraw,
@@ -134,7 +163,77 @@ impl PostEvent {
         Self::Failed,
         Self::TokenInvalid,
         Self::Reconnected,
+        Self::Regenerate,
+        Self::Generated,
+        Self::GenerationFailed,
     ];
+}
+
+/// How far a post's generation has come, as the owner watches it (`GET
+/// /v1/posts/{id}/events`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum GenerationStep {
+    /// Waiting for a worker.
+    Queued,
+    /// The caption, hashtags and alt text are being written (the generator moderates the
+    /// topic and its own text as part of this).
+    Writing,
+    /// The written text is being checked: moderation's verdict and Instagram's limits.
+    Moderating,
+    /// The image is being drawn (its prompt moderated first).
+    Drawing,
+    /// Done: the post is `ready`.
+    Ready,
+    /// Generation failed; the post is `generation_failed` with a reason.
+    Failed,
+}
+
+impl GenerationStep {
+    /// Every step, in order.
+    pub const ALL: [GenerationStep; 6] = [
+        Self::Queued,
+        Self::Writing,
+        Self::Moderating,
+        Self::Drawing,
+        Self::Ready,
+        Self::Failed,
+    ];
+
+    /// The stable name used in storage, the API and the event stream.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Writing => "writing",
+            Self::Moderating => "moderating",
+            Self::Drawing => "drawing",
+            Self::Ready => "ready",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Parses [`GenerationStep::as_str`]'s output.
+    ///
+    /// # Errors
+    /// [`ParseError`] on field `generation_step`.
+    pub fn parse(value: &str) -> Result<Self, ParseError> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == value)
+            .ok_or_else(|| ParseError::new("generation_step", "unknown generation step"))
+    }
+
+    /// Whether generation is over (the stream of steps ends here).
+    pub fn is_final(&self) -> bool {
+        matches!(self, Self::Ready | Self::Failed)
+    }
+}
+
+impl fmt::Display for GenerationStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A refused lifecycle call.
@@ -377,8 +476,11 @@ pub struct PostSnapshot {
     pub instagram_media_id: Option<String>,
     /// The post's Instagram link, when read.
     pub permalink: Option<String>,
-    /// Why it failed.
+    /// Why publishing (or, in `generation_failed`, generation) failed.
     pub failure: Option<PublishFailure>,
+    /// The last step of its generation job; `None` for posts generated before generation ran
+    /// as a job.
+    pub generation_step: Option<GenerationStep>,
 }
 
 /// A post and its lifecycle. See the module docs for the state diagram.
@@ -411,8 +513,37 @@ impl Post {
                 instagram_media_id: None,
                 permalink: None,
                 failure: None,
+                generation_step: None,
             },
         })
+    }
+
+    /// A new post whose content a generation job is about to write: `generating`, step
+    /// `queued`, with empty content (no caption, hashtags, alt text or image) until then.
+    pub fn generating(owner: UserId, at: DateTime<Utc>) -> Self {
+        Self {
+            s: PostSnapshot {
+                id: PostId::new(),
+                owner,
+                content: PostContent {
+                    caption: Caption::empty(),
+                    hashtags: Vec::new(),
+                    alt_text: None,
+                    media_kind: crate::MediaKind::Image,
+                    media: Vec::new(),
+                    target: None,
+                },
+                status: PostStatus::Generating,
+                consent: None,
+                created_at: at,
+                updated_at: at,
+                published_at: None,
+                instagram_media_id: None,
+                permalink: None,
+                failure: None,
+                generation_step: Some(GenerationStep::Queued),
+            },
+        }
     }
 
     /// A post read back from storage, after checking that its fields agree with each other:
@@ -437,6 +568,16 @@ impl Post {
             return Err(ParseError::new(
                 "consent",
                 "belongs to another post or owner",
+            ));
+        }
+        if matches!(
+            snapshot.status,
+            PostStatus::Generating | PostStatus::GenerationFailed
+        ) && snapshot.consent.is_some()
+        {
+            return Err(ParseError::new(
+                "status",
+                "a post being generated has no consent",
             ));
         }
         if snapshot.status == PostStatus::Published && snapshot.published_at.is_none() {
@@ -472,6 +613,10 @@ impl Post {
     pub fn content(&self) -> &PostContent {
         &self.s.content
     }
+    /// The last generation step.
+    pub fn generation_step(&self) -> Option<GenerationStep> {
+        self.s.generation_step
+    }
     /// The current consent receipt.
     pub fn consent(&self) -> Option<&ConsentReceipt> {
         self.s.consent.as_ref()
@@ -504,7 +649,10 @@ impl Post {
     /// left unchanged).
     pub fn edit(&mut self, edit: Edit, at: DateTime<Utc>) -> Result<(), LifecycleError> {
         match self.s.status {
-            PostStatus::Publishing | PostStatus::Published => {
+            PostStatus::Publishing
+            | PostStatus::Published
+            | PostStatus::Generating
+            | PostStatus::GenerationFailed => {
                 return Err(self.refuse(PostEvent::Edit));
             }
             PostStatus::Ready
@@ -566,7 +714,9 @@ impl Post {
                     return Ok(ApproveOutcome::Unchanged);
                 }
             }
-            PostStatus::NeedsReconnect => return Err(self.refuse(PostEvent::Approve)),
+            PostStatus::NeedsReconnect | PostStatus::Generating | PostStatus::GenerationFailed => {
+                return Err(self.refuse(PostEvent::Approve));
+            }
             PostStatus::Ready | PostStatus::Failed | PostStatus::Withdrawn => {}
         }
         if !approval.shown_hash.matches(&self.content_hash()) {
@@ -785,6 +935,77 @@ impl Post {
             self.s.status = PostStatus::Ready;
             self.s.consent = None;
         }
+        self.s.updated_at = at;
+        Ok(())
+    }
+
+    /// Sends the post back through generation (the owner's Regenerate, or a retry of a failed
+    /// generation): `generating`, step `queued`. Any consent is void, because the content hash
+    /// will change.
+    ///
+    /// # Errors
+    /// [`LifecycleError::NotAllowed`] while generating, approved (withdraw first: the owner
+    /// consented to exactly that content and it is queued), waiting for a reconnect, publishing
+    /// or published.
+    pub fn regenerate(&mut self, at: DateTime<Utc>) -> Result<(), LifecycleError> {
+        match self.s.status {
+            PostStatus::Ready
+            | PostStatus::Failed
+            | PostStatus::Withdrawn
+            | PostStatus::GenerationFailed => {}
+            PostStatus::Generating
+            | PostStatus::Approved
+            | PostStatus::NeedsReconnect
+            | PostStatus::Publishing
+            | PostStatus::Published => return Err(self.refuse(PostEvent::Regenerate)),
+        }
+        self.s.status = PostStatus::Generating;
+        self.s.generation_step = Some(GenerationStep::Queued);
+        self.s.consent = None;
+        self.s.failure = None;
+        self.s.updated_at = at;
+        Ok(())
+    }
+
+    /// The generation job wrote the content: `generating` → `ready`.
+    ///
+    /// # Errors
+    /// [`LifecycleError::NotAllowed`] unless generating; [`LifecycleError::InvalidContent`]
+    /// when the content breaks Instagram's limits (the post is left unchanged).
+    pub fn finish_generation(
+        &mut self,
+        content: PostContent,
+        at: DateTime<Utc>,
+    ) -> Result<(), LifecycleError> {
+        if self.s.status != PostStatus::Generating {
+            return Err(self.refuse(PostEvent::Generated));
+        }
+        content.post_text()?;
+        self.s.content = content;
+        self.s.status = PostStatus::Ready;
+        self.s.generation_step = Some(GenerationStep::Ready);
+        self.s.consent = None;
+        self.s.failure = None;
+        self.s.updated_at = at;
+        Ok(())
+    }
+
+    /// The generation job failed for good: `generating` → `generation_failed`, with the
+    /// reason. Content a regeneration started from is kept.
+    ///
+    /// # Errors
+    /// [`LifecycleError::NotAllowed`] unless generating.
+    pub fn fail_generation(
+        &mut self,
+        failure: PublishFailure,
+        at: DateTime<Utc>,
+    ) -> Result<(), LifecycleError> {
+        if self.s.status != PostStatus::Generating {
+            return Err(self.refuse(PostEvent::GenerationFailed));
+        }
+        self.s.status = PostStatus::GenerationFailed;
+        self.s.generation_step = Some(GenerationStep::Failed);
+        self.s.failure = Some(failure);
         self.s.updated_at = at;
         Ok(())
     }

@@ -187,12 +187,36 @@ async fn serve(config: Config) -> Result<(), kraftsoci_server::Error> {
 
 async fn worker(config: Config) -> Result<(), kraftsoci_server::Error> {
     let deps = WorkerDeps::from_config(&config).await?;
+    // Publishing and generation run side by side and stop on the same signal.
+    let generation = kraftsoci_server::worker::GenerationWorker::from_config(
+        &config,
+        &deps.stores,
+        std::sync::Arc::clone(&deps.clock),
+    )?;
     let worker = Worker::new(deps, config.worker.clone());
     tracing::info!(
         worker = worker.id(),
+        generation = generation.id(),
         database = config.database_url.redacted(),
-        "kraftsoci-server publish worker running"
+        "kraftsoci-server publish and generation workers running"
     );
-    worker.run_until(kraftsoci_server::shutdown_signal()).await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut generation_stopped = stopped.clone();
+    let generation = tokio::spawn(async move {
+        generation
+            .run_until(async move {
+                let _ = generation_stopped.wait_for(|stop| *stop).await;
+            })
+            .await;
+    });
+    worker
+        .run_until(async move {
+            kraftsoci_server::shutdown_signal().await;
+            let _ = stop.send(true);
+        })
+        .await;
+    if let Err(error) = generation.await {
+        tracing::error!(%error, "the generation worker task failed");
+    }
     Ok(())
 }

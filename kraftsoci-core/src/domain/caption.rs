@@ -129,6 +129,11 @@ impl Caption {
         Ok(Self(text.to_owned()))
     }
 
+    /// The empty caption (a post whose content is still being generated).
+    pub fn empty() -> Self {
+        Self(String::new())
+    }
+
     /// The caption text.
     pub fn as_str(&self) -> &str {
         &self.0

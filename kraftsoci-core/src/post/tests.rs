@@ -17,7 +17,10 @@ fn post_in(status: PostStatus) -> Post {
     let id = PostId::new();
     let content = sample_content();
     let consent = match status {
-        PostStatus::Ready | PostStatus::Withdrawn => None,
+        PostStatus::Ready
+        | PostStatus::Withdrawn
+        | PostStatus::Generating
+        | PostStatus::GenerationFailed => None,
         _ => Some(ConsentReceipt::restore(
             owner,
             id,
@@ -41,8 +44,17 @@ fn post_in(status: PostStatus) -> Post {
         instagram_media_id: None,
         permalink: None,
         failure: None,
+        generation_step: None,
     })
     .unwrap()
+}
+
+fn generation_failure() -> PublishFailure {
+    PublishFailure {
+        code: "generator_unavailable".into(),
+        message: "the generator could not be reached".into(),
+        retryable: true,
+    }
 }
 
 fn click(post: &Post) -> Approval {
@@ -86,6 +98,9 @@ fn apply(post: &mut Post, event: PostEvent) -> Result<PostStatus, LifecycleError
         ),
         PostEvent::TokenInvalid => post.mark_needs_reconnect(now),
         PostEvent::Reconnected => post.reconnected(now, false),
+        PostEvent::Regenerate => post.regenerate(now),
+        PostEvent::Generated => post.finish_generation(sample_content(), now),
+        PostEvent::GenerationFailed => post.fail_generation(generation_failure(), now),
     }
     .map(|()| post.status())
 }
@@ -123,6 +138,13 @@ fn expected(status: PostStatus, event: PostEvent) -> Option<PostStatus> {
         (S::NeedsReconnect, E::Edit) => Some(S::Ready),
         (S::NeedsReconnect, E::Withdraw) => Some(S::Withdrawn),
         (S::NeedsReconnect, E::Reconnected) => Some(S::Approved),
+
+        (S::Generating, E::Generated) => Some(S::Ready),
+        (S::Generating, E::GenerationFailed) => Some(S::GenerationFailed),
+        (S::GenerationFailed, E::Regenerate) => Some(S::Generating),
+        (S::Ready, E::Regenerate) => Some(S::Generating),
+        (S::Failed, E::Regenerate) => Some(S::Generating),
+        (S::Withdrawn, E::Regenerate) => Some(S::Generating),
 
         _ => None,
     }
@@ -403,4 +425,91 @@ fn statuses_round_trip_through_their_names() {
         assert_eq!(PostStatus::parse(status.as_str()).unwrap(), status);
     }
     assert!(PostStatus::parse("draft").is_err());
+}
+
+#[test]
+fn a_new_post_starts_generating_with_empty_content_and_no_consent() {
+    let post = Post::generating(UserId::new(), t0());
+    assert_eq!(post.status(), PostStatus::Generating);
+    assert_eq!(post.generation_step(), Some(GenerationStep::Queued));
+    assert_eq!(post.content().caption.as_str(), "");
+    assert!(post.content().media.is_empty());
+    assert!(post.consent().is_none());
+    // It round-trips through storage.
+    let restored = Post::restore(post.snapshot().clone()).unwrap();
+    assert_eq!(restored, post);
+}
+
+#[test]
+fn finishing_generation_makes_the_post_ready_and_failing_keeps_its_reason() {
+    let mut post = Post::generating(UserId::new(), t0());
+    post.finish_generation(sample_content(), t0() + Duration::seconds(5))
+        .unwrap();
+    assert_eq!(post.status(), PostStatus::Ready);
+    assert_eq!(post.generation_step(), Some(GenerationStep::Ready));
+    assert_eq!(post.content(), &sample_content());
+
+    let mut failing = Post::generating(UserId::new(), t0());
+    failing
+        .fail_generation(generation_failure(), t0() + Duration::seconds(5))
+        .unwrap();
+    assert_eq!(failing.status(), PostStatus::GenerationFailed);
+    assert_eq!(failing.generation_step(), Some(GenerationStep::Failed));
+    assert_eq!(
+        failing.snapshot().failure.as_ref().map(|f| f.code.as_str()),
+        Some("generator_unavailable")
+    );
+    // A failed generation can be retried.
+    failing.regenerate(t0() + Duration::seconds(9)).unwrap();
+    assert_eq!(failing.status(), PostStatus::Generating);
+    assert!(failing.snapshot().failure.is_none());
+}
+
+#[test]
+fn regenerating_voids_the_consent_and_the_old_hash_no_longer_matches() {
+    let mut post = post_in(PostStatus::Failed);
+    let old_hash = post.content_hash();
+    assert!(post.consent().is_some());
+    post.regenerate(t0() + Duration::minutes(3)).unwrap();
+    assert!(post.consent().is_none(), "regenerating voids the consent");
+    let mut content = post.content().clone();
+    content.caption = Caption::parse("A freshly written caption").unwrap();
+    post.finish_generation(content, t0() + Duration::minutes(4))
+        .unwrap();
+    assert_ne!(post.content_hash(), old_hash);
+    let mut stale = click(&post);
+    stale.shown_hash = old_hash;
+    assert_eq!(post.approve(stale), Err(LifecycleError::ContentChanged));
+}
+
+#[test]
+fn an_approved_post_is_not_regenerated_in_place() {
+    for status in [
+        PostStatus::Approved,
+        PostStatus::NeedsReconnect,
+        PostStatus::Publishing,
+        PostStatus::Published,
+        PostStatus::Generating,
+    ] {
+        let mut post = post_in(status);
+        assert!(post.regenerate(t0()).is_err(), "{status}");
+    }
+}
+
+#[test]
+fn restore_refuses_a_generating_post_with_a_consent() {
+    let approved = post_in(PostStatus::Approved);
+    let mut snapshot = approved.snapshot().clone();
+    snapshot.status = PostStatus::Generating;
+    assert!(Post::restore(snapshot).is_err());
+}
+
+#[test]
+fn generation_steps_round_trip_through_their_names() {
+    for step in GenerationStep::ALL {
+        assert_eq!(GenerationStep::parse(step.as_str()), Ok(step));
+    }
+    assert!(GenerationStep::parse("thinking").is_err());
+    assert!(GenerationStep::Ready.is_final() && GenerationStep::Failed.is_final());
+    assert!(!GenerationStep::Drawing.is_final());
 }

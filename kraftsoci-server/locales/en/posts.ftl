@@ -145,3 +145,25 @@ posts-not-found-heading = Post not found
 posts-not-found-body = There is no such post among yours. It may have been deleted.
 posts-unavailable-heading = Your posts could not be loaded
 posts-unavailable-body = Something went wrong on our side. Please try again in a moment.
+
+# Generation in the background (issue 15): live progress and regenerate
+post-status-generating = Being written
+post-status-generation-failed = Generation failed
+post-status-other = Other
+generation-step-queued = Waiting for a writer…
+generation-step-writing = Writing the caption and hashtags…
+generation-step-moderating = Checking the text…
+generation-step-drawing = Drawing the image…
+generation-step-ready = Ready
+generation-step-failed = Failed
+preview-generating-heading = Your post is being written
+preview-generating-body = This usually takes under a minute. You can leave this page; the post waits for you in your list.
+preview-generating-reload = Refresh the progress
+preview-generation-failed-heading = The post could not be generated
+preview-generation-failed-retryable = Something went wrong while writing this post. Try again: it counts against your quota only when it succeeds.
+preview-generation-failed-final = This topic could not be written about (it was refused or flagged). Try again with another topic.
+preview-regenerate-heading = Not quite right?
+preview-regenerate-body = Write a new caption or draw a new image; the other part stays as it is. Any approval is then void: you review and click Publish again.
+preview-regenerate-caption = Regenerate caption
+preview-regenerate-image = Regenerate image
+preview-regenerate-failed = The post could not be sent back for generation. Reload the page and try again.

@@ -145,3 +145,25 @@ posts-not-found-heading = Gönderi bulunamadı
 posts-not-found-body = Gönderileriniz arasında böyle bir gönderi yok. Silinmiş olabilir.
 posts-unavailable-heading = Gönderileriniz yüklenemedi
 posts-unavailable-body = Bizim tarafımızda bir sorun oluştu. Lütfen biraz sonra yeniden deneyin.
+
+# Generation in the background (issue 15): live progress and regenerate
+post-status-generating = Yazılıyor
+post-status-generation-failed = Oluşturulamadı
+post-status-other = Diğer
+generation-step-queued = Sıra bekleniyor…
+generation-step-writing = Açıklama ve etiketler yazılıyor…
+generation-step-moderating = Metin denetleniyor…
+generation-step-drawing = Görsel çiziliyor…
+generation-step-ready = Hazır
+generation-step-failed = Başarısız
+preview-generating-heading = Gönderiniz yazılıyor
+preview-generating-body = Bu genellikle bir dakikadan kısa sürer. Bu sayfadan ayrılabilirsiniz; gönderi listenizde sizi bekler.
+preview-generating-reload = İlerlemeyi yenile
+preview-generation-failed-heading = Gönderi oluşturulamadı
+preview-generation-failed-retryable = Bu gönderi yazılırken bir sorun oluştu. Yeniden deneyin: kotanızdan yalnızca başarılı olursa düşülür.
+preview-generation-failed-final = Bu konu hakkında yazılamadı (reddedildi ya da işaretlendi). Başka bir konuyla yeniden deneyin.
+preview-regenerate-heading = Tam olmadı mı?
+preview-regenerate-body = Yeni bir açıklama yazdırın ya da yeni bir görsel çizdirin; diğer kısım olduğu gibi kalır. Varsa onay geçersiz olur: gönderiyi yeniden inceleyip Yayınla'ya tıklarsınız.
+preview-regenerate-caption = Açıklamayı yeniden oluştur
+preview-regenerate-image = Görseli yeniden oluştur
+preview-regenerate-failed = Gönderi yeniden oluşturulmaya gönderilemedi. Sayfayı yenileyip tekrar deneyin.

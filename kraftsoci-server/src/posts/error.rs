@@ -47,6 +47,9 @@ pub enum PostFlowError {
     /// The post changed between reading and saving it.
     #[error("the post changed concurrently")]
     Changed,
+    /// An `Idempotency-Key` came back with a different request body.
+    #[error("the idempotency key was used for another request")]
+    IdempotencyKeyReused,
     /// The post kept changing over every retry of a click.
     #[error("the post kept changing")]
     KeptChanging,
@@ -229,6 +232,10 @@ impl From<PostFlowError> for ApiError {
             E::Changed => ApiError::conflict(
                 "conflict",
                 "The post changed meanwhile; reload it and try again.",
+            ),
+            E::IdempotencyKeyReused => unprocessable(
+                "idempotency_key_reused",
+                "This Idempotency-Key was already used with a different request; use a new key.",
             ),
             E::KeptChanging => ApiError::conflict(
                 "conflict",

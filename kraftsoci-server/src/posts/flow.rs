@@ -116,6 +116,8 @@ pub struct FlowPorts {
     pub media: Arc<dyn MediaStore>,
     /// Where time comes from.
     pub clock: Arc<dyn Clock>,
+    /// Generation jobs and idempotency keys.
+    pub generation: Arc<dyn crate::store::GenerationQueue>,
 }
 
 impl PostFlow {

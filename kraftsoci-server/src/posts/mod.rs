@@ -12,7 +12,7 @@
 pub mod connect;
 mod error;
 pub mod flow;
-mod generate;
+pub mod generate;
 
 pub use connect::{
     BROWSER_STATE_PREFIX, CallbackParams, ConnectError, ConnectFlow, ConnectPorts, ConnectSettings,
@@ -20,3 +20,4 @@ pub use connect::{
 };
 pub use error::{PostFlowError, publishing_in_progress};
 pub use flow::{Click, EditRequest, FlowPorts, FlowSettings, PostFlow, PostView};
+pub use generate::{GenerationSettled, IDEMPOTENCY_WINDOW, MAX_GENERATION_ATTEMPTS, Parts};

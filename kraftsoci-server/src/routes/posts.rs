@@ -1,21 +1,29 @@
 //! `/v1/posts/*`: the consent-gated flow (P09, P32). Generate a post, preview it, edit it, and
 //! publish it only with the owner's explicit click, which echoes the hash of the content shown.
 
+use std::convert::Infallible;
+use std::time::Duration;
+
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
+use futures::Stream;
 use kraftsoci_core::{
-    AltText, ApiKeyId, Caption, ConnectionId, ContentHash, Hashtag, PostId, PostStatus, Topic,
+    AltText, ApiKeyId, Caption, ConnectionId, ContentHash, GenerationStep, Hashtag, PostId, PostSnapshot,
+    PostStatus, Topic, UserId,
 };
 use serde::{Deserialize, Deserializer, Serialize};
+use sha2::{Digest as _, Sha256};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::error::{ApiError, ErrorBody, Fields};
 use crate::http::{ApiCaller, ClientInfo, Json, Path, PostsPublish, PostsRead, PostsWrite, Query};
-use crate::posts::{Click, EditRequest, PostView};
+use crate::posts::{Click, EditRequest, Parts, PostView};
 use crate::state::AppState;
+use crate::store::IdempotencyRecord;
 
 /// The routes.
 pub fn routes() -> Router<AppState> {
@@ -25,15 +33,20 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/posts/{id}/publish", post(publish))
         .route("/v1/posts/{id}/withdraw", post(withdraw))
         .route("/v1/posts/{id}/consent", get(consent))
+        .route("/v1/posts/{id}/events", get(events))
+        .route("/v1/posts/{id}/regenerate", post(regenerate))
 }
 
 /// The OpenAPI description of these routes.
 #[derive(OpenApi)]
-#[openapi(paths(generate, list, preview, edit, publish, withdraw, remove, consent))]
+#[openapi(paths(
+    generate, list, preview, edit, publish, withdraw, remove, consent, events, regenerate
+))]
 pub struct Doc;
 
 /// What to write about.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"topic": "Our new sourdough, out of the oven at 7", "with_image": true}))]
 pub struct GenerateBody {
     /// The topic (3–500 characters).
     topic: String,
@@ -95,10 +108,16 @@ pub struct JobSummary {
 pub struct PostDto {
     /// The id.
     id: String,
-    /// `ready`, `approved`, `publishing`, `published`, `failed`, `withdrawn` or
-    /// `needs_reconnect`.
+    /// `generating`, `generation_failed`, `ready`, `approved`, `publishing`, `published`,
+    /// `failed`, `withdrawn` or `needs_reconnect`. While `generating`, the content is empty
+    /// (or, when regenerating, the previous one) and `generation_step` says how far it got.
     #[schema(example = "ready")]
     status: &'static str,
+    /// The last step of the post's generation: `queued`, `writing`, `moderating`, `drawing`,
+    /// `ready` or `failed` (`null` for posts generated before generation ran as a job). The
+    /// same steps stream from `GET /v1/posts/{id}/events`.
+    #[schema(example = "ready")]
+    generation_step: Option<&'static str>,
     /// The topic asked for.
     topic: Option<String>,
     /// The caption body.
@@ -132,7 +151,7 @@ pub struct PostDto {
     instagram_media_id: Option<String>,
     /// The post on Instagram (or the sandbox).
     permalink: Option<String>,
-    /// Why publishing failed.
+    /// Why publishing failed, or (in `generation_failed`) why generation failed.
     failure: Option<FailureView>,
     /// Whether this is a sandbox post (offline generator, nothing reaches Instagram).
     sandbox: bool,
@@ -160,6 +179,7 @@ impl PostDto {
         Self {
             id: post.id.to_string(),
             status: post.status.as_str(),
+            generation_step: post.generation_step.map(|s| s.as_str()),
             topic: media.topic,
             caption: post.content.caption.as_str().to_owned(),
             hashtags: post
@@ -371,30 +391,287 @@ pub struct ConsentDto {
     api_key_id: Option<String>,
 }
 
-/// Generates a post (caption, hashtags, alt text and image) in status `ready`. Nothing is
-/// published.
+/// The longest `Idempotency-Key` accepted.
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// How often the events stream reads the stored step. Polling the stored step works across
+/// processes on both engines (the worker may run elsewhere) and keeps a slow client away
+/// from the worker, which only ever writes to the database.
+const EVENTS_POLL: Duration = Duration::from_millis(250);
+
+/// How long one events stream lasts at most; a client reconnects to follow a post longer.
+const EVENTS_MAX: Duration = Duration::from_secs(600);
+
+/// The `Idempotency-Key` header, checked: 1–255 visible ASCII characters.
+fn idempotency_key(
+    headers: &HeaderMap,
+    body: &GenerateBody,
+) -> Result<Option<IdempotencyRecord>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| {
+            !k.is_empty()
+                && k.len() <= MAX_IDEMPOTENCY_KEY
+                && k.bytes().all(|b| b.is_ascii_graphic())
+        })
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_idempotency_key",
+                "The Idempotency-Key header must be 1 to 255 visible ASCII characters.",
+            )
+        })?;
+    // The request as the server understands it: a repeat with the same meaning is the same
+    // request, whatever its JSON spacing.
+    let mut hash = Sha256::new();
+    hash.update(body.topic.trim().as_bytes());
+    hash.update([0, u8::from(body.with_image)]);
+    Ok(Some(IdempotencyRecord {
+        key: key.to_owned(),
+        request_hash: hex::encode(hash.finalize()),
+    }))
+}
+
+/// Starts generating a post (caption, hashtags, alt text and image) and answers at once with
+/// the post in status `generating`; follow it on `GET /v1/posts/{id}/events` or by polling
+/// the post until it is `ready` (or `generation_failed`, with the reason in `failure`).
+/// The quota is reserved now and released if generation fails. Nothing is published.
+///
+/// With an `Idempotency-Key` header, repeating the request within 24 hours answers the same
+/// post (and uses the quota once), even when the repeats are concurrent; the same key with a
+/// different body is refused.
 #[utoipa::path(post, path = "/v1/posts", tag = "posts", security(("bearer" = []), ("api_key" = ["posts:write"])),
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "1–255 visible ASCII characters; the same key within 24 hours answers the same post")),
     request_body = GenerateBody,
     responses(
-        (status = 201, body = PostDto),
-        (status = 401, body = ErrorBody),
-        (status = 402, description = "`quota_exceeded`", body = ErrorBody),
+        (status = 202, description = "Accepted: the post, in `generating` (or the post an earlier request with the same `Idempotency-Key` created)", body = PostDto,
+            headers(("Location" = String, description = "The post's URL"))),
+        (status = 400, description = "`invalid_idempotency_key`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`, `invalid_api_key`", body = ErrorBody),
+        (status = 402, description = "`quota_exceeded`, `subscription_inactive`", body = ErrorBody),
         (status = 403, description = "`processing_restricted`, `api_key_scope_missing`", body = ErrorBody),
-        (status = 422, description = "`profile_required`, `content_flagged`, `content_refused`, invalid topic", body = ErrorBody),
-        (status = 502, description = "`generator_unavailable`", body = ErrorBody),
+        (status = 422, description = "`profile_required`, `idempotency_key_reused`, invalid topic", body = ErrorBody),
     ))]
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 async fn generate(
     State(state): State<AppState>,
     user: ApiCaller<PostsWrite>,
+    headers: HeaderMap,
     Json(body): Json<GenerateBody>,
-) -> Result<(StatusCode, Json<PostDto>), ApiError> {
+) -> Result<(StatusCode, HeaderMap, Json<PostDto>), ApiError> {
+    let key = idempotency_key(&headers, &body)?;
     let topic = Topic::parse(&body.topic)?;
-    let view = state
+    let (view, _created) = state
         .posts
-        .generate(user.id, topic, body.with_image)
+        .generate(user.id, topic, body.with_image, key)
         .await?;
-    Ok((StatusCode::CREATED, Json(PostDto::from_view(&state, view))))
+    let mut answer = HeaderMap::new();
+    if let Ok(location) = HeaderValue::from_str(&format!("/v1/posts/{}", view.post.id)) {
+        answer.insert(header::LOCATION, location);
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        answer,
+        Json(PostDto::from_view(&state, view)),
+    ))
+}
+
+/// Which parts to generate again.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"caption": true, "image": false}))]
+pub struct RegenerateBody {
+    /// A new caption, hashtags and alt text.
+    #[serde(default)]
+    caption: bool,
+    /// A new image.
+    #[serde(default)]
+    image: bool,
+}
+
+/// Generates the caption (with hashtags and alt text), the image, or both again, keeping the
+/// other part: the post goes back through `generating` (follow it as after `POST /v1/posts`).
+/// Any approval is void, because the content hash changes; an approved post is withdrawn
+/// first. The quota counts as for a new post: one post for a caption, one image for an image.
+#[utoipa::path(post, path = "/v1/posts/{id}/regenerate", tag = "posts", security(("bearer" = []), ("api_key" = ["posts:write"])),
+    params(("id" = String, Path, description = "The post's id")), request_body = RegenerateBody,
+    responses(
+        (status = 202, description = "Accepted: the post, in `generating`", body = PostDto),
+        (status = 401, description = "`unauthorized`, `invalid_api_key`", body = ErrorBody),
+        (status = 402, description = "`quota_exceeded`, `subscription_inactive`", body = ErrorBody),
+        (status = 403, description = "`processing_restricted`, `api_key_scope_missing`", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`invalid_state` (generating, approved or waiting for a reconnect: withdraw first), `publishing_started`, `conflict`", body = ErrorBody),
+        (status = 422, description = "neither `caption` nor `image` asked for, `profile_required`", body = ErrorBody),
+    ))]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+async fn regenerate(
+    State(state): State<AppState>,
+    user: ApiCaller<PostsWrite>,
+    Path(id): Path<PostId>,
+    Json(body): Json<RegenerateBody>,
+) -> Result<(StatusCode, Json<PostDto>), ApiError> {
+    if !body.caption && !body.image {
+        return Err(ApiError::invalid_field(
+            "caption",
+            "ask for a new caption, a new image, or both",
+        ));
+    }
+    let parts = Parts {
+        caption: body.caption,
+        image: body.image,
+    };
+    let view = state.posts.regenerate(user.id, id, parts).await?;
+    Ok((StatusCode::ACCEPTED, Json(PostDto::from_view(&state, view))))
+}
+
+/// One event of `GET /v1/posts/{id}/events` (`event: step`, this as `data`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StepEvent {
+    /// The post.
+    post_id: String,
+    /// `queued`, `writing`, `moderating`, `drawing`, then `ready` or `failed`.
+    #[schema(example = "writing")]
+    step: &'static str,
+    /// The post's status.
+    #[schema(example = "generating")]
+    status: &'static str,
+    /// Why generation failed (with `failed`).
+    failure: Option<FailureView>,
+}
+
+/// The step a post is at, for the stream: a post generated before steps were stored, or one
+/// that has moved on (edited, approved, published), reads as done.
+fn step_of(post: &PostSnapshot) -> GenerationStep {
+    match (post.status, post.generation_step) {
+        (PostStatus::Generating, Some(step)) if !step.is_final() => step,
+        (PostStatus::Generating, _) => GenerationStep::Queued,
+        (PostStatus::GenerationFailed, _) => GenerationStep::Failed,
+        _ => GenerationStep::Ready,
+    }
+}
+
+fn step_event(post: &PostSnapshot, step: GenerationStep) -> Event {
+    let data = StepEvent {
+        post_id: post.id.to_string(),
+        step: step.as_str(),
+        status: post.status.as_str(),
+        failure: (step == GenerationStep::Failed)
+            .then_some(post.failure.as_ref())
+            .flatten()
+            .map(|f| FailureView {
+                code: f.code.clone(),
+                message: f.message.clone(),
+                retryable: f.retryable,
+            }),
+    };
+    Event::default()
+        .event("step")
+        .json_data(data)
+        .unwrap_or_else(|_| Event::default().event("step"))
+}
+
+/// Where one events stream stands.
+struct Follow {
+    state: AppState,
+    owner: UserId,
+    post: PostId,
+    last: Option<GenerationStep>,
+    done: bool,
+    until: tokio::time::Instant,
+}
+
+async fn next_step(mut follow: Follow) -> Option<(Result<Event, Infallible>, Follow)> {
+    if follow.done {
+        return None;
+    }
+    loop {
+        let post = match follow
+            .state
+            .stores
+            .posts
+            .post(follow.owner, follow.post)
+            .await
+        {
+            Ok(post) => post,
+            Err(error) => {
+                // Deleted meanwhile, or storage failed: end the stream; the client reads the
+                // post to learn more.
+                tracing::debug!(post = %follow.post, %error, "events stream ends");
+                return None;
+            }
+        };
+        let step = step_of(&post);
+        if follow.last != Some(step) {
+            follow.last = Some(step);
+            follow.done = step.is_final();
+            return Some((Ok(step_event(&post, step)), follow));
+        }
+        if tokio::time::Instant::now() >= follow.until {
+            return None;
+        }
+        tokio::time::sleep(EVENTS_POLL).await;
+    }
+}
+
+/// **Live progress** of a post's generation, as Server-Sent Events (`text/event-stream`).
+///
+/// Each event is `event: step` with a JSON `data` line (`StepEvent`): the current step when
+/// the stream opens, then each new one — `queued`, `writing`, `moderating`, `drawing`, and
+/// finally `ready` or `failed` (with `failure`), after which the stream ends. A post that is
+/// not generating answers its final step at once. Comment lines (`: keep-alive`) keep proxies
+/// from closing an idle stream; a stream lasts at most 10 minutes. Works whichever process
+/// runs the generation worker. Browsers' `EventSource` reconnects when a stream ends: close it
+/// on the final step.
+///
+/// ```text
+/// event: step
+/// data: {"post_id":"…","step":"writing","status":"generating","failure":null}
+///
+/// event: step
+/// data: {"post_id":"…","step":"ready","status":"ready","failure":null}
+/// ```
+#[utoipa::path(get, path = "/v1/posts/{id}/events", tag = "posts", security(("bearer" = []), ("api_key" = ["posts:read"])),
+    params(("id" = String, Path, description = "The post's id")),
+    responses(
+        (status = 200, description = "A stream of `step` events; each `data` is a `StepEvent`", content_type = "text/event-stream", body = StepEvent),
+        (status = 401, description = "`unauthorized`, `invalid_api_key`", body = ErrorBody), (status = 403, description = "`api_key_scope_missing`", body = ErrorBody),
+        (status = 404, description = "No such post, or not the caller's", body = ErrorBody),
+    ))]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+async fn events(
+    State(state): State<AppState>,
+    user: ApiCaller<PostsRead>,
+    Path(id): Path<PostId>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    // Another user's post is a 404 like a missing one, before any stream starts.
+    state.stores.posts.post(user.id, id).await?;
+    Ok(step_stream(state, user.id, id))
+}
+
+/// The events stream of the owner's post `id` (the caller checked that it is theirs); the
+/// web app's progress page uses it too, with the session cookie.
+pub(crate) fn step_stream(
+    state: AppState,
+    owner: UserId,
+    id: PostId,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let follow = Follow {
+        state,
+        owner,
+        post: id,
+        last: None,
+        done: false,
+        until: tokio::time::Instant::now() + EVENTS_MAX,
+    };
+    Sse::new(futures::stream::unfold(follow, next_step)).keep_alive(
+        KeepAlive::new()
+            .interval(Duration::from_secs(15))
+            .text("keep-alive"),
+    )
 }
 
 /// The caller's posts, newest first.
@@ -488,7 +765,7 @@ async fn edit(
     params(("id" = String, Path, description = "The post's id")), request_body = PublishBody,
     responses(
         (status = 202, description = "Approved and queued", body = PostDto),
-        (status = 401, body = ErrorBody),
+        (status = 401, description = "`unauthorized`, `invalid_api_key`", body = ErrorBody),
         (status = 403, description = "`processing_restricted`, `api_key_scope_missing`", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "`content_changed`, `target_changed`, `connection_needs_reconnect`, `publishing_limit_reached`, `publishing_started`", body = ErrorBody),

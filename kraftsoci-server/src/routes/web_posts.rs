@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use crate::http::ClientInfo;
 use crate::i18n;
-use crate::posts::{Click, PostFlowError, PostView};
+use crate::posts::{Click, Parts, PostFlowError, PostView};
 use crate::state::AppState;
 use crate::web::form::{self, FieldErrors, FormError};
 use crate::web::session::Owner;
@@ -43,6 +43,8 @@ pub fn routes() -> Router<AppState> {
         .route("/posts/{id}/edit", axum::routing::post(edit))
         .route("/posts/{id}/publish", axum::routing::post(publish))
         .route("/posts/{id}/withdraw", axum::routing::post(withdraw))
+        .route("/posts/{id}/regenerate", axum::routing::post(regenerate))
+        .route("/posts/{id}/events", get(events))
         .route("/posts/{id}/delete", get(confirm_delete).post(delete))
 }
 
@@ -227,12 +229,13 @@ async fn generate(
         return views::posts::new_invalid(&ctx, form.topic.trim(), with_image, &errors)
             .into_response();
     };
-    match state.posts.generate(owner.user_id, topic, with_image).await {
-        Ok(view) => form::see_other(&format!(
-            "/posts/{}?done={}",
-            view.post.id,
-            Done::Generated.as_str()
-        )),
+    match state
+        .posts
+        .generate(owner.user_id, topic, with_image, None)
+        .await
+    {
+        // The preview shows the progress until the post is ready.
+        Ok((view, _)) => form::see_other(&format!("/posts/{}", view.post.id)),
         Err(error) => {
             log_unexpected(&error, "generate");
             views::posts::new_failed(&ctx, form.topic.trim(), with_image, &error).into_response()
@@ -495,6 +498,80 @@ async fn withdraw(
                 views::posts_preview::refused(&ctx, p, None, &error)
             })
             .await
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RegenerateForm {
+    #[serde(default)]
+    part: String,
+}
+
+/// "Regenerate caption" / "Regenerate image": back through generation, then the preview
+/// shows the progress.
+async fn regenerate(
+    State(state): State<AppState>,
+    owner: Owner,
+    ctx: PageContext,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+    body: Bytes,
+) -> Response {
+    let Ok(id) = raw.parse::<PostId>() else {
+        return views::posts::not_found(&ctx).into_response();
+    };
+    let form = match form::parse::<RegenerateForm>(&ctx, &body) {
+        Ok(form) => form,
+        Err(FormError::Forged(reason)) => {
+            tracing::info!(%reason, "regenerate form refused");
+            return views::errors::form_refused(&ctx, &format!("/posts/{id}")).into_response();
+        }
+        Err(FormError::Malformed(_)) => RegenerateForm::default(),
+    };
+    let parts = match form.part.as_str() {
+        "caption" => Parts {
+            caption: true,
+            image: false,
+        },
+        "image" => Parts {
+            caption: false,
+            image: true,
+        },
+        _ => Parts {
+            caption: true,
+            image: true,
+        },
+    };
+    match state.posts.regenerate(owner.user_id, id, parts).await {
+        Ok(_) => form::see_other(&format!("/posts/{id}")),
+        Err(error) if is_not_found(&error) => views::posts::not_found(&ctx).into_response(),
+        Err(error) => {
+            log_unexpected(&error, "regenerate");
+            with_preview(&state, &ctx, owner.user_id, id, |p| {
+                views::posts_preview::refused(&ctx, p, None, &error)
+            })
+            .await
+        }
+    }
+}
+
+/// The progress of the owner's post as Server-Sent Events (the same stream as
+/// `GET /v1/posts/{id}/events`, with the session cookie); 404 for anyone else's post.
+async fn events(
+    State(state): State<AppState>,
+    owner: Owner,
+    ctx: PageContext,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+) -> Response {
+    let Ok(id) = raw.parse::<PostId>() else {
+        return views::posts::not_found(&ctx).into_response();
+    };
+    match state.stores.posts.post(owner.user_id, id).await {
+        Ok(_) => crate::routes::posts::step_stream(state, owner.user_id, id).into_response(),
+        Err(StoreError::NotFound) => views::posts::not_found(&ctx).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "the progress of a post could not be read");
+            views::posts::unavailable(&ctx).into_response()
         }
     }
 }

@@ -237,6 +237,7 @@ impl ApplicationBuilder {
                 images: Arc::clone(&images),
                 media: Arc::clone(&media),
                 clock: Arc::clone(&clock),
+                generation: Arc::clone(&stores.generation),
             },
             FlowSettings {
                 sandbox: config.sandbox,
@@ -373,6 +374,10 @@ impl Application {
             ),
             false => None,
         };
+        // So does the generation worker (posts in `generating`), under the same switch.
+        let generation = config.worker.enabled.then(|| {
+            crate::worker::GenerationWorker::from_state(&self.state, config.worker.clone()).spawn()
+        });
         // So does the retention sweep (KRAFTSOCI_SWEEP=0 leaves it to a scheduled
         // `kraftsoci-server sweep`).
         let sweep = if config.sweep.enabled {
@@ -408,6 +413,9 @@ impl Application {
             let _ = background_signal.wait_for(|signalled| *signalled).await;
             if let Some(worker) = worker {
                 worker.stop().await;
+            }
+            if let Some(generation) = generation {
+                generation.stop().await;
             }
             if let Some(sweep) = sweep {
                 sweep.stop().await;

@@ -107,3 +107,54 @@ impl WorkerDeps {
         })
     }
 }
+
+impl crate::worker::GenerationWorker {
+    /// Builds the generation worker of a worker process without the HTTP API (`kraftsoci-server
+    /// worker`): the post flow over `stores` with the configured generators, quota and media
+    /// store, as `serve` builds it.
+    ///
+    /// # Errors
+    /// [`Error::Setup`] for the media store, the generators or billing.
+    pub fn from_config(
+        config: &Config,
+        stores: &store::Stores,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, Error> {
+        use crate::posts::{FlowPorts, FlowSettings, PostFlow};
+        let setup = |what: &'static str| move |source: anyhow::Error| Error::Setup { what, source };
+        let media = crate::media::from_config(&config.media_url).map_err(setup("media store"))?;
+        let (generator, images) = providers::generators(config).map_err(setup("generators"))?;
+        let billing = crate::billing::Billing::from_config(
+            config,
+            Arc::clone(&stores.billing),
+            Arc::clone(&stores.quota),
+            Arc::clone(&stores.intents),
+            Arc::clone(&clock),
+        )
+        .map_err(|e| setup("billing")(e.into()))?;
+        let flow = Arc::new(PostFlow::new(
+            FlowPorts {
+                posts: Arc::clone(&stores.posts),
+                accounts: Arc::clone(&stores.accounts),
+                profiles: Arc::clone(&stores.profiles),
+                connections: Arc::clone(&stores.connections),
+                entitlements: billing.entitlements(),
+                generator,
+                images,
+                media,
+                clock: Arc::clone(&clock),
+                generation: Arc::clone(&stores.generation),
+            },
+            FlowSettings {
+                sandbox: config.sandbox,
+                daily_publish_limit: config.daily_publish_limit,
+            },
+        ));
+        Ok(Self::new(
+            flow,
+            Arc::clone(&stores.generation),
+            clock,
+            config.worker.clone(),
+        ))
+    }
+}

@@ -120,6 +120,8 @@ pub struct Stores {
     pub api_keys: Arc<dyn ApiKeyStore>,
     /// What `/metrics` reads from the database.
     pub operations: Arc<dyn OperationsStore>,
+    /// Generation jobs and the idempotency keys of post creation.
+    pub generation: Arc<dyn GenerationQueue>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -154,6 +156,7 @@ impl Stores {
             + ErasureTaskStore
             + ApiKeyStore
             + OperationsStore
+            + GenerationQueue
             + 'static,
     {
         let store = Arc::new(store);
@@ -177,6 +180,7 @@ impl Stores {
             erasure_tasks: store.clone(),
             api_keys: store.clone(),
             operations: store.clone(),
+            generation: store.clone(),
             sandbox: store,
         }
     }

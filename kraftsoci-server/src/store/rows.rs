@@ -10,8 +10,8 @@ use kraftsoci_core::ports::{
 };
 use kraftsoci_core::{
     AltText, ApiKeyId, BusinessDescription, BusinessName, BusinessProfile, Caption, ConnectionId,
-    ConsentReceipt, ContentHash, Email, Hashtag, IgUserId, Language, MediaDigest, MediaKind,
-    Objections, ParseError, PersonName, PostContent, PostId, PostSnapshot, PostStatus,
+    ConsentReceipt, ContentHash, Email, GenerationStep, Hashtag, IgUserId, Language, MediaDigest,
+    MediaKind, Objections, ParseError, PersonName, PostContent, PostId, PostSnapshot, PostStatus,
     PublishFailure, Restrictions, Sector, StoreError, TargetAudience, Tone, UserId,
 };
 
@@ -173,6 +173,7 @@ pub(crate) struct PostRow {
     failure_code: Option<String>,
     failure_message: Option<String>,
     failure_retryable: Option<bool>,
+    generation_step: Option<String>,
     c_user_id: Option<Id>,
     c_content_hash: Option<String>,
     c_target_ig_user_id: Option<String>,
@@ -256,6 +257,12 @@ impl TryFrom<PostRow> for PostSnapshot {
             instagram_media_id: row.instagram_media_id,
             permalink: row.permalink,
             failure,
+            generation_step: row
+                .generation_step
+                .as_deref()
+                .map(GenerationStep::parse)
+                .transpose()
+                .map_err(&bad)?,
         })
     }
 }

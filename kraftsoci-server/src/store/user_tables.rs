@@ -210,8 +210,46 @@ pub const USER_TABLES: &[UserTable] = &[
             col("failure_code", Text),
             col("failure_message", Text),
             col("failure_retryable", Boolean),
+            col("generation_step", Text),
         ],
         withheld: &[],
+        erasure: Erasure::Delete,
+    },
+    UserTable {
+        name: "generation_jobs",
+        owner: "owner_id = $1",
+        key: col("id", Id),
+        columns: &[
+            col("id", Id),
+            col("post_id", Id),
+            col("owner_id", Id),
+            col("topic", Text),
+            col("caption", Boolean),
+            col("image", Boolean),
+            col("state", Text),
+            col("attempts", Integer),
+            col("run_after", Time),
+            col("last_error", Text),
+            col("created_at", Time),
+            col("updated_at", Time),
+        ],
+        // Which worker holds the job, until when, and the quota reservations it will commit
+        // or release: queue bookkeeping.
+        withheld: &["locked_by", "lease_until", "reservations"],
+        erasure: Erasure::Delete,
+    },
+    UserTable {
+        name: "idempotency_keys",
+        owner: "owner_id = $1",
+        key: col("key", Text),
+        columns: &[
+            col("owner_id", Id),
+            col("post_id", Id),
+            col("created_at", Time),
+        ],
+        // The key is the client's own retry token and the hash only tells one request body
+        // from another: bookkeeping, kept at most 24 hours.
+        withheld: &["key", "request_hash"],
         erasure: Erasure::Delete,
     },
     UserTable {

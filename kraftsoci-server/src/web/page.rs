@@ -14,8 +14,8 @@ use super::PageContext;
 /// origin, no inline script or style runs, forms post only here, and no one may frame the
 /// page (a deletion or Publish button must not be clickjackable) or rebase its links.
 pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-                            img-src 'self'; form-action 'self'; frame-ancestors 'none'; \
-                            base-uri 'none'";
+                            img-src 'self'; connect-src 'self'; form-action 'self'; \
+                            frame-ancestors 'none'; base-uri 'none'";
 
 /// What a page may use of the browser's features: none of the powerful ones.
 const PERMISSIONS_POLICY: &str = "camera=(), microphone=(), geolocation=(), payment=(), usb=()";

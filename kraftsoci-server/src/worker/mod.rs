@@ -45,6 +45,7 @@
 //! # }
 //! ```
 
+mod generation;
 mod lease;
 mod links;
 mod probe;
@@ -61,6 +62,9 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 pub use crate::config::WorkerConfig;
+pub use generation::{
+    GenerationReport, GenerationWorker, GenerationWorkerHandle, on_generation_settled,
+};
 pub use probe::{DEFAULT_PROBE_TIMEOUT, HttpMediaProbe};
 pub use runner::{CONSENT_MISMATCH, RETRIES_EXHAUSTED};
 

@@ -75,10 +75,9 @@ impl Worker {
                 let until = after(now, self.inner.config.recheck);
                 return self.wait(job, WaitReason::Reconnect, until, None).await;
             }
-            PostStatus::Ready
-            | PostStatus::Withdrawn
-            | PostStatus::Published
-            | PostStatus::Failed => {
+            // Generating and generation_failed posts were never approved; a status a later core
+            // adds is treated as nothing to publish, never as a go-ahead.
+            _ => {
                 // The approval was withdrawn or voided by an edit, or the post is finished:
                 // there is nothing left to publish (P09).
                 return self

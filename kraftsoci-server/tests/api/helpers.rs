@@ -155,6 +155,50 @@ pub fn signup_body(email: &str) -> Value {
 }
 
 impl TestApp {
+    /// Where the image of the owner's post is kept (generation names it per claim).
+    pub async fn image_key(
+        &self,
+        owner: kraftsoci_core::UserId,
+        post: &str,
+    ) -> kraftsoci_core::ports::MediaKey {
+        let id: kraftsoci_core::PostId = post.parse().unwrap();
+        self.state
+            .stores
+            .posts
+            .post_media(owner, &[id])
+            .await
+            .unwrap()
+            .pop()
+            .and_then(|(_, media)| media.image)
+            .expect("the post has an image")
+            .key
+    }
+
+    /// Runs a generation worker until no job is due, then waits until no post is generating
+    /// (a server whose own worker runs may have taken the jobs); the reports of this worker.
+    pub async fn run_generation(&self) -> Vec<kraftsoci_server::worker::GenerationReport> {
+        let worker = kraftsoci_server::worker::GenerationWorker::from_state(
+            &self.state,
+            kraftsoci_server::worker::WorkerConfig::default(),
+        );
+        let mut reports = Vec::new();
+        while let Some(report) = worker.run_once().await.unwrap() {
+            reports.push(report);
+        }
+        // Bounded: the test fails rather than hangs.
+        for _ in 0..3000 {
+            let generating = self
+                .db
+                .count("SELECT COUNT(*) FROM generation_jobs".to_owned())
+                .await;
+            if generating == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        reports
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

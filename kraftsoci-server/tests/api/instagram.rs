@@ -608,7 +608,7 @@ async fn the_sandbox_publisher_runs_the_container_lifecycle_and_publishes_once()
     let flow = app.flow_user("ada@example.com").await;
     let post = app.generated(&flow.user.access).await;
     let owner: UserId = flow.user.id.parse().unwrap();
-    let key = MediaKey::new(owner, &format!("{}.jpg", post["id"].as_str().unwrap())).unwrap();
+    let key = app.image_key(owner, post["id"].as_str().unwrap()).await;
     let account = PublishAccount {
         ig_user_id: IgUserId::parse(&flow.ig_user_id).unwrap(),
         access_token: SecretString::from("sandbox-token"),
@@ -690,7 +690,7 @@ async fn the_sandbox_publisher_refuses_foreign_expired_or_missing_media_and_real
     let flow = app.flow_user("ada@example.com").await;
     let post = app.generated(&flow.user.access).await;
     let owner: UserId = flow.user.id.parse().unwrap();
-    let key = MediaKey::new(owner, &format!("{}.jpg", post["id"].as_str().unwrap())).unwrap();
+    let key = app.image_key(owner, post["id"].as_str().unwrap()).await;
     let account = PublishAccount {
         ig_user_id: IgUserId::parse(&flow.ig_user_id).unwrap(),
         access_token: SecretString::from("sandbox-token"),
@@ -763,7 +763,7 @@ async fn the_sandbox_publisher_stops_at_its_daily_quota() {
     let flow = app.flow_user("ada@example.com").await;
     let post = app.generated(&flow.user.access).await;
     let owner: UserId = flow.user.id.parse().unwrap();
-    let key = MediaKey::new(owner, &format!("{}.jpg", post["id"].as_str().unwrap())).unwrap();
+    let key = app.image_key(owner, post["id"].as_str().unwrap()).await;
     let account = PublishAccount {
         ig_user_id: IgUserId::parse(&flow.ig_user_id).unwrap(),
         access_token: SecretString::from("sandbox-token"),

@@ -15,6 +15,7 @@ mod breach;
 mod burst;
 mod closure;
 mod connections;
+mod generation;
 mod health;
 mod helpers;
 mod hygiene;

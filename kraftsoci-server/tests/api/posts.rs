@@ -102,25 +102,35 @@ impl TestApp {
         }
     }
 
+    /// `POST /v1/posts`; when it is accepted (202), runs the generation worker until the
+    /// queue is empty and answers the post as it is then (`ready` or `generation_failed`).
     pub async fn generate(&self, access: &str, topic: &str) -> (StatusCode, Value) {
-        parts(
-            self.call(
-                Method::POST,
-                "/v1/posts",
-                access,
-                Some(&json!({"topic": topic})),
-            )
-            .await,
-        )
-        .await
+        self.generate_body(access, &json!({"topic": topic})).await
     }
 
-    /// Generates a post and returns it (asserting 201).
+    /// As [`TestApp::generate`], with a whole request body.
+    pub async fn generate_body(&self, access: &str, body: &Value) -> (StatusCode, Value) {
+        let (status, post) = parts(
+            self.call(Method::POST, "/v1/posts", access, Some(body))
+                .await,
+        )
+        .await;
+        if status != StatusCode::ACCEPTED {
+            return (status, post);
+        }
+        assert_eq!(post["status"], "generating", "{post}");
+        self.run_generation().await;
+        let (_, settled) = self.get_post(access, id(&post)).await;
+        (status, settled)
+    }
+
+    /// Generates a post and returns it (asserting 202, then `ready`).
     pub async fn generated(&self, access: &str) -> Value {
         let (status, post) = self
             .generate(access, "Our new sourdough, out of the oven at 7")
             .await;
-        assert_eq!(status, StatusCode::CREATED, "{post}");
+        assert_eq!(status, StatusCode::ACCEPTED, "{post}");
+        assert_eq!(post["status"], "ready", "{post}");
         post
     }
 
@@ -422,7 +432,8 @@ async fn used(
 }
 
 #[tokio::test]
-async fn an_openai_failure_is_502_and_gives_the_reserved_quota_back() {
+async fn an_openai_failure_past_its_retries_fails_the_generation_and_gives_the_reserved_quota_back()
+{
     let (app, openai) = spawn_with_openai().await;
     let user = app.profiled_user("ada@example.com").await;
     Mock::given(method("POST"))
@@ -432,22 +443,25 @@ async fn an_openai_failure_is_502_and_gives_the_reserved_quota_back() {
         .await;
 
     let (status, body) = app.generate(&user.access, "Our new sourdough").await;
-    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
-    assert_eq!(code(&body), "generator_unavailable");
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["status"], "generation_failed", "{body}");
+    assert_eq!(body["generation_step"], "failed");
+    assert_eq!(body["failure"]["code"], "generator_unavailable");
+    assert_eq!(body["failure"]["retryable"], true);
     assert!(
         !body.to_string().contains("exploded"),
-        "no upstream body in errors"
+        "no upstream body in the failure"
     );
     assert_eq!(used(&app, &openai.ledger, &user, QuotaKind::Posts).await, 0);
     assert_eq!(
         used(&app, &openai.ledger, &user, QuotaKind::Images).await,
         0
     );
-    assert_eq!(app.count("posts").await, 0);
+    assert_eq!(app.count("generation_jobs").await, 0, "the job is settled");
 }
 
 #[tokio::test]
-async fn a_successful_generation_keeps_its_quota_and_a_refusal_is_422_and_gives_it_back() {
+async fn a_successful_generation_keeps_its_quota_and_a_refusal_fails_it_and_gives_it_back() {
     let (app, openai) = spawn_with_openai().await;
     let user = app.profiled_user("ada@example.com").await;
     Mock::given(method("POST"))
@@ -485,8 +499,10 @@ async fn a_successful_generation_keeps_its_quota_and_a_refusal_is_422_and_gives_
     let (status, body) = app
         .generate(&user.access, "Something the model refuses")
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(code(&body), "content_refused");
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["status"], "generation_failed", "{body}");
+    assert_eq!(body["failure"]["code"], "content_refused");
+    assert_eq!(body["failure"]["retryable"], false);
     assert_eq!(used(&app, &openai.ledger, &user, QuotaKind::Posts).await, 1);
 }
 
@@ -764,17 +780,14 @@ async fn withdrawing_is_refused_while_the_worker_holds_the_job() {
 async fn preflight_refuses_a_post_without_an_image_and_an_account_that_needs_reconnecting() {
     let app = spawn_app().await;
     let flow = app.flow_user("ada@example.com").await;
-    let (status, text_only) = parts(
-        app.call(
-            Method::POST,
-            "/v1/posts",
+    let (status, text_only) = app
+        .generate_body(
             &flow.user.access,
-            Some(&json!({"topic": "A text-only thought", "with_image": false})),
+            &json!({"topic": "A text-only thought", "with_image": false}),
         )
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{text_only}");
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{text_only}");
+    assert_eq!(text_only["status"], "ready", "{text_only}");
     assert_eq!(text_only["image_url"], Value::Null);
     let (status, body) = app
         .click_publish(&flow.user.access, &text_only, &flow.account_id)
@@ -882,6 +895,9 @@ async fn deleting_a_post_removes_its_row_receipts_job_and_image_bytes() {
         app.client.get(&image_url).send().await.unwrap().status(),
         StatusCode::OK
     );
+    let key = app
+        .image_key(flow.user.id.parse().unwrap(), id(&post))
+        .await;
 
     let (status, _) = app.delete_post(&flow.user.access, id(&post)).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
@@ -892,11 +908,6 @@ async fn deleting_a_post_removes_its_row_receipts_job_and_image_bytes() {
         app.client.get(&image_url).send().await.unwrap().status(),
         StatusCode::NOT_FOUND
     );
-    let key = kraftsoci_core::ports::MediaKey::new(
-        flow.user.id.parse().unwrap(),
-        &format!("{}.jpg", id(&post)),
-    )
-    .unwrap();
     assert_eq!(
         app.state.media.get(&key).await.unwrap(),
         None,

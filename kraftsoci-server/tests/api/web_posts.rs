@@ -51,7 +51,7 @@ fn location(response: &reqwest::Response) -> String {
     response.headers()[LOCATION].to_str().unwrap().to_owned()
 }
 
-/// Generates a post through the topic form and returns its id.
+/// Generates a post through the topic form, runs the generation worker, and returns its id.
 async fn generate(app: &TestApp, owner: &Signed, topic: &str) -> String {
     let response = owner
         .post(
@@ -64,9 +64,11 @@ async fn generate(app: &TestApp, owner: &Signed, topic: &str) -> String {
     let to = location(&response);
     let id = to
         .strip_prefix("/posts/")
-        .and_then(|rest| rest.strip_suffix("?done=generated"))
-        .unwrap_or_else(|| panic!("{to}"));
-    id.to_owned()
+        .filter(|rest| !rest.contains('?'))
+        .unwrap_or_else(|| panic!("{to}"))
+        .to_owned();
+    app.run_generation().await;
+    id
 }
 
 async fn status_of(app: &TestApp, owner: &Signed, id: &str) -> String {
@@ -497,7 +499,7 @@ impl kraftsoci_core::ports::ContentGenerator for Down {
 }
 
 #[tokio::test]
-async fn a_generator_failure_reads_plainly_keeps_the_topic_and_saves_nothing() {
+async fn a_generator_failure_reads_plainly_on_the_preview_keeps_the_topic_and_uses_no_quota() {
     let app = crate::helpers::spawn_app_built(
         |_| {},
         |builder| builder.generator(std::sync::Arc::new(Down)),
@@ -514,18 +516,31 @@ async fn a_generator_failure_reads_plainly_keeps_the_topic_and_saves_nothing() {
             ],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
-    let html = response.text().await.unwrap();
-    assert!(html.contains("The writing service did not answer properly."));
-    assert!(html.contains(">Kadıköy market day specials</textarea>"));
-    assert!(html.contains(
-        "id=\"with_image\" name=\"with_image\" type=\"checkbox\" value=\"true\" checked"
-    ));
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let to = location(&response);
+    // While it is written, the preview shows the progress and a refresh link (no script
+    // needed), and the script's event stream address.
+    let (status, html, _) = owner.get(&app, &to).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Your post is being written"), "{html}");
+    assert!(html.contains(&format!("data-events=\"{to}/events\"")));
+    assert!(html.contains("Refresh the progress"));
+
+    app.run_generation().await;
+    let (status, html, _) = owner.get(&app, &to).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("The post could not be generated"), "{html}");
+    assert!(html.contains("Something went wrong while writing this post."));
+    assert!(
+        html.contains("Kadıköy market day specials"),
+        "the topic is kept"
+    );
+    assert!(html.contains("Regenerate caption"), "it can be tried again");
     assert!(
         !html.contains("exploded") && !html.contains("openai"),
         "no upstream detail"
     );
-    assert_eq!(app.count("posts").await, 0);
+    assert_eq!(app.count("quota_reservations").await, 0);
 }
 
 #[tokio::test]
@@ -573,6 +588,7 @@ async fn a_post_without_an_image_says_so_and_its_publish_is_refused_plainly() {
         .post(&app, "/posts/new", &[("topic", "Words only, no picture")])
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    app.run_generation().await;
     let id = location(&response)
         .trim_start_matches("/posts/")
         .split('?')
@@ -601,4 +617,62 @@ async fn a_post_without_an_image_says_so_and_its_publish_is_refused_plainly() {
             .contains("image cannot be published")
     );
     assert_eq!(app.count("publish_jobs").await, 0);
+}
+
+#[tokio::test]
+async fn regenerate_image_from_the_preview_keeps_the_caption_and_a_form_without_its_token_is_refused()
+ {
+    let app = spawn_app().await;
+    let owner = app.signed_owner("ada@example.com").await;
+    let id = generate(&app, &owner, "Simit and tea for the commute").await;
+    let (_, before) = app.get_post(&owner.flow.user.access, &id).await;
+    let (_, html, _) = owner.get(&app, &format!("/posts/{id}")).await;
+    assert!(html.contains("Regenerate caption") && html.contains("Regenerate image"));
+
+    // Without the form token nothing happens.
+    let forged = post_page(
+        &app,
+        &format!("/posts/{id}/regenerate"),
+        &owner.browser.cookie,
+        &[("part", "image")],
+    )
+    .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(status_of(&app, &owner, &id).await, "ready");
+
+    let response = owner
+        .post(
+            &app,
+            &format!("/posts/{id}/regenerate"),
+            &[("part", "image")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), format!("/posts/{id}"));
+    assert_eq!(status_of(&app, &owner, &id).await, "generating");
+    let (_, html, _) = owner.get(&app, &format!("/posts/{id}")).await;
+    assert!(html.contains("Your post is being written"));
+    assert!(!html.contains(&format!("action=\"/posts/{id}/publish\"")));
+
+    app.run_generation().await;
+    let (_, after) = app.get_post(&owner.flow.user.access, &id).await;
+    assert_eq!(after["status"], "ready");
+    assert_eq!(after["caption"], before["caption"], "the caption is kept");
+    // The offline generator draws the same picture for the same prompt, but it is a new image,
+    // stored anew.
+    let path = |post: &serde_json::Value| {
+        post["image_url"]
+            .as_str()
+            .unwrap()
+            .split('?')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    assert_ne!(path(&after), path(&before));
+
+    // Another owner's progress stream is a 404 page.
+    let eve = app.signed_owner("eve@example.com").await;
+    let (status, _, _) = eve.get(&app, &format!("/posts/{id}/events")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

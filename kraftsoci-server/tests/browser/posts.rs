@@ -3,13 +3,18 @@
 //! form refused after an edit elsewhere, publish and watch the page follow the status to the
 //! permalink; in Turkish, schedule and withdraw from the calendar.
 
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use kraftsoci_core::ports::{GeneratedImage, GenerationError, GenerationRequest, ImageGenerator};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tokio::sync::Semaphore;
 
 use crate::harness::{
     Browser, Language, click, fill, left, network, open, screenshot, sign_in, text, wait_for,
 };
-use crate::helpers::{PASSWORD, TestApp, parts, spawn_app, spawn_app_with};
+use crate::helpers::{PASSWORD, TestApp, parts, spawn_app, spawn_app_built};
 
 /// The public URL test servers hand out links under.
 const PUBLIC_URL: &str = "http://127.0.0.1:8080";
@@ -75,12 +80,39 @@ async fn value_of(browser: &fantoccini::Client, css: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The offline image generator behind a gate the test opens: the post stays at `drawing`
+/// until the browser has shown the progress.
+struct Gated {
+    gate: Arc<Semaphore>,
+    inner: kraftsoci_ai::OfflineGenerator,
+}
+
+#[async_trait]
+impl ImageGenerator for Gated {
+    async fn generate_image(
+        &self,
+        request: &GenerationRequest,
+        image_prompt: &str,
+    ) -> Result<GeneratedImage, GenerationError> {
+        let _pass = self.gate.acquire().await.expect("the gate stays open");
+        self.inner.generate_image(request, image_prompt).await
+    }
+}
+
 #[tokio::test]
 async fn an_owner_generates_sees_a_stale_publish_refused_publishes_and_reaches_the_permalink() {
-    let app = spawn_app_with(|config| {
-        config.worker.enabled = true;
-        config.worker.poll_interval = std::time::Duration::from_millis(20);
-    })
+    let gate = Arc::new(Semaphore::new(0));
+    let images = Arc::new(Gated {
+        gate: Arc::clone(&gate),
+        inner: kraftsoci_ai::OfflineGenerator::new(),
+    });
+    let app = spawn_app_built(
+        |config| {
+            config.worker.enabled = true;
+            config.worker.poll_interval = std::time::Duration::from_millis(20);
+        },
+        move |builder| builder.images(images),
+    )
     .await;
     let (access, _) = owner_with_account(&app, "ada@example.com", "en").await;
     let base = app.address.clone();
@@ -106,8 +138,29 @@ async fn an_owner_generates_sees_a_stale_publish_refused_publishes_and_reaches_t
         screenshot(&browser, "post-new-en", 1280).await;
         click(&browser, "form[action='/posts/new'] button[type=submit]").await;
         let landed = left(&browser, "/posts/new").await;
-        assert!(landed.ends_with("?done=generated"), "{landed}");
+        // The post is being generated: the page follows its steps live (posts.js on the event
+        // stream) while the image is drawn, and shows the preview by itself once it is ready.
+        wait_for(&browser, "#generation").await;
+        assert_eq!(text(&browser, "#post-status").await, "Being written");
+        let mut step = String::new();
+        for _ in 0..300 {
+            step = text(&browser, "#generation-step").await;
+            if step == "Drawing the image…" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(step, "Drawing the image…");
+        screenshot(&browser, "post-generating-en", 1280).await;
+        gate.add_permits(1);
         wait_for(&browser, ".ig-post img.ig-image").await;
+        assert!(
+            browser
+                .find(fantoccini::Locator::Css("#generation"))
+                .await
+                .is_err(),
+            "the progress is gone once the post is ready"
+        );
         assert_eq!(text(&browser, ".ig-account").await, "Sandbox Page");
         screenshot(&browser, "post-preview-en", 1280).await;
         screenshot(&browser, "post-preview-en-mobile", 390).await;
@@ -201,8 +254,9 @@ async fn a_turkish_owner_schedules_a_post_and_withdraws_it_from_the_calendar() {
             .unwrap(),
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "{post}");
+    assert_eq!(status, StatusCode::ACCEPTED, "{post}");
     let id = post["id"].as_str().unwrap().to_owned();
+    app.run_generation().await;
     let istanbul = chrono_tz::Europe::Istanbul;
     let tomorrow = (app.state.clock.now().with_timezone(&istanbul) + chrono::Duration::days(1))
         .date_naive()

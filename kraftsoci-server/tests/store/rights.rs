@@ -309,7 +309,8 @@ pub async fn an_open_account_is_never_purged(db: &TestDb) {
             "SELECT COUNT(*) FROM posts WHERE owner_id = '{user}'"
         ))
         .await,
-        1
+        2,
+        "the seeded posts: one ready and approved, one being generated"
     );
     // An account that is gone already is fine: another replica purged it.
     assert_eq!(

@@ -16,8 +16,8 @@ use kraftsoci_core::{
 use kraftsoci_server::auth::TokenHash;
 use kraftsoci_server::config::Backend;
 use kraftsoci_server::store::{
-    ApiKeyRecord, KeyCreation, MetaDeletion, MetaDeletionStatus, NewApiKey, NewNotice,
-    NewOAuthState, NewRefreshToken, Stores,
+    ApiKeyRecord, GenerationSpec, IdempotencyRecord, KeyCreation, MetaDeletion, MetaDeletionStatus,
+    NewApiKey, NewNotice, NewOAuthState, NewRefreshToken, Stores,
 };
 use secrecy::SecretString;
 
@@ -198,6 +198,32 @@ pub async fn seed(
          '{{\"step\":\"approved\"}}', '{t}')"
     ))
     .await;
+    // A second post, still being generated, with its job and the idempotency key that
+    // created it.
+    let generating = Post::generating(user, now);
+    store
+        .generation
+        .create_generating(
+            generating.snapshot(),
+            &PostMedia {
+                topic: Some("Simit and tea for the commute".to_owned()),
+                image: None,
+                sandbox: false,
+            },
+            &GenerationSpec {
+                topic: "Simit and tea for the commute".to_owned(),
+                caption: true,
+                image: true,
+                reservations: Vec::new(),
+            },
+            Some(&IdempotencyRecord {
+                key: "seeded-create-key".to_owned(),
+                request_hash: "0".repeat(64),
+            }),
+            now - Duration::hours(24),
+        )
+        .await
+        .unwrap();
     db.exec(format!(
         "INSERT INTO sandbox_containers (id, ig_user_id, owner_id, kind, caption, item_count, \
          status, created_at) VALUES ('sandbox-container-{}', 'sandbox-1', '{user}', 'image', \

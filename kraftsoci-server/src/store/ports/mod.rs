@@ -8,6 +8,7 @@ mod api_key_store;
 mod auth_store;
 mod billing_intent_store;
 mod erasure_task_store;
+mod generation_queue;
 mod oauth_state_store;
 mod operations_store;
 mod policy_store;
@@ -24,6 +25,9 @@ pub use billing_intent_store::{
     BillingIntent, BillingIntentStore, IntentKind, IntentOutcome, NewIntent,
 };
 pub use erasure_task_store::{ErasureTaskStore, PendingBillingStop, PurgeFailure};
+pub use generation_queue::{
+    ClaimedGeneration, Created, GenerationLease, GenerationQueue, GenerationSpec, IdempotencyRecord,
+};
 pub use oauth_state_store::{NewOAuthState, OAuthStateStore};
 pub use operations_store::{OperationalCounts, OperationsStore, PoolStats};
 pub use policy_store::{NewNotice, Notice, NoticeDelivery, PolicyStore, PolicyVersion, Recipient};

@@ -38,7 +38,7 @@ macro_rules! post_select {
         "SELECT p.id, p.owner_id, p.caption, p.hashtags, p.alt_text, p.media_kind, \
          p.media_digests, p.target_ig_user_id, p.status, p.created_at, p.updated_at, \
          p.published_at, p.instagram_media_id, p.permalink, p.failure_code, p.failure_message, \
-         p.failure_retryable, c.user_id AS c_user_id, c.content_hash AS c_content_hash, \
+         p.failure_retryable, p.generation_step, c.user_id AS c_user_id, c.content_hash AS c_content_hash, \
          c.target_ig_user_id AS c_target_ig_user_id, c.approved_at AS c_approved_at, \
          c.ip AS c_ip, c.user_agent AS c_user_agent, c.scheduled_for AS c_scheduled_for, \
          c.api_key_id AS c_api_key_id \
@@ -53,6 +53,7 @@ mod billing_intent_store;
 mod billing_store;
 mod connection_store;
 mod erasure_task_store;
+mod generation_queue;
 mod oauth_state_store;
 mod operations_store;
 mod policy_store;

@@ -36,7 +36,7 @@ fn bind_content<'q>(query: Query<'q>, content: &PostContent) -> Result<Query<'q>
 
 /// Binds the columns a lifecycle transition changes, in this order: `status, updated_at,
 /// published_at, instagram_media_id, permalink, failure_code, failure_message,
-/// failure_retryable`.
+/// failure_retryable, generation_step`.
 fn bind_state<'q>(query: Query<'q>, post: &PostSnapshot) -> Query<'q> {
     let failure = post.failure.as_ref();
     query
@@ -48,9 +48,10 @@ fn bind_state<'q>(query: Query<'q>, post: &PostSnapshot) -> Query<'q> {
         .bind(failure.map(|f| f.code.as_str()))
         .bind(failure.map(|f| f.message.as_str()))
         .bind(failure.map(|f| f.retryable))
+        .bind(post.generation_step.map(|s| s.as_str()))
 }
 
-async fn insert_post(
+pub(super) async fn insert_post(
     conn: &mut Conn,
     post: &PostSnapshot,
     media: &PostMedia,
@@ -59,8 +60,8 @@ async fn insert_post(
     let query = sqlx::query::<Db>(
         "INSERT INTO posts (id, owner_id, caption, hashtags, alt_text, media_kind, \
          media_digests, target_ig_user_id, status, created_at, updated_at, topic, image_key, \
-         image_width, image_height, sandbox) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+         image_width, image_height, sandbox, generation_step) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(Id::from(post.id))
     .bind(Id::from(post.owner));
@@ -73,13 +74,14 @@ async fn insert_post(
         .bind(image.map(|i| small(i.width)).transpose()?)
         .bind(image.map(|i| small(i.height)).transpose()?)
         .bind(media.sandbox)
+        .bind(post.generation_step.map(|s| s.as_str()))
         .execute(conn)
         .await
         .map_err(db_error)?;
     Ok(())
 }
 
-async fn select_post(
+pub(super) async fn select_post(
     conn: &mut Conn,
     owner: UserId,
     id: PostId,
@@ -206,7 +208,7 @@ pub(super) async fn update_post(conn: &mut Conn, update: &PostUpdate) -> Result<
         "UPDATE posts SET caption = $4, hashtags = $5, alt_text = $6, media_kind = $7, \
          media_digests = $8, target_ig_user_id = $9, status = $10, updated_at = $11, \
          published_at = $12, instagram_media_id = $13, permalink = $14, failure_code = $15, \
-         failure_message = $16, failure_retryable = $17 \
+         failure_message = $16, failure_retryable = $17, generation_step = $18 \
          WHERE id = $1 AND owner_id = $2 AND updated_at = $3",
     )
     .bind(Id::from(post.id))
@@ -233,7 +235,8 @@ pub(super) async fn update_post_state(
     let query = sqlx::query::<Db>(
         "UPDATE posts SET status = $4, updated_at = $5, published_at = $6, \
          instagram_media_id = $7, permalink = $8, failure_code = $9, failure_message = $10, \
-         failure_retryable = $11 WHERE id = $1 AND owner_id = $2 AND updated_at = $3",
+         failure_retryable = $11, generation_step = $12 \
+         WHERE id = $1 AND owner_id = $2 AND updated_at = $3",
     )
     .bind(Id::from(post.id))
     .bind(Id::from(post.owner))

@@ -48,6 +48,10 @@ pub fn badge(ctx: &PageContext, status: PostStatus, scheduled: bool) -> Badge {
         PostStatus::Failed => ("post-status-failed", Tone::Danger),
         PostStatus::Withdrawn => ("post-status-withdrawn", Tone::Neutral),
         PostStatus::NeedsReconnect => ("post-status-needs-reconnect", Tone::Danger),
+        PostStatus::Generating => ("post-status-generating", Tone::Progress),
+        PostStatus::GenerationFailed => ("post-status-generation-failed", Tone::Danger),
+        // A status a later core adds: shown by its stable name until it has words.
+        _ => ("post-status-other", Tone::Neutral),
     };
     Badge {
         label: ctx.t(key),

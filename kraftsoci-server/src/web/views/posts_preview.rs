@@ -9,7 +9,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use kraftsoci_core::PostStatus;
+use kraftsoci_core::{GenerationStep, PostStatus};
 
 use super::posts::{Badge, Shown, badge};
 use super::{Alert, Tone};
@@ -150,6 +150,34 @@ struct Receipt {
     hash: String,
 }
 
+/// The live progress of a post being generated.
+struct Generating {
+    /// The words for the step the post is at.
+    step: String,
+    /// The words for every step, for the script to show as the events come.
+    steps: Vec<(&'static str, String)>,
+}
+
+impl Generating {
+    fn of(ctx: &PageContext, step: Option<GenerationStep>) -> Self {
+        let key = |step: GenerationStep| match step {
+            GenerationStep::Writing => "generation-step-writing",
+            GenerationStep::Moderating => "generation-step-moderating",
+            GenerationStep::Drawing => "generation-step-drawing",
+            GenerationStep::Ready => "generation-step-ready",
+            GenerationStep::Failed => "generation-step-failed",
+            _ => "generation-step-queued",
+        };
+        Self {
+            step: ctx.t(key(step.unwrap_or(GenerationStep::Queued))),
+            steps: GenerationStep::ALL
+                .into_iter()
+                .map(|s| (s.as_str(), ctx.t(key(s))))
+                .collect(),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "posts/preview.html")]
 struct PreviewPage<'a> {
@@ -176,6 +204,9 @@ struct PreviewPage<'a> {
     can_withdraw: bool,
     can_delete: bool,
     in_progress: bool,
+    generating: Option<Generating>,
+    generation_failure: Option<String>,
+    can_regenerate: bool,
     receipt: Option<Receipt>,
     published: Option<String>,
     permalink: Option<String>,
@@ -251,7 +282,13 @@ fn render(
             post.status,
             PostStatus::Ready | PostStatus::Failed | PostStatus::Withdrawn
         ),
-        can_edit: !matches!(post.status, PostStatus::Publishing | PostStatus::Published),
+        can_edit: !matches!(
+            post.status,
+            PostStatus::Publishing
+                | PostStatus::Published
+                | PostStatus::Generating
+                | PostStatus::GenerationFailed
+        ),
         can_withdraw: matches!(
             post.status,
             PostStatus::Approved | PostStatus::NeedsReconnect
@@ -260,6 +297,22 @@ fn render(
         in_progress: post.status == PostStatus::Publishing
             || (post.status == PostStatus::Approved
                 && scheduled.is_none_or(|at| at <= preview.now)),
+        generating: (post.status == PostStatus::Generating)
+            .then(|| Generating::of(ctx, post.generation_step)),
+        generation_failure: (post.status == PostStatus::GenerationFailed).then(|| {
+            if post.failure.as_ref().is_some_and(|f| f.retryable) {
+                ctx.t("preview-generation-failed-retryable")
+            } else {
+                ctx.t("preview-generation-failed-final")
+            }
+        }),
+        can_regenerate: matches!(
+            post.status,
+            PostStatus::Ready
+                | PostStatus::Failed
+                | PostStatus::Withdrawn
+                | PostStatus::GenerationFailed
+        ),
         receipt,
         published: post.published_at.map(|at| {
             ctx.t_with(
@@ -271,13 +324,17 @@ fn render(
             .permalink
             .clone()
             .filter(|link| link.starts_with("https://") || link.starts_with("http://")),
-        failure: post.failure.as_ref().map(|f| {
-            if f.retryable {
-                ctx.t("preview-failed-retryable")
-            } else {
-                ctx.t("preview-failed-final")
-            }
-        }),
+        failure: post
+            .failure
+            .as_ref()
+            .filter(|_| post.status != PostStatus::GenerationFailed)
+            .map(|f| {
+                if f.retryable {
+                    ctx.t("preview-failed-retryable")
+                } else {
+                    ctx.t("preview-failed-final")
+                }
+            }),
         sandbox: shown.view.media.sandbox,
         schedule_min: preview
             .now

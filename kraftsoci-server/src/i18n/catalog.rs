@@ -34,6 +34,7 @@ const EN: &[Source] = sources!("en":
     "onboarding.ftl",
     "settings.ftl",
     "billing.ftl",
+    "notify.ftl",
 );
 const TR: &[Source] = sources!("tr":
     "common.ftl",
@@ -47,6 +48,7 @@ const TR: &[Source] = sources!("tr":
     "onboarding.ftl",
     "settings.ftl",
     "billing.ftl",
+    "notify.ftl",
 );
 
 /// The files of `locale`, as compiled in.

@@ -15,6 +15,7 @@ pub mod health;
 pub mod instagram;
 pub mod media;
 pub mod meta_callbacks;
+pub mod notifications;
 pub mod policy;
 pub mod posts;
 pub mod profile;
@@ -27,6 +28,7 @@ pub mod web_posts;
 pub mod web_privacy;
 pub mod web_reset;
 pub mod web_settings;
+pub mod webhooks;
 
 use std::sync::LazyLock;
 
@@ -58,6 +60,8 @@ pub fn router(state: AppState) -> Router {
         .merge(data_deletion::routes())
         .merge(meta_callbacks::routes())
         .merge(policy::routes())
+        .merge(notifications::routes())
+        .merge(webhooks::routes())
         .merge(web_auth::routes())
         .merge(web_reset::routes())
         .merge(web_onboarding::routes())
@@ -94,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         (name = "media", description = "Signed, expiring image links"),
         (name = "billing", description = "Plans, usage, Stripe Checkout and Portal, Stripe webhooks"),
         (name = "policy", description = "Privacy-policy versions, acceptances and in-app notices"),
+        (name = "webhooks", description = "Outbound signed webhooks: endpoints, deliveries, re-sending"),
         (name = "meta", description = "Callbacks Meta sends: data deletion and deauthorize"),
         (name = "operations", description = "Probes and this document"),
     )
@@ -166,6 +171,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(data_deletion::Doc::openapi());
     doc.merge(meta_callbacks::Doc::openapi());
     doc.merge(policy::Doc::openapi());
+    doc.merge(notifications::Doc::openapi());
+    doc.merge(webhooks::Doc::openapi());
     // After the merges, so that every group's operations are named alike.
     OperationIds.modify(&mut doc);
     doc

@@ -115,6 +115,8 @@ pub struct Stores {
     pub sandbox: Arc<dyn SandboxStore>,
     /// Billing stops after closure and failed purges (P19).
     pub erasure_tasks: Arc<dyn ErasureTaskStore>,
+    /// Notifications' outbox and preferences, webhook endpoints and deliveries.
+    pub notify: Arc<dyn NotifyStore>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -147,6 +149,7 @@ impl Stores {
             + BillingIntentStore
             + SandboxStore
             + ErasureTaskStore
+            + NotifyStore
             + 'static,
     {
         let store = Arc::new(store);
@@ -168,6 +171,7 @@ impl Stores {
             quota: store.clone(),
             intents: store.clone(),
             erasure_tasks: store.clone(),
+            notify: store.clone(),
             sandbox: store,
         }
     }

@@ -7,6 +7,7 @@
 mod auth_store;
 mod billing_intent_store;
 mod erasure_task_store;
+mod notify_store;
 mod oauth_state_store;
 mod policy_store;
 mod publish_queue;
@@ -21,6 +22,10 @@ pub use billing_intent_store::{
     BillingIntent, BillingIntentStore, IntentKind, IntentOutcome, NewIntent,
 };
 pub use erasure_task_store::{ErasureTaskStore, PendingBillingStop, PurgeFailure};
+pub use notify_store::{
+    ClaimedDelivery, DeliveryResult, NewEvent, NewWebhook, NotifyStore, PendingMail, ScheduledPost,
+    StoredPreferences, WebhookDelivery, WebhookEndpoint,
+};
 pub use oauth_state_store::{NewOAuthState, OAuthStateStore};
 pub use policy_store::{NewNotice, Notice, NoticeDelivery, PolicyStore, PolicyVersion, Recipient};
 pub use publish_queue::{

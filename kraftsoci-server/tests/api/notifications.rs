@@ -387,6 +387,7 @@ async fn a_190_leaves_a_needs_reconnect_notice_and_one_mail(h: Harness) {
     assert_eq!(notices[0].link.as_deref(), Some("/onboarding/instagram"));
     let mails = mailer.mails();
     assert_eq!(mails.len(), 1);
+    assert!(mails[0].to.starts_with("owner-"), "{}", mails[0].to);
     assert_eq!(mails[0].subject, "Reconnect your Instagram account");
     assert!(
         mails[0]

@@ -195,7 +195,7 @@ impl Dispatcher {
             kind,
             &params,
             pending.link.as_deref(),
-            &account.name.to_string(),
+            account.name.as_ref(),
             locale,
             zone,
             &self.deps.public_url,

@@ -23,6 +23,7 @@ pub mod rights;
 pub mod web_auth;
 pub mod web_billing;
 pub mod web_calendar;
+pub mod web_notifications;
 pub mod web_onboarding;
 pub mod web_posts;
 pub mod web_privacy;
@@ -70,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web_posts::routes())
         .merge(web_calendar::routes())
         .merge(web_privacy::routes())
+        .merge(web_notifications::routes())
         .merge(crate::web::routes())
         .route("/openapi.json", get(openapi_json))
         .fallback(|| async { ApiError::NotFound })

@@ -43,6 +43,7 @@ mod usage_log;
 mod web;
 mod web_auth;
 mod web_billing;
+mod web_notifications;
 mod web_onboarding;
 mod web_posts;
 mod web_privacy_centre;

@@ -143,6 +143,8 @@ pub enum TokenPurpose {
     InstagramAccess,
     /// A long-lived Facebook user token, used to list the user's Pages.
     MetaUserAccess,
+    /// The signing secret of an outbound webhook endpoint (the subject is the endpoint id).
+    WebhookSigning,
 }
 
 impl TokenPurpose {
@@ -151,6 +153,7 @@ impl TokenPurpose {
         match self {
             Self::InstagramAccess => "instagram_access",
             Self::MetaUserAccess => "meta_user_access",
+            Self::WebhookSigning => "webhook_signing",
         }
     }
 }

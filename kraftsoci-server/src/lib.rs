@@ -54,6 +54,7 @@ pub mod mail;
 pub mod media;
 pub mod media_links;
 pub mod metrics;
+pub mod notify;
 pub mod posts;
 pub mod requests;
 pub mod retention;
@@ -69,7 +70,7 @@ pub mod web;
 pub mod worker;
 
 pub use error::{ApiError, Error};
-pub use startup::{Application, ApplicationBuilder, shutdown_signal};
+pub use startup::{Application, ApplicationBuilder, dispatch_deps, shutdown_signal};
 pub use state::AppState;
 
 /// Connects to the configured database and applies its migrations (`kraftsoci-server

@@ -9,8 +9,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use kraftsoci_core::Clock;
 use kraftsoci_core::ports::{Mail, MailError, Mailer};
-use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
@@ -120,15 +120,37 @@ struct ContactLine {
     line: String,
 }
 
+impl ContactLine {
+    fn with_line(&self, mail: &Mail) -> Mail {
+        Mail {
+            body: format!("{}\n\n--\n{}\n", mail.body.trim_end(), self.line),
+            ..mail.clone()
+        }
+    }
+}
+
+/// `html` with `line` (escaped) as a last paragraph of its body.
+fn html_with_line(html: &str, line: &str) -> String {
+    let escaped = line
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let paragraph = format!("<p style=\"font-size: 0.85rem; color: #57606a;\">{escaped}</p>\n");
+    match html.rfind("</body>") {
+        Some(at) => format!("{}{paragraph}{}", &html[..at], &html[at..]),
+        None => format!("{html}{paragraph}"),
+    }
+}
+
 #[async_trait]
 impl Mailer for ContactLine {
     async fn send(&self, mail: &Mail) -> Result<(), MailError> {
-        let body = format!("{}\n\n--\n{}\n", mail.body.trim_end(), self.line);
+        self.inner.send(&self.with_line(mail)).await
+    }
+
+    async fn send_with_html(&self, mail: &Mail, html: &str) -> Result<(), MailError> {
         self.inner
-            .send(&Mail {
-                body,
-                ..mail.clone()
-            })
+            .send_with_html(&self.with_line(mail), &html_with_line(html, &self.line))
             .await
     }
 }
@@ -139,18 +161,44 @@ pub struct SmtpMailer {
     from: Mailbox,
 }
 
-#[async_trait]
-impl Mailer for SmtpMailer {
-    async fn send(&self, mail: &Mail) -> Result<(), MailError> {
+impl SmtpMailer {
+    fn builder(&self, mail: &Mail) -> Result<lettre::message::MessageBuilder, MailError> {
         let to: Mailbox = mail
             .to
             .as_str()
             .parse()
             .map_err(|_| MailError("the recipient is not a valid mailbox".to_owned()))?;
-        let message = Message::builder()
+        Ok(Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(&mail.subject)
+            .subject(&mail.subject))
+    }
+
+    async fn deliver(&self, message: Message) -> Result<(), MailError> {
+        self.transport
+            .send(message)
+            .await
+            .map_err(|e| MailError(format!("smtp: {e}")))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Mailer for SmtpMailer {
+    async fn send_with_html(&self, mail: &Mail, html: &str) -> Result<(), MailError> {
+        let message = self
+            .builder(mail)?
+            .multipart(MultiPart::alternative_plain_html(
+                mail.body.clone(),
+                html.to_owned(),
+            ))
+            .map_err(|e| MailError(format!("building the message: {e}")))?;
+        self.deliver(message).await
+    }
+
+    async fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        let message = self
+            .builder(mail)?
             .header(ContentType::TEXT_PLAIN)
             .body(mail.body.clone())
             .map_err(|e| MailError(format!("building the message: {e}")))?;
@@ -177,21 +225,19 @@ impl OutboxMailer {
     }
 }
 
-#[async_trait]
-impl Mailer for OutboxMailer {
-    async fn send(&self, mail: &Mail) -> Result<(), MailError> {
+impl OutboxMailer {
+    async fn write(&self, mail: &Mail, content_type: &str, body: &str) -> Result<(), MailError> {
         let io = |e: std::io::Error| MailError(format!("outbox: {e}"));
         tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
         let now = self.clock.now();
         let name = format!("{}-{}", now.timestamp_millis(), uuid::Uuid::new_v4());
         let text = format!(
-            "From: {}\r\nTo: {}\r\nSubject: {}\r\nDate: {}\r\nContent-Type: text/plain; \
-             charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}",
+            "From: {}\r\nTo: {}\r\nSubject: {}\r\nDate: {}\r\nContent-Type: {content_type}\
+             \r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}",
             self.from,
             mail.to,
             mail.subject,
             now.to_rfc2822(),
-            mail.body
         );
         // Written under a temporary name and renamed, so a reader never sees half a mail.
         let partial = self.dir.join(format!("{name}.partial"));
@@ -200,6 +246,30 @@ impl Mailer for OutboxMailer {
             .await
             .map_err(io)?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl Mailer for OutboxMailer {
+    async fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        self.write(mail, "text/plain; charset=utf-8", &mail.body)
+            .await
+    }
+
+    async fn send_with_html(&self, mail: &Mail, html: &str) -> Result<(), MailError> {
+        let boundary = format!("kraftsoci-{}", uuid::Uuid::new_v4().simple());
+        let body = format!(
+            "--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n\
+             --{boundary}\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{html}\r\n\
+             --{boundary}--\r\n",
+            mail.body
+        );
+        self.write(
+            mail,
+            &format!("multipart/alternative; boundary=\"{boundary}\""),
+            &body,
+        )
+        .await
     }
 }
 

@@ -193,6 +193,26 @@ async fn worker(config: Config) -> Result<(), kraftsoci_server::Error> {
         &deps.stores,
         std::sync::Arc::clone(&deps.clock),
     )?;
+    // Notification mails and webhook deliveries go out from worker processes too.
+    let mailer =
+        kraftsoci_server::mail::for_config(&config, deps.clock.clone()).map_err(|source| {
+            kraftsoci_server::Error::Setup {
+                what: "mailer",
+                source,
+            }
+        })?;
+    let dispatcher =
+        kraftsoci_server::notify::Dispatcher::new(kraftsoci_server::notify::DispatchDeps {
+            stores: deps.stores.clone(),
+            mailer,
+            vault: deps.vault.clone(),
+            clock: deps.clock.clone(),
+            public_url: config.public_url.clone(),
+            targets: kraftsoci_server::notify::webhooks::TargetPolicy::for_production(
+                config.environment.is_production(),
+            ),
+        })
+        .spawn(kraftsoci_server::notify::DISPATCH_INTERVAL);
     let worker = Worker::new(deps, config.worker.clone());
     tracing::info!(
         worker = worker.id(),
@@ -218,5 +238,6 @@ async fn worker(config: Config) -> Result<(), kraftsoci_server::Error> {
     if let Err(error) = generation.await {
         tracing::error!(%error, "the generation worker task failed");
     }
+    dispatcher.stop().await;
     Ok(())
 }

@@ -308,12 +308,22 @@ pub async fn meta_data_deletion(
 /// As [`meta_data_deletion`].
 pub async fn meta_deauthorize(state: &AppState, signed_request: &str) -> Result<u64, ApiError> {
     let meta_user = verified_meta_user(state, signed_request)?;
+    let cut_off = state
+        .stores
+        .notify
+        .meta_user_connections(&meta_user)
+        .await?;
     let removed = state
         .stores
         .connections
         .remove_meta_user_tokens(&meta_user)
         .await?;
     tracing::info!(removed, "meta deauthorized the app; tokens removed");
+    let notifier = crate::notify::Notifier::new(&state.stores, state.clock.clone());
+    for (owner, connection) in cut_off {
+        let event = crate::notify::Event::needs_reconnect_now(owner, connection, state.clock.now());
+        notifier.record_logged(&event).await;
+    }
     Ok(removed)
 }
 

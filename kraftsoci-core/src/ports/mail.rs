@@ -27,4 +27,11 @@ pub struct MailError(pub String);
 pub trait Mailer: Send + Sync {
     /// Sends one mail.
     async fn send(&self, mail: &Mail) -> Result<(), MailError>;
+
+    /// Sends one mail with an HTML alternative to its plain-text body. Transports that only
+    /// carry plain text send `mail` alone (the default).
+    async fn send_with_html(&self, mail: &Mail, html: &str) -> Result<(), MailError> {
+        let _ = html;
+        self.send(mail).await
+    }
 }

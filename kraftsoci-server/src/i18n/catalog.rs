@@ -35,6 +35,7 @@ const EN: &[Source] = sources!("en":
     "settings.ftl",
     "billing.ftl",
     "api-keys.ftl",
+    "notify.ftl",
 );
 const TR: &[Source] = sources!("tr":
     "common.ftl",
@@ -49,6 +50,7 @@ const TR: &[Source] = sources!("tr":
     "settings.ftl",
     "billing.ftl",
     "api-keys.ftl",
+    "notify.ftl",
 );
 
 /// The files of `locale`, as compiled in.

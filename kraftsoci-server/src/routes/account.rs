@@ -1,6 +1,8 @@
 //! `/v1/me`: the account (P01), rectification (P27), restrictions (P29), objections (P31) and
 //! preferences (P36).
 
+use std::collections::BTreeMap;
+
 use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, put};
@@ -14,6 +16,8 @@ use utoipa::{OpenApi, ToSchema};
 use crate::account::{self, AccountChanges};
 use crate::error::{ApiError, ErrorBody, Fields};
 use crate::http::{AuthAccount, AuthUser, Json};
+use crate::i18n::Locale;
+use crate::notify::{NotificationPreferences, Notifier};
 use crate::state::AppState;
 
 /// The routes.
@@ -61,13 +65,49 @@ impl From<ThemeDto> for Theme {
     }
 }
 
-/// UI preferences (P36: functional storage only).
+/// UI and notification preferences (P36: functional storage only).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PreferencesView {
     /// A BCP 47 language tag.
-    language: String,
+    pub(crate) language: String,
     /// The theme.
-    theme: ThemeDto,
+    pub(crate) theme: ThemeDto,
+    /// The IANA time zone times are shown in (mails, notices).
+    pub(crate) time_zone: String,
+    /// Per event: which channels carry it. `policy_changed` and `security` are `mandatory`.
+    pub(crate) notifications: BTreeMap<String, EventChannelsView>,
+}
+
+/// The channels of one event.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct EventChannelsView {
+    /// One mail per event.
+    pub(crate) mail: bool,
+    /// A notice in the app (`GET /v1/notices`).
+    pub(crate) in_app: bool,
+    /// Security and legal notices cannot be turned off.
+    pub(crate) mandatory: bool,
+}
+
+impl PreferencesView {
+    /// The notification part of the view from the owner's choices.
+    pub(crate) fn set_notifications(&mut self, preferences: &NotificationPreferences) {
+        self.time_zone = preferences.time_zone.name().to_owned();
+        self.notifications = preferences
+            .all()
+            .into_iter()
+            .map(|(kind, channels)| {
+                (
+                    kind.as_str().to_owned(),
+                    EventChannelsView {
+                        mail: channels.mail,
+                        in_app: channels.in_app,
+                        mandatory: kind.is_mandatory(),
+                    },
+                )
+            })
+            .collect();
+    }
 }
 
 /// Paused processing (P29).
@@ -95,7 +135,7 @@ pub struct AccountView {
     business_name: String,
     sector: String,
     created_at: DateTime<Utc>,
-    preferences: PreferencesView,
+    pub(crate) preferences: PreferencesView,
     restrictions: RestrictionsDto,
     objections: ObjectionsDto,
     accepted_policy_version: String,
@@ -110,9 +150,17 @@ impl From<&Account> for AccountView {
             business_name: account.business_name.to_string(),
             sector: account.sector.to_string(),
             created_at: account.created_at,
-            preferences: PreferencesView {
-                language: account.preferences.language.to_string(),
-                theme: account.preferences.theme.into(),
+            preferences: {
+                let locale = Locale::from_tag(&account.preferences.language.to_string())
+                    .unwrap_or(Locale::En);
+                let mut view = PreferencesView {
+                    language: account.preferences.language.to_string(),
+                    theme: account.preferences.theme.into(),
+                    time_zone: String::new(),
+                    notifications: BTreeMap::new(),
+                };
+                view.set_notifications(&NotificationPreferences::defaults(locale));
+                view
             },
             restrictions: RestrictionsDto {
                 generation: account.restrictions.generation,
@@ -153,10 +201,23 @@ pub struct AccountPatch {
         (status = 200, body = AccountView),
         (status = 401, body = ErrorBody),
     ))]
-// The account comes with the session check: one statement for the whole request.
+// The account comes with the session check; the notification preferences are a second read.
 #[tracing::instrument(skip_all, fields(user = %caller.user.id))]
-async fn me(caller: AuthAccount) -> Result<Json<AccountView>, ApiError> {
-    Ok(Json(AccountView::from(&caller.account)))
+async fn me(State(state): State<AppState>, caller: AuthAccount) -> Result<Json<AccountView>, ApiError> {
+    Ok(Json(account_view(&state, &caller.account).await?))
+}
+
+/// The account with its stored notification preferences.
+pub(crate) async fn account_view(
+    state: &AppState,
+    account: &Account,
+) -> Result<AccountView, ApiError> {
+    let mut view = AccountView::from(account);
+    let preferences = Notifier::new(&state.stores, state.clock.clone())
+        .preferences(account.id)
+        .await?;
+    view.preferences.set_notifications(&preferences);
+    Ok(view)
 }
 
 /// Rectifies account fields and preferences (P27, P36).
@@ -202,7 +263,7 @@ async fn rectify(
     };
     fields.finish()?;
     let account = account::rectify(&state, user.id, changes).await?;
-    Ok(Json(AccountView::from(&account)))
+    Ok(Json(account_view(&state, &account).await?))
 }
 
 /// Pauses or resumes AI generation and publishing (P29); paused work is refused with 403

@@ -17,6 +17,7 @@ pub mod instagram;
 pub mod media;
 pub mod meta_callbacks;
 pub mod metrics;
+pub mod notifications;
 pub mod policy;
 pub mod posts;
 pub mod profile;
@@ -25,11 +26,13 @@ pub mod web_api_keys;
 pub mod web_auth;
 pub mod web_billing;
 pub mod web_calendar;
+pub mod web_notifications;
 pub mod web_onboarding;
 pub mod web_posts;
 pub mod web_privacy;
 pub mod web_reset;
 pub mod web_settings;
+pub mod webhooks;
 
 use std::sync::LazyLock;
 
@@ -62,6 +65,8 @@ pub fn router(state: AppState) -> Router {
         .merge(data_deletion::routes())
         .merge(meta_callbacks::routes())
         .merge(policy::routes())
+        .merge(notifications::routes())
+        .merge(webhooks::routes())
         .merge(web_auth::routes())
         .merge(web_reset::routes())
         .merge(web_onboarding::routes())
@@ -73,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_keys::routes())
         .merge(metrics::routes())
         .merge(web_api_keys::routes())
+        .merge(web_notifications::routes())
         .merge(crate::web::routes())
         .route("/openapi.json", get(openapi_json))
         .fallback(|| async { ApiError::NotFound })
@@ -105,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         (name = "media", description = "Signed, expiring image links"),
         (name = "billing", description = "Plans, usage, Stripe Checkout and Portal, Stripe webhooks"),
         (name = "policy", description = "Privacy-policy versions, acceptances and in-app notices"),
+        (name = "webhooks", description = "Outbound signed webhooks: endpoints, deliveries, re-sending"),
         (name = "meta", description = "Callbacks Meta sends: data deletion and deauthorize"),
         (name = "operations", description = "Probes and this document"),
     )
@@ -205,6 +212,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(policy::Doc::openapi());
     doc.merge(api_keys::Doc::openapi());
     doc.merge(metrics::Doc::openapi());
+    doc.merge(notifications::Doc::openapi());
+    doc.merge(webhooks::Doc::openapi());
     // After the merges, so that every group's operations are named alike.
     OperationIds.modify(&mut doc);
     doc

@@ -103,6 +103,10 @@ pub struct NoticeView {
     created_at: DateTime<Utc>,
     /// When the user marked it read.
     read_at: Option<DateTime<Utc>>,
+    /// Where to act on it: an absolute URL (a post's Instagram permalink) or a path of the web
+    /// app (`/posts/{id}`, `/onboarding/instagram`, `/billing`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    link: Option<String>,
 }
 
 impl From<Notice> for NoticeView {
@@ -113,6 +117,7 @@ impl From<Notice> for NoticeView {
             body: notice.body,
             created_at: notice.created_at,
             read_at: notice.read_at,
+            link: notice.link,
         }
     }
 }

@@ -225,7 +225,15 @@ impl ApplicationBuilder {
             )
             .map_err(|e| setup("billing")(e.into()))?,
         );
-        let entitlements = self.entitlements.unwrap_or_else(|| billing.entitlements());
+        // The plan's own entitlements also tell the owner at 80 % and 100 % of the allowance;
+        // entitlements a test substitutes are used as they are.
+        let entitlements = self.entitlements.unwrap_or_else(|| {
+            crate::notify::NotifyingEntitlements::wrap(
+                billing.entitlements(),
+                Arc::clone(&billing),
+                crate::notify::Notifier::new(&stores, Arc::clone(&clock)),
+            )
+        });
         let posts = Arc::new(PostFlow::new(
             FlowPorts {
                 posts: Arc::clone(&stores.posts),
@@ -378,6 +386,11 @@ impl Application {
         let generation = config.worker.enabled.then(|| {
             crate::worker::GenerationWorker::from_state(&self.state, config.worker.clone()).spawn()
         });
+        // Notification mails and webhook deliveries go out beside the worker.
+        let dispatcher = config.worker.enabled.then(|| {
+            crate::notify::Dispatcher::new(dispatch_deps(&self.state))
+                .spawn(crate::notify::DISPATCH_INTERVAL)
+        });
         // So does the retention sweep (KRAFTSOCI_SWEEP=0 leaves it to a scheduled
         // `kraftsoci-server sweep`).
         let sweep = if config.sweep.enabled {
@@ -417,6 +430,9 @@ impl Application {
             if let Some(generation) = generation {
                 generation.stop().await;
             }
+            if let Some(dispatcher) = dispatcher {
+                dispatcher.stop().await;
+            }
             if let Some(sweep) = sweep {
                 sweep.stop().await;
             }
@@ -431,6 +447,21 @@ impl Application {
             .drain(config.server.shutdown_timeout)
             .await;
         Ok(())
+    }
+}
+
+/// What the notification dispatcher of a running application uses: its stores, mailer,
+/// vault and clock, and the webhook target policy of its environment.
+pub fn dispatch_deps(state: &AppState) -> crate::notify::DispatchDeps {
+    crate::notify::DispatchDeps {
+        stores: state.stores.clone(),
+        mailer: Arc::clone(&state.mailer),
+        vault: Arc::clone(&state.vault),
+        clock: Arc::clone(&state.clock),
+        public_url: state.config.public_url.clone(),
+        targets: crate::notify::webhooks::TargetPolicy::for_production(
+            state.config.environment.is_production(),
+        ),
     }
 }
 

@@ -122,6 +122,8 @@ pub struct Stores {
     pub operations: Arc<dyn OperationsStore>,
     /// Generation jobs and the idempotency keys of post creation.
     pub generation: Arc<dyn GenerationQueue>,
+    /// Notifications' outbox and preferences, webhook endpoints and deliveries.
+    pub notify: Arc<dyn NotifyStore>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -157,6 +159,7 @@ impl Stores {
             + ApiKeyStore
             + OperationsStore
             + GenerationQueue
+            + NotifyStore
             + 'static,
     {
         let store = Arc::new(store);
@@ -181,6 +184,7 @@ impl Stores {
             api_keys: store.clone(),
             operations: store.clone(),
             generation: store.clone(),
+            notify: store.clone(),
             sandbox: store,
         }
     }

@@ -22,6 +22,7 @@ use kraftsoci_core::{
 
 use super::lease::{LeasedJournal, after, hold};
 use super::{JobOutcome, Worker};
+use crate::notify::{Event, Notifier};
 use crate::store::{ClaimedJob, JobChange, Settled, Settlement, WaitReason};
 
 /// The failure recorded when transient deferrals reach the worker's bound.
@@ -540,8 +541,21 @@ impl Worker {
         change: JobChange,
         outcome: JobOutcome,
     ) -> Result<JobOutcome, StoreError> {
+        let now = self.inner.deps.clock.now();
+        let event = post
+            .as_ref()
+            .and_then(|update| Event::of_settled_post(&update.post, reconnect, now));
         match self.apply(job, post, reconnect, change).await? {
-            Settled::Applied => Ok(outcome),
+            Settled::Applied => {
+                // Recorded once per event key: a job retried after this point records nothing
+                // new, and a failure here never undoes the settled outcome.
+                if let Some(event) = event {
+                    Notifier::new(&self.inner.deps.stores, Arc::clone(&self.inner.deps.clock))
+                        .record_logged(&event)
+                        .await;
+                }
+                Ok(outcome)
+            }
             Settled::LeaseLost => Ok(JobOutcome::LeaseLost),
             // The owner changed the post meanwhile (e.g. withdrew it): re-read it at once. A
             // publish that already happened is in the journal, so the next run confirms it.

@@ -24,9 +24,13 @@ async fn the_account_can_be_read_and_rectified() {
     assert_eq!(me["name"], "Ada King");
     assert_eq!(me["business_name"], "King's Bakery");
     assert_eq!(me["sector"], "patisserie");
+    assert_eq!(me["preferences"]["language"], "tr");
+    assert_eq!(me["preferences"]["theme"], "dark");
+    // The notification choices come along: Turkish defaults to Istanbul's time zone.
+    assert_eq!(me["preferences"]["time_zone"], "Europe/Istanbul");
     assert_eq!(
-        me["preferences"],
-        json!({"language": "tr", "theme": "dark"})
+        me["preferences"]["notifications"]["security"],
+        json!({"mail": true, "in_app": true, "mandatory": true})
     );
     let (_, read) = parts(app.get_me(&user.access).await).await;
     assert_eq!(read, me);

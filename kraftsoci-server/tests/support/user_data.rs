@@ -17,7 +17,8 @@ use kraftsoci_server::auth::TokenHash;
 use kraftsoci_server::config::Backend;
 use kraftsoci_server::store::{
     ApiKeyRecord, GenerationSpec, IdempotencyRecord, KeyCreation, MetaDeletion, MetaDeletionStatus,
-    NewApiKey, NewNotice, NewOAuthState, NewRefreshToken, Stores,
+    NewApiKey, NewEvent, NewNotice, NewOAuthState, NewRefreshToken, NewWebhook, StoredPreferences,
+    Stores,
 };
 use secrecy::SecretString;
 
@@ -315,6 +316,65 @@ pub async fn seed(
         })
         .await
         .unwrap();
+    // Notifications: choices, a webhook endpoint (its secret sealed) and an event delivered
+    // to it.
+    store
+        .notify
+        .set_preferences(
+            user,
+            &StoredPreferences {
+                time_zone: "Europe/Istanbul".to_owned(),
+                channels: r#"{"published":{"mail":false,"in_app":true}}"#.to_owned(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let endpoint = uuid::Uuid::new_v4();
+    let webhook_secret = SecretString::from(format!("whsec_seeded_{}", endpoint.simple()));
+    store
+        .notify
+        .create_webhook(
+            &NewWebhook {
+                id: endpoint,
+                user,
+                url: "https://hooks.example.com/seeded".to_owned(),
+                events: vec!["published".to_owned()],
+                sealed_secret: vault
+                    .seal(
+                        &webhook_secret,
+                        &TokenContext::new(
+                            user,
+                            kraftsoci_core::vault::TokenPurpose::WebhookSigning,
+                            endpoint.to_string(),
+                        ),
+                    )
+                    .unwrap(),
+                created_at: now,
+            },
+            10,
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .notify
+            .record_event(&NewEvent {
+                id: uuid::Uuid::new_v4(),
+                user,
+                kind: "published".to_owned(),
+                key: format!("published:{post_id}"),
+                body: "Your post was published on Instagram.".to_owned(),
+                link: Some("https://www.instagram.com/p/seeded/".to_owned()),
+                params: r#"{"post_id":"seeded"}"#.to_owned(),
+                in_app: true,
+                mail: false,
+                webhook_payload: r#"{"type":"published"}"#.to_owned(),
+                at: now,
+            })
+            .await
+            .unwrap()
+    );
     store
         .auth
         .insert_refresh_token(&NewRefreshToken {

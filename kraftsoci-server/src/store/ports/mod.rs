@@ -9,6 +9,7 @@ mod auth_store;
 mod billing_intent_store;
 mod erasure_task_store;
 mod generation_queue;
+mod notify_store;
 mod oauth_state_store;
 mod operations_store;
 mod policy_store;
@@ -27,6 +28,9 @@ pub use billing_intent_store::{
 pub use erasure_task_store::{ErasureTaskStore, PendingBillingStop, PurgeFailure};
 pub use generation_queue::{
     ClaimedGeneration, Created, GenerationLease, GenerationQueue, GenerationSpec, IdempotencyRecord,
+pub use notify_store::{
+    ClaimedDelivery, DeliveryResult, NewEvent, NewWebhook, NotifyStore, PendingMail, ScheduledPost,
+    StoredPreferences, WebhookDelivery, WebhookEndpoint,
 };
 pub use oauth_state_store::{NewOAuthState, OAuthStateStore};
 pub use operations_store::{OperationalCounts, OperationsStore, PoolStats};

@@ -64,6 +64,8 @@ pub struct Notice {
     pub created_at: DateTime<Utc>,
     /// When the user marked it read.
     pub read_at: Option<DateTime<Utc>>,
+    /// Where to act on it (a permalink, or a path of the web app).
+    pub link: Option<String>,
 }
 
 /// Policy versions, acceptances and notices.

@@ -54,6 +54,7 @@ mod billing_store;
 mod connection_store;
 mod erasure_task_store;
 mod generation_queue;
+mod notify_store;
 mod oauth_state_store;
 mod operations_store;
 mod policy_store;

@@ -208,11 +208,12 @@ async fn select_notices(
     limit: u32,
 ) -> Result<Vec<Notice>, StoreError> {
     let rows = sqlx::query::<Db>(
-        "SELECT id, kind, body, created_at, read_at FROM notices WHERE user_id = $1 \
-         ORDER BY created_at DESC, id DESC LIMIT $2",
+        "SELECT id, kind, body, created_at, read_at, link FROM notices WHERE user_id = $1 \
+         AND in_app = $3 ORDER BY created_at DESC, id DESC LIMIT $2",
     )
     .bind(Id::from(user))
     .bind(i64::from(limit))
+    .bind(true)
     .fetch_all(conn)
     .await
     .map_err(db_error)?;
@@ -227,6 +228,7 @@ async fn select_notices(
                 body: row.try_get("body").map_err(db_error)?,
                 created_at: created_at.0,
                 read_at: read_at.map(|t| t.0),
+                link: row.try_get("link").map_err(db_error)?,
             })
         })
         .collect()

@@ -16,6 +16,7 @@ pub mod posts;
 pub mod posts_preview;
 pub mod privacy_centre;
 pub mod settings;
+pub mod settings_notifications;
 
 /// How an alert or badge reads: its colour and icon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,6 +11,8 @@ pub mod account;
 pub mod auth;
 pub mod billing;
 pub mod data_deletion;
+pub mod docs;
+pub mod document;
 pub mod health;
 pub mod instagram;
 pub mod media;
@@ -58,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .merge(data_deletion::routes())
         .merge(meta_callbacks::routes())
         .merge(policy::routes())
+        .merge(docs::routes())
         .merge(web_auth::routes())
         .merge(web_reset::routes())
         .merge(web_onboarding::routes())
@@ -95,7 +98,7 @@ pub fn router(state: AppState) -> Router {
         (name = "billing", description = "Plans, usage, Stripe Checkout and Portal, Stripe webhooks"),
         (name = "policy", description = "Privacy-policy versions, acceptances and in-app notices"),
         (name = "meta", description = "Callbacks Meta sends: data deletion and deauthorize"),
-        (name = "operations", description = "Probes and this document"),
+        (name = "operations", description = "Probes, this document and its rendering (`/docs`)"),
     )
 )]
 struct ApiDoc;
@@ -166,10 +169,31 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(data_deletion::Doc::openapi());
     doc.merge(meta_callbacks::Doc::openapi());
     doc.merge(policy::Doc::openapi());
+    doc.merge(docs::Doc::openapi());
     // After the merges, so that every group's operations are named alike.
     OperationIds.modify(&mut doc);
-    doc
+    let mut doc = serde_json::to_value(doc).expect("the OpenAPI document serialises");
+    document::share_error_responses(&mut doc);
+    // Links from each creating operation to those that take the id it answers: one line each
+    // (`document::link`), after the operation ids are final.
+    let post_id = "$response.body#/id";
+    document::link(&mut doc, "posts_generate", "201", "id", post_id, POST_OPERATIONS);
+    document::link(&mut doc, "posts_list", "200", "id", "$response.body#/posts/0/id", POST_OPERATIONS);
+    document::link(&mut doc, "posts_preview", "200", "id", post_id, POST_OPERATIONS);
+    document::link(&mut doc, "policy_list_notices", "200", "id", "$response.body#/notices/0/id", &["policy_mark_read"]);
+    document::link(&mut doc, "instagram_accounts", "200", "id", "$response.body#/0/id", &["instagram_disconnect"]);
+    serde_json::from_value(doc).expect("the completed OpenAPI document reads back")
 }
+
+/// The operations that take a post's id.
+const POST_OPERATIONS: &[&str] = &[
+    "posts_preview",
+    "posts_edit",
+    "posts_publish",
+    "posts_withdraw",
+    "posts_consent",
+    "posts_remove",
+];
 
 static OPENAPI_JSON: LazyLock<String> = LazyLock::new(|| {
     openapi()

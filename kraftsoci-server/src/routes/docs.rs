@@ -33,8 +33,7 @@ pub fn routes() -> Router<AppState> {
 pub struct Doc;
 
 static HTML: LazyLock<String> = LazyLock::new(|| {
-    let document = serde_json::to_value(super::openapi()).unwrap_or_default();
-    render(&document, crate::web::assets::get("app.css").map(|a| a.url.as_str()))
+    render(&super::openapi(), crate::web::assets::get("app.css").map(|a| a.url.as_str()))
 });
 
 /// The API reference as one HTML page (no script; the site's stylesheet).
@@ -432,16 +431,13 @@ mod tests {
     use super::*;
 
     fn page() -> String {
-        render(
-            &serde_json::to_value(super::super::openapi()).unwrap(),
-            Some("/static/app.css"),
-        )
+        render(&super::super::openapi(), Some("/static/app.css"))
     }
 
     #[test]
     fn every_operation_and_schema_has_its_entry_and_every_internal_link_its_target() {
         let html = page();
-        let doc = serde_json::to_value(super::super::openapi()).unwrap();
+        let doc = super::super::openapi();
         for item in doc["paths"].as_object().unwrap().values() {
             for op in item.as_object().unwrap().values() {
                 if let Some(id) = op["operationId"].as_str() {

@@ -46,7 +46,9 @@ pub struct ConnectView {
 }
 
 /// A connected Instagram business account. Never a token.
+// Named apart from the account's `AccountView` (`/v1/me`): one name, one schema.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = InstagramAccount)]
 pub struct AccountView {
     /// Our id: the `instagram_account_id` of posts and Publish clicks.
     #[schema(format = Uuid)]

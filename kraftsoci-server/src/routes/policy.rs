@@ -334,7 +334,7 @@ pub struct PrivacyView {
     /// The processors this deployment uses.
     processors: Vec<ProcessorView>,
     /// The retention table, row by row.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Vec<Object>)]
     retention: serde_json::Value,
     /// Each right and how to exercise it.
     rights: Vec<RightView>,

@@ -143,17 +143,17 @@ pub struct PreferencesPatch {
 #[schema(example = json!({"business_name": "Ayşe Fırın & Kafe", "preferences": {"language": "tr", "theme": "dark"}}))]
 pub struct AccountPatch {
     /// The person's name (1–100 characters once trimmed, one line).
-    #[schema(schema_with = super::document::line::<1, 100>)]
+    #[schema(schema_with = super::document::nullable_line::<1, 100>)]
     name: Option<String>,
     /// Business name (1–120 characters once trimmed, one line).
-    #[schema(schema_with = super::document::line::<1, 120>)]
+    #[schema(schema_with = super::document::nullable_line::<1, 120>)]
     business_name: Option<String>,
     /// Sector (1–80 characters once trimmed, one line).
-    #[schema(schema_with = super::document::line::<1, 80>)]
+    #[schema(schema_with = super::document::nullable_line::<1, 80>)]
     sector: Option<String>,
     preferences: Option<PreferencesPatch>,
     /// A new login email; requires `current_password`.
-    #[schema(schema_with = super::document::email)]
+    #[schema(schema_with = super::document::nullable_email)]
     email: Option<String>,
     /// The current password (only for an email change).
     #[schema(value_type = Option<String>, format = Password)]

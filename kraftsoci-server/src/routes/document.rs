@@ -393,9 +393,22 @@ pub fn lines<const MIN: usize, const MAX: usize>() -> utoipa::openapi::Object {
     text_schema(MIN, MAX, true)
 }
 
-/// As [`lines`], or `null` (an edit that clears the field).
+/// As [`lines`], or `null` (in an edit: the field stays, or is cleared where it says so).
 pub fn nullable_lines<const MIN: usize, const MAX: usize>() -> utoipa::openapi::Object {
-    let mut schema = text_schema(MIN, MAX, true);
+    nullable(text_schema(MIN, MAX, true))
+}
+
+/// As [`line`], or `null` (in an edit: the field stays).
+pub fn nullable_line<const MIN: usize, const MAX: usize>() -> utoipa::openapi::Object {
+    nullable(text_schema(MIN, MAX, false))
+}
+
+/// As [`email`], or `null` (in an edit: the address stays).
+pub fn nullable_email() -> utoipa::openapi::Object {
+    nullable(email())
+}
+
+fn nullable(mut schema: utoipa::openapi::Object) -> utoipa::openapi::Object {
     schema.schema_type = utoipa::openapi::schema::SchemaType::from_iter([
         utoipa::openapi::Type::String,
         utoipa::openapi::Type::Null,

@@ -292,7 +292,7 @@ pub struct EditBody {
     /// New caption: at most 2,200 characters as Instagram counts them (emoji count as two), at
     /// most 30 hashtags and 20 @mentions with the hashtags below, no control characters but
     /// tabs and line breaks; surrounding white space is trimmed. It may be empty.
-    #[schema(schema_with = super::document::lines::<0, 2200>)]
+    #[schema(schema_with = super::document::nullable_lines::<0, 2200>)]
     caption: Option<String>,
     /// New hashtags, with or without `#`: letters, digits and underscores, not all digits,
     /// 1–100 characters each.

@@ -133,7 +133,10 @@ impl From<&Account> for AccountView {
 pub struct PreferencesPatch {
     /// A language tag: 2–3 letters, then up to three `-` subtags of 1–8 letters or digits
     /// (`en`, `tr`, `pt-BR`).
-    #[schema(pattern = r"^[\t\n\x0b\x0c\r\x20]*[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,3}[\t\n\x0b\x0c\r\x20]*$", example = "tr")]
+    #[schema(
+        pattern = r"^[\t\n\x0b\x0c\r\x20]*[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,3}[\t\n\x0b\x0c\r\x20]*$",
+        example = "tr"
+    )]
     language: Option<String>,
     theme: Option<ThemeDto>,
 }

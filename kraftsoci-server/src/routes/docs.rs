@@ -33,7 +33,10 @@ pub fn routes() -> Router<AppState> {
 pub struct Doc;
 
 static HTML: LazyLock<String> = LazyLock::new(|| {
-    render(&super::openapi(), crate::web::assets::get("app.css").map(|a| a.url.as_str()))
+    render(
+        &super::openapi(),
+        crate::web::assets::get("app.css").map(|a| a.url.as_str()),
+    )
 });
 
 /// The API reference as one HTML page (no script; the site's stylesheet).
@@ -102,11 +105,7 @@ fn reference(target: &str) -> String {
     } else {
         "schema"
     };
-    format!(
-        "<a href=\"#{}\">{}</a>",
-        anchor(kind, name),
-        escape(name)
-    )
+    format!("<a href=\"#{}\">{}</a>", anchor(kind, name), escape(name))
 }
 
 /// A schema in one line: its type, format and constraints, with links to named schemas.
@@ -117,7 +116,11 @@ fn summary(schema: &Value) -> String {
     for combinator in ["oneOf", "anyOf", "allOf"] {
         if let Some(parts) = schema[combinator].as_array() {
             let joined: Vec<String> = parts.iter().map(summary).collect();
-            return joined.join(if combinator == "allOf" { " and " } else { " or " });
+            return joined.join(if combinator == "allOf" {
+                " and "
+            } else {
+                " or "
+            });
         }
     }
     let mut out = match &schema["type"] {
@@ -199,7 +202,12 @@ fn operation(out: &mut String, method: &str, path: &str, op: &Value, doc: &Value
             ""
         }
     );
-    out.push_str(&prose(op["description"].as_str().or(op["summary"].as_str()).unwrap_or_default()));
+    out.push_str(&prose(
+        op["description"]
+            .as_str()
+            .or(op["summary"].as_str())
+            .unwrap_or_default(),
+    ));
     if let Some(parameters) = op["parameters"].as_array().filter(|p| !p.is_empty()) {
         out.push_str("<h4>Parameters</h4><table><tr><th>name</th><th>in</th><th>schema</th><th>about</th></tr>");
         for p in parameters {
@@ -207,7 +215,11 @@ fn operation(out: &mut String, method: &str, path: &str, op: &Value, doc: &Value
                 out,
                 "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(p["name"].as_str().unwrap_or_default()),
-                if p["required"] == true { " (required)" } else { "" },
+                if p["required"] == true {
+                    " (required)"
+                } else {
+                    ""
+                },
                 escape(p["in"].as_str().unwrap_or_default()),
                 summary(&p["schema"]),
                 prose(p["description"].as_str().unwrap_or_default()),
@@ -408,11 +420,19 @@ pub fn render(doc: &Value, stylesheet: Option<&str>) -> String {
         out.push_str("</section>");
     }
     out.push_str("<section id=\"schemas\"><h2>Schemas</h2>");
-    for (name, schema) in doc["components"]["schemas"].as_object().into_iter().flatten() {
+    for (name, schema) in doc["components"]["schemas"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
         schema_section(&mut out, name, schema);
     }
     out.push_str("</section><section id=\"responses\"><h2>Shared answers</h2>");
-    for (name, response) in doc["components"]["responses"].as_object().into_iter().flatten() {
+    for (name, response) in doc["components"]["responses"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
         let _ = write!(
             out,
             "<section id=\"{}\"><h3>{}</h3>{}{}</section>",
@@ -441,16 +461,25 @@ mod tests {
         for item in doc["paths"].as_object().unwrap().values() {
             for op in item.as_object().unwrap().values() {
                 if let Some(id) = op["operationId"].as_str() {
-                    assert!(html.contains(&format!("id=\"{}\"", anchor("op", id))), "{id}");
+                    assert!(
+                        html.contains(&format!("id=\"{}\"", anchor("op", id))),
+                        "{id}"
+                    );
                 }
             }
         }
         for name in doc["components"]["schemas"].as_object().unwrap().keys() {
-            assert!(html.contains(&format!("id=\"{}\"", anchor("schema", name))), "{name}");
+            assert!(
+                html.contains(&format!("id=\"{}\"", anchor("schema", name))),
+                "{name}"
+            );
         }
         for target in html.split("href=\"#").skip(1) {
             let target = target.split('"').next().unwrap();
-            assert!(html.contains(&format!("id=\"{target}\"")), "#{target} leads nowhere");
+            assert!(
+                html.contains(&format!("id=\"{target}\"")),
+                "#{target} leads nowhere"
+            );
         }
     }
 

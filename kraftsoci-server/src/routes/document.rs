@@ -203,9 +203,9 @@ fn is_error_envelope(response: &Value) -> bool {
         return false;
     };
     content.len() == 1
-        && content.get("application/json").is_some_and(|media| {
-            media["schema"]["$ref"] == "#/components/schemas/ErrorBody"
-        })
+        && content
+            .get("application/json")
+            .is_some_and(|media| media["schema"]["$ref"] == "#/components/schemas/ErrorBody")
 }
 
 /// The statuses the shared extractors and layers can answer for this operation.
@@ -343,7 +343,8 @@ fn operation_mut<'a>(doc: &'a mut Value, id: &str) -> Option<&'a mut Value> {
 }
 
 /// White space as Rust's `str::trim` removes it (Unicode `White_Space`), as a regex class body.
-const TRIMMED: &str = r"\t\n\x0b\x0c\r\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+const TRIMMED: &str =
+    r"\t\n\x0b\x0c\r\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
 
 /// A character that is neither trimmed nor a control character.
 const SOLID: &str = r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";
@@ -472,7 +473,15 @@ mod tests {
             assert!(matches(&topic, ok), "{ok:?}");
             assert!(kraftsoci_core::Topic::parse(ok).is_ok(), "{ok:?}");
         }
-        for bad in ["", "ab", "   ", " a \n", "a\u{7}b", &"x".repeat(501), "\u{1c}abc"] {
+        for bad in [
+            "",
+            "ab",
+            "   ",
+            " a \n",
+            "a\u{7}b",
+            &"x".repeat(501),
+            "\u{1c}abc",
+        ] {
             assert!(!matches(&topic, bad), "{bad:?}");
             assert!(kraftsoci_core::Topic::parse(bad).is_err(), "{bad:?}");
         }

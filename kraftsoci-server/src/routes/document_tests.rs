@@ -110,7 +110,10 @@ fn answer<'a>(doc: &'a Value, operation: &'a Value, status: &str) -> Option<&'a 
 fn the_document_is_openapi_3_1_with_the_bearer_scheme_and_the_shared_answers() {
     let doc = document();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
-    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
     for name in [
         "BadRequest",
         "Unauthorized",
@@ -125,15 +128,29 @@ fn the_document_is_openapi_3_1_with_the_bearer_scheme_and_the_shared_answers() {
     ] {
         let shared = &doc["components"]["responses"][name];
         assert_eq!(
-            shared["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/ErrorBody",
+            shared["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/ErrorBody",
             "{name}"
         );
-        assert!(shared["description"].as_str().is_some_and(|d| d.contains('`')), "{name} names its codes");
+        assert!(
+            shared["description"]
+                .as_str()
+                .is_some_and(|d| d.contains('`')),
+            "{name} names its codes"
+        );
     }
     for name in ["RateLimited", "Unavailable"] {
-        assert!(doc["components"]["responses"][name]["headers"].get("Retry-After").is_some());
+        assert!(
+            doc["components"]["responses"][name]["headers"]
+                .get("Retry-After")
+                .is_some()
+        );
     }
-    assert!(doc["components"]["responses"]["Unauthorized"]["headers"].get("WWW-Authenticate").is_some());
+    assert!(
+        doc["components"]["responses"]["Unauthorized"]["headers"]
+            .get("WWW-Authenticate")
+            .is_some()
+    );
 }
 
 #[test]
@@ -155,7 +172,10 @@ fn every_operation_documents_what_the_shared_extractors_can_answer() {
         if has("path") {
             expected.push("404");
         }
-        if operation["security"].as_array().is_some_and(|s| s.iter().any(|s| s.get("bearer").is_some())) {
+        if operation["security"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|s| s.get("bearer").is_some()))
+        {
             expected.push("401");
         }
         if path.starts_with("/v1/") {
@@ -202,7 +222,11 @@ fn every_error_answer_is_the_error_envelope_and_every_answer_is_described() {
 fn every_request_body_has_an_example() {
     let doc = document();
     for (path, method, operation) in operations(&doc) {
-        for (media, content) in operation["requestBody"]["content"].as_object().into_iter().flatten() {
+        for (media, content) in operation["requestBody"]["content"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
             let schema = match content["schema"]["$ref"].as_str() {
                 Some(target) => doc.pointer(target.strip_prefix('#').unwrap()).unwrap(),
                 None => &content["schema"],
@@ -211,7 +235,9 @@ fn every_request_body_has_an_example() {
                 continue; // a raw body (the Stripe webhook's signed bytes)
             }
             assert!(
-                content.get("example").is_some() || schema.get("example").is_some() || schema.get("examples").is_some(),
+                content.get("example").is_some()
+                    || schema.get("example").is_some()
+                    || schema.get("examples").is_some(),
                 "{method} {path} ({media}) has no example"
             );
         }
@@ -230,10 +256,12 @@ fn every_link_leads_to_an_operation_and_one_of_its_parameters() {
         for (status, response) in operation["responses"].as_object().unwrap() {
             for (name, link) in response["links"].as_object().into_iter().flatten() {
                 links += 1;
-                let target = link["operationId"].as_str().expect("links name an operationId");
-                let target_op = by_id
-                    .get(target)
-                    .unwrap_or_else(|| panic!("{method} {path} {status}: link {name} leads to no operation"));
+                let target = link["operationId"]
+                    .as_str()
+                    .expect("links name an operationId");
+                let target_op = by_id.get(target).unwrap_or_else(|| {
+                    panic!("{method} {path} {status}: link {name} leads to no operation")
+                });
                 for (parameter, expression) in link["parameters"].as_object().unwrap() {
                     assert!(
                         target_op["parameters"]
@@ -242,7 +270,9 @@ fn every_link_leads_to_an_operation_and_one_of_its_parameters() {
                         "link {name} sets {parameter}, which {target} does not take"
                     );
                     let expression = expression.as_str().unwrap();
-                    let pointer = expression.strip_prefix("$response.body#").unwrap_or_else(|| panic!("{expression}"));
+                    let pointer = expression
+                        .strip_prefix("$response.body#")
+                        .unwrap_or_else(|| panic!("{expression}"));
                     // The pointer's first step is a property of the answer's schema.
                     let first = pointer.trim_start_matches('/').split('/').next().unwrap();
                     let schema = &response["content"]["application/json"]["schema"];
@@ -252,7 +282,10 @@ fn every_link_leads_to_an_operation_and_one_of_its_parameters() {
                     };
                     let found = schema["properties"].get(first).is_some()
                         || (schema["type"] == "array" && first.parse::<usize>().is_ok());
-                    assert!(found, "link {name} of {method} {path} reads {pointer}, which the answer does not have");
+                    assert!(
+                        found,
+                        "link {name} of {method} {path} reads {pointer}, which the answer does not have"
+                    );
                 }
             }
         }
@@ -266,11 +299,26 @@ fn every_link_leads_to_an_operation_and_one_of_its_parameters() {
         .values()
         .filter_map(|l| l["operationId"].as_str())
         .collect();
-    for target in ["posts_preview", "posts_edit", "posts_publish", "posts_withdraw", "posts_remove"] {
-        assert!(from_generation.contains(target), "posts_generate does not lead to {target}");
+    for target in [
+        "posts_preview",
+        "posts_edit",
+        "posts_publish",
+        "posts_withdraw",
+        "posts_remove",
+    ] {
+        assert!(
+            from_generation.contains(target),
+            "posts_generate does not lead to {target}"
+        );
     }
-    let publish = by_id["posts_publish"]["responses"]["202"]["links"].as_object().unwrap();
-    assert!(publish.values().any(|l| l["operationId"] == "posts_consent"));
+    let publish = by_id["posts_publish"]["responses"]["202"]["links"]
+        .as_object()
+        .unwrap();
+    assert!(
+        publish
+            .values()
+            .any(|l| l["operationId"] == "posts_consent")
+    );
 }
 
 #[test]
@@ -282,15 +330,27 @@ fn post_statuses_are_cores_list() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    let core: Vec<&str> = kraftsoci_core::PostStatus::ALL.iter().map(|s| s.as_str()).collect();
+    let core: Vec<&str> = kraftsoci_core::PostStatus::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
     assert_eq!(documented, core);
     let list = operations(&doc)
         .into_iter()
         .find(|(_, _, op)| op["operationId"] == "posts_list")
         .unwrap()
         .2;
-    let status = list["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "status").unwrap();
-    assert!(status["schema"].to_string().contains("#/components/schemas/PostStatus"));
+    let status = list["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "status")
+        .unwrap();
+    assert!(
+        status["schema"]
+            .to_string()
+            .contains("#/components/schemas/PostStatus")
+    );
 }
 
 #[test]
@@ -300,18 +360,30 @@ fn the_constraints_the_server_enforces_are_in_the_schemas() {
     let topic = &schemas["GenerateBody"]["properties"]["topic"];
     assert_eq!(topic["minLength"], 3);
     assert!(topic["pattern"].as_str().unwrap().contains("{1,498}"));
-    assert!(schemas["PublishBody"]["properties"]["content_hash"]["pattern"].as_str().unwrap().contains("{64}"));
-    assert_eq!(schemas["PublishBody"]["properties"]["instagram_account_id"]["format"], "uuid");
+    assert!(
+        schemas["PublishBody"]["properties"]["content_hash"]["pattern"]
+            .as_str()
+            .unwrap()
+            .contains("{64}")
+    );
+    assert_eq!(
+        schemas["PublishBody"]["properties"]["instagram_account_id"]["format"],
+        "uuid"
+    );
     let notices = operations(&doc)
         .into_iter()
         .find(|(_, _, op)| op["operationId"] == "policy_list_notices")
         .unwrap()
         .2;
     let limit = &notices["parameters"][0]["schema"];
-    assert_eq!((limit["minimum"].as_u64(), limit["maximum"].as_u64()), (Some(1), Some(100)));
+    assert_eq!(
+        (limit["minimum"].as_u64(), limit["maximum"].as_u64()),
+        (Some(1), Some(100))
+    );
     for name in ["SignupRequest", "ProfileDto", "AccountPatch", "EditBody"] {
         for (field, property) in schemas[name]["properties"].as_object().unwrap() {
-            let text = property["type"] == "string" || property["type"].to_string().contains("\"string\"");
+            let text =
+                property["type"] == "string" || property["type"].to_string().contains("\"string\"");
             if text && property.get("format").is_none() && property.get("$ref").is_none() {
                 assert!(
                     property.get("pattern").is_some() || property.get("minLength").is_some(),

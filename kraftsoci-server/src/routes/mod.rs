@@ -181,13 +181,55 @@ pub fn openapi() -> serde_json::Value {
     // Links from each creating operation to those that take the id it answers: one line each
     // (`document::link`), after the operation ids are final.
     let post_id = "$response.body#/id";
-    document::link(&mut doc, "posts_generate", "201", "id", post_id, POST_OPERATIONS);
-    document::link(&mut doc, "posts_list", "200", "id", "$response.body#/posts/0/id", POST_OPERATIONS);
-    document::link(&mut doc, "posts_preview", "200", "id", post_id, POST_OPERATIONS);
+    document::link(
+        &mut doc,
+        "posts_generate",
+        "201",
+        "id",
+        post_id,
+        POST_OPERATIONS,
+    );
+    document::link(
+        &mut doc,
+        "posts_list",
+        "200",
+        "id",
+        "$response.body#/posts/0/id",
+        POST_OPERATIONS,
+    );
+    document::link(
+        &mut doc,
+        "posts_preview",
+        "200",
+        "id",
+        post_id,
+        POST_OPERATIONS,
+    );
     // A consent receipt exists once the post is approved.
-    document::link(&mut doc, "posts_publish", "202", "id", post_id, &["posts_consent", "posts_withdraw", "posts_preview"]);
-    document::link(&mut doc, "policy_list_notices", "200", "id", "$response.body#/notices/0/id", &["policy_mark_read"]);
-    document::link(&mut doc, "instagram_accounts", "200", "id", "$response.body#/0/id", &["instagram_disconnect"]);
+    document::link(
+        &mut doc,
+        "posts_publish",
+        "202",
+        "id",
+        post_id,
+        &["posts_consent", "posts_withdraw", "posts_preview"],
+    );
+    document::link(
+        &mut doc,
+        "policy_list_notices",
+        "200",
+        "id",
+        "$response.body#/notices/0/id",
+        &["policy_mark_read"],
+    );
+    document::link(
+        &mut doc,
+        "instagram_accounts",
+        "200",
+        "id",
+        "$response.body#/0/id",
+        &["instagram_disconnect"],
+    );
     doc
 }
 

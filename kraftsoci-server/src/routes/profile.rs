@@ -44,7 +44,10 @@ pub struct ProfileDto {
     #[schema(schema_with = super::document::line::<1, 80>)]
     sector: String,
     /// The language posts are written in: a language tag (`en`, `tr`, `pt-BR`).
-    #[schema(pattern = r"^[\t\n\x0b\x0c\r\x20]*[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,3}[\t\n\x0b\x0c\r\x20]*$", example = "en")]
+    #[schema(
+        pattern = r"^[\t\n\x0b\x0c\r\x20]*[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,3}[\t\n\x0b\x0c\r\x20]*$",
+        example = "en"
+    )]
     language: String,
 }
 

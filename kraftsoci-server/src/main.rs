@@ -105,7 +105,7 @@ async fn healthcheck() -> ExitCode {
 
 /// `openapi`: the document `/openapi.json` serves, on standard output.
 fn openapi() -> ExitCode {
-    match kraftsoci_server::routes::openapi().to_pretty_json() {
+    match serde_json::to_string_pretty(&kraftsoci_server::routes::openapi()) {
         Ok(json) => {
             println!("{json}");
             ExitCode::SUCCESS

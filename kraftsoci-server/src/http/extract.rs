@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, FieldErrors};
 
-/// A JSON body (in) or JSON response (out).
+/// A JSON body (in) or JSON response (out). A body must be a JSON object.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
 
@@ -26,10 +26,27 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(json_rejection(&rejection)),
+        let value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(value)) => value,
+            Err(rejection) => return Err(json_rejection(&rejection)),
+        };
+        // Every body this API reads is a JSON object. serde would also read a struct from an
+        // array of its fields in order (`[null, null]` as an empty edit), which no client means
+        // and the OpenAPI document does not allow.
+        if !value.is_object() {
+            return Err(invalid_body());
         }
+        serde_json::from_value(value)
+            .map(Self)
+            .map_err(|_| invalid_body())
+    }
+}
+
+fn invalid_body() -> ApiError {
+    ApiError::Unprocessable {
+        code: "invalid_body",
+        message: "The JSON body is missing fields or has fields of the wrong type.".into(),
+        fields: FieldErrors::new(),
     }
 }
 
@@ -45,11 +62,7 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
         JsonRejection::JsonSyntaxError(_) => {
             ApiError::bad_request("malformed_json", "The request body is not valid JSON.")
         }
-        JsonRejection::JsonDataError(_) => ApiError::Unprocessable {
-            code: "invalid_body",
-            message: "The JSON body is missing fields or has fields of the wrong type.".into(),
-            fields: FieldErrors::new(),
-        },
+        JsonRejection::JsonDataError(_) => invalid_body(),
         JsonRejection::BytesRejection(_) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             ApiError::PayloadTooLarge
         }

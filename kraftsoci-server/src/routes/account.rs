@@ -112,6 +112,7 @@ impl PreferencesView {
 
 /// Paused processing (P29).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"generation": false, "publishing": true}))]
 pub struct RestrictionsDto {
     /// AI generation is paused.
     generation: bool,
@@ -121,6 +122,7 @@ pub struct RestrictionsDto {
 
 /// Objections (P31).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"usage_log": true}))]
 pub struct ObjectionsDto {
     /// Only security-relevant usage events are logged.
     usage_log: bool,
@@ -177,18 +179,32 @@ impl From<&Account> for AccountView {
 /// Preference changes.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct PreferencesPatch {
+    /// A language tag: 2–3 letters, then up to three `-` subtags of 1–8 letters or digits
+    /// (`en`, `tr`, `pt-BR`).
+    #[schema(
+        pattern = r"^[\t\n\x0b\x0c\r\x20]*[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,3}[\t\n\x0b\x0c\r\x20]*$",
+        example = "tr"
+    )]
     language: Option<String>,
     theme: Option<ThemeDto>,
 }
 
 /// `PATCH /v1/me`: the fields to change.
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"business_name": "Ayşe Fırın & Kafe", "preferences": {"language": "tr", "theme": "dark"}}))]
 pub struct AccountPatch {
+    /// The person's name (1–100 characters once trimmed, one line).
+    #[schema(schema_with = super::document::nullable_line::<1, 100>)]
     name: Option<String>,
+    /// Business name (1–120 characters once trimmed, one line).
+    #[schema(schema_with = super::document::nullable_line::<1, 120>)]
     business_name: Option<String>,
+    /// Sector (1–80 characters once trimmed, one line).
+    #[schema(schema_with = super::document::nullable_line::<1, 80>)]
     sector: Option<String>,
     preferences: Option<PreferencesPatch>,
     /// A new login email; requires `current_password`.
+    #[schema(schema_with = super::document::nullable_email)]
     email: Option<String>,
     /// The current password (only for an email change).
     #[schema(value_type = Option<String>, format = Password)]

@@ -49,21 +49,32 @@ pub struct Doc;
 
 /// `POST /v1/auth/signup`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "name": "Ayşe Yılmaz", "email": "ayse@example.com", "password": "correct horse battery staple",
+    "business_name": "Ayşe Fırın", "sector": "bakery", "age_confirmed": true,
+    "accepted_policy_version": "2026-01"
+}))]
 pub struct SignupRequest {
-    /// The person's name (1–100 characters).
+    /// The person's name (1–100 characters once trimmed, one line).
+    #[schema(schema_with = super::document::line::<1, 100>)]
     name: String,
     /// Login email.
+    #[schema(schema_with = super::document::email)]
     email: String,
     /// 8+ characters, at most 72 bytes, not a common password.
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 72)]
     password: SecretString,
-    /// Business name.
+    /// Business name (1–120 characters once trimmed, one line).
+    #[schema(schema_with = super::document::line::<1, 120>)]
     business_name: String,
-    /// Sector, e.g. "bakery".
+    /// Sector, e.g. "bakery" (1–80 characters once trimmed, one line).
+    #[schema(schema_with = super::document::line::<1, 80>)]
     sector: String,
-    /// Must be true: kraftsoci is for people aged 18 or over (P35).
+    /// Must be true: kraftsoci is for people aged 18 or over (P35); `false` is refused with
+    /// 422 `age_requirement`.
     age_confirmed: bool,
-    /// The privacy-policy version shown at sign-up (P38).
+    /// The privacy-policy version shown at sign-up (P38): the current one (`GET /v1/policy`).
+    #[schema(schema_with = super::document::policy_version)]
     accepted_policy_version: String,
 }
 
@@ -103,6 +114,7 @@ pub struct SignupResponse {
 
 /// `POST /v1/auth/login`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"email": "ayse@example.com", "password": "correct horse battery staple"}))]
 pub struct LoginRequest {
     /// Login email.
     email: String,
@@ -113,6 +125,7 @@ pub struct LoginRequest {
 
 /// `POST /v1/auth/refresh` and `/v1/auth/logout`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"refresh_token": "rt_3q2-7wEXAMPLEonlyxZ0dGhpcyBpcyBub3QgYSB0b2tlbg"}))]
 pub struct RefreshRequest {
     /// A refresh token.
     #[schema(value_type = String, format = Password)]
@@ -121,6 +134,7 @@ pub struct RefreshRequest {
 
 /// `POST /v1/auth/password-reset`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"email": "ayse@example.com"}))]
 pub struct ResetRequest {
     /// The account's email.
     email: String,
@@ -128,23 +142,25 @@ pub struct ResetRequest {
 
 /// `POST /v1/auth/password-reset/confirm`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"token": "the-token-from-the-reset-mail", "new_password": "a new long passphrase"}))]
 pub struct ResetConfirmRequest {
     /// The token from the reset mail.
     #[schema(value_type = String, format = Password)]
     token: SecretString,
-    /// The new password.
-    #[schema(value_type = String, format = Password)]
+    /// The new password: 8+ characters, at most 72 bytes, not a common password.
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 72)]
     new_password: SecretString,
 }
 
 /// `POST /v1/auth/password`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"current_password": "correct horse battery staple", "new_password": "a new long passphrase"}))]
 pub struct ChangePasswordRequest {
     /// The current password.
     #[schema(value_type = String, format = Password)]
     current_password: SecretString,
-    /// The new password.
-    #[schema(value_type = String, format = Password)]
+    /// The new password: 8+ characters, at most 72 bytes, not a common password.
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 72)]
     new_password: SecretString,
 }
 
@@ -286,6 +302,7 @@ async fn login(
     responses(
         (status = 200, description = "New pair", body = TokenPairResponse),
         (status = 401, description = "Unknown, expired, revoked or already used (which revokes the whole session)", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 #[tracing::instrument(skip_all)]
 async fn refresh(
@@ -301,7 +318,10 @@ async fn refresh(
 /// Ends the session of a refresh token.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth",
     request_body = RefreshRequest,
-    responses((status = 204, description = "Logged out (also for an unknown token)")))]
+    responses(
+        (status = 204, description = "Logged out (also for an unknown token)"),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
 #[tracing::instrument(skip_all)]
 async fn logout(
     State(state): State<AppState>,
@@ -340,6 +360,7 @@ async fn request_reset(
         (status = 204, description = "Password changed; every session revoked"),
         (status = 400, description = "`invalid_token`: unknown, used or expired", body = ErrorBody),
         (status = 422, description = "The new password breaks the policy", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
         (status = 503, description = "`overloaded`: the password pool is full; retry after `Retry-After` seconds", body = ErrorBody),
     ))]
 #[tracing::instrument(skip_all)]
@@ -361,6 +382,7 @@ async fn confirm_reset(
         (status = 204, description = "Changed; other sessions revoked"),
         (status = 401, description = "Not authenticated, or `invalid_credentials` for a wrong current password", body = ErrorBody),
         (status = 422, description = "The new password breaks the policy", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
         (status = 503, description = "`overloaded`: the password pool is full; retry after `Retry-After` seconds", body = ErrorBody),
     ))]
 #[tracing::instrument(skip_all, fields(user = %user.id))]

@@ -98,6 +98,7 @@ impl From<BillingOverview> for BillingView {
 
 /// `POST /v1/billing/checkout`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"plan": "starter"}))]
 pub struct CheckoutBody {
     /// The name of a plan that is sold (e.g. `starter`).
     plan: String,

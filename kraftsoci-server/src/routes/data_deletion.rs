@@ -42,6 +42,7 @@ pub struct Doc;
 
 /// `POST /data-deletion`, as a form or JSON.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"email": "ayse@example.com", "password": "the account's password"}))]
 pub struct DeletionRequest {
     /// The account's email.
     email: String,

@@ -46,9 +46,12 @@ pub struct ConnectView {
 }
 
 /// A connected Instagram business account. Never a token.
+// Named apart from the account's `AccountView` (`/v1/me`): one name, one schema.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = InstagramAccount)]
 pub struct AccountView {
     /// Our id: the `instagram_account_id` of posts and Publish clicks.
+    #[schema(format = Uuid)]
     id: String,
     /// Instagram's user id (`sandbox-…` for sandbox accounts).
     ig_user_id: String,
@@ -210,7 +213,7 @@ async fn accounts(
 /// Disconnects an account: its token is deleted (P15); posts approved for it that have not
 /// started publishing are withdrawn (back to the owner's decision).
 #[utoipa::path(delete, path = "/v1/instagram/accounts/{id}", tag = "instagram",
-    security(("bearer" = [])), params(("id" = String, Path, description = "The account's id")),
+    security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "The account's id")),
     responses(
         (status = 204, description = "Disconnected"),
         (status = 401, body = ErrorBody),

@@ -38,6 +38,7 @@ pub struct Doc;
 
 /// The form Meta posts.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"signed_request": "c2lnbmF0dXJl.eyJ1c2VyX2lkIjoiMTIzIn0"}))]
 pub struct SignedRequestForm {
     /// `<signature>.<payload>`, both base64url, signed with the app secret.
     signed_request: String,

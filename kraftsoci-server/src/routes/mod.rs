@@ -12,6 +12,8 @@ pub mod api_keys;
 pub mod auth;
 pub mod billing;
 pub mod data_deletion;
+pub mod docs;
+pub mod document;
 pub mod health;
 pub mod instagram;
 pub mod media;
@@ -67,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .merge(policy::routes())
         .merge(notifications::routes())
         .merge(webhooks::routes())
+        .merge(docs::routes())
         .merge(web_auth::routes())
         .merge(web_reset::routes())
         .merge(web_onboarding::routes())
@@ -113,7 +116,7 @@ pub fn router(state: AppState) -> Router {
         (name = "policy", description = "Privacy-policy versions, acceptances and in-app notices"),
         (name = "webhooks", description = "Outbound signed webhooks: endpoints, deliveries, re-sending"),
         (name = "meta", description = "Callbacks Meta sends: data deletion and deauthorize"),
-        (name = "operations", description = "Probes and this document"),
+        (name = "operations", description = "Probes, this document and its rendering (`/docs`)"),
     )
 )]
 struct ApiDoc;
@@ -195,8 +198,12 @@ impl Modify for OperationIds {
     }
 }
 
-/// The OpenAPI document of every route group.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+/// The OpenAPI document of every route group, as JSON (what `/openapi.json` serves).
+///
+/// It stays JSON after utoipa: the shared answers and links are added to the JSON form
+/// ([`document`]), and utoipa's own `Link` type would not read them back (it names its fields
+/// `operation_id`, not `operationId`).
+pub fn openapi() -> serde_json::Value {
     let mut doc = ApiDoc::openapi();
     doc.merge(health::Doc::openapi());
     doc.merge(auth::Doc::openapi());
@@ -214,16 +221,76 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(metrics::Doc::openapi());
     doc.merge(notifications::Doc::openapi());
     doc.merge(webhooks::Doc::openapi());
+    doc.merge(docs::Doc::openapi());
     // After the merges, so that every group's operations are named alike.
     OperationIds.modify(&mut doc);
+    let mut doc = serde_json::to_value(doc).expect("the OpenAPI document serialises");
+    document::share_error_responses(&mut doc);
+    // Links from each creating operation to those that take the id it answers: one line each
+    // (`document::link`), after the operation ids are final.
+    let post_id = "$response.body#/id";
+    document::link(
+        &mut doc,
+        "posts_generate",
+        "202",
+        "id",
+        post_id,
+        POST_OPERATIONS,
+    );
+    document::link(
+        &mut doc,
+        "posts_list",
+        "200",
+        "id",
+        "$response.body#/posts/0/id",
+        POST_OPERATIONS,
+    );
+    document::link(
+        &mut doc,
+        "posts_preview",
+        "200",
+        "id",
+        post_id,
+        POST_OPERATIONS,
+    );
+    // A consent receipt exists once the post is approved.
+    document::link(
+        &mut doc,
+        "posts_publish",
+        "202",
+        "id",
+        post_id,
+        &["posts_consent", "posts_withdraw", "posts_preview"],
+    );
+    document::link(
+        &mut doc,
+        "policy_list_notices",
+        "200",
+        "id",
+        "$response.body#/notices/0/id",
+        &["policy_mark_read"],
+    );
+    document::link(
+        &mut doc,
+        "instagram_accounts",
+        "200",
+        "id",
+        "$response.body#/0/id",
+        &["instagram_disconnect"],
+    );
     doc
 }
 
-static OPENAPI_JSON: LazyLock<String> = LazyLock::new(|| {
-    openapi()
-        .to_json()
-        .unwrap_or_else(|e| format!("{{\"error\":\"openapi: {e}\"}}"))
-});
+/// The operations that take the id of any post (its consent receipt needs an approved one).
+const POST_OPERATIONS: &[&str] = &[
+    "posts_preview",
+    "posts_edit",
+    "posts_publish",
+    "posts_withdraw",
+    "posts_remove",
+];
+
+static OPENAPI_JSON: LazyLock<String> = LazyLock::new(|| openapi().to_string());
 
 /// This API's OpenAPI document.
 #[utoipa::path(get, path = "/openapi.json", tag = "operations",

@@ -76,8 +76,10 @@ pub struct PolicyView {
 
 /// `POST /v1/policy/accept`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"version": "2026-01"}))]
 pub struct AcceptRequest {
-    /// The version accepted: the current one.
+    /// The version accepted: the current one (`GET /v1/policy`).
+    #[schema(schema_with = super::document::policy_version)]
     version: String,
 }
 
@@ -94,6 +96,7 @@ pub struct Acceptance {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NoticeView {
     /// Its id.
+    #[schema(format = Uuid)]
     id: String,
     /// What kind (`policy_version`).
     kind: String,
@@ -135,6 +138,7 @@ pub struct NoticeList {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 pub struct NoticeParams {
     /// At most this many (1–100, default 50).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
 }
 
@@ -229,14 +233,26 @@ async fn accept(
 /// The user's in-app notices, newest first.
 #[utoipa::path(get, path = "/v1/notices", tag = "policy", security(("bearer" = [])),
     params(NoticeParams),
-    responses((status = 200, body = NoticeList), (status = 401, body = ErrorBody)))]
+    responses(
+        (status = 200, body = NoticeList),
+        (status = 400, description = "`invalid_query`: a malformed `limit`, or one outside 1–100", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+    ))]
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 async fn list_notices(
     State(state): State<AppState>,
     user: AuthUser,
     Query(params): Query<NoticeParams>,
 ) -> Result<Json<NoticeList>, ApiError> {
-    let limit = params.limit.unwrap_or(50).clamp(1, MAX_NOTICES);
+    // Out of range is refused, as on `/v1/posts`, rather than silently clamped: the document
+    // promises 1–100, and a client asking for 500 must learn that it gets at most 100.
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=MAX_NOTICES).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "The limit must be between 1 and 100.",
+        ));
+    }
     let notices: Vec<NoticeView> = state
         .stores
         .policy
@@ -253,7 +269,7 @@ async fn list_notices(
 
 /// Marks one of the user's notices read.
 #[utoipa::path(post, path = "/v1/notices/{id}/read", tag = "policy", security(("bearer" = [])),
-    params(("id" = String, Path, description = "The notice")),
+    params(("id" = uuid::Uuid, Path, description = "The notice")),
     responses(
         (status = 204, description = "Read"),
         (status = 401, body = ErrorBody),
@@ -323,7 +339,7 @@ pub struct PrivacyView {
     /// The processors this deployment uses.
     processors: Vec<ProcessorView>,
     /// The retention table, row by row.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Vec<Object>)]
     retention: serde_json::Value,
     /// Each right and how to exercise it.
     rights: Vec<RightView>,

@@ -39,16 +39,19 @@ pub fn routes() -> Router<AppState> {
 
 /// The OpenAPI description of these routes.
 #[derive(OpenApi)]
-#[openapi(paths(
-    generate, list, preview, edit, publish, withdraw, remove, consent, events, regenerate
-))]
+#[openapi(
+    paths(generate, list, preview, edit, publish, withdraw, remove, consent, events, regenerate),
+    components(schemas(PostStatusName))
+)]
 pub struct Doc;
 
 /// What to write about.
 #[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({"topic": "Our new sourdough, out of the oven at 7", "with_image": true}))]
+#[schema(example = json!({"topic": "Our new sourdough, out of the oven at 7 every morning", "with_image": true}))]
 pub struct GenerateBody {
-    /// The topic (3–500 characters).
+    /// The topic: 3–500 characters once surrounding white space is trimmed, no control
+    /// characters but tabs and line breaks.
+    #[schema(schema_with = super::document::lines::<3, 500>)]
     topic: String,
     /// Whether to generate an image too (default true; Instagram needs one to publish).
     #[serde(default = "yes")]
@@ -58,6 +61,52 @@ pub struct GenerateBody {
 fn yes() -> bool {
     true
 }
+
+/// A post's status, as the API names it: the enum is core's list of statuses
+/// ([`PostStatus::ALL`]), so a status added there is documented here.
+pub struct PostStatusName;
+
+impl utoipa::PartialSchema for PostStatusName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .enum_values(Some(PostStatus::ALL.iter().map(|s| s.as_str())))
+            .description(Some(
+                "`generating` (being written and drawn in the background), `generation_failed` \
+                 (see `failure`; regenerate to try again), `ready` (generated, not approved), \
+                 `approved` (the owner clicked Publish), \
+                 `publishing`, `published`, `failed` (publishing failed; edit and approve again), \
+                 `withdrawn`, `needs_reconnect` (the Instagram connection must be renewed), and \
+                 any other status core adds.",
+            ))
+            .examples([serde_json::json!("ready")])
+            .into()
+    }
+}
+
+impl ToSchema for PostStatusName {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "PostStatus".into()
+    }
+}
+
+/// A hashtag as an edit may give it: with or without `#`, then 1–100 letters, digits or
+/// underscores, not all digits.
+pub struct HashtagName;
+
+impl utoipa::PartialSchema for HashtagName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .min_length(Some(1))
+            .max_length(Some(101))
+            .pattern(Some(r"^#?[0-9]*[^\W\d]\w*$"))
+            .examples([serde_json::json!("sourdough")])
+            .into()
+    }
+}
+
+impl ToSchema for HashtagName {}
 
 /// The current consent, in brief (the full receipt is at `/v1/posts/{id}/consent`).
 #[derive(Debug, Serialize, ToSchema)]
@@ -107,11 +156,12 @@ pub struct JobSummary {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PostDto {
     /// The id.
+    #[schema(format = Uuid)]
     id: String,
     /// `generating`, `generation_failed`, `ready`, `approved`, `publishing`, `published`,
     /// `failed`, `withdrawn` or `needs_reconnect`. While `generating`, the content is empty
     /// (or, when regenerating, the previous one) and `generation_step` says how far it got.
-    #[schema(example = "ready")]
+    #[schema(value_type = PostStatusName)]
     status: &'static str,
     /// The last step of the post's generation: `queued`, `writing`, `moderating`, `drawing`,
     /// `ready` or `failed` (`null` for posts generated before generation ran as a job). The
@@ -248,25 +298,34 @@ pub struct ListQuery {
     /// From a previous page's `next_cursor`.
     cursor: Option<String>,
     /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// Only posts in this status.
+    #[param(value_type = Option<PostStatusName>)]
     status: Option<String>,
 }
 
 /// An edit; absent fields stay, `null` clears `alt_text` or `instagram_account_id`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"caption": "Warm sourdough, every morning at 7.", "hashtags": ["bakery", "#sourdough"], "alt_text": "A loaf of sourdough on a wooden board"}))]
 pub struct EditBody {
-    /// New caption.
+    /// New caption: at most 2,200 characters as Instagram counts them (emoji count as two), at
+    /// most 30 hashtags and 20 @mentions with the hashtags below, no control characters but
+    /// tabs and line breaks; surrounding white space is trimmed. It may be empty.
+    #[schema(schema_with = super::document::nullable_lines::<0, 2200>)]
     caption: Option<String>,
-    /// New hashtags (with or without `#`).
+    /// New hashtags, with or without `#`: letters, digits and underscores, not all digits,
+    /// 1–100 characters each.
+    #[schema(value_type = Option<Vec<HashtagName>>, max_items = 30)]
     hashtags: Option<Vec<String>>,
-    /// New alt text; `null` removes it.
+    /// New alt text (1–1,000 characters once trimmed); `null` removes it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = super::document::nullable_lines::<1, 1000>)]
     alt_text: Option<Option<String>>,
-    /// The connected account to publish to; `null` clears it.
+    /// The connected account to publish to (`id` of `/v1/instagram/accounts`); `null` clears
+    /// it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<uuid::Uuid>)]
     instagram_account_id: Option<Option<String>>,
 }
 
@@ -281,10 +340,13 @@ where
 
 /// The Publish click.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"content_hash": "9f2c4b1de0a7c3f5b8e6d4a2c1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a392", "instagram_account_id": "0195f3a4-7c1e-7d2a-9b8e-3f4a5b6c7d8e"}))]
 pub struct PublishBody {
-    /// The `content_hash` of the preview the owner saw.
+    /// The `content_hash` of the preview the owner saw (64 hex digits).
+    #[schema(schema_with = super::document::sha256_hex)]
     content_hash: String,
-    /// The connected account to publish to.
+    /// The connected account to publish to (`id` of `/v1/instagram/accounts`).
+    #[schema(value_type = uuid::Uuid)]
     instagram_account_id: String,
     /// Publish at this time (RFC 3339, in the future) instead of now.
     scheduled_for: Option<DateTime<Utc>>,
@@ -497,7 +559,7 @@ pub struct RegenerateBody {
 /// Any approval is void, because the content hash changes; an approved post is withdrawn
 /// first. The quota counts as for a new post: one post for a caption, one image for an image.
 #[utoipa::path(post, path = "/v1/posts/{id}/regenerate", tag = "posts", security(("bearer" = []), ("api_key" = ["posts:write"])),
-    params(("id" = String, Path, description = "The post's id")), request_body = RegenerateBody,
+    params(("id" = uuid::Uuid, Path, description = "The post's id")), request_body = RegenerateBody,
     responses(
         (status = 202, description = "Accepted: the post, in `generating`", body = PostDto),
         (status = 401, description = "`unauthorized`, `invalid_api_key`", body = ErrorBody),
@@ -635,7 +697,7 @@ async fn next_step(mut follow: Follow) -> Option<(Result<Event, Infallible>, Fol
 /// data: {"post_id":"…","step":"ready","status":"ready","failure":null}
 /// ```
 #[utoipa::path(get, path = "/v1/posts/{id}/events", tag = "posts", security(("bearer" = []), ("api_key" = ["posts:read"])),
-    params(("id" = String, Path, description = "The post's id")),
+    params(("id" = uuid::Uuid, Path, description = "The post's id")),
     responses(
         (status = 200, description = "A stream of `step` events; each `data` is a `StepEvent`", content_type = "text/event-stream", body = StepEvent),
         (status = 401, description = "`unauthorized`, `invalid_api_key`", body = ErrorBody), (status = 403, description = "`api_key_scope_missing`", body = ErrorBody),
@@ -724,7 +786,7 @@ async fn list(
 
 /// The preview: everything the owner approves, and where the post stands.
 #[utoipa::path(get, path = "/v1/posts/{id}", tag = "posts", security(("bearer" = []), ("api_key" = ["posts:read"])),
-    params(("id" = String, Path, description = "The post's id")),
+    params(("id" = uuid::Uuid, Path, description = "The post's id")),
     responses((status = 200, body = PostDto), (status = 401, description = "`unauthorized`, `invalid_api_key`", body = ErrorBody), (status = 403, description = "`api_key_scope_missing`", body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 async fn preview(
@@ -739,7 +801,7 @@ async fn preview(
 /// Edits caption, hashtags, alt text or account. An approval is void: the post returns to
 /// `ready` with a new `content_hash`.
 #[utoipa::path(patch, path = "/v1/posts/{id}", tag = "posts", security(("bearer" = []), ("api_key" = ["posts:write"])),
-    params(("id" = String, Path, description = "The post's id")), request_body = EditBody,
+    params(("id" = uuid::Uuid, Path, description = "The post's id")), request_body = EditBody,
     responses(
         (status = 200, body = PostDto),
         (status = 401, description = "`unauthorized`, `invalid_api_key`", body = ErrorBody), (status = 403, description = "`api_key_scope_missing`", body = ErrorBody),
@@ -762,7 +824,7 @@ async fn edit(
 /// echoed (user, time, address, user agent, account, schedule) and queues the post. Repeating
 /// it is harmless.
 #[utoipa::path(post, path = "/v1/posts/{id}/publish", tag = "posts", security(("bearer" = []), ("api_key" = ["posts:publish"])),
-    params(("id" = String, Path, description = "The post's id")), request_body = PublishBody,
+    params(("id" = uuid::Uuid, Path, description = "The post's id")), request_body = PublishBody,
     responses(
         (status = 202, description = "Approved and queued", body = PostDto),
         (status = 401, description = "`unauthorized`, `invalid_api_key`", body = ErrorBody),
@@ -786,7 +848,7 @@ async fn publish(
 
 /// Withdraws an approval that has not started publishing: back to `ready`.
 #[utoipa::path(post, path = "/v1/posts/{id}/withdraw", tag = "posts", security(("bearer" = []), ("api_key" = ["posts:publish"])),
-    params(("id" = String, Path, description = "The post's id")),
+    params(("id" = uuid::Uuid, Path, description = "The post's id")),
     responses(
         (status = 200, body = PostDto),
         (status = 401, description = "`unauthorized`, `invalid_api_key`", body = ErrorBody), (status = 403, description = "`api_key_scope_missing`", body = ErrorBody),
@@ -806,7 +868,7 @@ async fn withdraw(
 /// Deletes our copy of a post (row and image bytes, P16); a post already on Instagram stays
 /// there.
 #[utoipa::path(delete, path = "/v1/posts/{id}", tag = "posts", security(("bearer" = []), ("api_key" = ["posts:write"])),
-    params(("id" = String, Path, description = "The post's id")),
+    params(("id" = uuid::Uuid, Path, description = "The post's id")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "`unauthorized`, `invalid_api_key`", body = ErrorBody), (status = 403, description = "`api_key_scope_missing`", body = ErrorBody),
@@ -825,7 +887,7 @@ async fn remove(
 
 /// The consent receipt of the post's current approval.
 #[utoipa::path(get, path = "/v1/posts/{id}/consent", tag = "posts", security(("bearer" = []), ("api_key" = ["posts:read"])),
-    params(("id" = String, Path, description = "The post's id")),
+    params(("id" = uuid::Uuid, Path, description = "The post's id")),
     responses(
         (status = 200, body = ConsentDto),
         (status = 401, description = "`unauthorized`, `invalid_api_key`", body = ErrorBody), (status = 403, description = "`api_key_scope_missing`", body = ErrorBody),

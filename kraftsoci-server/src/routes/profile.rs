@@ -25,16 +25,29 @@ pub struct Doc;
 
 /// The business profile: the only account data a generator ever sees (P11).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "description": "A family bakery baking simit and pastries since 1987",
+    "target_audience": "neighbours and commuters", "tone": "warm and cheerful",
+    "sector": "bakery", "language": "en"
+}))]
 pub struct ProfileDto {
-    /// What the business does (1–2,000 characters).
+    /// What the business does (1–2,000 characters once trimmed).
+    #[schema(schema_with = super::document::lines::<1, 2000>)]
     description: String,
-    /// Who the posts are for (1–500 characters).
+    /// Who the posts are for (1–500 characters once trimmed).
+    #[schema(schema_with = super::document::lines::<1, 500>)]
     target_audience: String,
-    /// The voice, e.g. "warm and playful" (1–80 characters).
+    /// The voice, e.g. "warm and playful" (1–80 characters once trimmed, one line).
+    #[schema(schema_with = super::document::line::<1, 80>)]
     tone: String,
-    /// Sector (1–80 characters).
+    /// Sector (1–80 characters once trimmed, one line).
+    #[schema(schema_with = super::document::line::<1, 80>)]
     sector: String,
-    /// The language posts are written in (BCP 47, e.g. `tr`).
+    /// The language posts are written in: a language tag (`en`, `tr`, `pt-BR`).
+    #[schema(
+        pattern = r"^[\t\n\x0b\x0c\r\x20]*[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,3}[\t\n\x0b\x0c\r\x20]*$",
+        example = "en"
+    )]
     language: String,
 }
 

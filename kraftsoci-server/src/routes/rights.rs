@@ -32,6 +32,7 @@ pub struct Doc;
 
 /// `DELETE /v1/me`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"password": "the account's password"}))]
 pub struct CloseRequest {
     /// The account's password, asked again before anything is erased.
     #[schema(value_type = String, format = Password)]

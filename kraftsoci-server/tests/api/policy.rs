@@ -146,6 +146,33 @@ async fn publishing_a_policy_mails_and_notifies_every_open_account_once() {
 }
 
 #[tokio::test]
+async fn a_notices_limit_outside_1_to_100_is_refused_not_clamped() {
+    let app = spawn_app().await;
+    let user = app.signup_user("limits@example.com").await;
+    for (query, expected) in [
+        ("?limit=1", StatusCode::OK),
+        ("?limit=100", StatusCode::OK),
+        ("?limit=0", StatusCode::BAD_REQUEST),
+        ("?limit=101", StatusCode::BAD_REQUEST),
+        ("?limit=2147483648", StatusCode::BAD_REQUEST),
+        ("?limit=many", StatusCode::BAD_REQUEST),
+    ] {
+        let response = app
+            .client
+            .get(app.url(&format!("/v1/notices{query}")))
+            .bearer_auth(&user.access)
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = parts(response).await;
+        assert_eq!(status, expected, "{query}: {body}");
+        if expected == StatusCode::BAD_REQUEST {
+            assert_eq!(body["error"]["code"], "invalid_query", "{query}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn notices_are_marked_read_by_their_owner_only() {
     let app = spawn_app().await;
     let ada = app.signup_user("ada@example.com").await;

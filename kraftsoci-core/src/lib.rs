@@ -101,6 +101,7 @@ pub use retention::{
 };
 pub use rights::{
     DataSubjectRequest, ErasureProof, Objections, Processing, ProcessingRestricted,
-    REQUEST_DEADLINE_DAYS, RequestKind, RequestStatus, Restrictions,
+    REQUEST_DEADLINE_DAYS, REVIEW_MESSAGE_MAX_CHARS, RequestKind, RequestStatus, Restrictions,
+    ReviewMessage,
 };
 pub use vault::{KeyRing, TokenContext, TokenPurpose, TokenVault, VaultError};

@@ -326,6 +326,7 @@ impl ReelPost {
 
 /// What a story shows.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum StoryMedia {
     /// A JPEG image.
     Image {
@@ -476,7 +477,7 @@ impl MetaClient {
             MediaSpec::Carousel(post) => {
                 let mut params = carousel_params(post)?;
                 let children = self.create_children(account, &post.items, attempts).await?;
-                let ids: Vec<&str> = children.iter().map(|c| c.0.as_str()).collect();
+                let ids: Vec<&str> = children.iter().map(ContainerId::as_str).collect();
                 params.push(("children", ids.join(",")));
                 params
             }
@@ -540,7 +541,7 @@ impl MetaClient {
                 Ok(mut response) => {
                     let uri = response.uri.take();
                     let id = id_of("create container", response)?;
-                    return Ok((ContainerId(id), uri));
+                    return Ok((ContainerId::new(id), uri));
                 }
                 Err(error) if attempt < attempts && create_is_retryable(&error) => {
                     let delay = backoff_delay(
@@ -566,7 +567,7 @@ impl MetaClient {
         token: &SecretString,
         container: &ContainerId,
     ) -> Result<ContainerStatus, MetaError> {
-        let id = checked_id("container id", &container.0)?;
+        let id = checked_id("container id", container.as_str())?;
         let request = GraphRequest::get("container status", vec![id])
             .token(token)
             .query("fields", "status_code,status");
@@ -666,7 +667,7 @@ impl MetaClient {
         account: &PublishAccount,
         container: &ContainerId,
     ) -> Result<PublishResult, MetaError> {
-        checked_id("container id", &container.0)?;
+        checked_id("container id", container.as_str())?;
         let token = &account.access_token;
         if self.wait_until_ready(token, container).await? == Readiness::Published {
             tracing::info!(%container, "container is already published; not publishing again");
@@ -711,7 +712,7 @@ impl MetaClient {
             vec![account.ig_user_id.as_str(), "media_publish"],
         )
         .token(&account.access_token)
-        .form("creation_id", container.0.clone())
+        .form("creation_id", container.as_str().to_owned())
         .timeout(self.config().publish_timeout());
         let response: IdResponse = self.send(request).await?;
         id_of("media_publish", response)
@@ -1359,14 +1360,14 @@ mod tests {
 
     #[test]
     fn an_error_status_with_a_known_subcode_gets_its_meaning_and_kind() {
-        let error = container_failed(&ContainerId("c1".into()), "Error: 2207026");
+        let error = container_failed(&ContainerId::new("c1"), "Error: 2207026");
         assert_eq!(
             error.kind(),
             ErrorKind::InvalidMedia {
                 reason: "unsupported video format (MOV or MP4 only)".into()
             }
         );
-        let error = container_failed(&ContainerId("c1".into()), "Something odd");
+        let error = container_failed(&ContainerId::new("c1"), "Something odd");
         assert_eq!(
             error.kind(),
             ErrorKind::InvalidMedia {

@@ -442,7 +442,7 @@ impl MetaClient {
         token: &SecretString,
         container: &ContainerId,
     ) -> Result<UploadStatus, MetaError> {
-        let id = checked_id("container id", &container.0)?;
+        let id = checked_id("container id", container.as_str())?;
         let request = GraphRequest::get("upload status", vec![id])
             .token(token)
             .query("fields", "status_code,status,video_status");
@@ -505,7 +505,7 @@ impl MetaClient {
 
     /// The upload address of a container on the configured host.
     fn upload_url(&self, container: &ContainerId) -> Result<Url, MetaError> {
-        let id = checked_id("container id", &container.0)?;
+        let id = checked_id("container id", container.as_str())?;
         joined(
             self.config().rupload_base_url(),
             &["ig-api-upload", self.config().api_version(), id],
@@ -957,14 +957,14 @@ mod tests {
 
     fn status(code: &str, received: Option<u64>) -> UploadStatus {
         UploadStatus {
-            container: parse_status(&ContainerId("c1".into()), Some(code.into()), None).unwrap(),
+            container: parse_status(&ContainerId::new("c1"), Some(code.into()), None).unwrap(),
             bytes_received: received,
         }
     }
 
     #[test]
     fn a_resumption_starts_where_meta_says_it_stopped() {
-        let c = ContainerId("c1".into());
+        let c = ContainerId::new("c1");
         assert_eq!(
             resume_point(&c, 100, &status("IN_PROGRESS", Some(40))).unwrap(),
             Some(40)

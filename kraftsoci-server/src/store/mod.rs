@@ -115,6 +115,8 @@ pub struct Stores {
     pub sandbox: Arc<dyn SandboxStore>,
     /// Billing stops after closure and failed purges (P19).
     pub erasure_tasks: Arc<dyn ErasureTaskStore>,
+    /// The incident register (`kraftsoci-server breach`).
+    pub incidents: Arc<dyn IncidentStore>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -147,6 +149,7 @@ impl Stores {
             + BillingIntentStore
             + SandboxStore
             + ErasureTaskStore
+            + IncidentStore
             + 'static,
     {
         let store = Arc::new(store);
@@ -168,6 +171,7 @@ impl Stores {
             quota: store.clone(),
             intents: store.clone(),
             erasure_tasks: store.clone(),
+            incidents: store.clone(),
             sandbox: store,
         }
     }

@@ -395,6 +395,8 @@ pub const USER_TABLES: &[UserTable] = &[
             col("due_at", Time),
             col("status", Text),
             col("completed_at", Time),
+            col("post_id", Id),
+            col("message", Text),
         ],
         withheld: &[],
         erasure: Erasure::Delete,

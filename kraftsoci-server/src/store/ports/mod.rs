@@ -7,6 +7,7 @@
 mod auth_store;
 mod billing_intent_store;
 mod erasure_task_store;
+mod incident_store;
 mod oauth_state_store;
 mod policy_store;
 mod publish_queue;
@@ -21,8 +22,11 @@ pub use billing_intent_store::{
     BillingIntent, BillingIntentStore, IntentKind, IntentOutcome, NewIntent,
 };
 pub use erasure_task_store::{ErasureTaskStore, PendingBillingStop, PurgeFailure};
+pub use incident_store::{IncidentRecord, IncidentStore};
 pub use oauth_state_store::{NewOAuthState, OAuthStateStore};
-pub use policy_store::{NewNotice, Notice, NoticeDelivery, PolicyStore, PolicyVersion, Recipient};
+pub use policy_store::{
+    NewNotice, Notice, NoticeDelivery, PolicyAcceptance, PolicyStore, PolicyVersion, Recipient,
+};
 pub use publish_queue::{
     ClaimedJob, JobChange, JobId, JobLease, PublishJobRecord, PublishQueue, Settled, Settlement,
     WaitReason,

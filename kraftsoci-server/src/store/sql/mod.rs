@@ -51,6 +51,7 @@ mod billing_intent_store;
 mod billing_store;
 mod connection_store;
 mod erasure_task_store;
+mod incident_store;
 mod oauth_state_store;
 mod policy_store;
 mod post_store;

@@ -2,7 +2,8 @@
 //! owner's acceptances (P38), and the controller and contact line in every page's footer and
 //! on `/data-deletion`.
 
-use chrono::{Duration, TimeZone as _, Utc};
+use chrono::Duration;
+use kraftsoci_core::Clock as _;
 use kraftsoci_server::store::PolicyVersion;
 use reqwest::header::LOCATION;
 use reqwest::{Method, StatusCode};
@@ -108,7 +109,8 @@ async fn the_history_lists_versions_and_acceptances(app: TestApp) {
         .policy
         .publish_policy_version(&PolicyVersion {
             version: "2026-02".to_owned(),
-            published_at: Utc.with_ymd_and_hms(2026, 2, 1, 0, 0, 0).unwrap(),
+            // Later than whichever first version the server recorded.
+            published_at: app.clock.now() + Duration::hours(1),
             summary: "A new mail relay.".to_owned(),
         })
         .await
@@ -116,15 +118,23 @@ async fn the_history_lists_versions_and_acceptances(app: TestApp) {
     let (status, html, _) = owner.get(&app, "/privacy").await;
     assert_eq!(status, StatusCode::OK);
     let history = &html[html.find("Policy history").expect("the history")..];
-    let newer = history.find("2026-02").expect("the new version");
-    let older = history.find("2026-01").expect("the first version");
-    assert!(newer < older, "newest first");
-    assert!(history[..older].contains("current"));
+    let history = &history[..history.find("</table>").unwrap_or_else(|| panic!("{history}"))];
+    let newer = history
+        .find(">2026-02")
+        .unwrap_or_else(|| panic!("the new version: {history}"));
+    let older = history
+        .find(">2026-01")
+        .unwrap_or_else(|| panic!("the first version: {history}"));
+    assert!(newer < older, "newest first: {history}");
+    assert!(history[newer..older].contains("current"), "{history}");
     assert!(
         history[newer..older].contains("Not accepted"),
-        "the new version is not accepted yet"
+        "the new version is not accepted yet: {history}"
     );
-    assert!(!history[older..].contains("Not accepted"), "accepted at sign-up");
+    assert!(
+        !history[older..].contains("Not accepted"),
+        "accepted at sign-up: {history}"
+    );
 
     app.clock.advance(Duration::days(3));
     let (status, body) = parts(

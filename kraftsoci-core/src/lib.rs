@@ -59,10 +59,11 @@
 //!
 //! ## Dependencies
 //!
-//! 51 crates besides this one (`cargo tree -p kraftsoci-core -e normal --prefix none`, unique,
+//! 56 crates besides this one (`cargo tree -p kraftsoci-core -e normal --prefix none`, unique,
 //! default features; 62 before tokio was cut down to its timer). No HTTP, SQL or vendor SDK;
 //! from tokio only the `time` feature, for [`SystemClock`]'s sleep, inside the runtime the
-//! embedder brings.
+//! embedder brings, and `sync`; `tracing` is the facade only (the embedder picks the
+//! subscriber).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 

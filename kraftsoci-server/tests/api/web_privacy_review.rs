@@ -103,6 +103,8 @@ async fn the_review_form_checks_its_token_and_input_and_records_a_request_on_pos
 }
 
 async fn the_history_lists_versions_and_acceptances(app: TestApp) {
+    // The first version, accepted at sign-up.
+    crate::web_session::ensure_policy(&app).await;
     let owner = app.signed_owner("ada@example.com").await;
     app.state
         .stores

@@ -22,9 +22,7 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::store::{
-    self, AuthStore, IncidentRecord, NewNotice, PolicyStore, Recipient, Stores,
-};
+use crate::store::{self, AuthStore, IncidentRecord, NewNotice, PolicyStore, Recipient, Stores};
 
 /// The notice kind of a breach notice.
 pub const BREACH_NOTICE_KIND: &str = "security_incident";
@@ -390,7 +388,8 @@ pub fn register_table(entries: &[RegisterEntry]) -> String {
             if e.dry_run { "yes" } else { "no" },
             e.affected,
             e.mails_sent,
-            e.notified_at.map_or_else(|| "-".to_owned(), |at| at.to_rfc3339()),
+            e.notified_at
+                .map_or_else(|| "-".to_owned(), |at| at.to_rfc3339()),
             e.incident
         );
         for line in e.summary.lines() {

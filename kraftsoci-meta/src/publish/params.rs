@@ -33,7 +33,10 @@ pub(super) fn push_caption(params: &mut Params, caption: Option<&String>) -> Res
     Ok(())
 }
 
-pub(super) fn push_alt_text(params: &mut Params, alt_text: Option<&String>) -> Result<(), MetaError> {
+pub(super) fn push_alt_text(
+    params: &mut Params,
+    alt_text: Option<&String>,
+) -> Result<(), MetaError> {
     if let Some(alt_text) = alt_text {
         if alt_text.chars().count() > MAX_ALT_TEXT_CHARS {
             return Err(invalid(format!(
@@ -45,7 +48,10 @@ pub(super) fn push_alt_text(params: &mut Params, alt_text: Option<&String>) -> R
     Ok(())
 }
 
-pub(super) fn push_location(params: &mut Params, location: Option<&String>) -> Result<(), MetaError> {
+pub(super) fn push_location(
+    params: &mut Params,
+    location: Option<&String>,
+) -> Result<(), MetaError> {
     if let Some(location) = location {
         params.push((
             "location_id",
@@ -55,7 +61,10 @@ pub(super) fn push_location(params: &mut Params, location: Option<&String>) -> R
     Ok(())
 }
 
-pub(super) fn push_collaborators(params: &mut Params, collaborators: &[String]) -> Result<(), MetaError> {
+pub(super) fn push_collaborators(
+    params: &mut Params,
+    collaborators: &[String],
+) -> Result<(), MetaError> {
     if collaborators.is_empty() {
         return Ok(());
     }

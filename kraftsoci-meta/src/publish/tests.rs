@@ -45,9 +45,7 @@ fn image_tags_need_a_position_inside_the_image() {
 #[test]
 fn limits_are_checked_before_anything_is_sent() {
     let long = "a".repeat(MAX_CAPTION_CHARS + 1);
-    assert!(
-        image_params(&ImagePost::new("https://x.example/a.jpg").with_caption(long)).is_err()
-    );
+    assert!(image_params(&ImagePost::new("https://x.example/a.jpg").with_caption(long)).is_err());
     assert!(image_params(&ImagePost::new("ftp://x.example/a.jpg")).is_err());
     assert!(image_params(&ImagePost::new("not a url")).is_err());
     let mut post = ImagePost::new("https://x.example/a.jpg");

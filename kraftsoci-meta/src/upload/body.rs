@@ -34,8 +34,6 @@ pub(super) fn take(problem: &Mutex<Option<SourceProblem>>) -> Option<SourceProbl
         .take()
 }
 
-
-
 /// The file from an offset on, as a request body of exact length.
 pub(super) struct FileBody {
     pub(super) file: tokio::fs::File,

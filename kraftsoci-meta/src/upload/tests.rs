@@ -118,10 +118,9 @@ fn progress_is_reported_only_forwards_and_capped_at_the_total() {
 
 #[test]
 fn the_story_container_asks_for_a_resumable_story_without_a_caption() {
-    let params =
-        ResumableVideo::Story(StoryUpload::new().with_user_tags([UserTag::mention("a")]))
-            .params()
-            .unwrap();
+    let params = ResumableVideo::Story(StoryUpload::new().with_user_tags([UserTag::mention("a")]))
+        .params()
+        .unwrap();
     assert!(params.contains(&("media_type", "STORIES".to_owned())));
     assert!(params.contains(&("upload_type", "resumable".to_owned())));
     assert!(

@@ -340,8 +340,9 @@ mod tests {
 
     fn message(error: PostFlowError) -> String {
         match ApiError::from(error) {
-            ApiError::PaymentRequired { message, .. }
-            | ApiError::Unprocessable { message, .. } => message.into_owned(),
+            ApiError::PaymentRequired { message, .. } | ApiError::Unprocessable { message, .. } => {
+                message.into_owned()
+            }
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -363,10 +364,12 @@ mod tests {
             assert!(text.contains("decided automatically"), "{text}");
             assert!(text.contains("POST /v1/me/requests"), "{text}");
         }
-        assert!(message(PostFlowError::QuotaExceeded {
-            kind: QuotaKind::Posts,
-            limit: 30
-        })
-        .contains("quota of 30"));
+        assert!(
+            message(PostFlowError::QuotaExceeded {
+                kind: QuotaKind::Posts,
+                limit: 30
+            })
+            .contains("quota of 30")
+        );
     }
 }

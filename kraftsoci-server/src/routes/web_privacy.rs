@@ -77,7 +77,11 @@ async fn load(state: &AppState, user: UserId) -> Result<Loaded, ApiError> {
     };
     let notices = state.stores.policy.notices(user, NOTICES).await?;
     let versions = state.stores.policy.policy_versions(HISTORY).await?;
-    let acceptances = state.stores.policy.policy_acceptances(user, HISTORY).await?;
+    let acceptances = state
+        .stores
+        .policy
+        .policy_acceptances(user, HISTORY)
+        .await?;
     Ok(Loaded {
         account,
         requests,

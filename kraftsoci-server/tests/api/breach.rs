@@ -189,7 +189,10 @@ async fn every_run_is_registered(app: TestApp) {
     assert_eq!(real.notices_created, 1);
     assert_eq!(real.notified_at, Some(app.clock.now()));
     let table = breach::register_table(&entries);
-    assert!(table.contains("2026-12-06-leaked-log") && table.contains("log file"), "{table}");
+    assert!(
+        table.contains("2026-12-06-leaked-log") && table.contains("log file"),
+        "{table}"
+    );
     // The register names no one.
     let json = serde_json::to_string(&entries).unwrap();
     assert!(!json.contains(&ada.email), "{json}");
@@ -207,8 +210,7 @@ async fn every_run_dry_or_not_is_kept_in_the_incident_register_on_sqlite() {
 #[tokio::test]
 async fn every_run_dry_or_not_is_kept_in_the_incident_register_on_postgres() {
     every_run_is_registered(
-        crate::helpers::spawn_app_on(crate::support::TestDb::postgres().await, |_| {}, |b| b)
-            .await,
+        crate::helpers::spawn_app_on(crate::support::TestDb::postgres().await, |_| {}, |b| b).await,
     )
     .await;
 }

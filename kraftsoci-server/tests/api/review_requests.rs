@@ -65,11 +65,19 @@ async fn a_review_is_due_listed_exported_and_outlives_its_post(app: TestApp) {
     assert_eq!(entry.kind, "review");
     assert_eq!(entry.post.as_deref(), Some(post_id));
     assert_eq!(entry.message.as_deref(), Some(message));
-    assert!(requests::open(stores, clock, true).await.unwrap().is_empty());
+    assert!(
+        requests::open(stores, clock, true)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // The message is the owner's data: it is in the export.
     let (_, text) = app.export_json(access).await;
-    assert!(text.contains(message), "the export holds the review message");
+    assert!(
+        text.contains(message),
+        "the export holds the review message"
+    );
 
     // Deleting the post keeps the request, without the link.
     let (status, body) = app.delete_post(access, post_id).await;

@@ -120,8 +120,8 @@
 //!
 //! ## Dependencies
 //!
-//! 143 crates besides this one with the default features (`cargo tree -p kraftsoci-ai -e normal
-//! --prefix none`, unique), 144 with `rustls-aws-lc` instead; 154 before aws-lc-rs stopped
+//! 146 crates besides this one with the default features (`cargo tree -p kraftsoci-ai -e normal
+//! --prefix none`, unique), 147 with `rustls-aws-lc` instead; 154 before aws-lc-rs stopped
 //! coming in with every build and tokio was cut down to its timer and blocking pool.
 //!
 //! ## Usage metering

@@ -185,6 +185,12 @@ impl AccessPolicy {
                     status: snapshot.status.clone(),
                 },
             },
+            // A status a later core names: grants nothing until this crate knows it.
+            _ => Access::Denied {
+                reason: DenyReason::Status {
+                    status: snapshot.status.clone(),
+                },
+            },
         }
     }
 }

@@ -107,6 +107,8 @@ impl Plan {
         match kind {
             QuotaKind::Posts => self.monthly_posts,
             QuotaKind::Images => self.monthly_images,
+            // A quota a later core adds: no plan of this version grants any of it.
+            _ => 0,
         }
     }
 

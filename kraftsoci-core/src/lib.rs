@@ -60,10 +60,11 @@
 //!
 //! ## Dependencies
 //!
-//! 51 crates besides this one (`cargo tree -p kraftsoci-core -e normal --prefix none`, unique,
+//! 56 crates besides this one (`cargo tree -p kraftsoci-core -e normal --prefix none`, unique,
 //! default features; 62 before tokio was cut down to its timer). No HTTP, SQL or vendor SDK;
 //! from tokio only the `time` feature, for [`SystemClock`]'s sleep, inside the runtime the
-//! embedder brings.
+//! embedder brings, and `sync`; `tracing` is the facade only (the embedder picks the
+//! subscriber).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -102,6 +103,7 @@ pub use retention::{
 };
 pub use rights::{
     DataSubjectRequest, ErasureProof, Objections, Processing, ProcessingRestricted,
-    REQUEST_DEADLINE_DAYS, RequestKind, RequestStatus, Restrictions,
+    REQUEST_DEADLINE_DAYS, REVIEW_MESSAGE_MAX_CHARS, RequestKind, RequestStatus, Restrictions,
+    ReviewMessage,
 };
 pub use vault::{KeyRing, TokenContext, TokenPurpose, TokenVault, VaultError};

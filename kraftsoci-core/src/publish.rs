@@ -169,7 +169,7 @@ const CONTAINER_LIFETIME: std::time::Duration = std::time::Duration::from_secs(2
 ///         spec: &ContainerSpec,
 ///     ) -> Result<ContainerId, PublishError> {
 ///         assert_eq!(spec.items.len(), 1);
-///         Ok(ContainerId("c1".into()))
+///         Ok(ContainerId::new("c1"))
 ///     }
 ///     async fn container_status(
 ///         &self,

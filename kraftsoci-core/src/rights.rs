@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{Email, ParseError, RequestId, UserId};
+use crate::{Email, ParseError, PostId, RequestId, UserId};
 
 /// Which processing the user has paused (P29). Both off by default.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,9 +55,11 @@ pub struct Objections {
     pub usage_log: bool,
 }
 
-/// The rights a data-subject request exercises (GDPR arts. 15–21, KVKK art. 11).
+/// The rights a data-subject request exercises (GDPR arts. 15–22, KVKK art. 11). More rights
+/// may be added, so matches need a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RequestKind {
     /// Access (P26).
     Access,
@@ -71,6 +73,9 @@ pub enum RequestKind {
     Portability,
     /// Objection (P31).
     Objection,
+    /// Human review of an automated decision (P32; GDPR art. 22(3), KVKK art. 11(1)(g)): a
+    /// moderation refusal or a quota or plan refusal, looked at again by a person.
+    Review,
 }
 
 impl RequestKind {
@@ -83,6 +88,7 @@ impl RequestKind {
             Self::Restriction => "restriction",
             Self::Portability => "portability",
             Self::Objection => "objection",
+            Self::Review => "review",
         }
     }
 
@@ -98,6 +104,7 @@ impl RequestKind {
             "restriction" => Self::Restriction,
             "portability" => Self::Portability,
             "objection" => Self::Objection,
+            "review" => Self::Review,
             _ => return Err(ParseError::new("type", "unknown request type")),
         })
     }
@@ -106,6 +113,7 @@ impl RequestKind {
 /// Where a data-subject request stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RequestStatus {
     /// Received, not yet done.
     Received,
@@ -138,7 +146,65 @@ impl RequestStatus {
 /// How long the service has to answer a request (P33): 30 days.
 pub const REQUEST_DEADLINE_DAYS: i64 = 30;
 
+/// The most characters a review request's message may have.
+pub const REVIEW_MESSAGE_MAX_CHARS: usize = 2000;
+
+/// What the owner writes when asking for a human review (P32): trimmed, 1 to
+/// [`REVIEW_MESSAGE_MAX_CHARS`] characters, no control characters but line breaks and tabs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ReviewMessage(String);
+
+impl ReviewMessage {
+    /// Checks `text`.
+    ///
+    /// # Errors
+    /// [`ParseError`] on field `message` when it is empty, too long or holds control
+    /// characters.
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(ParseError::new("message", "say what should be reviewed"));
+        }
+        if text.chars().count() > REVIEW_MESSAGE_MAX_CHARS {
+            return Err(ParseError::new(
+                "message",
+                format!("at most {REVIEW_MESSAGE_MAX_CHARS} characters"),
+            ));
+        }
+        if text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err(ParseError::new("message", "contains control characters"));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ReviewMessage {
+    type Error = ParseError;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<ReviewMessage> for String {
+    fn from(value: ReviewMessage) -> Self {
+        value.0
+    }
+}
+
 /// A recorded data-subject request. The due date is derived, never typed in.
+///
+/// A [`RequestKind::Review`] request may name the post the decision was about and carry the
+/// owner's message; no other kind has either.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataSubjectRequest {
     id: RequestId,
@@ -147,6 +213,8 @@ pub struct DataSubjectRequest {
     received_at: DateTime<Utc>,
     status: RequestStatus,
     completed_at: Option<DateTime<Utc>>,
+    post: Option<PostId>,
+    message: Option<ReviewMessage>,
 }
 
 impl DataSubjectRequest {
@@ -159,7 +227,44 @@ impl DataSubjectRequest {
             received_at,
             status: RequestStatus::Received,
             completed_at: None,
+            post: None,
+            message: None,
         }
+    }
+
+    /// The owner's request, received at `received_at`, that a person review an automated
+    /// decision (P32), about `post` if it concerned one.
+    pub fn ask_review(
+        user: UserId,
+        post: Option<PostId>,
+        message: ReviewMessage,
+        received_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            post,
+            message: Some(message),
+            ..Self::receive(user, RequestKind::Review, received_at)
+        }
+    }
+
+    /// This stored request with its stored review details.
+    ///
+    /// # Errors
+    /// [`ParseError`] on field `type` when a request that is not a review has details.
+    pub fn with_review_details(
+        mut self,
+        post: Option<PostId>,
+        message: Option<ReviewMessage>,
+    ) -> Result<Self, ParseError> {
+        if self.kind != RequestKind::Review && (post.is_some() || message.is_some()) {
+            return Err(ParseError::new(
+                "type",
+                "only a review request names a post or has a message",
+            ));
+        }
+        self.post = post;
+        self.message = message;
+        Ok(self)
     }
 
     /// A request as stored. `completed_at` must be present exactly when the status is
@@ -193,6 +298,8 @@ impl DataSubjectRequest {
             received_at,
             status,
             completed_at,
+            post: None,
+            message: None,
         })
     }
 
@@ -231,6 +338,14 @@ impl DataSubjectRequest {
     /// When it was completed.
     pub fn completed_at(&self) -> Option<DateTime<Utc>> {
         self.completed_at
+    }
+    /// For a review request: the post the decision was about, if any.
+    pub fn post(&self) -> Option<PostId> {
+        self.post
+    }
+    /// For a review request: what the owner wrote.
+    pub fn message(&self) -> Option<&ReviewMessage> {
+        self.message.as_ref()
     }
     /// Whether it is open past its due date at `now`.
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
@@ -463,8 +578,43 @@ mod tests {
             RequestKind::Restriction,
             RequestKind::Portability,
             RequestKind::Objection,
+            RequestKind::Review,
         ] {
             assert_eq!(RequestKind::parse(kind.as_str()).unwrap(), kind);
         }
+    }
+
+    #[test]
+    fn a_review_message_is_trimmed_bounded_and_free_of_control_characters() {
+        assert_eq!(
+            ReviewMessage::parse("  Please look again.\nIt was a recipe. ")
+                .unwrap()
+                .as_str(),
+            "Please look again.\nIt was a recipe."
+        );
+        assert!(ReviewMessage::parse(" \n ").is_err());
+        assert!(ReviewMessage::parse("a\u{0}b").is_err());
+        assert!(ReviewMessage::parse(&"x".repeat(REVIEW_MESSAGE_MAX_CHARS)).is_ok());
+        assert!(ReviewMessage::parse(&"x".repeat(REVIEW_MESSAGE_MAX_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn only_a_review_request_carries_a_post_and_a_message() {
+        let at = Utc::now();
+        let message = ReviewMessage::parse("the quota was wrong").unwrap();
+        let post = PostId::new();
+        let review = DataSubjectRequest::ask_review(UserId::new(), Some(post), message.clone(), at);
+        assert_eq!(review.kind(), RequestKind::Review);
+        assert_eq!(review.post(), Some(post));
+        assert_eq!(review.message(), Some(&message));
+        assert_eq!(review.due_at(), at + Duration::days(REQUEST_DEADLINE_DAYS));
+        let access = DataSubjectRequest::receive(UserId::new(), RequestKind::Access, at);
+        assert!(
+            access
+                .clone()
+                .with_review_details(None, Some(message))
+                .is_err()
+        );
+        assert!(access.with_review_details(None, None).is_ok());
     }
 }

@@ -40,6 +40,12 @@ impl MetaClient {
         let edge = match kind {
             MediaKind::Story => "stories",
             MediaKind::Image | MediaKind::Carousel | MediaKind::Reel => "media",
+            other => {
+                return Err(MetaError::InvalidInput(format!(
+                    "this version of kraftsoci-meta cannot look up a {}",
+                    other.as_str()
+                )));
+            }
         };
         let paged = self
             .paged_while(

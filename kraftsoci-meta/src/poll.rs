@@ -13,6 +13,7 @@ use crate::error::{ErrorKind, MetaError};
 
 /// What a container turned out to be once it stopped processing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Readiness {
     /// `FINISHED`: ready for `media_publish`.
     Finished,

@@ -4,9 +4,13 @@
 //!
 //! Each affected user gets one in-app notice per incident (`subject_key` `breach:{id}`) and one
 //! mail, however often the command runs: a run that failed halfway is simply run again. A dry
-//! run counts the recipients and prints the draft, and neither records nor sends anything.
+//! run counts the recipients and prints the draft, and creates no notice and sends nothing.
 //! The authority must hear within 72 hours of detection; the command prints that deadline and
 //! the operator notifies the KVKK Board and the EU authority through their own channels.
+//!
+//! Every run, dry or not, is kept in the incident register (`security_incidents`: what, when
+//! detected, how many accounts, when they were told), which `kraftsoci-server breach list`
+//! shows: the controller's record of breaches (GDPR art. 33(5)). It names no person.
 
 use std::sync::Arc;
 
@@ -18,7 +22,7 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::store::{self, AuthStore, NewNotice, PolicyStore, Recipient, Stores};
+use crate::store::{self, AuthStore, IncidentRecord, NewNotice, PolicyStore, Recipient, Stores};
 
 /// The notice kind of a breach notice.
 pub const BREACH_NOTICE_KIND: &str = "security_incident";
@@ -28,6 +32,9 @@ pub const AUTHORITY_DEADLINE_HOURS: i64 = 72;
 
 /// Recipients per store call.
 const BATCH: u32 = 200;
+
+/// The most register entries `breach list` shows.
+pub const MAX_LISTED: u32 = 1000;
 
 /// Who is affected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +124,8 @@ pub struct BreachReport {
     pub mails_sent: u64,
     /// Mails that failed (run again to retry them).
     pub mails_failed: u64,
+    /// The incident register's entry for this run.
+    pub register_id: Option<Uuid>,
     /// The mail users get.
     pub mail_subject: String,
     /// Its text.
@@ -236,6 +245,7 @@ pub async fn notify(
         ..BreachReport::default()
     };
     if dry_run {
+        register(stores, clock, incident, &mut report).await?;
         return Ok(report);
     }
     let subject_key = format!("breach:{}", incident.id);
@@ -273,7 +283,146 @@ pub async fn notify(
             }
         }
     }
+    register(stores, clock, incident, &mut report).await?;
     Ok(report)
+}
+
+/// Records the run in the incident register.
+async fn register(
+    stores: &Stores,
+    clock: &dyn Clock,
+    incident: &Incident,
+    report: &mut BreachReport,
+) -> Result<(), BreachError> {
+    let now = clock.now();
+    let record = IncidentRecord {
+        id: Uuid::new_v4(),
+        incident: incident.id.clone(),
+        summary: incident.summary.trim().to_owned(),
+        detected_at: incident.detected_at,
+        recorded_at: now,
+        dry_run: report.dry_run,
+        affected: report.recipients,
+        notices_created: report.notices_created,
+        mails_sent: report.mails_sent,
+        mails_failed: report.mails_failed,
+        notified_at: (!report.dry_run && report.recipients > 0).then_some(now),
+    };
+    stores.incidents.record_incident(&record).await?;
+    report.register_id = Some(record.id);
+    Ok(())
+}
+
+/// One entry of the incident register, as `breach list` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegisterEntry {
+    /// The run's id.
+    pub id: Uuid,
+    /// The incident's label.
+    pub incident: String,
+    /// What happened.
+    pub summary: String,
+    /// When it was detected.
+    pub detected_at: DateTime<Utc>,
+    /// When the run was recorded.
+    pub recorded_at: DateTime<Utc>,
+    /// Whether the run only counted.
+    pub dry_run: bool,
+    /// Affected open accounts.
+    pub affected: u64,
+    /// Notices created by the run.
+    pub notices_created: u64,
+    /// Mails sent by the run.
+    pub mails_sent: u64,
+    /// Mails that failed in the run.
+    pub mails_failed: u64,
+    /// When the affected users were told.
+    pub notified_at: Option<DateTime<Utc>>,
+}
+
+impl From<IncidentRecord> for RegisterEntry {
+    fn from(r: IncidentRecord) -> Self {
+        Self {
+            id: r.id,
+            incident: r.incident,
+            summary: r.summary,
+            detected_at: r.detected_at,
+            recorded_at: r.recorded_at,
+            dry_run: r.dry_run,
+            affected: r.affected,
+            notices_created: r.notices_created,
+            mails_sent: r.mails_sent,
+            mails_failed: r.mails_failed,
+            notified_at: r.notified_at,
+        }
+    }
+}
+
+/// The incident register, newest run first.
+///
+/// # Errors
+/// Storage failures.
+pub async fn register_entries(stores: &Stores) -> Result<Vec<RegisterEntry>, StoreError> {
+    Ok(stores
+        .incidents
+        .incidents(MAX_LISTED)
+        .await?
+        .into_iter()
+        .map(RegisterEntry::from)
+        .collect())
+}
+
+/// The register as a table, one run per line, its summary indented below.
+pub fn register_table(entries: &[RegisterEntry]) -> String {
+    use std::fmt::Write as _;
+    let mut out = format!(
+        "{:<25}  {:<25}  {:<6}  {:>8}  {:>6}  {:<25}  incident\n",
+        "recorded", "detected", "dry", "affected", "mails", "notified"
+    );
+    for e in entries {
+        let _ = writeln!(
+            out,
+            "{:<25}  {:<25}  {:<6}  {:>8}  {:>6}  {:<25}  {}",
+            e.recorded_at.to_rfc3339(),
+            e.detected_at.to_rfc3339(),
+            if e.dry_run { "yes" } else { "no" },
+            e.affected,
+            e.mails_sent,
+            e.notified_at
+                .map_or_else(|| "-".to_owned(), |at| at.to_rfc3339()),
+            e.incident
+        );
+        for line in e.summary.lines() {
+            let _ = writeln!(out, "    {line}");
+        }
+    }
+    out
+}
+
+/// `kraftsoci-server breach list`: prints the incident register.
+///
+/// # Errors
+/// [`Error::Command`] on storage failures; setup failures.
+pub async fn list_command(config: &Config, json: bool) -> Result<(), Error> {
+    let failed = |source: anyhow::Error| Error::Command {
+        command: "breach list",
+        source,
+    };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let stores = store::connect(&config.database_url, clock).await?;
+    stores.database.migrate().await?;
+    let entries = register_entries(&stores)
+        .await
+        .map_err(|e| failed(e.into()))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&entries).map_err(|e| failed(e.into()))?
+        );
+    } else {
+        print!("{}", register_table(&entries));
+    }
+    Ok(())
 }
 
 /// `kraftsoci-server breach …`.

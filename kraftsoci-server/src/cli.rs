@@ -46,24 +46,29 @@ pub enum Command {
         action: RequestsAction,
     },
     /// Notify the users affected by a security incident (in-app notice and mail, once each)
-    /// and print the authority's 72-hour deadline; see docs/security.md, "Breach runbook".
+    /// and print the authority's 72-hour deadline; every run, dry or not, is kept in the
+    /// incident register (`breach list`). See docs/security.md, "Breach runbook".
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Breach {
+        /// `list`: print the incident register instead.
+        #[command(subcommand)]
+        action: Option<BreachAction>,
         /// A short label for the incident, e.g. 2026-12-06-media-bucket.
-        #[arg(long)]
-        id: String,
+        #[arg(long, required = true)]
+        id: Option<String>,
         /// When the incident was detected, RFC 3339.
-        #[arg(long)]
-        detected_at: String,
+        #[arg(long, required = true)]
+        detected_at: Option<String>,
         /// What happened, which data, what was done and what users should do.
-        #[arg(long)]
-        summary: String,
+        #[arg(long, required = true)]
+        summary: Option<String>,
         /// Every open account is affected.
         #[arg(long, conflicts_with = "emails")]
         all: bool,
         /// The affected accounts' addresses, comma-separated.
         #[arg(long, value_delimiter = ',', required_unless_present = "all")]
         emails: Vec<String>,
-        /// Count the recipients and print the draft; record and send nothing.
+        /// Count the recipients and print the draft; send nothing (the run is registered).
         #[arg(long)]
         dry_run: bool,
     },
@@ -96,7 +101,8 @@ pub enum RequestsAction {
         /// The account's email address.
         #[arg(long)]
         email: String,
-        /// access, rectification, erasure, restriction, portability or objection.
+        /// access, rectification, erasure, restriction, portability, objection or review (a
+        /// person looks again at an automated decision, P32).
         #[arg(long = "type")]
         kind: String,
         /// When the request arrived, RFC 3339 (default: now; not for an erasure).
@@ -139,6 +145,18 @@ impl From<RequestsAction> for crate::requests::Action {
             RequestsAction::Complete { email, id } => Self::Complete { email, id },
         }
     }
+}
+
+/// `kraftsoci-server breach …` other than notifying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum BreachAction {
+    /// Print the incident register: every run, newest first (what, when detected, affected
+    /// accounts, when they were told, dry run or not).
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `kraftsoci-server config …`.
@@ -207,6 +225,22 @@ mod tests {
             ])
             .is_err(),
             "--all or --emails is required"
+        );
+        assert_eq!(
+            Cli::parse_from(["kraftsoci-server", "breach", "list", "--json"]).command(),
+            Command::Breach {
+                action: Some(BreachAction::List { json: true }),
+                id: None,
+                detected_at: None,
+                summary: None,
+                all: false,
+                emails: Vec::new(),
+                dry_run: false,
+            }
+        );
+        assert!(
+            Cli::try_parse_from(["kraftsoci-server", "breach", "--id", "x", "list"]).is_err(),
+            "a list takes no incident"
         );
         assert!(Cli::try_parse_from(["kraftsoci-server", "frobnicate"]).is_err());
     }

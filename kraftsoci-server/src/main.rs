@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use kraftsoci_server::cli::{Cli, Command, ConfigAction};
+use kraftsoci_server::cli::{BreachAction, Cli, Command, ConfigAction};
 use kraftsoci_server::config::Config;
 use kraftsoci_server::worker::{Worker, WorkerDeps};
 use kraftsoci_server::{Application, admin, healthcheck, telemetry};
@@ -50,6 +50,11 @@ async fn main() -> ExitCode {
             kraftsoci_server::requests::requests_command(&config, action.into()).await
         }
         Command::Breach {
+            action: Some(BreachAction::List { json }),
+            ..
+        } => kraftsoci_server::breach::list_command(&config, json).await,
+        Command::Breach {
+            action: None,
             id,
             detected_at,
             summary,
@@ -57,9 +62,9 @@ async fn main() -> ExitCode {
             emails,
             dry_run,
         } => match kraftsoci_server::breach::Incident::from_args(
-            id,
-            &detected_at,
-            summary,
+            id.unwrap_or_default(),
+            detected_at.as_deref().unwrap_or_default(),
+            summary.unwrap_or_default(),
             all,
             emails,
         ) {

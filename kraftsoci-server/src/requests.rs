@@ -36,7 +36,7 @@ pub enum RequestError {
     InvalidEmail(String),
     /// The type is not a request type.
     #[error(
-        "unknown request type {0:?}: one of access, rectification, erasure, restriction, portability, objection"
+        "unknown request type {0:?}: one of access, rectification, erasure, restriction, portability, objection, review"
     )]
     UnknownType(String),
     /// The receipt time is malformed or in the future.
@@ -186,6 +186,12 @@ pub struct Listed {
     pub due_at: DateTime<Utc>,
     /// Whether that is past.
     pub overdue: bool,
+    /// A review request's post (P32), when it named one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub post: Option<String>,
+    /// A review request's message (P32): what the owner wants a person to look at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// The requests still waiting for an answer (only the overdue ones with `overdue_only`), the
@@ -212,6 +218,8 @@ pub async fn open(
             received_at: r.received_at(),
             due_at: r.due_at(),
             overdue: r.due_at() < now,
+            post: r.post().map(|p| p.to_string()),
+            message: r.message().map(|m| m.as_str().to_owned()),
         })
         .collect())
 }
@@ -309,6 +317,15 @@ pub async fn requests_command(config: &Config, action: Action) -> Result<(), Err
                         r.due_at.to_rfc3339(),
                         if r.overdue { "yes" } else { "no" }
                     );
+                    if let Some(post) = &r.post {
+                        println!("    post: {post}");
+                    }
+                    if let Some(message) = &r.message {
+                        // One line per line of the owner's text, indented under its request.
+                        for line in message.lines() {
+                            println!("    > {line}");
+                        }
+                    }
                 }
             }
             Ok(())

@@ -14,7 +14,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use kraftsoci_core::retention::RetentionPeriod;
 use kraftsoci_core::{
-    Clock, DataSubjectRequest, Email, RequestId, RequestKind, StoreError, UserId,
+    Clock, DataSubjectRequest, Email, PostId, RequestId, RequestKind, ReviewMessage, StoreError,
+    UserId,
 };
 use rand::RngCore as _;
 use secrecy::SecretString;
@@ -44,6 +45,28 @@ pub async fn receive_request(
 ) -> Result<DataSubjectRequest, ApiError> {
     let request = DataSubjectRequest::receive(user, kind, state.clock.now());
     state.stores.rights.record_request(&request).await?;
+    Ok(request)
+}
+
+/// Records the owner's request that a person review an automated decision (P32): a
+/// moderation refusal, or a quota or plan refusal, about `post` if it concerned one. It is
+/// due in 30 days like every request and listed for the operator (`requests list`).
+///
+/// # Errors
+/// [`ApiError::NotFound`] when `post` is not one of the owner's posts; storage failures.
+pub async fn ask_review(
+    state: &AppState,
+    user: UserId,
+    post: Option<PostId>,
+    message: ReviewMessage,
+) -> Result<DataSubjectRequest, ApiError> {
+    if let Some(post) = post {
+        // Another owner's post answers exactly as a missing one: no existence oracle.
+        state.stores.posts.post(user, post).await?;
+    }
+    let request = DataSubjectRequest::ask_review(user, post, message, state.clock.now());
+    state.stores.rights.record_request(&request).await?;
+    tracing::info!(request = %request.id(), "human review requested");
     Ok(request)
 }
 

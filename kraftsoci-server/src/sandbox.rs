@@ -142,7 +142,7 @@ impl SandboxPublisher {
         container: &ContainerId,
     ) -> Result<SandboxContainer, PublishError> {
         self.store
-            .sandbox_container(&account.ig_user_id, &container.0)
+            .sandbox_container(&account.ig_user_id, container.as_str())
             .await
             .map_err(unavailable)?
             .ok_or_else(|| {
@@ -195,7 +195,7 @@ impl SocialPublisher for SandboxPublisher {
             .await
             .map_err(unavailable)?;
         tracing::info!(container = %container.id, "sandbox container created");
-        Ok(ContainerId(container.id))
+        Ok(ContainerId::new(container.id))
     }
 
     #[tracing::instrument(skip_all, fields(container = %container))]

@@ -422,10 +422,11 @@ async fn the_cancellation_options_are_sent_as_configured() {
         )
         .unwrap(),
     )
-    .with_cancel_options(CancelOptions {
-        invoice_now: true,
-        prorate: true,
-    });
+    .with_cancel_options(
+        CancelOptions::default()
+            .with_invoice_now(true)
+            .with_prorate(true),
+    );
     let user = c.customer("cus_Prorate").await;
     c.lists("cus_Prorate", vec![live("sub_Prorate", "cus_Prorate")])
         .await;

@@ -46,7 +46,11 @@ pub struct HostedSession {
 /// customer that is about to disappear (Stripe does not refund credit balances by itself), and
 /// a final invoice would charge a closed account. Refunds are an operator's decision, made in
 /// the provider's dashboard.
+///
+/// Build one with [`CancelOptions::default`] and the `with_*` setters (more options may be
+/// added).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CancelOptions {
     /// Make a final invoice now for un-invoiced usage and pending prorations (Stripe's
     /// `invoice_now`). With `prorate`, the unused time becomes a credit on that invoice.
@@ -55,6 +59,22 @@ pub struct CancelOptions {
     /// Without `invoice_now` the credit waits for the customer's next invoice, which a closed
     /// account never gets.
     pub prorate: bool,
+}
+
+impl CancelOptions {
+    /// Sets [`invoice_now`](Self::invoice_now).
+    #[must_use]
+    pub fn with_invoice_now(mut self, invoice_now: bool) -> Self {
+        self.invoice_now = invoice_now;
+        self
+    }
+
+    /// Sets [`prorate`](Self::prorate).
+    #[must_use]
+    pub fn with_prorate(mut self, prorate: bool) -> Self {
+        self.prorate = prorate;
+        self
+    }
 }
 
 /// How a cancellation ended at the provider. Both variants mean the subscription bills no

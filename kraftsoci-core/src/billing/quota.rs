@@ -12,6 +12,7 @@ use crate::UserId;
 /// What a quota counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum QuotaKind {
     /// Generated posts (text).
     Posts,

@@ -13,6 +13,7 @@ use crate::UserId;
 /// kept as [`SubscriptionStatus::Unknown`] (and grants nothing).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]
+#[non_exhaustive]
 pub enum SubscriptionStatus {
     /// In a trial.
     Trialing,

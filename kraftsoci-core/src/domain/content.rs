@@ -11,6 +11,7 @@ use crate::{IgUserId, ParseError};
 /// How the media of a post is published.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum MediaKind {
     /// One feed image.
     Image,

@@ -55,10 +55,28 @@ pub struct ContainerSpec {
     pub items: Vec<MediaSource>,
 }
 
-/// A media container id, as Meta returns it.
+/// A media container id, as Meta returns it: opaque to everything but the publisher that
+/// made it (which checks it before putting it in a URL).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct ContainerId(pub String);
+pub struct ContainerId(String);
+
+impl ContainerId {
+    /// Wraps an id a publisher returned or a journal recorded.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The id as an owned string.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
 
 impl fmt::Display for ContainerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -270,7 +270,7 @@ impl FakeInstagram {
 
     /// Makes the container expire (24 h without publishing).
     pub(super) fn expire(&self, container: &ContainerId) {
-        if let Some(c) = self.state().containers.get_mut(&container.0) {
+        if let Some(c) = self.state().containers.get_mut(container.as_str()) {
             c.expired = true;
         }
     }
@@ -421,7 +421,7 @@ impl SocialPublisher for FakeInstagram {
                             error: None,
                         },
                     );
-                    Ok(ContainerId(id))
+                    Ok(ContainerId::new(id))
                 }
             }
         };
@@ -443,7 +443,7 @@ impl SocialPublisher for FakeInstagram {
             } else {
                 match state.statuses.pop_front() {
                     Some(status) => Ok(status),
-                    None => match state.containers.get(&container.0) {
+                    None => match state.containers.get(container.as_str()) {
                         None => Err(err(PublishErrorKind::Invalid)),
                         Some(c) if c.media.is_some() => Ok(ContainerStatus::Published),
                         Some(c) if c.expired => Ok(ContainerStatus::Expired),
@@ -472,27 +472,27 @@ impl SocialPublisher for FakeInstagram {
             self.settle_delayed(&mut state);
             let answer = state.publish_answers.pop_front().unwrap_or(Answer::Ok);
             let now = self.clock.now();
-            match state.containers.get(&container.0) {
+            match state.containers.get(container.as_str()) {
                 None => Err(err(PublishErrorKind::Invalid)),
                 // Meta refuses to publish a container twice.
                 Some(c) if c.media.is_some() => Ok(PublishResult::AlreadyPublished),
                 Some(c) if c.expired => Err(err(PublishErrorKind::NotReady)),
                 Some(_) => match answer {
                     Answer::Ok => Ok(PublishResult::Published {
-                        media_id: Self::go_live(&mut state, &container.0, now),
+                        media_id: Self::go_live(&mut state, container.as_str(), now),
                     }),
                     Answer::LiveBut(kind) => {
-                        Self::go_live(&mut state, &container.0, now);
+                        Self::go_live(&mut state, container.as_str(), now);
                         Err(err(kind))
                     }
                     Answer::LiveDuplicate => {
-                        Self::go_live(&mut state, &container.0, now);
+                        Self::go_live(&mut state, container.as_str(), now);
                         Ok(PublishResult::AlreadyPublished)
                     }
                     Answer::NotLive(kind) => Err(err(kind)),
                     Answer::ClaimsDuplicate => Ok(PublishResult::AlreadyPublished),
                     Answer::LiveLater(delay, kind) => {
-                        if let Some(c) = state.containers.get_mut(&container.0) {
+                        if let Some(c) = state.containers.get_mut(container.as_str()) {
                             c.goes_live_at = Some(now + delay);
                         }
                         Err(err(kind))
@@ -1152,7 +1152,7 @@ async fn progress_from_an_earlier_approval_is_not_reused() {
         JournalEntry {
             approved_at: t0(),
             step: PublishStep::ContainerReady {
-                container: ContainerId("old".into()),
+                container: ContainerId::new("old"),
                 at: t0(),
             },
         },
@@ -1181,7 +1181,7 @@ async fn a_new_approval_waits_out_the_grace_of_an_earlier_approvals_request_befo
         JournalEntry {
             approved_at: t0() - chrono::Duration::hours(1),
             step: PublishStep::PublishSent {
-                container: ContainerId("old".into()),
+                container: ContainerId::new("old"),
                 at: sent_at,
                 sends: 1,
                 first_at: None,

@@ -11,6 +11,7 @@ use crate::ports::PAYMENT_RECORD_RETENTION_YEARS;
 /// A kind of data the retention table covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum DataCategory {
     /// Account data of an open account (P14).
     ActiveAccount,

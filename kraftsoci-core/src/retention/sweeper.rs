@@ -126,8 +126,10 @@ pub struct PurgeReport {
     pub rows_deleted: u64,
 }
 
-/// How much one sweep may do.
+/// How much one sweep may do. Start from [`SweepConfig::default`] and change it with the
+/// `with_*` setters (more bounds may be added).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SweepConfig {
     /// Rows (or accounts) per store call; keeps each delete statement short.
     pub batch_size: NonZeroU32,
@@ -148,6 +150,29 @@ impl Default for SweepConfig {
             max_batches_per_run: NonZeroU32::new(100).unwrap_or(NonZeroU32::MIN),
             max_failed_accounts_per_run: NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN),
         }
+    }
+}
+
+impl SweepConfig {
+    /// Sets [`batch_size`](Self::batch_size).
+    #[must_use]
+    pub fn with_batch_size(mut self, batch_size: NonZeroU32) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// Sets [`max_batches_per_run`](Self::max_batches_per_run).
+    #[must_use]
+    pub fn with_max_batches_per_run(mut self, max: NonZeroU32) -> Self {
+        self.max_batches_per_run = max;
+        self
+    }
+
+    /// Sets [`max_failed_accounts_per_run`](Self::max_failed_accounts_per_run).
+    #[must_use]
+    pub fn with_max_failed_accounts_per_run(mut self, max: NonZeroU32) -> Self {
+        self.max_failed_accounts_per_run = max;
+        self
     }
 }
 

@@ -14,7 +14,7 @@ use wiremock::{Mock, ResponseTemplate};
 use crate::helpers::*;
 
 fn c1() -> ContainerId {
-    ContainerId("c1".into())
+    ContainerId::new("c1")
 }
 
 async fn status_error(graph: &TestGraph, response: ResponseTemplate) -> MetaError {
@@ -243,7 +243,7 @@ async fn calls_with_a_throttled_token_fail_locally_until_access_returns() {
         .await;
     graph
         .client
-        .container_status(&SecretString::from("EAAother"), &ContainerId("c2".into()))
+        .container_status(&SecretString::from("EAAother"), &ContainerId::new("c2"))
         .await
         .unwrap();
 

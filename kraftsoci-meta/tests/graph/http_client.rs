@@ -49,7 +49,7 @@ async fn a_supplied_http_client_sends_the_graph_calls_and_the_upload() {
         .mount(&graph.server)
         .await;
     let file = TempFile::with_bytes(b"a short clip");
-    let container = ContainerId("c1".into());
+    let container = ContainerId::new("c1");
 
     let status = client
         .container_status(&SecretString::from(TOKEN), &container)
@@ -93,7 +93,7 @@ async fn the_built_in_client_names_this_crate_in_its_user_agent() {
 
     let status = graph
         .client
-        .container_status(&SecretString::from(TOKEN), &ContainerId("c1".into()))
+        .container_status(&SecretString::from(TOKEN), &ContainerId::new("c1"))
         .await
         .unwrap();
 
@@ -118,7 +118,7 @@ async fn the_request_deadline_holds_with_a_supplied_client_that_sets_none() {
         .await;
 
     let error = client
-        .container_status(&SecretString::from(TOKEN), &ContainerId("c1".into()))
+        .container_status(&SecretString::from(TOKEN), &ContainerId::new("c1"))
         .await
         .unwrap_err();
 

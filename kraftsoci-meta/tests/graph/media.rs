@@ -24,7 +24,7 @@ fn nine() -> DateTime<Utc> {
 
 fn query(kind: MediaKind, caption: Option<&str>) -> MediaQuery {
     MediaQuery {
-        container: ContainerId("c1".into()),
+        container: ContainerId::new("c1"),
         kind,
         caption: caption.map(str::to_owned),
         published_after: nine(),

@@ -77,10 +77,7 @@ fn orchestrator(graph: &TestGraph, quotas: Arc<QuotaBook>) -> PublishOrchestrato
         Arc::new(GraphPublisher::new(graph.client.clone())),
         Arc::new(Journal::default()),
         Arc::new(SystemClock),
-        PublishPolicy {
-            first_poll_after: Duration::ZERO,
-            ..PublishPolicy::default()
-        },
+        PublishPolicy::default().with_first_poll_after(Duration::ZERO),
     )
     .with_quotas(quotas)
 }

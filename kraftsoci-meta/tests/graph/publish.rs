@@ -18,7 +18,7 @@ fn image() -> MediaSpec {
 }
 
 fn c1() -> ContainerId {
-    ContainerId("c1".into())
+    ContainerId::new("c1")
 }
 
 #[tokio::test(start_paused = true)]
@@ -549,7 +549,7 @@ async fn an_expired_container_is_recreated_once() {
         .await
         .unwrap();
 
-    assert_eq!(published.container, ContainerId("c2".into()));
+    assert_eq!(published.container, ContainerId::new("c2"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -686,7 +686,7 @@ async fn a_carousel_waits_for_every_child_before_creating_the_parent() {
         .await
         .unwrap();
 
-    assert_eq!(parent, ContainerId("p1".into()));
+    assert_eq!(parent, ContainerId::new("p1"));
     let requests = graph.requests().await;
     let parent_at = requests
         .iter()
@@ -774,7 +774,7 @@ async fn a_reel_sends_its_video_cover_and_feed_options() {
         .await
         .unwrap();
 
-    assert_eq!(container, ContainerId("r1".into()));
+    assert_eq!(container, ContainerId::new("r1"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -809,7 +809,7 @@ async fn stories_send_the_stories_type_and_never_a_caption() {
             .create_container(&account, &MediaSpec::Story(image))
             .await
             .unwrap(),
-        ContainerId("s1".into())
+        ContainerId::new("s1")
     );
     assert_eq!(
         graph
@@ -817,7 +817,7 @@ async fn stories_send_the_stories_type_and_never_a_caption() {
             .create_container(&account, &MediaSpec::Story(video))
             .await
             .unwrap(),
-        ContainerId("s2".into())
+        ContainerId::new("s2")
     );
 }
 

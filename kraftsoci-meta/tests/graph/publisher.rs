@@ -20,7 +20,7 @@ fn publisher(graph: &TestGraph) -> Arc<dyn SocialPublisher> {
 }
 
 fn c1() -> ContainerId {
-    ContainerId("c1".into())
+    ContainerId::new("c1")
 }
 
 fn image_spec() -> ContainerSpec {
@@ -299,7 +299,7 @@ async fn a_malformed_container_id_is_refused_before_media_publish() {
     graph.publish("../c1", id_body("m1"), 0).await;
 
     let error = publisher(&graph)
-        .publish(&account(), &ContainerId("../c1".into()))
+        .publish(&account(), &ContainerId::new("../c1"))
         .await
         .unwrap_err();
 
@@ -487,5 +487,5 @@ async fn a_carousel_spec_becomes_children_then_a_parent() {
         .await
         .unwrap();
 
-    assert_eq!(parent, ContainerId("p1".into()));
+    assert_eq!(parent, ContainerId::new("p1"));
 }

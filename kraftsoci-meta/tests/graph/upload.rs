@@ -28,7 +28,7 @@ fn video_bytes(size: usize) -> Vec<u8> {
 }
 
 fn c1() -> ContainerId {
-    ContainerId("c1".into())
+    ContainerId::new("c1")
 }
 
 fn reel() -> ResumableVideo {

@@ -22,3 +22,6 @@ form-refused-body = This form had expired or was opened in another browser, so n
 error-server-title = Something went wrong
 error-server-body = Something went wrong on our side, and nothing was changed. Please try again in a moment.
 error-server-back = Back to the start
+
+# The controller line of the footer and /data-deletion (issue 14).
+footer-controller = { $controller } is responsible for your data (the data controller).

@@ -34,3 +34,6 @@ deletion-closed-title = Account closed
 deletion-closed-heading = Your account is closed
 deletion-closed-body = You have been signed out everywhere and nothing will be published any more.
 deletion-closed-purge = All your data, payment records excepted, will be permanently deleted by { $date }.
+
+# The controller and contact line (issue 14).
+deletion-contact-lead = Questions about deleting your data, or a request you cannot make here? Write to

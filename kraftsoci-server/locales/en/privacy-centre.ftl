@@ -66,3 +66,27 @@ privacy-close-rate-limited =
     }
 privacy-failed-heading = Nothing was changed
 privacy-failed-body = Something went wrong on our side. Please try again later.
+
+# Human review of automated decisions (P32) and the policy history (issue 14).
+privacy-request-review = Human review
+privacy-request-other = Other request
+privacy-review-heading = Ask a person to review a decision
+privacy-review-body = Some decisions are made automatically: the content check that refuses a topic or a written post, and your plan's monthly quota or an inactive subscription stopping a new post. You can ask a person to look at such a decision again. We answer within 30 days; the request appears in the list above.
+privacy-review-about-post = This request is about the post you came from.
+privacy-review-message = What should we look at, and why?
+privacy-review-message-hint = For example, the topic that was refused and why you think it is fine. Up to 2000 characters.
+privacy-review-message-required = Tell us what to review.
+privacy-review-message-invalid = Use at most 2000 characters of plain text.
+privacy-review-post-unknown = That post cannot be found; describe it in your message instead.
+privacy-review-rate-limited = You have sent several requests just now. Please try again in a few minutes.
+privacy-review-submit = Ask for a review
+privacy-review-asked-heading = Your request is recorded
+privacy-review-asked-body = A person will look at the decision and answer within 30 days. You can follow the request in the list below.
+privacy-history-heading = Policy history
+privacy-history-none = No privacy policy has been published yet.
+privacy-history-version = Version
+privacy-history-published = Published
+privacy-history-accepted = You accepted it
+privacy-history-not-accepted = Not accepted
+privacy-history-current = current
+automated-decision-review = This was decided automatically. You can ask a person to review it in the privacy centre, under "Ask a person to review a decision".

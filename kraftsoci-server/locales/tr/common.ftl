@@ -22,3 +22,6 @@ form-refused-body = Bu formun süresi dolmuştu ya da başka bir tarayıcıda a�
 error-server-title = Bir sorun oluştu
 error-server-body = Bizim tarafımızda bir sorun oluştu ve hiçbir şey değiştirilmedi. Lütfen biraz sonra yeniden deneyin.
 error-server-back = Başa dön
+
+# Altbilgideki ve /data-deletion sayfasındaki veri sorumlusu satırı (issue 14).
+footer-controller = Verilerinizden { $controller } sorumludur (veri sorumlusu).

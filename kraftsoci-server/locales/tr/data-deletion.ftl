@@ -34,3 +34,6 @@ deletion-closed-title = Hesap kapatıldı
 deletion-closed-heading = Hesabınız kapatıldı
 deletion-closed-body = Tüm cihazlarda oturumunuz kapatıldı ve artık hiçbir şey yayımlanmayacak.
 deletion-closed-purge = Ödeme kayıtları dışındaki tüm verileriniz en geç { $date } tarihinde kalıcı olarak silinecek.
+
+# Veri sorumlusu ve iletişim satırı (issue 14).
+deletion-contact-lead = Verilerinizin silinmesiyle ilgili sorularınız ya da burada yapamadığınız bir başvuru için yazın:

@@ -66,3 +66,27 @@ privacy-close-rate-limited =
     }
 privacy-failed-heading = Hiçbir şey değişmedi
 privacy-failed-body = Bizim tarafımızda bir sorun oluştu. Lütfen daha sonra yeniden deneyin.
+
+# Otomatik kararların insan tarafından incelenmesi (P32) ve politika geçmişi (issue 14).
+privacy-request-review = İnsan incelemesi
+privacy-request-other = Diğer başvuru
+privacy-review-heading = Bir kararın bir kişi tarafından incelenmesini isteyin
+privacy-review-body = Bazı kararlar otomatik olarak verilir: bir konuyu ya da yazılan bir gönderiyi reddeden içerik denetimi ve planınızın aylık kotasının ya da etkin olmayan bir aboneliğin yeni gönderiyi durdurması. Böyle bir kararın bir kişi tarafından yeniden incelenmesini isteyebilirsiniz. 30 gün içinde yanıt veririz; başvuru yukarıdaki listede görünür.
+privacy-review-about-post = Bu başvuru, geldiğiniz gönderiyle ilgili.
+privacy-review-message = Neyi ve neden incelememizi istiyorsunuz?
+privacy-review-message-hint = Örneğin reddedilen konu ve neden uygun olduğunu düşündüğünüz. En fazla 2000 karakter.
+privacy-review-message-required = Neyin incelenmesini istediğinizi yazın.
+privacy-review-message-invalid = En fazla 2000 karakterlik düz metin kullanın.
+privacy-review-post-unknown = Bu gönderi bulunamadı; lütfen mesajınızda tarif edin.
+privacy-review-rate-limited = Az önce birkaç başvuru gönderdiniz. Lütfen birkaç dakika sonra yeniden deneyin.
+privacy-review-submit = İnceleme iste
+privacy-review-asked-heading = Başvurunuz kaydedildi
+privacy-review-asked-body = Karara bir kişi bakacak ve 30 gün içinde yanıt verecek. Başvuruyu aşağıdaki listeden izleyebilirsiniz.
+privacy-history-heading = Politika geçmişi
+privacy-history-none = Henüz bir gizlilik politikası yayımlanmadı.
+privacy-history-version = Sürüm
+privacy-history-published = Yayımlanma
+privacy-history-accepted = Kabul ettiğiniz tarih
+privacy-history-not-accepted = Kabul edilmedi
+privacy-history-current = güncel
+automated-decision-review = Bu karar otomatik olarak verildi. Gizlilik merkezinde "Bir kararın bir kişi tarafından incelenmesini isteyin" bölümünden bir kişinin incelemesini isteyebilirsiniz.

@@ -261,7 +261,7 @@ fn the_publish_worker_settings_are_read_and_zero_is_refused() {
     assert_eq!(defaults.lease, std::time::Duration::from_secs(60));
     assert_eq!(defaults.renew_every, std::time::Duration::from_secs(20));
     assert_eq!(
-        defaults.policy.reconcile_grace,
+        defaults.policy.reconcile_grace(),
         std::time::Duration::from_secs(300)
     );
     let worker = load(&[
@@ -283,7 +283,7 @@ fn the_publish_worker_settings_are_read_and_zero_is_refused() {
     assert_eq!(worker.recheck, std::time::Duration::from_secs(60));
     assert_eq!(worker.max_transient_deferrals, 8);
     assert_eq!(
-        worker.policy.reconcile_grace,
+        worker.policy.reconcile_grace(),
         std::time::Duration::from_secs(30),
         "development accepts a short grace (tests, the chaos bench)"
     );
@@ -329,11 +329,11 @@ fn production_refuses_a_reconcile_grace_shorter_than_metas_delayed_answers() {
     ))
     .unwrap();
     assert_eq!(
-        floor.worker.policy.reconcile_grace,
+        floor.worker.policy.reconcile_grace(),
         crate::config::MIN_PRODUCTION_RECONCILE_GRACE
     );
     assert_eq!(
-        load(&production()).unwrap().worker.policy.reconcile_grace,
+        load(&production()).unwrap().worker.policy.reconcile_grace(),
         std::time::Duration::from_secs(300)
     );
 }

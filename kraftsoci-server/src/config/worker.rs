@@ -137,10 +137,7 @@ pub(super) fn load<F: Fn(&str) -> Option<String>>(
         )),
         recheck: loader.seconds("KRAFTSOCI_WORKER_RECHECK", 900)?,
         max_transient_deferrals: loader.positive("KRAFTSOCI_WORKER_MAX_RETRIES", 5)?,
-        policy: PublishPolicy {
-            reconcile_grace,
-            ..PublishPolicy::default()
-        },
+        policy: PublishPolicy::default().with_reconcile_grace(reconcile_grace),
         ..WorkerConfig::default()
     }
     .with_lease(lease))

@@ -179,6 +179,14 @@ impl From<GenerationError> for PostFlowError {
     }
 }
 
+/// What every automated refusal adds (P32): that no person decided, and how to ask one.
+macro_rules! automated {
+    () => {
+        "This was decided automatically; you can ask for a person to review it \
+         (POST /v1/me/requests with type review)."
+    };
+}
+
 fn unprocessable(code: &'static str, message: &'static str) -> ApiError {
     ApiError::Unprocessable {
         code,
@@ -245,26 +253,44 @@ impl From<PostFlowError> for ApiError {
             E::QuotaExceeded { kind, limit } => ApiError::PaymentRequired {
                 code: "quota_exceeded",
                 message: format!(
-                    "Your plan's monthly {kind} quota of {limit} is used up; upgrade or wait for \
-                     the next period."
+                    concat!(
+                        "Your plan's monthly {kind} quota of {limit} is used up; upgrade or wait \
+                         for the next period. ",
+                        automated!()
+                    ),
+                    kind = kind,
+                    limit = limit
                 )
                 .into(),
             },
             E::SubscriptionInactive { status } => ApiError::PaymentRequired {
                 code: "subscription_inactive",
-                message: format!("Your subscription does not allow generating posts ({status}).")
-                    .into(),
+                message: format!(
+                    concat!(
+                        "Your subscription does not allow generating posts ({status}). ",
+                        automated!()
+                    ),
+                    status = status
+                )
+                .into(),
             },
             E::EntitlementsUnavailable(reason) => {
                 ApiError::Unavailable(anyhow::anyhow!("entitlements unavailable: {reason}"))
             }
             E::ContentFlagged => unprocessable(
                 "content_flagged",
-                "The topic or the generated post was flagged by moderation; try another topic.",
+                concat!(
+                    "The topic or the generated post was flagged by moderation; try another \
+                     topic. ",
+                    automated!()
+                ),
             ),
             E::ContentRefused => unprocessable(
                 "content_refused",
-                "The AI declined to write about this topic; try another topic.",
+                concat!(
+                    "The AI declined to write about this topic; try another topic. ",
+                    automated!()
+                ),
             ),
             E::GeneratorUnavailable(source) => ApiError::bad_gateway(
                 "generator_unavailable",
@@ -313,4 +339,44 @@ pub fn publishing_in_progress() -> ApiError {
         "publishing_in_progress",
         "This post is being published right now; wait until it finishes.",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(error: PostFlowError) -> String {
+        match ApiError::from(error) {
+            ApiError::PaymentRequired { message, .. } | ApiError::Unprocessable { message, .. } => {
+                message.into_owned()
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn automated_refusals_say_so_and_name_the_review_request() {
+        for error in [
+            PostFlowError::QuotaExceeded {
+                kind: QuotaKind::Posts,
+                limit: 30,
+            },
+            PostFlowError::SubscriptionInactive {
+                status: "canceled".to_owned(),
+            },
+            PostFlowError::ContentFlagged,
+            PostFlowError::ContentRefused,
+        ] {
+            let text = message(error);
+            assert!(text.contains("decided automatically"), "{text}");
+            assert!(text.contains("POST /v1/me/requests"), "{text}");
+        }
+        assert!(
+            message(PostFlowError::QuotaExceeded {
+                kind: QuotaKind::Posts,
+                limit: 30
+            })
+            .contains("quota of 30")
+        );
+    }
 }

@@ -53,10 +53,7 @@ pub fn sweeper(
         media,
         clock,
         settings.planner()?,
-        SweepConfig {
-            batch_size: settings.batch_size,
-            ..SweepConfig::default()
-        },
+        SweepConfig::default().with_batch_size(settings.batch_size),
     ))
 }
 

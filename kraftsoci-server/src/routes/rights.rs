@@ -1,5 +1,6 @@
 //! The data subject's rights over HTTP: the export (P26 access, P30 portability), the list of
-//! requests with their due dates (P33) and erasure by closing the account (P19, P28).
+//! requests with their due dates (P33), asking a person to review an automated decision (P32)
+//! and erasure by closing the account (P19, P28).
 
 use axum::Router;
 use axum::extract::State;
@@ -8,11 +9,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use chrono::{DateTime, Utc};
 use kraftsoci_core::{DataSubjectRequest, RequestKind};
+use kraftsoci_core::{PostId, ReviewMessage};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody, FieldErrors};
 use crate::http::{AuthUser, Json, Query};
 use crate::state::AppState;
 use crate::{export, rights};
@@ -22,12 +24,12 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/me", delete(close_account))
         .route("/v1/me/export", get(export_account))
-        .route("/v1/me/requests", get(list_requests))
+        .route("/v1/me/requests", get(list_requests).post(create_request))
 }
 
 /// The OpenAPI description of these routes.
 #[derive(OpenApi)]
-#[openapi(paths(close_account, export_account, list_requests))]
+#[openapi(paths(close_account, export_account, list_requests, create_request))]
 pub struct Doc;
 
 /// `DELETE /v1/me`.
@@ -83,7 +85,8 @@ pub struct ExportParams {
 pub struct RequestView {
     /// Its id.
     id: String,
-    /// `access`, `rectification`, `erasure`, `restriction`, `portability` or `objection`.
+    /// `access`, `rectification`, `erasure`, `restriction`, `portability`, `objection` or
+    /// `review`.
     #[serde(rename = "type")]
     #[schema(value_type = String)]
     kind: RequestKind,
@@ -95,6 +98,12 @@ pub struct RequestView {
     status: String,
     /// When it was completed.
     completed_at: Option<DateTime<Utc>>,
+    /// A review request's post, when it named one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    post_id: Option<String>,
+    /// A review request's message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
 }
 
 impl From<&DataSubjectRequest> for RequestView {
@@ -106,6 +115,71 @@ impl From<&DataSubjectRequest> for RequestView {
             due_at: request.due_at(),
             status: request.status().as_str().to_owned(),
             completed_at: request.completed_at(),
+            post_id: request.post().map(|p| p.to_string()),
+            message: request.message().map(|m| m.as_str().to_owned()),
+        }
+    }
+}
+
+/// `POST /v1/me/requests`: a request for the operator to answer. Today one type is asked for
+/// here, `review`; every other right has its own route (`GET /v1/me/export`, `PATCH /v1/me`,
+/// `DELETE /v1/me`), which records its request itself.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "type": "review",
+    "post_id": "7f1c0a52-5d7e-4a8e-9a43-0e4c1b2f9d10",
+    "message": "The topic was a pistachio baklava recipe; please have a person look at why it was refused."
+}))]
+pub struct NewRequest {
+    /// `review`: a person looks again at an automated decision (a moderation refusal, or a
+    /// quota or plan refusal).
+    #[serde(rename = "type")]
+    kind: String,
+    /// The post the decision was about, if any (one of the caller's posts).
+    #[serde(default)]
+    post_id: Option<String>,
+    /// What should be reviewed and why: 1 to 2000 characters.
+    #[serde(default)]
+    message: Option<String>,
+}
+
+impl NewRequest {
+    /// The checked post and message, or every field's reason at once.
+    fn review(&self) -> Result<(Option<PostId>, ReviewMessage), ApiError> {
+        let mut fields = FieldErrors::new();
+        if self.kind.trim() != "review" {
+            fields.entry("type".to_owned()).or_default().push(
+                "must be review; the other rights have their own routes (GET /v1/me/export, \
+                 PATCH /v1/me, DELETE /v1/me)"
+                    .to_owned(),
+            );
+        }
+        let post = match self.post_id.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => match text.parse::<uuid::Uuid>() {
+                Ok(uuid) => Some(PostId::from_uuid(uuid)),
+                Err(_) => {
+                    fields
+                        .entry("post_id".to_owned())
+                        .or_default()
+                        .push("must be a post id".to_owned());
+                    None
+                }
+            },
+        };
+        let message = match ReviewMessage::parse(self.message.as_deref().unwrap_or_default()) {
+            Ok(message) => Some(message),
+            Err(error) => {
+                fields
+                    .entry(error.field().to_owned())
+                    .or_default()
+                    .push(error.reason().to_owned());
+                None
+            }
+        };
+        match message {
+            Some(message) if fields.is_empty() => Ok((post, message)),
+            _ => Err(ApiError::Validation(fields)),
         }
     }
 }
@@ -179,6 +253,33 @@ async fn export_account(
         body,
     )
         .into_response())
+}
+
+/// Asks for a person to review an automated decision (P32): a moderation refusal
+/// (`content_flagged`, `content_refused`) or a quota or plan refusal (`quota_exceeded`,
+/// `subscription_inactive`). Recorded as a request of type `review`, due 30 days after
+/// receipt like every request (P33), listed for the operator and in `GET /v1/me/requests`.
+#[utoipa::path(post, path = "/v1/me/requests", tag = "account", security(("bearer" = [])),
+    request_body = NewRequest,
+    responses(
+        (status = 201, description = "Recorded; due in 30 days", body = RequestView),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "`post_id` is not one of the caller's posts", body = ErrorBody),
+        (status = 415, body = ErrorBody),
+        (status = 422, description = "`validation_failed`: a type other than `review`, a missing or over-long message, a malformed post id", body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ))]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+async fn create_request(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(body): Json<NewRequest>,
+) -> Result<(StatusCode, Json<RequestView>), ApiError> {
+    let (post, message) = body.review()?;
+    state.limits.check_account("review", &user.id.to_string())?;
+    let request = rights::ask_review(&state, user.id, post, message).await?;
+    Ok((StatusCode::CREATED, Json(RequestView::from(&request))))
 }
 
 /// The user's data-subject requests, newest first, each due 30 days after receipt (P33).

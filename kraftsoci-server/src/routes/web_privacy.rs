@@ -8,7 +8,7 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use kraftsoci_core::{Objections, RequestKind, Restrictions, UserId};
+use kraftsoci_core::{Objections, PostId, RequestKind, Restrictions, ReviewMessage, UserId};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 
@@ -16,12 +16,15 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::web::form::{self, FieldErrors, FormError};
 use crate::web::session::{Owner, sign_out_cookie};
-use crate::web::views::privacy_centre::{Centre, Done, Refusal};
+use crate::web::views::privacy_centre::{Centre, Done, Refusal, ReviewForm};
 use crate::web::{Page, PageContext, views};
 use crate::{account, export, i18n, rights};
 
 /// How many notices the centre shows.
 const NOTICES: u32 = 50;
+
+/// How many policy versions and acceptances the centre's history shows.
+const HISTORY: u32 = 100;
 
 /// The routes.
 pub fn routes() -> Router<AppState> {
@@ -30,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/privacy/choices", post(choices))
         .route("/privacy/export", get(download))
         .route("/privacy/close", post(close))
+        .route("/privacy/review", post(review))
 }
 
 /// What the centre shows, read from the stores.
@@ -39,6 +43,8 @@ struct Loaded {
     policy: Option<crate::store::PolicyVersion>,
     accepted_at: Option<chrono::DateTime<chrono::Utc>>,
     notices: Vec<crate::store::Notice>,
+    versions: Vec<crate::store::PolicyVersion>,
+    acceptances: Vec<crate::store::PolicyAcceptance>,
 }
 
 impl Loaded {
@@ -49,6 +55,8 @@ impl Loaded {
             policy: self.policy.as_ref(),
             accepted_at: self.accepted_at,
             notices: &self.notices,
+            versions: &self.versions,
+            acceptances: &self.acceptances,
         }
     }
 }
@@ -68,12 +76,20 @@ async fn load(state: &AppState, user: UserId) -> Result<Loaded, ApiError> {
         None => None,
     };
     let notices = state.stores.policy.notices(user, NOTICES).await?;
+    let versions = state.stores.policy.policy_versions(HISTORY).await?;
+    let acceptances = state
+        .stores
+        .policy
+        .policy_acceptances(user, HISTORY)
+        .await?;
     Ok(Loaded {
         account,
         requests,
         policy,
         accepted_at,
         notices,
+        versions,
+        acceptances,
     })
 }
 
@@ -97,6 +113,8 @@ async fn with_centre(
 #[derive(Debug, Deserialize)]
 struct CentreParams {
     done: Option<String>,
+    /// The post a refusal was about: the review form names it (only a well-formed id).
+    review_post: Option<String>,
 }
 
 async fn centre(
@@ -105,11 +123,135 @@ async fn centre(
     ctx: PageContext,
     Query(params): Query<CentreParams>,
 ) -> Response {
-    let done = (params.done.as_deref() == Some("saved")).then_some(Done::Saved);
+    let done = match params.done.as_deref() {
+        Some("saved") => Some(Done::Saved),
+        Some("review") => Some(Done::ReviewAsked),
+        _ => None,
+    };
+    let review = ReviewForm {
+        post_id: params
+            .review_post
+            .filter(|id| id.parse::<uuid::Uuid>().is_ok())
+            .unwrap_or_default(),
+        message: String::new(),
+    };
     with_centre(&state, &ctx, owner.user_id, |centre| {
-        views::privacy_centre::centre(&ctx, centre, done)
+        views::privacy_centre::centre(&ctx, centre, done, &review)
     })
     .await
+}
+
+/// The review form (P32).
+#[derive(Debug, Default, Deserialize)]
+struct ReviewFields {
+    post_id: Option<String>,
+    message: Option<String>,
+}
+
+impl ReviewFields {
+    /// The form as typed, to show again.
+    fn shown(&self) -> ReviewForm {
+        ReviewForm {
+            post_id: self.post_id.clone().unwrap_or_default(),
+            message: self.message.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The post and message, or an error next to each field that needs one.
+    fn validate(&self) -> Result<(Option<PostId>, ReviewMessage), FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let post = match self.post_id.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => match text.parse::<uuid::Uuid>() {
+                Ok(uuid) => Some(PostId::from_uuid(uuid)),
+                Err(_) => {
+                    errors.add("message", i18n::key("privacy-review-post-unknown"));
+                    None
+                }
+            },
+        };
+        let message = self.message.as_deref().unwrap_or_default();
+        let parsed = if message.trim().is_empty() {
+            errors.add("message", i18n::key("privacy-review-message-required"));
+            None
+        } else {
+            match ReviewMessage::parse(message) {
+                Ok(parsed) => Some(parsed),
+                Err(_) => {
+                    errors.add("message", i18n::key("privacy-review-message-invalid"));
+                    None
+                }
+            }
+        };
+        match parsed {
+            Some(message) if errors.is_empty() => Ok((post, message)),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// Records a request for human review and shows it among the requests; a refused form is
+/// shown again with the text kept.
+async fn review(
+    State(state): State<AppState>,
+    owner: Owner,
+    ctx: PageContext,
+    body: Bytes,
+) -> Response {
+    let form = match form::parse::<ReviewFields>(&ctx, &body) {
+        Ok(form) => form,
+        Err(FormError::Forged(reason)) => {
+            tracing::info!(%reason, "review form refused");
+            return views::errors::form_refused(&ctx, "/privacy").into_response();
+        }
+        Err(FormError::Malformed(_)) => ReviewFields::default(),
+    };
+    let shown = form.shown();
+    let refuse = |key: Option<&'static str>, errors: FieldErrors| {
+        let mut errors = errors;
+        if let Some(key) = key {
+            errors.add("message", i18n::key(key));
+        }
+        let (state, ctx, shown) = (&state, &ctx, &shown);
+        async move {
+            with_centre(state, ctx, owner.user_id, |centre| {
+                views::privacy_centre::review_refused(ctx, centre, shown, &errors)
+            })
+            .await
+        }
+    };
+    let (post, message) = match form.validate() {
+        Ok(valid) => valid,
+        Err(errors) => return refuse(None, errors).await,
+    };
+    let asked = match state
+        .limits
+        .check_account("review", &owner.user_id.to_string())
+    {
+        Ok(()) => rights::ask_review(&state, owner.user_id, post, message).await,
+        Err(limited) => Err(limited),
+    };
+    match asked {
+        Ok(_) => form::see_other("/privacy?done=review#requests"),
+        Err(ApiError::NotFound) => {
+            refuse(Some("privacy-review-post-unknown"), FieldErrors::new()).await
+        }
+        Err(ApiError::RateLimited { .. }) => {
+            refuse(Some("privacy-review-rate-limited"), FieldErrors::new()).await
+        }
+        Err(error) => {
+            tracing::error!(%error, "a review request could not be recorded");
+            with_centre(&state, &ctx, owner.user_id, |centre| {
+                views::privacy_centre::refused(
+                    &ctx,
+                    centre,
+                    Refusal::ServerError(error.status()),
+                    &FieldErrors::new(),
+                )
+            })
+            .await
+        }
+    }
 }
 
 /// The choices form: a ticked box is present, an unticked one absent.
@@ -305,6 +447,26 @@ async fn close(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_review_needs_a_message_and_at_most_a_well_formed_post() {
+        let errors = ReviewFields::default().validate().unwrap_err();
+        assert_eq!(errors.fields().collect::<Vec<_>>(), ["message"]);
+        let bad_post = ReviewFields {
+            post_id: Some("not-a-post".to_owned()),
+            message: Some("please look again".to_owned()),
+        };
+        assert!(bad_post.validate().is_err());
+        let post = uuid::Uuid::new_v4();
+        let (found, message) = ReviewFields {
+            post_id: Some(post.to_string()),
+            message: Some("  please look again ".to_owned()),
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(found, Some(PostId::from_uuid(post)));
+        assert_eq!(message.as_str(), "please look again");
+    }
 
     #[test]
     fn closing_needs_the_password_and_the_ticked_box() {

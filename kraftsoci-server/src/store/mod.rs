@@ -124,6 +124,8 @@ pub struct Stores {
     pub generation: Arc<dyn GenerationQueue>,
     /// Notifications' outbox and preferences, webhook endpoints and deliveries.
     pub notify: Arc<dyn NotifyStore>,
+    /// The incident register (`kraftsoci-server breach`).
+    pub incidents: Arc<dyn IncidentStore>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -160,6 +162,7 @@ impl Stores {
             + OperationsStore
             + GenerationQueue
             + NotifyStore
+            + IncidentStore
             + 'static,
     {
         let store = Arc::new(store);
@@ -185,6 +188,7 @@ impl Stores {
             operations: store.clone(),
             generation: store.clone(),
             notify: store.clone(),
+            incidents: store.clone(),
             sandbox: store,
         }
     }

@@ -113,12 +113,15 @@ fn expression(column: Column, alias: &str) -> String {
 /// The tables that hold no user data linked to an account: the migration ledger, Stripe's
 /// event ids (applied-once bookkeeping without personal data), the published policy texts and
 /// the erasure proofs (a domain-separated hash of an erased address and two dates, linked to
-/// no row: it outlives the account on purpose, P28, and is swept after three years).
+/// no row: it outlives the account on purpose, P28, and is swept after three years) and the
+/// incident register (`security_incidents`: what happened and how many accounts, naming no
+/// one; the controller's record of breaches).
 pub const NON_USER_TABLES: &[&str] = &[
     "_sqlx_migrations",
     "stripe_events",
     "policy_versions",
     "erasure_proofs",
+    "security_incidents",
 ];
 
 /// Every table holding user data, in export order (the purge runs it backwards, so the
@@ -435,6 +438,8 @@ pub const USER_TABLES: &[UserTable] = &[
             col("due_at", Time),
             col("status", Text),
             col("completed_at", Time),
+            col("post_id", Id),
+            col("message", Text),
         ],
         withheld: &[],
         erasure: Erasure::Delete,

@@ -26,10 +26,11 @@ pub const LANGUAGE_COOKIE_SECONDS: u32 = 365 * 24 * 3600;
 /// What the site says about itself on every page.
 #[derive(Debug, Clone, Default)]
 pub struct Site {
-    /// The privacy contact shown in the footer. No setting holds one yet (the privacy
-    /// issue adds it, defaulting to the policy's address); until then the footer shows the
-    /// rights line and the deletion link without an address.
+    /// The privacy contact shown in the footer and on `/data-deletion`
+    /// (`KRAFTSOCI_PRIVACY_CONTACT`, by default the sender's address).
     pub contact: Option<String>,
+    /// Who is responsible for the data (`KRAFTSOCI_PRIVACY_CONTROLLER`).
+    pub controller: Option<String>,
     /// Whether cookies are `Secure` and `__Host-` prefixed (production).
     pub production: bool,
 }
@@ -38,7 +39,8 @@ impl Site {
     /// The site as the configuration describes it.
     pub fn from_config(config: &crate::config::Config) -> Self {
         Self {
-            contact: None,
+            contact: Some(config.privacy.contact.clone()),
+            controller: Some(config.privacy.controller.clone()),
             production: config.environment.is_production(),
         }
     }
@@ -244,6 +246,19 @@ impl PageContext {
     /// The footer's contact address, when one is configured.
     pub fn contact(&self) -> Option<&str> {
         self.site.contact.as_deref()
+    }
+
+    /// The controller's name, when one is configured.
+    pub fn controller(&self) -> Option<&str> {
+        self.site.controller.as_deref()
+    }
+
+    /// "`name` is responsible for your data": the footer's controller line.
+    pub fn footer_controller(&self, name: &str) -> String {
+        self.t_with(
+            "footer-controller",
+            &Args::new().text("controller", name.to_owned()),
+        )
     }
 
     /// The footer's contact line for `address`.

@@ -152,3 +152,65 @@ async fn a_malformed_incident_is_refused_before_anyone_is_told() {
         .is_err()
     );
 }
+
+async fn every_run_is_registered(app: TestApp) {
+    let ada = app.signup_user("ada@example.com").await;
+    let detected = app.clock.now() - Duration::hours(2);
+    let incident = Incident {
+        id: "2026-12-06-leaked-log".to_owned(),
+        detected_at: detected,
+        summary: "A log file with email addresses was readable for an hour.".to_owned(),
+        affected: Affected::Emails(vec![ada.email.clone()]),
+    };
+    assert!(
+        breach::register_entries(&app.state.stores)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let dry = run(&app, &incident, true).await;
+    app.clock.advance(Duration::minutes(5));
+    let done = run(&app, &incident, false).await;
+
+    let entries = breach::register_entries(&app.state.stores).await.unwrap();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    let (real, rehearsal) = (&entries[0], &entries[1]);
+    assert_eq!(Some(real.id), done.register_id);
+    assert_eq!(Some(rehearsal.id), dry.register_id);
+    assert!(rehearsal.dry_run && !real.dry_run);
+    for entry in &entries {
+        assert_eq!(entry.incident, "2026-12-06-leaked-log");
+        assert_eq!(entry.detected_at, detected);
+        assert_eq!(entry.affected, 1);
+        assert!(entry.summary.contains("log file"));
+    }
+    assert_eq!((rehearsal.mails_sent, rehearsal.notified_at), (0, None));
+    assert_eq!(real.mails_sent, 1);
+    assert_eq!(real.notices_created, 1);
+    assert_eq!(real.notified_at, Some(app.clock.now()));
+    let table = breach::register_table(&entries);
+    assert!(
+        table.contains("2026-12-06-leaked-log") && table.contains("log file"),
+        "{table}"
+    );
+    // The register names no one.
+    let json = serde_json::to_string(&entries).unwrap();
+    assert!(!json.contains(&ada.email), "{json}");
+    assert!(!json.contains(&ada.id), "{json}");
+}
+
+#[tokio::test]
+async fn every_run_dry_or_not_is_kept_in_the_incident_register_on_sqlite() {
+    every_run_is_registered(
+        crate::helpers::spawn_app_on(crate::support::TestDb::sqlite().await, |_| {}, |b| b).await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn every_run_dry_or_not_is_kept_in_the_incident_register_on_postgres() {
+    every_run_is_registered(
+        crate::helpers::spawn_app_on(crate::support::TestDb::postgres().await, |_| {}, |b| b).await,
+    )
+    .await;
+}

@@ -751,7 +751,7 @@ async fn the_sandbox_publisher_refuses_foreign_expired_or_missing_media_and_real
     ));
     assert!(
         publisher
-            .container_status(&account, &ContainerId("sandbox-container-1".to_owned()))
+            .container_status(&account, &ContainerId::new("sandbox-container-1"))
             .await
             .is_err()
     );

@@ -116,7 +116,7 @@ async fn crash_after(
 }
 
 fn sent(container: &str) -> impl FnOnce(DateTime<Utc>) -> PublishStep {
-    let container = ContainerId(container.to_owned());
+    let container = ContainerId::new(container.to_owned());
     move |at| PublishStep::PublishSent {
         container,
         at,
@@ -208,7 +208,7 @@ async fn a_finished_container_after_the_crash_is_published_once_after_the_grace(
     let crashed_at = h.now();
     // The worker recorded PublishSent and died before its request left: Meta has nothing.
     crash_after(&h, &owner, id, sent("178955560002")).await;
-    let grace = chrono(config().policy.reconcile_grace);
+    let grace = chrono(config().policy.reconcile_grace());
 
     lease_runs_out(&h);
     let report = h.worker().run_once().await.unwrap().expect("taken over");
@@ -298,7 +298,7 @@ async fn a_container_whose_receipt_no_longer_matches_is_not_replaced_and_fails_r
     let owner = h.owner("17841400000000304").await;
     let id = h.approved_post(&owner, None).await;
     crash_after(&h, &owner, id, |at| PublishStep::ContainerCreated {
-        container: ContainerId("178955560004".into()),
+        container: ContainerId::new("178955560004"),
         at,
     })
     .await;
@@ -364,12 +364,9 @@ impl Respond for FetchFailsUntil {
 /// Back-off in seconds, as in production, so that the manual clock walks through real spans.
 fn fetch_config() -> WorkerConfig {
     WorkerConfig {
-        policy: PublishPolicy {
-            initial_backoff: Duration::from_secs(1),
-            max_backoff: Duration::from_secs(8),
-            first_poll_after: Duration::from_millis(1),
-            ..PublishPolicy::default()
-        },
+        policy: PublishPolicy::default()
+            .with_backoff(Duration::from_secs(1), Duration::from_secs(8))
+            .with_first_poll_after(Duration::from_millis(1)),
         ..fast_config()
     }
 }
@@ -452,7 +449,7 @@ async fn an_image_meta_never_fetches_fails_retryably_after_the_bounded_retry() {
             retryable: true
         }
     );
-    let retry_for = chrono(config.policy.media_fetch_retry_for);
+    let retry_for = chrono(config.policy.media_fetch_retry_for());
     assert!(h.now() >= started + retry_for);
     assert!(h.now() <= started + retry_for + chrono::Duration::seconds(8));
     let attempts = *calls.lock().unwrap();

@@ -230,12 +230,9 @@ pub fn fast_config() -> WorkerConfig {
         concurrency: 2,
         poll_interval: Duration::from_millis(5),
         retry_after: Duration::from_secs(30),
-        policy: PublishPolicy {
-            first_poll_after: Duration::from_millis(1),
-            initial_backoff: Duration::from_millis(1),
-            max_backoff: Duration::from_millis(5),
-            ..PublishPolicy::default()
-        },
+        policy: PublishPolicy::default()
+            .with_first_poll_after(Duration::from_millis(1))
+            .with_backoff(Duration::from_millis(1), Duration::from_millis(5)),
         ..WorkerConfig::default()
     }
 }
@@ -596,7 +593,7 @@ async fn a_worker_killed_after_publish_sent_is_reconciled_without_a_second_publi
             &JournalEntry {
                 approved_at: permit.receipt().approved_at(),
                 step: PublishStep::PublishSent {
-                    container: ContainerId("178955550001".into()),
+                    container: ContainerId::new("178955550001"),
                     at: h.now(),
                     sends: 1,
                     first_at: Some(h.now()),
@@ -767,7 +764,7 @@ async fn a_spent_quota_defers_without_calling_media_publish() {
         .unwrap()
         .unwrap();
 
-    let until = h.now() + chrono::Duration::from_std(config.policy.default_deferral).unwrap();
+    let until = h.now() + chrono::Duration::from_std(config.policy.default_deferral()).unwrap();
     assert_eq!(
         report.outcome,
         JobOutcome::Waiting {
@@ -833,7 +830,7 @@ pub async fn lease_takeover(h: Harness) {
     let entry = JournalEntry {
         approved_at: h.now(),
         step: PublishStep::PublishSent {
-            container: ContainerId("178999999999".into()),
+            container: ContainerId::new("178999999999"),
             at: h.now(),
             sends: 1,
             first_at: None,
@@ -1000,10 +997,7 @@ async fn temporary_meta_failures_are_bounded_then_the_post_fails_retryably() {
         .await;
     let config = WorkerConfig {
         max_transient_deferrals: 3,
-        policy: PublishPolicy {
-            max_create_attempts: 1,
-            ..fast_config().policy
-        },
+        policy: fast_config().policy.with_max_create_attempts(1),
         ..fast_config()
     };
     let worker = h.worker_with(config.clone());
@@ -1021,7 +1015,7 @@ async fn temporary_meta_failures_are_bounded_then_the_post_fails_retryably() {
             "{report:?}"
         );
         assert_eq!(h.job(id).await.unwrap().transient_deferrals, deferral);
-        h.advance(chrono::Duration::from_std(config.policy.default_deferral).unwrap());
+        h.advance(chrono::Duration::from_std(config.policy.default_deferral()).unwrap());
     }
     let report = worker.run_once().await.unwrap().unwrap();
 

@@ -92,6 +92,8 @@ const REVIEWED: &[(&str, &[&str])] = &[
             "completed_at",
             "due_at",
             "id",
+            "message",
+            "post_id",
             "received_at",
             "status",
             "type",
@@ -330,6 +332,24 @@ const REVIEWED: &[(&str, &[&str])] = &[
             "permalink",
             "published_at",
             "status",
+        ],
+    ),
+    // The incident register (`kraftsoci-server breach`): names no person, kept as the
+    // controller's record of breaches (GDPR art. 33(5)).
+    (
+        "security_incidents",
+        &[
+            "affected",
+            "detected_at",
+            "dry_run",
+            "id",
+            "incident",
+            "mails_failed",
+            "mails_sent",
+            "notices_created",
+            "notified_at",
+            "recorded_at",
+            "summary",
         ],
     ),
     (

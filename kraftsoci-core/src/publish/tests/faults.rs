@@ -301,7 +301,7 @@ async fn a_container_expired_after_an_unanswered_request_is_replaced_under_the_s
         o.run(&permit, &account(), &media()).await.unwrap(),
         PublishOutcome::Deferred { .. }
     ));
-    fake.expire(&ContainerId("c1".into()));
+    fake.expire(&ContainerId::new("c1"));
 
     let outcome = run_to_the_end(&o, &permit, &clock).await;
 
@@ -355,7 +355,7 @@ async fn an_invalid_token_found_while_reconciling_asks_for_a_reconnect_and_sends
         JournalEntry {
             approved_at: permit.receipt().approved_at(),
             step: PublishStep::PublishSent {
-                container: ContainerId("c9".into()),
+                container: ContainerId::new("c9"),
                 at: t0(),
                 sends: 1,
                 first_at: None,

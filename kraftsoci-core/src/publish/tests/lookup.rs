@@ -14,7 +14,7 @@ fn listed(id: &str, at: DateTime<Utc>, caption: Option<&str>) -> ListedMedia {
 
 fn query(caption: Option<&str>) -> MediaQuery {
     MediaQuery {
-        container: ContainerId("c1".into()),
+        container: ContainerId::new("c1"),
         kind: if caption.is_some() {
             MediaKind::Image
         } else {
@@ -241,7 +241,7 @@ async fn a_listing_that_lags_the_publish_is_read_again_until_the_post_shows_up()
         JournalEntry {
             approved_at: permit.receipt().approved_at(),
             step: PublishStep::PublishSent {
-                container: ContainerId("c1".into()),
+                container: ContainerId::new("c1"),
                 at: t0(),
                 sends: 1,
                 first_at: Some(t0()),
@@ -315,7 +315,7 @@ async fn a_live_post_found_in_the_journal_settles_with_what_it_recorded_without_
         JournalEntry {
             approved_at: permit.receipt().approved_at(),
             step: PublishStep::Published {
-                container: ContainerId("c1".into()),
+                container: ContainerId::new("c1"),
                 media_id: Some("m1".into()),
                 permalink: Some(permalink_of("m1")),
                 at: t0(),

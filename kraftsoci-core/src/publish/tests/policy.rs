@@ -44,7 +44,7 @@ fn a_publish_sent_step_written_before_sends_were_counted_still_reads() {
     assert_eq!(
         entry.step,
         PublishStep::PublishSent {
-            container: ContainerId("c1".into()),
+            container: ContainerId::new("c1"),
             at: t0() + chrono::Duration::minutes(1),
             sends: 1,
             first_at: None,
@@ -59,7 +59,7 @@ fn a_publish_sent_step_written_before_sends_were_counted_still_reads() {
 #[test]
 fn a_publish_sent_step_round_trips_with_its_send_count_and_refusal() {
     let step = PublishStep::PublishSent {
-        container: ContainerId("c1".into()),
+        container: ContainerId::new("c1"),
         at: t0(),
         sends: 2,
         first_at: Some(t0() - chrono::Duration::minutes(6)),

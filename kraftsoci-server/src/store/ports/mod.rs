@@ -10,6 +10,7 @@ mod billing_intent_store;
 mod erasure_task_store;
 mod generation_queue;
 mod notify_store;
+mod incident_store;
 mod oauth_state_store;
 mod operations_store;
 mod policy_store;
@@ -28,13 +29,17 @@ pub use billing_intent_store::{
 pub use erasure_task_store::{ErasureTaskStore, PendingBillingStop, PurgeFailure};
 pub use generation_queue::{
     ClaimedGeneration, Created, GenerationLease, GenerationQueue, GenerationSpec, IdempotencyRecord,
+};
 pub use notify_store::{
     ClaimedDelivery, DeliveryResult, NewEvent, NewWebhook, NotifyStore, PendingMail, ScheduledPost,
     StoredPreferences, WebhookDelivery, WebhookEndpoint,
 };
+pub use incident_store::{IncidentRecord, IncidentStore};
 pub use oauth_state_store::{NewOAuthState, OAuthStateStore};
 pub use operations_store::{OperationalCounts, OperationsStore, PoolStats};
-pub use policy_store::{NewNotice, Notice, NoticeDelivery, PolicyStore, PolicyVersion, Recipient};
+pub use policy_store::{
+    NewNotice, Notice, NoticeDelivery, PolicyAcceptance, PolicyStore, PolicyVersion, Recipient,
+};
 pub use publish_queue::{
     ClaimedJob, JobChange, JobId, JobLease, PublishJobRecord, PublishQueue, Settled, Settlement,
     WaitReason,

@@ -16,6 +16,15 @@ pub struct PolicyVersion {
     pub summary: String,
 }
 
+/// One acceptance of a policy version by a user (P38).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyAcceptance {
+    /// The version accepted.
+    pub version: String,
+    /// When.
+    pub accepted_at: DateTime<Utc>,
+}
+
 /// Someone to notify: an open account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recipient {
@@ -125,4 +134,14 @@ pub trait PolicyStore: Send + Sync {
         id: Uuid,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+
+    /// Every published version, newest first, at most `limit` (the policy history).
+    async fn policy_versions(&self, limit: u32) -> Result<Vec<PolicyVersion>, StoreError>;
+
+    /// The user's acceptances of any version, newest first, at most `limit`.
+    async fn policy_acceptances(
+        &self,
+        user: UserId,
+        limit: u32,
+    ) -> Result<Vec<PolicyAcceptance>, StoreError>;
 }

@@ -55,6 +55,7 @@ mod connection_store;
 mod erasure_task_store;
 mod generation_queue;
 mod notify_store;
+mod incident_store;
 mod oauth_state_store;
 mod operations_store;
 mod policy_store;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{Conn, Db, ThisStore, commit, db_error, found};
 use crate::store::ports::{
-    NewNotice, Notice, NoticeDelivery, PolicyStore, PolicyVersion, Recipient,
+    NewNotice, Notice, NoticeDelivery, PolicyAcceptance, PolicyStore, PolicyVersion, Recipient,
 };
 use crate::store::types::{Id, Ts};
 
@@ -125,6 +125,45 @@ async fn select_accepted_at(
     .await
     .map_err(db_error)?
     .map(|t| t.0))
+}
+
+async fn select_policies(conn: &mut Conn, limit: u32) -> Result<Vec<PolicyVersion>, StoreError> {
+    sqlx::query::<Db>(concat!(
+        policy_select!(),
+        " ORDER BY published_at DESC, version DESC LIMIT $1"
+    ))
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await
+    .map_err(db_error)?
+    .iter()
+    .map(policy_from)
+    .collect()
+}
+
+async fn select_acceptances(
+    conn: &mut Conn,
+    user: UserId,
+    limit: u32,
+) -> Result<Vec<PolicyAcceptance>, StoreError> {
+    sqlx::query::<Db>(
+        "SELECT version, accepted_at FROM policy_acceptances WHERE user_id = $1 \
+         ORDER BY accepted_at DESC, id DESC LIMIT $2",
+    )
+    .bind(Id::from(user))
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await
+    .map_err(db_error)?
+    .iter()
+    .map(|row| {
+        let accepted_at: Ts = row.try_get("accepted_at").map_err(db_error)?;
+        Ok(PolicyAcceptance {
+            version: row.try_get("version").map_err(db_error)?,
+            accepted_at: accepted_at.0,
+        })
+    })
+    .collect()
 }
 
 async fn select_open_accounts(
@@ -322,5 +361,17 @@ impl PolicyStore for ThisStore {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         found(set_notice_read(&mut *self.conn().await?, user, id, at).await?)
+    }
+
+    async fn policy_versions(&self, limit: u32) -> Result<Vec<PolicyVersion>, StoreError> {
+        select_policies(&mut *self.conn().await?, limit).await
+    }
+
+    async fn policy_acceptances(
+        &self,
+        user: UserId,
+        limit: u32,
+    ) -> Result<Vec<PolicyAcceptance>, StoreError> {
+        select_acceptances(&mut *self.conn().await?, user, limit).await
     }
 }

@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kraftsoci_core::{
-    DataSubjectRequest, RequestId, RequestKind, RequestStatus, StoreError, UserId,
+    DataSubjectRequest, PostId, RequestId, RequestKind, RequestStatus, ReviewMessage, StoreError,
+    UserId,
 };
 use serde_json::{Map, Value};
 use sqlx::{AssertSqlSafe, Row as _};
@@ -35,6 +36,13 @@ fn request_from(row: &DbRow) -> Result<DataSubjectRequest, StoreError> {
     let status: String = row.try_get("status").map_err(db_error)?;
     let received_at: Ts = row.try_get("received_at").map_err(db_error)?;
     let completed_at: Option<Ts> = row.try_get("completed_at").map_err(db_error)?;
+    let post: Option<Id> = row.try_get("post_id").map_err(db_error)?;
+    let message: Option<String> = row.try_get("message").map_err(db_error)?;
+    let message = message
+        .as_deref()
+        .map(ReviewMessage::parse)
+        .transpose()
+        .map_err(corrupt)?;
     DataSubjectRequest::restore(
         RequestId::from_uuid(id.0),
         UserId::from_uuid(user.0),
@@ -43,6 +51,7 @@ fn request_from(row: &DbRow) -> Result<DataSubjectRequest, StoreError> {
         RequestStatus::parse(&status).map_err(corrupt)?,
         completed_at.map(|t| t.0),
     )
+    .and_then(|request| request.with_review_details(post.map(|p| PostId::from_uuid(p.0)), message))
     .map_err(corrupt)
 }
 
@@ -112,7 +121,7 @@ fn meta_deletion_from(row: &DbRow) -> Result<MetaDeletion, StoreError> {
 async fn insert_request(conn: &mut Conn, request: &DataSubjectRequest) -> Result<(), StoreError> {
     sqlx::query::<Db>(
         "INSERT INTO data_subject_requests (id, user_id, type, received_at, due_at, status, \
-         completed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         completed_at, post_id, message) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(Id::from(request.id()))
     .bind(Id::from(request.user()))
@@ -121,6 +130,8 @@ async fn insert_request(conn: &mut Conn, request: &DataSubjectRequest) -> Result
     .bind(Ts(request.due_at()))
     .bind(request.status().as_str())
     .bind(request.completed_at().map(Ts))
+    .bind(request.post().map(Id::from))
+    .bind(request.message().map(ReviewMessage::as_str))
     .execute(conn)
     .await
     .map_err(db_error)?;
@@ -166,7 +177,7 @@ async fn select_requests(
     user: UserId,
 ) -> Result<Vec<DataSubjectRequest>, StoreError> {
     sqlx::query::<Db>(
-        "SELECT id, user_id, type, received_at, status, completed_at \
+        "SELECT id, user_id, type, received_at, status, completed_at, post_id, message \
          FROM data_subject_requests WHERE user_id = $1 ORDER BY received_at DESC, id DESC",
     )
     .bind(Id::from(user))
@@ -340,8 +351,8 @@ impl RightsStore for ThisStore {
             DateTime::<Utc>::from_timestamp(253_402_300_799, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
         });
         sqlx::query::<Db>(
-            "SELECT id, user_id, type, received_at, status, completed_at \
-             FROM data_subject_requests WHERE status = 'received' AND due_at < $1 \
+            "SELECT id, user_id, type, received_at, status, completed_at, post_id, \
+             message FROM data_subject_requests WHERE status = 'received' AND due_at < $1 \
              ORDER BY due_at, id LIMIT $2",
         )
         .bind(Ts(bound))

@@ -290,6 +290,19 @@ pub fn generation_refusal(ctx: &PageContext, error: &PostFlowError) -> (StatusCo
             ctx.t("new-post-try-later"),
         ),
     };
+    // Automated decisions say so and where a person reviews them (P32).
+    let automated = matches!(
+        error,
+        PostFlowError::QuotaExceeded { .. }
+            | PostFlowError::SubscriptionInactive { .. }
+            | PostFlowError::ContentFlagged
+            | PostFlowError::ContentRefused
+    );
+    let body = if automated {
+        format!("{body} {}", ctx.t("automated-decision-review"))
+    } else {
+        body
+    };
     (
         status,
         Alert {

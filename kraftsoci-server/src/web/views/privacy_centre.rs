@@ -1,6 +1,7 @@
 //! `/privacy`: the owner's privacy centre — download the data (P26, P30), correct it (P27),
 //! restrict or object (P29, P31), close the account (P19, P28), the requests and their due
-//! dates (P33), whom to ask and where to complain, the policy and the notices (P38).
+//! dates (P33), asking a person to review an automated decision (P32), whom to ask and where
+//! to complain, the policy's versions with the owner's acceptances and the notices (P38).
 //!
 //! Every action is one of the existing services (`rights`, `account`, `export`); this page
 //! only shows them and their state.
@@ -13,7 +14,7 @@ use kraftsoci_core::{DataSubjectRequest, RequestKind, RequestStatus};
 
 use super::{Alert, Tone};
 use crate::i18n::Args;
-use crate::store::{Notice, PolicyVersion};
+use crate::store::{Notice, PolicyAcceptance, PolicyVersion};
 use crate::web::form::FieldErrors;
 use crate::web::{Page, PageContext};
 
@@ -30,6 +31,10 @@ pub struct Centre<'a> {
     pub accepted_at: Option<DateTime<Utc>>,
     /// The owner's notices, newest first.
     pub notices: &'a [Notice],
+    /// Every published policy version, newest first.
+    pub versions: &'a [PolicyVersion],
+    /// The owner's acceptances of any version, newest first.
+    pub acceptances: &'a [PolicyAcceptance],
 }
 
 /// What the centre says after an action (`?done=…`).
@@ -37,6 +42,17 @@ pub struct Centre<'a> {
 pub enum Done {
     /// Restrictions and objections were saved.
     Saved,
+    /// A request for human review was recorded.
+    ReviewAsked,
+}
+
+/// The review form as typed in, shown again when it is refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReviewForm {
+    /// The post the review is about (from `/privacy?review_post=…`), if any.
+    pub post_id: String,
+    /// What the owner wrote.
+    pub message: String,
 }
 
 struct RequestRow {
@@ -45,6 +61,13 @@ struct RequestRow {
     due: String,
     status: String,
     done: bool,
+}
+
+struct VersionRow {
+    version: String,
+    published: String,
+    accepted: String,
+    current: bool,
 }
 
 struct NoticeRow {
@@ -65,7 +88,10 @@ struct CentrePage<'a> {
     policy_line: String,
     policy_summary: String,
     notices: Vec<NoticeRow>,
+    versions: Vec<VersionRow>,
     errors: &'a FieldErrors,
+    review_errors: &'a FieldErrors,
+    review: &'a ReviewForm,
     alert: Option<Alert>,
     close_alert: Option<Alert>,
 }
@@ -78,17 +104,56 @@ fn kind_key(kind: RequestKind) -> &'static str {
         RequestKind::Restriction => "privacy-request-restriction",
         RequestKind::Portability => "privacy-request-portability",
         RequestKind::Objection => "privacy-request-objection",
+        RequestKind::Review => "privacy-request-review",
+        // A right a later core adds: named generically until it has its own words.
+        _ => "privacy-request-other",
     }
 }
 
-fn render(
-    ctx: &PageContext,
-    status: StatusCode,
-    centre: &Centre<'_>,
-    errors: &FieldErrors,
+/// The policy history: each version, when it was published and when the owner accepted it.
+fn version_rows(ctx: &PageContext, centre: &Centre<'_>) -> Vec<VersionRow> {
+    let current = centre.policy.map(|p| p.version.as_str());
+    centre
+        .versions
+        .iter()
+        .map(|version| {
+            let accepted: Vec<String> = centre
+                .acceptances
+                .iter()
+                .filter(|a| a.version == version.version)
+                .map(|a| ctx.date(a.accepted_at))
+                .collect();
+            VersionRow {
+                version: version.version.clone(),
+                published: ctx.date(version.published_at),
+                accepted: if accepted.is_empty() {
+                    ctx.t("privacy-history-not-accepted")
+                } else {
+                    accepted.join(", ")
+                },
+                current: current == Some(version.version.as_str()),
+            }
+        })
+        .collect()
+}
+
+/// The parts of the page a refusal changes.
+struct Shown<'a> {
+    errors: &'a FieldErrors,
+    review_errors: &'a FieldErrors,
+    review: &'a ReviewForm,
     alert: Option<Alert>,
     close_alert: Option<Alert>,
-) -> Page {
+}
+
+fn render(ctx: &PageContext, status: StatusCode, centre: &Centre<'_>, shown: Shown<'_>) -> Page {
+    let Shown {
+        errors,
+        review_errors,
+        review,
+        alert,
+        close_alert,
+    } = shown;
     let requests = centre
         .requests
         .iter()
@@ -153,27 +218,68 @@ fn render(
                 unread: notice.read_at.is_none(),
             })
             .collect(),
+        versions: version_rows(ctx, centre),
         errors,
+        review_errors,
+        review,
         alert,
         close_alert,
     };
     Page::render(ctx, status, &page)
 }
 
-/// 200: the centre, with what the last action did.
-pub fn centre(ctx: &PageContext, centre: &Centre<'_>, done: Option<Done>) -> Page {
-    let alert = done.map(|Done::Saved| Alert {
-        tone: Tone::Done,
-        heading: ctx.t("privacy-saved-heading"),
-        body: ctx.t("privacy-saved-body"),
+/// 200: the centre, with what the last action did; `review` pre-fills the review form (the
+/// post a refusal was about).
+pub fn centre(
+    ctx: &PageContext,
+    centre: &Centre<'_>,
+    done: Option<Done>,
+    review: &ReviewForm,
+) -> Page {
+    let alert = done.map(|done| match done {
+        Done::Saved => Alert {
+            tone: Tone::Done,
+            heading: ctx.t("privacy-saved-heading"),
+            body: ctx.t("privacy-saved-body"),
+        },
+        Done::ReviewAsked => Alert {
+            tone: Tone::Done,
+            heading: ctx.t("privacy-review-asked-heading"),
+            body: ctx.t("privacy-review-asked-body"),
+        },
     });
     render(
         ctx,
         StatusCode::OK,
         centre,
-        &FieldErrors::new(),
-        alert,
-        None,
+        Shown {
+            errors: &FieldErrors::new(),
+            review_errors: &FieldErrors::new(),
+            review,
+            alert,
+            close_alert: None,
+        },
+    )
+}
+
+/// 422: the review form again, with the reasons next to its fields and the text kept.
+pub fn review_refused(
+    ctx: &PageContext,
+    centre: &Centre<'_>,
+    review: &ReviewForm,
+    errors: &FieldErrors,
+) -> Page {
+    render(
+        ctx,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        centre,
+        Shown {
+            errors: &FieldErrors::new(),
+            review_errors: errors,
+            review,
+            alert: None,
+            close_alert: None,
+        },
     )
 }
 
@@ -242,7 +348,18 @@ pub fn refused(
             )),
         ),
     };
-    let page = render(ctx, status, centre, errors, None, alert);
+    let page = render(
+        ctx,
+        status,
+        centre,
+        Shown {
+            errors,
+            review_errors: &FieldErrors::new(),
+            review: &ReviewForm::default(),
+            alert: None,
+            close_alert: alert,
+        },
+    );
     match refusal {
         Refusal::RateLimited { retry_after_secs } => page.retry_after(retry_after_secs),
         _ => page,

@@ -82,10 +82,7 @@ pub const CALLS_PER_POST_BOUND: f64 = 4.0;
 
 /// The policy of the runs: core's defaults, without the wait before the first status read.
 pub fn bench_policy() -> PublishPolicy {
-    PublishPolicy {
-        first_poll_after: Duration::ZERO,
-        ..PublishPolicy::default()
-    }
+    PublishPolicy::default().with_first_poll_after(Duration::ZERO)
 }
 
 /// Resident-set samples taken while the worker published (`published so far`, KiB).

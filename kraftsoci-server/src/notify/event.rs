@@ -257,6 +257,8 @@ impl Event {
         let quota = match kind {
             QuotaKind::Posts => "posts",
             QuotaKind::Images => "images",
+            // A kind this server does not know (QuotaKind is non_exhaustive) is not announced.
+            _ => return None,
         };
         Some(Self {
             user,

@@ -44,6 +44,8 @@ impl NotifyingEntitlements {
         let (used, limit) = match reservation.kind {
             QuotaKind::Posts => (overview.usage.posts_used, overview.usage.posts_limit),
             QuotaKind::Images => (overview.usage.images_used, overview.usage.images_limit),
+            // A kind this server does not know (QuotaKind is non_exhaustive) has no level to announce.
+            _ => return,
         };
         if let Some(event) = Event::quota(
             reservation.user,

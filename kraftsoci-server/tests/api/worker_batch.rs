@@ -212,7 +212,7 @@ async fn a_settlement_records_its_step_only_under_its_lease(h: Harness) {
     let entry = |container: &str| JournalEntry {
         approved_at: h.now(),
         step: PublishStep::ContainerReady {
-            container: ContainerId(container.into()),
+            container: ContainerId::new(container),
             at: h.now(),
         },
     };

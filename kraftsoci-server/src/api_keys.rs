@@ -52,10 +52,12 @@ pub const KEY_ROUTES: &[(&str, &str, Scope)] = &[
     ("GET", "/v1/posts", Scope::PostsRead),
     ("GET", "/v1/posts/{id}", Scope::PostsRead),
     ("GET", "/v1/posts/{id}/consent", Scope::PostsRead),
+    ("GET", "/v1/posts/{id}/events", Scope::PostsRead),
     ("GET", "/v1/instagram/accounts", Scope::PostsRead),
     ("POST", "/v1/posts", Scope::PostsWrite),
     ("PATCH", "/v1/posts/{id}", Scope::PostsWrite),
     ("DELETE", "/v1/posts/{id}", Scope::PostsWrite),
+    ("POST", "/v1/posts/{id}/regenerate", Scope::PostsWrite),
     ("POST", "/v1/posts/{id}/publish", Scope::PostsPublish),
     ("POST", "/v1/posts/{id}/withdraw", Scope::PostsPublish),
 ];

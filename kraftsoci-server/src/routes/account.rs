@@ -219,7 +219,10 @@ pub struct AccountPatch {
     ))]
 // The account comes with the session check; the notification preferences are a second read.
 #[tracing::instrument(skip_all, fields(user = %caller.user.id))]
-async fn me(State(state): State<AppState>, caller: AuthAccount) -> Result<Json<AccountView>, ApiError> {
+async fn me(
+    State(state): State<AppState>,
+    caller: AuthAccount,
+) -> Result<Json<AccountView>, ApiError> {
     Ok(Json(account_view(&state, &caller.account).await?))
 }
 

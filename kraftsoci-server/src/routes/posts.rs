@@ -12,8 +12,8 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use futures::Stream;
 use kraftsoci_core::{
-    AltText, ApiKeyId, Caption, ConnectionId, ContentHash, GenerationStep, Hashtag, PostId, PostSnapshot,
-    PostStatus, Topic, UserId,
+    AltText, ApiKeyId, Caption, ConnectionId, ContentHash, GenerationStep, Hashtag, PostId,
+    PostSnapshot, PostStatus, Topic, UserId,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -40,7 +40,9 @@ pub fn routes() -> Router<AppState> {
 /// The OpenAPI description of these routes.
 #[derive(OpenApi)]
 #[openapi(
-    paths(generate, list, preview, edit, publish, withdraw, remove, consent, events, regenerate),
+    paths(
+        generate, list, preview, edit, publish, withdraw, remove, consent, events, regenerate
+    ),
     components(schemas(PostStatusName))
 )]
 pub struct Doc;

@@ -150,11 +150,13 @@ impl crate::worker::GenerationWorker {
                 daily_publish_limit: config.daily_publish_limit,
             },
         ));
+        let notifier = crate::notify::Notifier::new(stores, Arc::clone(&clock));
         Ok(Self::new(
             flow,
             Arc::clone(&stores.generation),
             clock,
             config.worker.clone(),
-        ))
+        )
+        .with_notifier(notifier))
     }
 }

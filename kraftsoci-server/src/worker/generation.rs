@@ -20,6 +20,7 @@ use tokio::task::JoinSet;
 
 use super::lease::after;
 use crate::config::WorkerConfig;
+use crate::notify::{Event, Notifier};
 use crate::posts::{GenerationSettled, IDEMPOTENCY_WINDOW, PostFlow};
 use crate::store::{ClaimedGeneration, GenerationLease, GenerationQueue};
 
@@ -43,6 +44,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     config: WorkerConfig,
     id: String,
+    /// Tells the owner when generation fails (mail and notice, as they chose).
+    notifier: Option<Notifier>,
 }
 
 /// A generation worker. Cheap to clone; clones share their identity.
@@ -89,6 +92,23 @@ impl GenerationWorker {
                 clock,
                 config,
                 id: format!("gen-{}-{}", std::process::id(), &random[..8]),
+                notifier: None,
+            }),
+        }
+    }
+
+    /// The same worker, telling owners through `notifier` when their post could not be
+    /// generated (the "generation failed" event, once per job).
+    pub fn with_notifier(self, notifier: Notifier) -> Self {
+        let inner = &self.inner;
+        Self {
+            inner: Arc::new(Inner {
+                flow: Arc::clone(&inner.flow),
+                queue: Arc::clone(&inner.queue),
+                clock: Arc::clone(&inner.clock),
+                config: inner.config.clone(),
+                id: inner.id.clone(),
+                notifier: Some(notifier),
             }),
         }
     }
@@ -101,6 +121,7 @@ impl GenerationWorker {
             Arc::clone(&state.clock),
             config,
         )
+        .with_notifier(Notifier::new(&state.stores, Arc::clone(&state.clock)))
     }
 
     /// This worker's identity.
@@ -194,6 +215,19 @@ impl GenerationWorker {
     ) -> GenerationReport {
         tracing::info!(worker = self.id(), post = %job.post, attempt = job.attempts, ?outcome, "generation job settled");
         on_generation_settled(job.post, &outcome).await;
+        if let (GenerationSettled::Failed(failure), Some(notifier)) =
+            (&outcome, &self.inner.notifier)
+        {
+            // After the outcome is committed; keyed by the job, so a job settles into one
+            // notification whatever happens to this worker afterwards.
+            let event = Event::generation_failed(
+                job.owner,
+                job.post,
+                &job.lease.job.to_string(),
+                &failure.message,
+            );
+            notifier.record_logged(&event).await;
+        }
         GenerationReport {
             post: job.post,
             attempt: job.attempts,

@@ -226,6 +226,20 @@ async fn parts_text(response: reqwest::Response) -> (StatusCode, String) {
     (response.status(), response.text().await.unwrap())
 }
 
+/// The owner's in-app notices of the "generation failed" event.
+async fn generation_failed_notices(app: &TestApp, access: &str) -> Vec<Value> {
+    let (status, body) = parts_text(app.call(Method::GET, "/v1/notices", access, None).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    body["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|notice| notice["kind"] == "generation_failed")
+        .cloned()
+        .collect()
+}
+
 async fn a_worker_killed_mid_generation_is_taken_over_and_the_post_gets_exactly_one_result(
     db: TestDb,
 ) {
@@ -387,6 +401,11 @@ async fn a_flagged_generation_fails_with_its_reason_and_gives_the_quota_back(db:
     assert_eq!(steps[0]["step"], "failed");
     assert_eq!(steps[0]["failure"]["code"], "content_flagged");
 
+    // The owner is told once, with a link to the post.
+    let told = generation_failed_notices(&app, &flow.user.access).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["link"], format!("/posts/{}", id(&post)));
+
     // It cannot be approved; it can be retried (and fails again, giving the quota back again).
     let (status, _) = app
         .click_publish(&flow.user.access, &post, &flow.account_id)
@@ -401,6 +420,13 @@ async fn a_flagged_generation_fails_with_its_reason_and_gives_the_quota_back(db:
     let (_, failed) = app.get_post(&flow.user.access, &id(&post)).await;
     assert_eq!(failed["status"], "generation_failed");
     assert_eq!(app.quota_units("posts").await, 0);
+    // The retry is a job of its own, failing on its own: one more notice, not a repeat.
+    assert_eq!(
+        generation_failed_notices(&app, &flow.user.access)
+            .await
+            .len(),
+        2
+    );
 }
 on_both_engines!(a_flagged_generation_fails_with_its_reason_and_gives_the_quota_back);
 

@@ -9,8 +9,8 @@ mod auth_store;
 mod billing_intent_store;
 mod erasure_task_store;
 mod generation_queue;
-mod notify_store;
 mod incident_store;
+mod notify_store;
 mod oauth_state_store;
 mod operations_store;
 mod policy_store;
@@ -30,11 +30,11 @@ pub use erasure_task_store::{ErasureTaskStore, PendingBillingStop, PurgeFailure}
 pub use generation_queue::{
     ClaimedGeneration, Created, GenerationLease, GenerationQueue, GenerationSpec, IdempotencyRecord,
 };
+pub use incident_store::{IncidentRecord, IncidentStore};
 pub use notify_store::{
     ClaimedDelivery, DeliveryResult, NewEvent, NewWebhook, NotifyStore, PendingMail, ScheduledPost,
     StoredPreferences, WebhookDelivery, WebhookEndpoint,
 };
-pub use incident_store::{IncidentRecord, IncidentStore};
 pub use oauth_state_store::{NewOAuthState, OAuthStateStore};
 pub use operations_store::{OperationalCounts, OperationsStore, PoolStats};
 pub use policy_store::{

@@ -50,7 +50,9 @@ async fn rows(state: &AppState, owner: Owner) -> Result<Vec<KeyRow>, ApiError> {
         .collect())
 }
 
-/// The page with the stored keys and the given form state.
+/// The page with the stored keys and the given form state (the view's arguments, plus where
+/// the keys come from).
+#[allow(clippy::too_many_arguments)]
 async fn render(
     state: &AppState,
     owner: Owner,

@@ -149,8 +149,7 @@ async fn an_unreachable_database_is_named_by_its_cause_and_address_without_the_p
     .unwrap();
     let error = kraftsoci_server::store::connect(&url, Arc::new(kraftsoci_core::SystemClock))
         .await
-        .err()
-        .expect("nothing listens there");
+        .expect_err("nothing listens there");
     let message = format!("{error:#}");
     assert!(
         message.contains(&format!("connection refused to 127.0.0.1:{port}")),

@@ -396,6 +396,7 @@ impl PostFlow {
                         if let Some(image) = &image {
                             self.discard(image).await;
                         }
+                        self.release_if_deleted(job).await;
                         Ok(GenerationSettled::LeaseLost)
                     }
                     Err(error) => {
@@ -447,7 +448,17 @@ impl PostFlow {
             self.release_quota(&job.spec.reservations).await;
             Ok(GenerationSettled::Failed(why))
         } else {
+            self.release_if_deleted(job).await;
             Ok(GenerationSettled::LeaseLost)
+        }
+    }
+
+    /// After a refused settlement: when the post was deleted meanwhile (its job went with it),
+    /// nobody else will settle the job's quota, so it is given back here; when another worker
+    /// took the job over, that worker commits or releases it.
+    async fn release_if_deleted(&self, job: &ClaimedGeneration) {
+        if let Err(StoreError::NotFound) = self.ports.posts.post(job.owner, job.post).await {
+            self.release_quota(&job.spec.reservations).await;
         }
     }
 

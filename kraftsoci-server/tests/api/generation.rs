@@ -588,3 +588,31 @@ impl TestApp {
         .await
     }
 }
+
+async fn a_post_deleted_while_it_is_generated_gets_no_result_and_its_quota_back(db: TestDb) {
+    let app = app_on(db, None).await;
+    let flow = app.flow_user("ada@example.com").await;
+    let (status, post) = app.create_post(&flow.user.access, None, &topic()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{post}");
+    let worker = GenerationWorker::from_state(&app.state, WorkerConfig::default());
+    let claimed = worker.claim_only().await.unwrap().expect("a job to claim");
+    assert_eq!(app.quota_units("posts").await, 1, "held while generating");
+
+    let (status, _) = app.delete_post(&flow.user.access, &id(&post)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let outcome = app
+        .state
+        .posts
+        .run_generation(&*app.state.stores.generation, &claimed)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        kraftsoci_server::posts::GenerationSettled::LeaseLost
+    );
+    assert_eq!(app.count("posts").await, 0);
+    assert_eq!(app.count("generation_jobs").await, 0);
+    assert_eq!(app.quota_units("posts").await, 0, "the quota is given back");
+    assert_eq!(app.quota_units("images").await, 0);
+}
+on_both_engines!(a_post_deleted_while_it_is_generated_gets_no_result_and_its_quota_back);

@@ -389,22 +389,22 @@ pub fn line<const MIN: usize, const MAX: usize>() -> utoipa::openapi::Object {
     text_schema(MIN, MAX, false)
 }
 
-/// As [`line`], for text that may hold tabs and line breaks.
+/// As [`line()`], for text that may hold tabs and line breaks.
 pub fn lines<const MIN: usize, const MAX: usize>() -> utoipa::openapi::Object {
     text_schema(MIN, MAX, true)
 }
 
-/// As [`lines`], or `null` (in an edit: the field stays, or is cleared where it says so).
+/// As [`lines()`], or `null` (in an edit: the field stays, or is cleared where it says so).
 pub fn nullable_lines<const MIN: usize, const MAX: usize>() -> utoipa::openapi::Object {
     nullable(text_schema(MIN, MAX, true))
 }
 
-/// As [`line`], or `null` (in an edit: the field stays).
+/// As [`line()`], or `null` (in an edit: the field stays).
 pub fn nullable_line<const MIN: usize, const MAX: usize>() -> utoipa::openapi::Object {
     nullable(text_schema(MIN, MAX, false))
 }
 
-/// As [`email`], or `null` (in an edit: the address stays).
+/// As [`email()`], or `null` (in an edit: the address stays).
 pub fn nullable_email() -> utoipa::openapi::Object {
     nullable(email())
 }

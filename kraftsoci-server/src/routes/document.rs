@@ -7,7 +7,7 @@
 //! - **Implied statuses**: what the shared extractors and layers answer, added to every
 //!   operation whose shape implies them: a JSON body can be malformed (400), too large (413),
 //!   of another type (415) or of the wrong shape (422); query parameters can be malformed
-//!   (400); a bearer token can be missing or revoked (401); a path id can name nothing (404);
+//!   (400); a credential (bearer token, API key) can be missing or revoked (401); a path id can name nothing (404);
 //!   the database can be down (503). A route never has to list these, and cannot forget them.
 //!   A status the route documents itself keeps its own description (the codes it adds) and
 //!   refers to the shared answer for the envelope.
@@ -225,10 +225,13 @@ fn implied_statuses(path: &str, operation: &Value) -> Vec<&'static str> {
     if has("path") {
         statuses.push("404");
     }
-    let bearer = operation["security"]
-        .as_array()
-        .is_some_and(|schemes| schemes.iter().any(|s| s.get("bearer").is_some()));
-    if bearer {
+    // Any credential (a bearer token, an API key): a missing or revoked one is 401.
+    let authenticated = operation["security"].as_array().is_some_and(|schemes| {
+        schemes
+            .iter()
+            .any(|s| s.as_object().is_some_and(|s| !s.is_empty()))
+    });
+    if authenticated {
         statuses.push("401");
     }
     if !NEVER_UNAVAILABLE.contains(&path) {

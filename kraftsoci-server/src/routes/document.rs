@@ -7,7 +7,7 @@
 //! - **Implied statuses**: what the shared extractors and layers answer, added to every
 //!   operation whose shape implies them: a JSON body can be malformed (400), too large (413),
 //!   of another type (415) or of the wrong shape (422); query parameters can be malformed
-//!   (400); a bearer token can be missing or revoked (401); a path id can name nothing (404);
+//!   (400); a credential (bearer token, API key) can be missing or revoked (401); a path id can name nothing (404);
 //!   the database can be down (503). A route never has to list these, and cannot forget them.
 //!   A status the route documents itself keeps its own description (the codes it adds) and
 //!   refers to the shared answer for the envelope.
@@ -225,10 +225,13 @@ fn implied_statuses(path: &str, operation: &Value) -> Vec<&'static str> {
     if has("path") {
         statuses.push("404");
     }
-    let bearer = operation["security"]
-        .as_array()
-        .is_some_and(|schemes| schemes.iter().any(|s| s.get("bearer").is_some()));
-    if bearer {
+    // Any credential (a bearer token, an API key): a missing or revoked one is 401.
+    let authenticated = operation["security"].as_array().is_some_and(|schemes| {
+        schemes
+            .iter()
+            .any(|s| s.as_object().is_some_and(|s| !s.is_empty()))
+    });
+    if authenticated {
         statuses.push("401");
     }
     if !NEVER_UNAVAILABLE.contains(&path) {
@@ -389,22 +392,22 @@ pub fn line<const MIN: usize, const MAX: usize>() -> utoipa::openapi::Object {
     text_schema(MIN, MAX, false)
 }
 
-/// As [`line`], for text that may hold tabs and line breaks.
+/// As [`line()`], for text that may hold tabs and line breaks.
 pub fn lines<const MIN: usize, const MAX: usize>() -> utoipa::openapi::Object {
     text_schema(MIN, MAX, true)
 }
 
-/// As [`lines`], or `null` (in an edit: the field stays, or is cleared where it says so).
+/// As [`lines()`], or `null` (in an edit: the field stays, or is cleared where it says so).
 pub fn nullable_lines<const MIN: usize, const MAX: usize>() -> utoipa::openapi::Object {
     nullable(text_schema(MIN, MAX, true))
 }
 
-/// As [`line`], or `null` (in an edit: the field stays).
+/// As [`line()`], or `null` (in an edit: the field stays).
 pub fn nullable_line<const MIN: usize, const MAX: usize>() -> utoipa::openapi::Object {
     nullable(text_schema(MIN, MAX, false))
 }
 
-/// As [`email`], or `null` (in an edit: the address stays).
+/// As [`email()`], or `null` (in an edit: the address stays).
 pub fn nullable_email() -> utoipa::openapi::Object {
     nullable(email())
 }

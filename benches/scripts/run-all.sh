@@ -27,7 +27,7 @@ load publish --posts 400 --accounts 10 --concurrency 2 --latency-ms 20
 load publish --posts 400 --accounts 10 --concurrency 8 --latency-ms 20
 load publish --posts 400 --accounts 10 --concurrency 16 --latency-ms 20
 load publish --posts 200 --accounts 10 --concurrency 8 --latency-ms 20 --ambiguous-every 10
-load publish --posts 10000 --accounts 20 --concurrency 8 --latency-ms 20 --time-limit-s 900
+load publish --posts 10000 --accounts 100 --concurrency 8 --latency-ms 20 --time-limit-s 900
 load api --requests 5000 --concurrency 16
 load login-storm --requests 3000 --concurrency 4
 load export --posts 10000

@@ -450,3 +450,61 @@ async fn a_scheduled_post_is_announced_once_within_the_hour_before_it_goes_out_o
     )
     .await;
 }
+
+async fn the_allowance_is_announced_at_80_and_100_percent_once_per_period(db: TestDb) {
+    // A plan of 10 posts and 5 images a month; each post here has an image.
+    let app = spawn_app_on(
+        db,
+        |config| {
+            config.billing.unbilled_plan = kraftsoci_billing::Plan::new(
+                kraftsoci_billing::PlanName::parse("small").unwrap(),
+                10,
+                5,
+            );
+        },
+        |b| b,
+    )
+    .await;
+    let ada = app.profiled_user("ada@example.com").await;
+    let kinds = |list: &[Value]| -> Vec<String> {
+        list.iter()
+            .map(|n| n["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for _ in 0..3 {
+        app.generated(&ada.access).await;
+    }
+    assert!(
+        notices(&app, &ada).await.is_empty(),
+        "3 of 5 images is below 80 %"
+    );
+    app.generated(&ada.access).await;
+    assert_eq!(kinds(&notices(&app, &ada).await), ["quota_80"]);
+    app.generated(&ada.access).await;
+    let (status, _) = app.generate(&ada.access, "One more").await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+
+    let list = notices(&app, &ada).await;
+    let mut seen = kinds(&list);
+    seen.sort();
+    assert_eq!(seen, ["quota_100", "quota_80"], "once each");
+    let full = list.iter().find(|n| n["kind"] == "quota_100").unwrap();
+    assert_eq!(full["link"], "/billing");
+    assert!(
+        full["body"].as_str().unwrap().contains("all 5 images"),
+        "{full}"
+    );
+    app_dispatcher(&app).run_once().await.unwrap();
+    assert_eq!(notification_mails(&app).len(), 2);
+}
+
+#[tokio::test]
+async fn the_allowance_is_announced_at_80_and_100_percent_once_per_period_on_sqlite() {
+    the_allowance_is_announced_at_80_and_100_percent_once_per_period(TestDb::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn the_allowance_is_announced_at_80_and_100_percent_once_per_period_on_postgres() {
+    the_allowance_is_announced_at_80_and_100_percent_once_per_period(TestDb::postgres().await)
+        .await;
+}

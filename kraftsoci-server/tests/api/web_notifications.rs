@@ -144,7 +144,16 @@ async fn a_webhook_is_added_with_its_secret_shown_once_and_deleted_from_the_web_
     )
     .await;
     assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
-    let (_, after, _) = get_page(&app, "/settings/notifications", &browser.cookie).await;
+    assert_eq!(
+        deleted.headers()[LOCATION],
+        "/settings/notifications?saved=deleted"
+    );
+    let (_, after, _) = get_page(
+        &app,
+        "/settings/notifications?saved=deleted",
+        &browser.cookie,
+    )
+    .await;
     assert!(!after.contains(url));
     assert!(after.contains("The endpoint is deleted."));
 }

@@ -197,7 +197,9 @@ async fn the_footer_and_the_deletion_page_name_the_controller_and_the_contact() 
     assert!(footer.contains("privacy@bakery.example"), "{footer}");
     let body = &html[..html.find("<footer").unwrap()];
     assert!(
-        body.contains("href=\"mailto:privacy@bakery.example\""),
+        body.contains("id=\"deletion-contact\"")
+            && body[body.find("id=\"deletion-contact\"").unwrap()..]
+                .contains("<strong>privacy@bakery.example</strong>"),
         "the deletion page itself names the contact: {body}"
     );
     assert!(body.contains("id=\"deletion-controller\""));

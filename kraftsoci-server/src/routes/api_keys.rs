@@ -22,13 +22,13 @@ use crate::store::ApiKeyRecord;
 /// The routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/v1/me/api-keys", get(list).post(create))
-        .route("/v1/me/api-keys/{id}", delete(revoke))
+        .route("/v1/me/api-keys", get(list_api_keys).post(create_api_key))
+        .route("/v1/me/api-keys/{id}", delete(revoke_api_key))
 }
 
 /// The OpenAPI description of these routes.
 #[derive(OpenApi)]
-#[openapi(paths(list, create, revoke))]
+#[openapi(paths(list_api_keys, create_api_key, revoke_api_key))]
 pub struct Doc;
 
 /// A new key: a name to recognise it by and what it may do.
@@ -112,7 +112,10 @@ impl std::fmt::Debug for CreatedKeyView {
         (status = 403, description = "`api_key_not_allowed`: keys cannot manage keys", body = ErrorBody),
     ))]
 #[tracing::instrument(skip_all, fields(user = %user.id))]
-async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Json<ApiKeyList>, ApiError> {
+async fn list_api_keys(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<ApiKeyList>, ApiError> {
     let keys = state.stores.api_keys.api_keys(user.id).await?;
     Ok(Json(ApiKeyList {
         keys: keys.iter().map(ApiKeyView::from).collect(),
@@ -131,7 +134,7 @@ async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Json<ApiK
         (status = 422, description = "an empty or overlong name; no, unknown or inconsistent scopes", body = ErrorBody),
     ))]
 #[tracing::instrument(skip_all, fields(user = %user.id))]
-async fn create(
+async fn create_api_key(
     State(state): State<AppState>,
     user: AuthUser,
     Json(body): Json<CreateBody>,
@@ -165,7 +168,7 @@ async fn create(
         (status = 404, description = "No such key of the caller's", body = ErrorBody),
     ))]
 #[tracing::instrument(skip_all, fields(user = %user.id))]
-async fn revoke(
+async fn revoke_api_key(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<ApiKeyId>,

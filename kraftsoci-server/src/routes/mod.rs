@@ -278,6 +278,40 @@ pub fn openapi() -> serde_json::Value {
         "$response.body#/0/id",
         &["instagram_disconnect"],
     );
+    // Generation runs in the background: follow it, or ask for another draft.
+    document::link(
+        &mut doc,
+        "posts_generate",
+        "202",
+        "id",
+        post_id,
+        &["posts_events", "posts_regenerate"],
+    );
+    document::link(
+        &mut doc,
+        "posts_regenerate",
+        "202",
+        "id",
+        post_id,
+        &["posts_events", "posts_preview"],
+    );
+    // Programs' keys and the owner's webhook endpoints.
+    document::link(
+        &mut doc,
+        "account_create_api_key",
+        "201",
+        "id",
+        "$response.body#/id",
+        &["account_revoke_api_key"],
+    );
+    document::link(
+        &mut doc,
+        "webhooks_create",
+        "201",
+        "id",
+        "$response.body#/id",
+        &["webhooks_deliveries", "webhooks_remove"],
+    );
     doc
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use kraftsoci_core::ports::{ConnectionStore, Mail, Mailer};
 use kraftsoci_core::retention::SweepMode;
-use kraftsoci_core::vault::key_version_of;
+use kraftsoci_core::vault::{TokenPurpose, key_version_of};
 use kraftsoci_core::{Clock, ConnectionId, StoreError, SystemClock, TokenContext, TokenVault};
 use serde::Serialize;
 use uuid::Uuid;
@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::retention;
 use crate::startup::vault;
-use crate::store::{self, NewNotice, PolicyStore, PolicyVersion, Stores};
+use crate::store::{self, NewNotice, NotifyStore, PolicyStore, PolicyVersion, Stores};
 
 /// Accounts or tokens handled per store call.
 pub const ADMIN_BATCH: u32 = 200;
@@ -206,6 +206,69 @@ pub async fn rotate_key(
     Ok(report)
 }
 
+/// Re-encrypts every webhook endpoint's signing secret with `vault`'s newest key, `batch`
+/// endpoints at a time, as [`rotate_key`] does for Instagram tokens (the secrets are sealed
+/// with the same vault, so a retired key must not be needed by them either). In the report,
+/// "tokens" are signing secrets; an unreadable one stops its endpoint's deliveries until the
+/// owner registers the endpoint again.
+///
+/// # Errors
+/// Storage failures (what was re-encrypted before stays re-encrypted).
+pub async fn rotate_webhook_secrets(
+    store: &dyn NotifyStore,
+    vault: &TokenVault,
+    batch: u32,
+) -> Result<RotationReport, AdminError> {
+    let mut report = RotationReport {
+        current_key: vault.key_ring().current_version(),
+        ..RotationReport::default()
+    };
+    let mut after = None;
+    loop {
+        let page = store
+            .sealed_webhook_secrets_after(after, batch.max(1))
+            .await?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = Some(last.id);
+        for secret in &page {
+            report.examined += 1;
+            let context = TokenContext::new(
+                secret.owner,
+                TokenPurpose::WebhookSigning,
+                secret.id.to_string(),
+            );
+            match vault.reseal(&secret.sealed, &context) {
+                Ok(None) => report.already_current += 1,
+                Ok(Some(resealed)) => {
+                    if store
+                        .replace_webhook_secret(secret.id, &secret.sealed, &resealed)
+                        .await?
+                    {
+                        report.resealed += 1;
+                    } else {
+                        report.changed_meanwhile += 1;
+                    }
+                }
+                Err(error) => {
+                    report.unreadable += 1;
+                    tracing::warn!(
+                        endpoint = %secret.id,
+                        owner = %secret.owner,
+                        %error,
+                        "a webhook signing secret cannot be re-encrypted; its owner must register the endpoint again"
+                    );
+                }
+            }
+        }
+        if page.len() < batch.max(1) as usize {
+            break;
+        }
+    }
+    Ok(report)
+}
+
 /// `kraftsoci-server rotate-key`: re-encrypts every stored token with the newest key of
 /// `KRAFTSOCI_TOKEN_KEYS` and prints the counts.
 ///
@@ -227,6 +290,25 @@ pub async fn rotate_key_command(config: &Config) -> Result<(), Error> {
         report.changed_meanwhile,
         report.unreadable
     );
+    let secrets = rotate_webhook_secrets(&*stores.notify, &vault, ADMIN_BATCH)
+        .await
+        .map_err(command_error("rotate-key"))?;
+    println!(
+        "rotate-key: webhook signing secrets: examined {}, re-encrypted {}, already current {}, \
+         changed meanwhile {}, unreadable {}",
+        secrets.examined,
+        secrets.resealed,
+        secrets.already_current,
+        secrets.changed_meanwhile,
+        secrets.unreadable
+    );
+    if secrets.unreadable > 0 {
+        println!(
+            "rotate-key: {} webhook signing secret(s) could not be opened with the configured \
+             keys; keep the old keys until their owners register those endpoints again",
+            secrets.unreadable
+        );
+    }
     if report.unreadable > 0 {
         println!(
             "rotate-key: {} token(s) could not be opened with the configured keys; keep the \

@@ -233,7 +233,7 @@ pub(crate) async fn account_view(
 ) -> Result<AccountView, ApiError> {
     let mut view = AccountView::from(account);
     let preferences = Notifier::new(&state.stores, state.clock.clone())
-        .preferences(account.id)
+        .preferences_of(account)
         .await?;
     view.preferences.set_notifications(&preferences);
     Ok(view)

@@ -2,7 +2,7 @@
 
 use base64::Engine as _;
 use kraftsoci_core::Clock as _;
-use kraftsoci_core::vault::{KeyRing, key_version_of};
+use kraftsoci_core::vault::{KeyRing, TokenPurpose, key_version_of};
 use kraftsoci_core::{TokenContext, TokenVault};
 use kraftsoci_server::admin;
 use kraftsoci_server::config::TokenKeys;
@@ -104,6 +104,39 @@ async fn every_token_is_resealed_with_the_newest_key_and_a_second_run_changes_no
         (again.examined, again.resealed, again.already_current),
         (3, 0, 2)
     );
+
+    // Webhook signing secrets are sealed with the same vault: they move too, or retiring the
+    // old key would stop every delivery.
+    let secrets = admin::rotate_webhook_secrets(&*stores.notify, &rotated, 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        (secrets.examined, secrets.resealed, secrets.unreadable),
+        (3, 3, 0)
+    );
+    let stored = stores
+        .notify
+        .sealed_webhook_secrets_after(None, 100)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 3);
+    for secret in &stored {
+        assert_eq!(key_version_of(&secret.sealed).unwrap(), 2);
+        let context = TokenContext::new(
+            secret.owner,
+            TokenPurpose::WebhookSigning,
+            secret.id.to_string(),
+        );
+        let opened = only_new.open(&secret.sealed, &context).unwrap();
+        assert!(
+            opened.expose_secret().starts_with("whsec_"),
+            "the old key is no longer needed for signing"
+        );
+    }
+    let again = admin::rotate_webhook_secrets(&*stores.notify, &rotated, 100)
+        .await
+        .unwrap();
+    assert_eq!((again.examined, again.already_current), (3, 3));
 }
 
 #[tokio::test]

@@ -203,7 +203,13 @@ async fn the_account_comes_with_the_session_check(db: TestDb) {
     assert_eq!(body["email"], "grace@example.com", "{body}");
     let (usage, request): (Vec<&String>, Vec<&String>) =
         seen.iter().partition(|s| s.contains("usage_log"));
-    assert_eq!(request.len(), 1, "{engine}: {seen:#?}");
+    // The account with the session check, then the notification choices (issue 15) that
+    // `/v1/me` shows beside it.
+    assert_eq!(request.len(), 2, "{engine}: {seen:#?}");
+    assert!(
+        request[1].starts_with("SELECT time_zone, channels"),
+        "{engine}: the second statement reads the notification choices: {seen:#?}"
+    );
     // sqlx's summary is the statement's start: the account's columns. That the same
     // statement checks the session is shown by the refusal after logout below.
     assert!(

@@ -33,7 +33,7 @@ pub use generation_queue::{
 pub use incident_store::{IncidentRecord, IncidentStore};
 pub use notify_store::{
     ClaimedDelivery, DeliveryResult, NewEvent, NewWebhook, NotifyStore, PendingMail, ScheduledPost,
-    StoredPreferences, WebhookDelivery, WebhookEndpoint,
+    SealedWebhookSecret, StoredPreferences, WebhookDelivery, WebhookEndpoint,
 };
 pub use oauth_state_store::{NewOAuthState, OAuthStateStore};
 pub use operations_store::{OperationalCounts, OperationsStore, PoolStats};

@@ -162,6 +162,17 @@ pub struct DeliveryResult {
     pub at: DateTime<Utc>,
 }
 
+/// A webhook endpoint's sealed signing secret, for `rotate-key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedWebhookSecret {
+    /// The endpoint.
+    pub id: Uuid,
+    /// Its owner (part of the secret's sealing context).
+    pub owner: UserId,
+    /// The secret, sealed with the token vault.
+    pub sealed: Vec<u8>,
+}
+
 /// The notification outbox, preferences and webhooks.
 #[async_trait]
 pub trait NotifyStore: Send + Sync {
@@ -252,6 +263,23 @@ pub trait NotifyStore: Send + Sync {
 
     /// Records an attempt's result.
     async fn settle_delivery(&self, id: Uuid, result: &DeliveryResult) -> Result<(), StoreError>;
+
+    /// The sealed signing secrets of the endpoints after `after` (by id), at most `limit`:
+    /// `rotate-key` pages through them.
+    async fn sealed_webhook_secrets_after(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<SealedWebhookSecret>, StoreError>;
+
+    /// Replaces endpoint `id`'s sealed secret with `resealed` if it is still `current`;
+    /// `false` when it changed (or the endpoint went) meanwhile.
+    async fn replace_webhook_secret(
+        &self,
+        id: Uuid,
+        current: &[u8],
+        resealed: &[u8],
+    ) -> Result<bool, StoreError>;
 
     /// Deletes deliveries created before `deliveries_before` and event notices (not policy
     /// notices) created before `notices_before`, at most `limit` of each; the rows deleted.

@@ -15,7 +15,7 @@ use super::billing_store::lock_user;
 use super::{Conn, Db, ThisStore, commit, count_u32, db_error, found, small};
 use crate::store::ports::{
     ClaimedDelivery, DeliveryResult, NewEvent, NewWebhook, NotifyStore, PendingMail, ScheduledPost,
-    StoredPreferences, WebhookDelivery, WebhookEndpoint,
+    SealedWebhookSecret, StoredPreferences, WebhookDelivery, WebhookEndpoint,
 };
 use crate::store::types::{Id, Ts};
 
@@ -512,6 +512,51 @@ impl NotifyStore for ThisStore {
         };
         commit(tx).await?;
         Ok(Some(claimed))
+    }
+
+    async fn sealed_webhook_secrets_after(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<SealedWebhookSecret>, StoreError> {
+        let rows = sqlx::query::<Db>(
+            "SELECT id, user_id, sealed_secret FROM webhook_endpoints \
+             WHERE $1 IS NULL OR id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after.map(Id))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.conn().await?)
+        .await
+        .map_err(db_error)?;
+        rows.iter()
+            .map(|row| {
+                let id: Id = row.try_get("id").map_err(db_error)?;
+                let owner: Id = row.try_get("user_id").map_err(db_error)?;
+                Ok(SealedWebhookSecret {
+                    id: id.0,
+                    owner: UserId::from_uuid(owner.0),
+                    sealed: row.try_get("sealed_secret").map_err(db_error)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn replace_webhook_secret(
+        &self,
+        id: Uuid,
+        current: &[u8],
+        resealed: &[u8],
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query::<Db>(
+            "UPDATE webhook_endpoints SET sealed_secret = $3 WHERE id = $1 AND sealed_secret = $2",
+        )
+        .bind(Id(id))
+        .bind(current)
+        .bind(resealed)
+        .execute(&mut *self.conn().await?)
+        .await
+        .map_err(db_error)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn settle_delivery(&self, id: Uuid, result: &DeliveryResult) -> Result<(), StoreError> {

@@ -39,7 +39,22 @@ pub struct CreateBody {
     name: String,
     /// Any of `posts:read`, `posts:write`, `posts:publish` (`posts:publish` needs
     /// `posts:read`: a key publishes only content it has read back with its hash).
+    #[schema(schema_with = scope_list)]
     scopes: Vec<String>,
+}
+
+/// The scopes a key may hold: at least one of the known names (a name given twice counts once).
+fn scope_list() -> utoipa::openapi::Array {
+    utoipa::openapi::ArrayBuilder::new()
+        .items(
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::Type::String)
+                .enum_values(Some(
+                    api_keys::Scope::ALL.iter().map(|scope| scope.as_str()),
+                )),
+        )
+        .min_items(Some(1))
+        .build()
 }
 
 /// A key, without the key itself.

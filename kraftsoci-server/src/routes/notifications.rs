@@ -25,7 +25,7 @@ pub fn routes() -> Router<AppState> {
 
 /// The OpenAPI description of these routes.
 #[derive(OpenApi)]
-#[openapi(paths(set_preferences))]
+#[openapi(paths(set_preferences), components(schemas(ChannelsInput)))]
 pub struct Doc;
 
 /// The channels chosen for one event.
@@ -60,7 +60,31 @@ pub struct PreferencesUpdate {
     /// Per event name (`published`, `publish_failed`, `needs_reconnect`, `scheduled_soon`,
     /// `quota_80`, `quota_100`, `generation_failed`; `policy_changed` and `security` only with
     /// both channels on).
+    #[schema(schema_with = notification_choices)]
     notifications: Option<BTreeMap<String, ChannelsInput>>,
+}
+
+/// `notifications`: an object whose keys are event names, each with its channels (or `null`,
+/// which changes nothing, like leaving it out).
+fn notification_choices() -> utoipa::openapi::Object {
+    use utoipa::openapi::Type;
+    use utoipa::openapi::schema::SchemaType;
+    let nullable_object = SchemaType::from_iter([Type::Object, Type::Null]);
+    crate::notify::EventKind::ALL
+        .iter()
+        .fold(
+            utoipa::openapi::ObjectBuilder::new().schema_type(nullable_object),
+            |object, kind| {
+                object.property(
+                    kind.as_str(),
+                    utoipa::openapi::Ref::from_schema_name("ChannelsInput"),
+                )
+            },
+        )
+        .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::<
+            utoipa::openapi::Schema,
+        >::FreeForm(false)))
+        .build()
 }
 
 /// Sets language, theme, time zone and notification channels; answers the preferences as

@@ -43,7 +43,7 @@ pub fn routes() -> Router<AppState> {
     paths(
         generate, list, preview, edit, publish, withdraw, remove, consent, events, regenerate
     ),
-    components(schemas(PostStatusName))
+    components(schemas(PostStatusName, StepEvent))
 )]
 pub struct Doc;
 
@@ -508,7 +508,7 @@ fn idempotency_key(
 /// post (and uses the quota once), even when the repeats are concurrent; the same key with a
 /// different body is refused.
 #[utoipa::path(post, path = "/v1/posts", tag = "posts", security(("bearer" = []), ("api_key" = ["posts:write"])),
-    params(("Idempotency-Key" = Option<String>, Header,
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$",
         description = "1–255 visible ASCII characters; the same key within 24 hours answers the same post")),
     request_body = GenerateBody,
     responses(
@@ -590,6 +590,39 @@ async fn regenerate(
     };
     let view = state.posts.regenerate(user.id, id, parts).await?;
     Ok((StatusCode::ACCEPTED, Json(PostDto::from_view(&state, view))))
+}
+
+/// One message of the `GET /v1/posts/{id}/events` stream as Server-Sent Events frame it:
+/// `event: step` and a `data` line holding a [`StepEvent`] as JSON.
+pub struct StepMessage;
+
+impl utoipa::PartialSchema for StepMessage {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .property(
+                "event",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["step"])),
+            )
+            .required("event")
+            .property(
+                "data",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .content_media_type("application/json")
+                    .description(Some("A `StepEvent` (see its schema), as JSON")),
+            )
+            .required("data")
+            .into()
+    }
+}
+
+impl ToSchema for StepMessage {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "StepMessage".into()
+    }
 }
 
 /// One event of `GET /v1/posts/{id}/events` (`event: step`, this as `data`).
@@ -701,7 +734,7 @@ async fn next_step(mut follow: Follow) -> Option<(Result<Event, Infallible>, Fol
 #[utoipa::path(get, path = "/v1/posts/{id}/events", tag = "posts", security(("bearer" = []), ("api_key" = ["posts:read"])),
     params(("id" = uuid::Uuid, Path, description = "The post's id")),
     responses(
-        (status = 200, description = "A stream of `step` events; each `data` is a `StepEvent`", content_type = "text/event-stream", body = StepEvent),
+        (status = 200, description = "A stream of `step` events; each `data` is a `StepEvent` as JSON", content_type = "text/event-stream", body = StepMessage),
         (status = 401, description = "`unauthorized`, `invalid_api_key`", body = ErrorBody), (status = 403, description = "`api_key_scope_missing`", body = ErrorBody),
         (status = 404, description = "No such post, or not the caller's", body = ErrorBody),
     ))]

@@ -65,6 +65,7 @@ preview-alt-hint = Describes the image for people who use a screen reader. Up to
 preview-alt-none = None
 preview-alt-invalid = The alt text can be up to 1,000 characters.
 preview-hashtags-label = Hashtags
+preview-hashtag-count-label = Hashtag count
 preview-hashtags-hint = Separated by spaces, with or without #. Up to 30.
 preview-hashtags-invalid = Each hashtag is one word of letters, numbers or _ (up to 30 hashtags).
 preview-caption-label = Caption

@@ -66,6 +66,7 @@ preview-alt-none = None
 preview-alt-invalid = The alt text can be up to 1,000 characters.
 preview-hashtags-label = Hashtags
 preview-hashtag-count-label = Hashtag count
+preview-generating-placeholder = The post appears here as soon as it is ready.
 preview-hashtags-hint = Separated by spaces, with or without #. Up to 30.
 preview-hashtags-invalid = Each hashtag is one word of letters, numbers or _ (up to 30 hashtags).
 preview-caption-label = Caption

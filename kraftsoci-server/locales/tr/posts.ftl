@@ -66,6 +66,7 @@ preview-alt-none = Yok
 preview-alt-invalid = Alternatif metin en fazla 1.000 karakter olabilir.
 preview-hashtags-label = Etiketler
 preview-hashtag-count-label = Etiket sayısı
+preview-generating-placeholder = Gönderi hazır olur olmaz burada görünecek.
 preview-hashtags-hint = Boşlukla ayrılmış, # ile ya da # olmadan. En fazla 30.
 preview-hashtags-invalid = Her etiket harf, rakam ya da _ içeren tek bir sözcüktür (en fazla 30 etiket).
 preview-caption-label = Açıklama

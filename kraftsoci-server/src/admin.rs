@@ -10,7 +10,7 @@ use std::sync::Arc;
 use kraftsoci_core::ports::{ConnectionStore, Mail, Mailer};
 use kraftsoci_core::retention::SweepMode;
 use kraftsoci_core::vault::{TokenPurpose, key_version_of};
-use kraftsoci_core::{Clock, ConnectionId, StoreError, SystemClock, TokenContext, TokenVault};
+use kraftsoci_core::{Clock, StoreError, SystemClock, TokenContext, TokenVault};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -161,49 +161,26 @@ pub async fn rotate_key(
     vault: &TokenVault,
     batch: u32,
 ) -> Result<RotationReport, AdminError> {
-    let mut report = RotationReport {
-        current_key: vault.key_ring().current_version(),
-        ..RotationReport::default()
-    };
-    let mut after: Option<ConnectionId> = None;
-    loop {
-        let page = store.sealed_tokens_after(after, batch.max(1)).await?;
-        let Some(last) = page.last() else {
-            break;
-        };
-        after = Some(last.connection);
-        for token in &page {
-            report.examined += 1;
-            let context = TokenContext::instagram(token.owner, &token.ig_user_id);
-            match vault.reseal(&token.sealed, &context) {
-                Ok(None) => report.already_current += 1,
-                Ok(Some(resealed)) => {
-                    let version = key_version_of(&resealed).unwrap_or(report.current_key);
-                    if store
-                        .replace_sealed_token(token.connection, &token.sealed, &resealed, version)
-                        .await?
-                    {
-                        report.resealed += 1;
-                    } else {
-                        report.changed_meanwhile += 1;
-                    }
-                }
-                Err(error) => {
-                    report.unreadable += 1;
-                    tracing::warn!(
-                        connection = %token.connection,
-                        owner = %token.owner,
-                        %error,
-                        "a stored token cannot be re-encrypted; its owner must reconnect"
-                    );
-                }
-            }
-        }
-        if page.len() < batch.max(1) as usize {
-            break;
-        }
-    }
-    Ok(report)
+    reseal_every(
+        vault,
+        batch,
+        "a stored token cannot be re-encrypted; its owner must reconnect",
+        async |after, limit| store.sealed_tokens_after(after, limit).await,
+        |token| {
+            (
+                token.connection,
+                &token.sealed[..],
+                TokenContext::instagram(token.owner, &token.ig_user_id),
+            )
+        },
+        async |token, resealed| {
+            let version = key_version_of(resealed).unwrap_or(vault.key_ring().current_version());
+            store
+                .replace_sealed_token(token.connection, &token.sealed, resealed, version)
+                .await
+        },
+    )
+    .await
 }
 
 /// Re-encrypts every webhook endpoint's signing secret with `vault`'s newest key, `batch`
@@ -219,33 +196,61 @@ pub async fn rotate_webhook_secrets(
     vault: &TokenVault,
     batch: u32,
 ) -> Result<RotationReport, AdminError> {
+    reseal_every(
+        vault,
+        batch,
+        "a webhook signing secret cannot be re-encrypted; its owner must register the endpoint again",
+        async |after, limit| store.sealed_webhook_secrets_after(after, limit).await,
+        |secret| {
+            (
+                secret.id,
+                &secret.sealed[..],
+                TokenContext::new(secret.owner, TokenPurpose::WebhookSigning, secret.id.to_string()),
+            )
+        },
+        async |secret, resealed| {
+            store
+                .replace_webhook_secret(secret.id, &secret.sealed, resealed)
+                .await
+        },
+    )
+    .await
+}
+
+/// Pages through sealed values (`page(after, limit)`, ordered by their id), re-seals each one
+/// not yet on the newest key with its context (`parts`), and stores it with `replace`, which
+/// answers `false` when the value changed meanwhile. An unreadable value is counted and logged
+/// with `unreadable`, never fatal.
+async fn reseal_every<T, K>(
+    vault: &TokenVault,
+    batch: u32,
+    unreadable: &'static str,
+    mut page: impl AsyncFnMut(Option<K>, u32) -> Result<Vec<T>, StoreError>,
+    parts: impl Fn(&T) -> (K, &[u8], TokenContext),
+    mut replace: impl AsyncFnMut(&T, &[u8]) -> Result<bool, StoreError>,
+) -> Result<RotationReport, AdminError>
+where
+    K: Copy + std::fmt::Display,
+{
+    let batch = batch.max(1);
     let mut report = RotationReport {
         current_key: vault.key_ring().current_version(),
         ..RotationReport::default()
     };
-    let mut after = None;
+    let mut after: Option<K> = None;
     loop {
-        let page = store
-            .sealed_webhook_secrets_after(after, batch.max(1))
-            .await?;
-        let Some(last) = page.last() else {
+        let items = page(after, batch).await?;
+        let Some(last) = items.last() else {
             break;
         };
-        after = Some(last.id);
-        for secret in &page {
+        after = Some(parts(last).0);
+        for item in &items {
             report.examined += 1;
-            let context = TokenContext::new(
-                secret.owner,
-                TokenPurpose::WebhookSigning,
-                secret.id.to_string(),
-            );
-            match vault.reseal(&secret.sealed, &context) {
+            let (id, sealed, context) = parts(item);
+            match vault.reseal(sealed, &context) {
                 Ok(None) => report.already_current += 1,
                 Ok(Some(resealed)) => {
-                    if store
-                        .replace_webhook_secret(secret.id, &secret.sealed, &resealed)
-                        .await?
-                    {
+                    if replace(item, &resealed).await? {
                         report.resealed += 1;
                     } else {
                         report.changed_meanwhile += 1;
@@ -253,16 +258,11 @@ pub async fn rotate_webhook_secrets(
                 }
                 Err(error) => {
                     report.unreadable += 1;
-                    tracing::warn!(
-                        endpoint = %secret.id,
-                        owner = %secret.owner,
-                        %error,
-                        "a webhook signing secret cannot be re-encrypted; its owner must register the endpoint again"
-                    );
+                    tracing::warn!(%id, %error, "{unreadable}");
                 }
             }
         }
-        if page.len() < batch.max(1) as usize {
+        if items.len() < batch as usize {
             break;
         }
     }

@@ -214,7 +214,8 @@ impl Invoice {
                 "paid_at",
             )?
             .or(Some(as_of)),
-            PaymentStatus::Failed => None,
+            // Failed, or a status a later core adds: not paid.
+            _ => None,
         };
         Ok(PaymentRecord {
             invoice_id: InvoiceId::parse(self.id.as_str()).map_err(|e| e.to_string())?,

@@ -121,6 +121,7 @@ impl fmt::Display for PostStatus {
 /// What happened to a post, as named in [`LifecycleError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum PostEvent {
     /// The owner edited the content.
     Edit,
@@ -380,6 +381,7 @@ pub struct Approval {
 
 /// What an accepted Publish click did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ApproveOutcome {
     /// A new consent receipt was recorded.
     Approved,

@@ -1,20 +1,32 @@
 //! # kraftsoci-server
 //!
 //! The reference server of kraftsoci: an axum HTTP API over sqlx stores (PostgreSQL or
-//! SQLite), with the authentication, account and profile routes of the API contract.
+//! SQLite), the publish and generation workers, and the operator commands, as a library the
+//! `kraftsoci-server` binary is a thin shell around.
 //!
+//! What an embedder reaches:
+//!
+//! - [`Application`] binds, migrates and serves; [`ApplicationBuilder`] swaps the ports
+//!   (stores, clock, mailer, media, publisher, generators, entitlements) before it does;
+//!   [`AppState`] is what the running application holds.
 //! - [`config`]: typed configuration from the contract's environment variables.
 //! - [`store`]: every storage port on two engines (PostgreSQL, SQLite), one schema for the
-//!   whole product, handed out as [`Stores`](store::Stores).
-//! - [`auth`]: bcrypt passwords, HS256 access tokens, rotating refresh tokens, resets.
-//! - [`http`]: extractors ([`AuthUser`](http::AuthUser), [`Json`](http::Json)…), rate limits,
-//!   the usage log and the shared layers.
-//! - [`routes`]: one module per route group, each with its OpenAPI description.
-//! - [`web`]: the owners' web app (askama pages, CSRF, static files); [`i18n`]: Turkish and
-//!   English messages, dates and numbers.
-//! - [`rights`], [`export`], [`retention`]: data-subject rights (requests, export, erasure,
-//!   Meta's callbacks) and the retention sweep; [`admin`]: the operator subcommands.
-//! - [`Application`]: binds, migrates and serves; [`AppState`] is what handlers see.
+//!   whole product, handed out as [`Stores`](store::Stores) (what
+//!   [`ApplicationBuilder::stores`] takes).
+//! - [`worker`]: the publish and generation workers, to run beside the server or alone.
+//! - [`commands`]: the operator subcommands (`serve`, `worker`, `sweep`, `rotate-key`…) and
+//!   [`cli`], their command line, for a binary of your own.
+//! - [`error`]: [`Error`] (building and running) and [`ApiError`] (what handlers answer).
+//! - [`telemetry`] (logging setup) and [`healthcheck`] (the container probe).
+//!
+//! Everything else (routes, web pages, services, rights, retention, billing glue) is internal
+//! and may change in any release.
+//!
+//! ## The `testing` feature (unstable)
+//!
+//! The integration tests and the benches reach the internals: with the `testing` feature the
+//! internal modules are public. It exists for this repository's own tests; nothing it exposes
+//! is covered by semver, and it may change or go away in any release.
 //!
 //! ## Quick start
 //!
@@ -35,43 +47,64 @@
 
 use std::sync::Arc;
 
-pub mod account;
-pub mod admin;
-pub mod api_keys;
-pub mod auth;
-pub mod billing;
-pub mod breach;
+/// Declares the server's internal modules: crate-private, and public only with the unstable
+/// `testing` feature (the integration tests and benches use them).
+macro_rules! internal_modules {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[cfg(feature = "testing")]
+            pub mod $name;
+            #[cfg(not(feature = "testing"))]
+            mod $name;
+        )*
+    };
+}
+
+// The embedder's API (see the crate docs).
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod error;
-pub mod export;
 pub mod healthcheck;
-pub mod http;
-pub mod i18n;
-#[cfg(test)]
-mod layering;
-pub mod mail;
-pub mod media;
-pub mod media_links;
-pub mod metrics;
-pub mod notify;
-pub mod posts;
-pub mod requests;
-pub mod retention;
-pub mod rights;
-pub mod routes;
-pub mod sandbox;
-mod startup;
-pub mod state;
 pub mod store;
 pub mod telemetry;
-pub mod usage_log;
-pub mod web;
 pub mod worker;
 
+internal_modules!(
+    account,
+    admin,
+    api_keys,
+    auth,
+    billing,
+    breach,
+    export,
+    http,
+    i18n,
+    mail,
+    media,
+    media_links,
+    metrics,
+    notify,
+    posts,
+    requests,
+    retention,
+    rights,
+    routes,
+    sandbox,
+    state,
+    usage_log,
+    web,
+);
+
+#[cfg(test)]
+mod layering;
+mod startup;
+
 pub use error::{ApiError, Error};
-pub use startup::{Application, ApplicationBuilder, dispatch_deps, shutdown_signal};
-pub use state::AppState;
+#[cfg(feature = "testing")]
+pub use startup::dispatch_deps;
+pub use startup::{Application, ApplicationBuilder, shutdown_signal};
+pub use state::{AppState, Readiness};
 
 /// Connects to the configured database and applies its migrations (`kraftsoci-server
 /// migrate`).

@@ -5,8 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use kraftsoci_server::cli::{BreachAction, Cli, Command, ConfigAction};
 use kraftsoci_server::config::Config;
-use kraftsoci_server::worker::{Worker, WorkerDeps};
-use kraftsoci_server::{Application, admin, healthcheck, telemetry};
+use kraftsoci_server::{commands, healthcheck, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -39,20 +38,20 @@ async fn main() -> ExitCode {
     };
     telemetry::init(config.log_format);
     let result = match cli.command() {
-        Command::Serve => serve(config).await,
+        Command::Serve => commands::serve(config).await,
         Command::Migrate | Command::Config { .. } => Ok(()),
-        Command::Worker => worker(config).await,
+        Command::Worker => commands::worker(config).await,
         Command::Healthcheck | Command::Openapi => {
             unreachable!("answered before the configuration is read")
         }
-        Command::Sweep { dry_run, json } => admin::sweep_command(&config, dry_run, json).await,
+        Command::Sweep { dry_run, json } => commands::sweep_command(&config, dry_run, json).await,
         Command::Requests { action } => {
-            kraftsoci_server::requests::requests_command(&config, action.into()).await
+            commands::requests_command(&config, action.into()).await
         }
         Command::Breach {
             action: Some(BreachAction::List { json }),
             ..
-        } => kraftsoci_server::breach::list_command(&config, json).await,
+        } => commands::breach_list_command(&config, json).await,
         Command::Breach {
             action: None,
             id,
@@ -61,7 +60,7 @@ async fn main() -> ExitCode {
             all,
             emails,
             dry_run,
-        } => match kraftsoci_server::breach::Incident::from_args(
+        } => match commands::Incident::from_args(
             id.unwrap_or_default(),
             detected_at.as_deref().unwrap_or_default(),
             summary.unwrap_or_default(),
@@ -69,16 +68,16 @@ async fn main() -> ExitCode {
             emails,
         ) {
             Ok(incident) => {
-                kraftsoci_server::breach::breach_command(&config, incident, dry_run).await
+                commands::breach_command(&config, incident, dry_run).await
             }
             Err(error) => Err(kraftsoci_server::error::Error::Command {
                 command: "breach",
                 source: error.into(),
             }),
         },
-        Command::RotateKey => admin::rotate_key_command(&config).await,
+        Command::RotateKey => commands::rotate_key_command(&config).await,
         Command::PublishPolicy { version, summary } => {
-            admin::publish_policy_command(&config, &version, &summary).await
+            commands::publish_policy_command(&config, &version, &summary).await
         }
     };
     match result {
@@ -110,7 +109,7 @@ async fn healthcheck() -> ExitCode {
 
 /// `openapi`: the document `/openapi.json` serves, on standard output.
 fn openapi() -> ExitCode {
-    match serde_json::to_string_pretty(&kraftsoci_server::routes::openapi()) {
+    match serde_json::to_string_pretty(&commands::openapi()) {
         Ok(json) => {
             println!("{json}");
             ExitCode::SUCCESS
@@ -167,82 +166,4 @@ async fn migrate() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-async fn serve(config: Config) -> Result<(), kraftsoci_server::Error> {
-    let database = config.database_url.redacted();
-    let seed = config.sandbox && !config.environment.is_production();
-    let app = Application::build(config).await?;
-    if seed {
-        let clock = kraftsoci_core::SystemClock;
-        if let Some(version) = admin::seed_sandbox_policy(&*app.state().stores.policy, &clock)
-            .await
-            .map_err(|error| kraftsoci_server::Error::Database(error.into()))?
-        {
-            tracing::warn!(
-                version,
-                "sandbox mode: no privacy policy was published; recorded the sandbox policy so \
-                 that sign-up works (production: `kraftsoci-server publish-policy`)"
-            );
-        }
-    }
-    tracing::info!(address = %app.local_addr()?, database, "kraftsoci-server listening");
-    app.run_until_stopped().await
-}
-
-async fn worker(config: Config) -> Result<(), kraftsoci_server::Error> {
-    let deps = WorkerDeps::from_config(&config).await?;
-    // Publishing and generation run side by side and stop on the same signal.
-    let generation = kraftsoci_server::worker::GenerationWorker::from_config(
-        &config,
-        &deps.stores,
-        std::sync::Arc::clone(&deps.clock),
-    )?;
-    // Notification mails and webhook deliveries go out from worker processes too.
-    let mailer =
-        kraftsoci_server::mail::for_config(&config, deps.clock.clone()).map_err(|source| {
-            kraftsoci_server::Error::Setup {
-                what: "mailer",
-                source,
-            }
-        })?;
-    let dispatcher =
-        kraftsoci_server::notify::Dispatcher::new(kraftsoci_server::notify::DispatchDeps {
-            stores: deps.stores.clone(),
-            mailer,
-            vault: deps.vault.clone(),
-            clock: deps.clock.clone(),
-            public_url: config.public_url.clone(),
-            targets: kraftsoci_server::notify::webhooks::TargetPolicy::for_production(
-                config.environment.is_production(),
-            ),
-        })
-        .spawn(kraftsoci_server::notify::DISPATCH_INTERVAL);
-    let worker = Worker::new(deps, config.worker.clone());
-    tracing::info!(
-        worker = worker.id(),
-        generation = generation.id(),
-        database = config.database_url.redacted(),
-        "kraftsoci-server publish and generation workers running"
-    );
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut generation_stopped = stopped.clone();
-    let generation = tokio::spawn(async move {
-        generation
-            .run_until(async move {
-                let _ = generation_stopped.wait_for(|stop| *stop).await;
-            })
-            .await;
-    });
-    worker
-        .run_until(async move {
-            kraftsoci_server::shutdown_signal().await;
-            let _ = stop.send(true);
-        })
-        .await;
-    if let Err(error) = generation.await {
-        tracing::error!(%error, "the generation worker task failed");
-    }
-    dispatcher.stop().await;
-    Ok(())
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Months, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{BillingCustomerId, InvoiceId, SubscriptionId};
-use crate::UserId;
+use crate::{ParseError, UserId};
 
 /// How long payment records are kept, also after the account is closed (P17).
 pub const PAYMENT_RECORD_RETENTION_YEARS: u32 = 10;
@@ -13,11 +13,58 @@ pub const PAYMENT_RECORD_RETENTION_YEARS: u32 = 10;
 /// Whether an invoice was paid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum PaymentStatus {
     /// Paid (final for the invoice).
     Paid,
     /// A payment attempt failed; the invoice may still be paid later.
     Failed,
+}
+
+impl PaymentStatus {
+    /// Every status, for exhaustive tests and documentation.
+    pub const ALL: [PaymentStatus; 2] = [Self::Paid, Self::Failed];
+
+    /// The stable name used in storage.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Paid => "paid",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Parses [`PaymentStatus::as_str`]'s output; a store refuses a row whose status this
+    /// version does not know with this error instead of guessing.
+    ///
+    /// ```
+    /// use kraftsoci_core::billing::PaymentStatus;
+    ///
+    /// assert_eq!("paid".parse(), Ok(PaymentStatus::Paid));
+    /// assert!(PaymentStatus::parse("refunded").is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`ParseError`] on field `status` for a name that is not one of [`Self::ALL`].
+    pub fn parse(value: &str) -> Result<Self, ParseError> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == value)
+            .ok_or_else(|| ParseError::new("status", "unknown payment status"))
+    }
+}
+
+impl std::fmt::Display for PaymentStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for PaymentStatus {
+    type Err = ParseError;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Self::parse(value)
+    }
 }
 
 /// A payment record (P17): what was billed and whether it was paid. There is deliberately no

@@ -6,16 +6,63 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::PostUpdate;
-use crate::{ConnectionId, IgUserId, StoreError, UserId};
+use crate::{ConnectionId, IgUserId, ParseError, StoreError, UserId};
 
 /// A connection's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ConnectionStatus {
     /// The token works.
     Active,
     /// Meta said the token is invalid (190): the owner must reconnect.
     NeedsReconnect,
+}
+
+impl ConnectionStatus {
+    /// Every status, for exhaustive tests and documentation.
+    pub const ALL: [ConnectionStatus; 2] = [Self::Active, Self::NeedsReconnect];
+
+    /// The stable name used in storage and the API.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::NeedsReconnect => "needs_reconnect",
+        }
+    }
+
+    /// Parses [`ConnectionStatus::as_str`]'s output; a store refuses a row whose status this
+    /// version does not know with this error instead of guessing.
+    ///
+    /// ```
+    /// use kraftsoci_core::ports::ConnectionStatus;
+    ///
+    /// assert_eq!(ConnectionStatus::parse("needs_reconnect"), Ok(ConnectionStatus::NeedsReconnect));
+    /// assert_eq!(ConnectionStatus::parse("revoked").unwrap_err().field(), "status");
+    /// ```
+    ///
+    /// # Errors
+    /// [`ParseError`] on field `status` for a name that is not one of [`Self::ALL`].
+    pub fn parse(value: &str) -> Result<Self, ParseError> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == value)
+            .ok_or_else(|| ParseError::new("status", "unknown connection status"))
+    }
+}
+
+impl std::fmt::Display for ConnectionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ConnectionStatus {
+    type Err = ParseError;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Self::parse(value)
+    }
 }
 
 /// A connected Instagram business account (P03): no other Meta data is kept.

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse as _, Response};
 use axum::routing::{delete, get, post};
 use chrono::{DateTime, Utc};
 use kraftsoci_core::ConnectionId;
-use kraftsoci_core::ports::{Connection, ConnectionStatus};
+use kraftsoci_core::ports::Connection;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -75,10 +75,7 @@ impl From<Connection> for AccountView {
             sandbox: c.ig_user_id.is_sandbox(),
             ig_user_id: c.ig_user_id.to_string(),
             page_name: c.page_name,
-            status: match c.status {
-                ConnectionStatus::Active => "active",
-                ConnectionStatus::NeedsReconnect => "needs_reconnect",
-            },
+            status: c.status.as_str(),
             token_expires_at: c.token_expires_at,
             created_at: c.created_at,
         }

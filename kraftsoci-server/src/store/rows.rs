@@ -39,22 +39,6 @@ fn parse_theme(value: &str) -> Result<Theme, ParseError> {
     }
 }
 
-/// The stored name of a connection status.
-pub(crate) fn connection_status_str(status: ConnectionStatus) -> &'static str {
-    match status {
-        ConnectionStatus::Active => "active",
-        ConnectionStatus::NeedsReconnect => "needs_reconnect",
-    }
-}
-
-fn parse_connection_status(value: &str) -> Result<ConnectionStatus, ParseError> {
-    match value {
-        "active" => Ok(ConnectionStatus::Active),
-        "needs_reconnect" => Ok(ConnectionStatus::NeedsReconnect),
-        _ => Err(ParseError::new("status", "unknown connection status")),
-    }
-}
-
 #[derive(sqlx::FromRow)]
 pub(crate) struct AccountRow {
     id: Id,
@@ -146,7 +130,7 @@ impl TryFrom<ConnectionRow> for Connection {
             owner: UserId::from_uuid(row.owner_id.0),
             ig_user_id: IgUserId::parse(row.ig_user_id).map_err(&bad)?,
             page_name: row.page_name,
-            status: parse_connection_status(&row.status).map_err(&bad)?,
+            status: ConnectionStatus::parse(&row.status).map_err(&bad)?,
             token_expires_at: row.token_expires_at.map(|t| t.0),
             created_at: row.created_at.0,
         })
@@ -322,22 +306,6 @@ impl TryFrom<BillingRow> for BillingAccount {
     }
 }
 
-/// The stored name of a payment status.
-pub(crate) fn payment_status_str(status: PaymentStatus) -> &'static str {
-    match status {
-        PaymentStatus::Paid => "paid",
-        PaymentStatus::Failed => "failed",
-    }
-}
-
-fn parse_payment_status(value: &str) -> Result<PaymentStatus, ParseError> {
-    match value {
-        "paid" => Ok(PaymentStatus::Paid),
-        "failed" => Ok(PaymentStatus::Failed),
-        _ => Err(ParseError::new("status", "unknown payment status")),
-    }
-}
-
 /// A payment record (`payment_records`).
 #[derive(sqlx::FromRow)]
 pub(crate) struct PaymentRow {
@@ -369,7 +337,7 @@ impl PaymentRow {
                 .map(SubscriptionId::parse)
                 .transpose()
                 .map_err(&bad)?,
-            status: parse_payment_status(&self.status).map_err(&bad)?,
+            status: PaymentStatus::parse(&self.status).map_err(&bad)?,
             amount_due: self.amount,
             amount_paid: self.amount_paid,
             currency: self.currency,

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::{Conn, Db, ThisStore, commit, db_error};
 use crate::store::dialect::Dialect;
-use crate::store::rows::{BillingRow, PaymentRow, payment_status_str};
+use crate::store::rows::{BillingRow, PaymentRow};
 use crate::store::types::{Id, Ts};
 
 type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>;
@@ -179,7 +179,7 @@ fn bind_payment<'q>(query: Query<'q>, record: &PaymentRecord) -> Query<'q> {
     query
         .bind(record.customer.as_str())
         .bind(record.subscription_id.as_ref().map(|s| s.as_str()))
-        .bind(payment_status_str(record.status))
+        .bind(record.status.as_str())
         .bind(record.amount_due)
         .bind(record.amount_paid)
         .bind(record.currency.as_str())

@@ -10,7 +10,7 @@ use kraftsoci_core::{ConnectionId, IgUserId, StoreError, UserId};
 use sqlx::Row as _;
 
 use super::{Conn, Db, ThisStore, commit, db_error, found, post_store, publish_queue, small};
-use crate::store::rows::{ConnectionRow, connection_status_str};
+use crate::store::rows::ConnectionRow;
 use crate::store::types::{Id, Ts};
 
 /// Removing a connection's token: the ciphertext and its key id go, the connection stays and
@@ -116,7 +116,7 @@ async fn upsert_connection(
     .bind(Id::from(connection.owner))
     .bind(connection.ig_user_id.as_str())
     .bind(connection.page_name.as_str())
-    .bind(connection_status_str(connection.status))
+    .bind(connection.status.as_str())
     .bind(sealed_token)
     .bind(small(key_version)?)
     .bind(connection.token_expires_at.map(Ts))
@@ -138,7 +138,7 @@ pub(super) async fn mark_needs_reconnect(
     )
     .bind(Id::from(owner))
     .bind(Id::from(id))
-    .bind(connection_status_str(ConnectionStatus::NeedsReconnect))
+    .bind(ConnectionStatus::NeedsReconnect.as_str())
     .execute(conn)
     .await
     .map_err(db_error)?

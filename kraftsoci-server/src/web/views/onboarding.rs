@@ -88,7 +88,8 @@ impl AccountRow {
     pub fn of(ctx: &PageContext, connection: &Connection) -> Self {
         let (status, tone) = match connection.status {
             ConnectionStatus::Active => (ctx.t("onboarding-instagram-active"), Tone::Done),
-            ConnectionStatus::NeedsReconnect => (
+            // A status a later core adds is not active: the owner has something to do.
+            _ => (
                 ctx.t("onboarding-instagram-needs-reconnect"),
                 Tone::Progress,
             ),

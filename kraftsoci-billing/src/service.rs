@@ -105,6 +105,61 @@ pub enum CustomerErasure {
 
 /// Starts checkouts and portal sessions, re-reads the subscription from the provider, and
 /// stops billing when an account closes (P19, P28).
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// use kraftsoci_billing::{
+///     BillingService, BillingUrls, InMemoryBillingStore, PlanTable, StripeBilling, StripeConfig,
+/// };
+/// use kraftsoci_core::{SystemClock, UserId};
+/// use secrecy::SecretString;
+/// use serde_json::json;
+/// use wiremock::matchers::{method, path};
+/// use wiremock::{Mock, MockServer, ResponseTemplate};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // A stand-in for api.stripe.com: a new user gets a customer, then a Checkout session.
+/// let stripe_api = MockServer::start().await;
+/// Mock::given(method("POST"))
+///     .and(path("/v1/customers"))
+///     .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "id": "cus_Q1", "object": "customer" })))
+///     .expect(1)
+///     .mount(&stripe_api)
+///     .await;
+/// Mock::given(method("POST"))
+///     .and(path("/v1/checkout/sessions"))
+///     .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+///         "id": "cs_1", "object": "checkout.session", "mode": "subscription",
+///         "customer": "cus_Q1", "status": "open", "url": "https://checkout.stripe.com/c/pay/cs_1"
+///     })))
+///     .expect(1)
+///     .mount(&stripe_api)
+///     .await;
+///
+/// let clock = Arc::new(SystemClock);
+/// let config = StripeConfig::new(SecretString::from("sk_test_123")).with_api_base(&stripe_api.uri())?;
+/// let store = Arc::new(InMemoryBillingStore::new());
+/// let billing = BillingService::new(
+///     Arc::new(StripeBilling::new(config, clock.clone())?),
+///     store.clone(),
+///     Arc::new(PlanTable::development()),
+///     clock,
+///     BillingUrls::new(
+///         "https://app.example.com/billing/done",
+///         "https://app.example.com/billing",
+///         "https://app.example.com/billing",
+///     )?,
+/// );
+///
+/// // The intent id comes from a row you stored first, so a retried click reuses its key.
+/// let user = UserId::new();
+/// let session = billing.checkout(user, "starter", uuid::Uuid::new_v4()).await?;
+/// assert_eq!(session.url, "https://checkout.stripe.com/c/pay/cs_1");
+/// # Ok(())
+/// # }
+/// ```
 pub struct BillingService {
     provider: Arc<dyn BillingProvider>,
     store: Arc<dyn BillingStore>,

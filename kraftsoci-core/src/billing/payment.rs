@@ -119,3 +119,26 @@ impl PaymentRecord {
             .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_parses_back_from_its_stored_name_and_matches_serde() {
+        for status in PaymentStatus::ALL {
+            assert_eq!(status.as_str().parse(), Ok(status));
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                serde_json::Value::from(status.as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_stored_status_is_a_parse_error_that_does_not_echo_it() {
+        let error = PaymentStatus::parse("refunded").unwrap_err();
+        assert_eq!(error.field(), "status");
+        assert!(!error.to_string().contains("refunded"));
+    }
+}

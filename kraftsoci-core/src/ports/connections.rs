@@ -191,3 +191,27 @@ pub trait ConnectionStore: Send + Sync {
         key_version: u32,
     ) -> Result<bool, StoreError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_parses_back_from_its_stored_name_and_matches_serde() {
+        for status in ConnectionStatus::ALL {
+            assert_eq!(status.as_str().parse(), Ok(status));
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                serde_json::Value::from(status.as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_stored_status_is_a_parse_error_that_does_not_echo_it() {
+        let error = ConnectionStatus::parse("revoked_by_meta").unwrap_err();
+        assert_eq!(error.field(), "status");
+        assert!(!error.to_string().contains("revoked_by_meta"));
+        assert!(ConnectionStatus::parse("Active").is_err(), "names are exact");
+    }
+}

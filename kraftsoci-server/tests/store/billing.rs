@@ -453,6 +453,27 @@ pub async fn payment_records_keep_paid_final_and_outlive_the_account(db: &TestDb
     );
 }
 
+pub async fn a_payment_record_whose_stored_status_is_unknown_is_refused_as_corrupt(db: &TestDb) {
+    clock(db);
+    let store = billing(db);
+    let user = signed_up(&db.stores(), "ada@example.com").await.id;
+    let event = payment_event("evt_1", payment("in_1", user, PaymentStatus::Paid, t0()));
+    assert_eq!(
+        store.apply_event(&event).await.unwrap(),
+        ApplyOutcome::Applied
+    );
+    // A status only a later version writes (say, after a rollback).
+    db.exec("UPDATE payment_records SET status = 'refunded'".into())
+        .await;
+
+    match store.payment_records(user).await {
+        Err(StoreError::Corrupt(what)) => {
+            assert_eq!(what, "payment_records.status: unknown payment status");
+        }
+        other => panic!("expected a corrupt row, got {other:?}"),
+    }
+}
+
 pub async fn pending_intents_are_reused_only_for_the_same_request_in_the_window(db: &TestDb) {
     let store = db.stores();
     let user = signed_up(&store, "ada@example.com").await.id;

@@ -1,6 +1,7 @@
 use chrono::Duration;
 use kraftsoci_core::ports::{Connection, ConnectionStatus};
 use kraftsoci_core::{ConnectionId, StoreError, UserId};
+use kraftsoci_server::config::Backend;
 
 use crate::fixtures::{ig, signed_up, t0};
 use crate::support::TestDb;
@@ -182,4 +183,37 @@ pub async fn another_owners_connection_is_never_reached(db: &TestDb) {
         ConnectionStatus::Active,
         "Ada's connection is untouched"
     );
+}
+
+pub async fn a_connection_whose_stored_status_is_unknown_is_refused_as_corrupt(db: &TestDb) {
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
+    let saved = store
+        .connections
+        .save_connection(
+            &connection(ada.id, "17841405822304914", "Ada's Bakery"),
+            b"sealed",
+            1,
+        )
+        .await
+        .unwrap();
+    // A status only a later version writes: past this schema's CHECK, as after a rollback.
+    let update = "UPDATE instagram_connections SET status = 'revoked_by_meta'";
+    db.exec(match db.backend() {
+        Backend::Postgres => format!(
+            "ALTER TABLE instagram_connections DROP CONSTRAINT instagram_connections_status_check; \
+             {update}"
+        ),
+        Backend::Sqlite => format!("PRAGMA ignore_check_constraints = ON; {update}"),
+    })
+    .await;
+
+    let refused = |result: Result<_, StoreError>| match result {
+        Err(StoreError::Corrupt(what)) => {
+            assert_eq!(what, "instagram_connections.status: unknown connection status");
+        }
+        other => panic!("expected a corrupt row, got {other:?}"),
+    };
+    refused(store.connections.connection(ada.id, saved.id).await.map(drop));
+    refused(store.connections.connections(ada.id).await.map(drop));
 }

@@ -64,12 +64,11 @@ pub async fn worker(config: Config) -> Result<(), Error> {
     // Publishing and generation run side by side and stop on the same signal.
     let generation = GenerationWorker::from_config(&config, &deps.stores, Arc::clone(&deps.clock))?;
     // Notification mails and webhook deliveries go out from worker processes too.
-    let mailer = crate::mail::for_config(&config, deps.clock.clone()).map_err(|source| {
-        Error::Setup {
+    let mailer =
+        crate::mail::for_config(&config, deps.clock.clone()).map_err(|source| Error::Setup {
             what: "mailer",
             source,
-        }
-    })?;
+        })?;
     let dispatcher = crate::notify::Dispatcher::new(crate::notify::DispatchDeps {
         stores: deps.stores.clone(),
         mailer,

@@ -45,9 +45,7 @@ async fn main() -> ExitCode {
             unreachable!("answered before the configuration is read")
         }
         Command::Sweep { dry_run, json } => commands::sweep_command(&config, dry_run, json).await,
-        Command::Requests { action } => {
-            commands::requests_command(&config, action.into()).await
-        }
+        Command::Requests { action } => commands::requests_command(&config, action.into()).await,
         Command::Breach {
             action: Some(BreachAction::List { json }),
             ..
@@ -67,9 +65,7 @@ async fn main() -> ExitCode {
             all,
             emails,
         ) {
-            Ok(incident) => {
-                commands::breach_command(&config, incident, dry_run).await
-            }
+            Ok(incident) => commands::breach_command(&config, incident, dry_run).await,
             Err(error) => Err(kraftsoci_server::error::Error::Command {
                 command: "breach",
                 source: error.into(),

@@ -212,6 +212,9 @@ mod tests {
         let error = ConnectionStatus::parse("revoked_by_meta").unwrap_err();
         assert_eq!(error.field(), "status");
         assert!(!error.to_string().contains("revoked_by_meta"));
-        assert!(ConnectionStatus::parse("Active").is_err(), "names are exact");
+        assert!(
+            ConnectionStatus::parse("Active").is_err(),
+            "names are exact"
+        );
     }
 }

@@ -210,10 +210,19 @@ pub async fn a_connection_whose_stored_status_is_unknown_is_refused_as_corrupt(d
 
     let refused = |result: Result<_, StoreError>| match result {
         Err(StoreError::Corrupt(what)) => {
-            assert_eq!(what, "instagram_connections.status: unknown connection status");
+            assert_eq!(
+                what,
+                "instagram_connections.status: unknown connection status"
+            );
         }
         other => panic!("expected a corrupt row, got {other:?}"),
     };
-    refused(store.connections.connection(ada.id, saved.id).await.map(drop));
+    refused(
+        store
+            .connections
+            .connection(ada.id, saved.id)
+            .await
+            .map(drop),
+    );
     refused(store.connections.connections(ada.id).await.map(drop));
 }

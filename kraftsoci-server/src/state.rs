@@ -49,7 +49,7 @@ pub struct AppState {
     /// Images (offline in sandbox mode, else OpenAI).
     pub images: Arc<dyn ImageGenerator>,
     /// Plan quotas: reserve before generating, commit or release after. By default
-    /// [`Billing::entitlements`]: the stored subscription, the plan table and the database
+    /// `Billing::entitlements`: the stored subscription, the plan table and the database
     /// ledger.
     pub entitlements: Arc<dyn Entitlements>,
     /// Plans, Stripe checkout and portal, webhooks and the billing overview.

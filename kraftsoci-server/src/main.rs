@@ -26,7 +26,7 @@ async fn main() -> ExitCode {
         Command::Openapi => return openapi(),
         Command::Config {
             action: ConfigAction::Check,
-        } => return config_check(),
+        } => return kraftsoci_server::cli::config_check().await,
         Command::Migrate => return migrate().await,
         _ => {}
     }
@@ -122,28 +122,6 @@ fn openapi() -> ExitCode {
     }
 }
 
-/// `config check`: the resolved configuration (secrets masked by its `Debug`) or every
-/// problem with it.
-fn config_check() -> ExitCode {
-    match Config::from_env() {
-        Ok(config) => {
-            println!("{config:#?}");
-            for variable in &config.generated {
-                println!("warning: {variable} is not set; a random value is generated per start");
-            }
-            println!("configuration OK ({:?})", config.environment);
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("the configuration would not start:");
-            for problem in error.problems() {
-                eprintln!("  - {problem}");
-            }
-            ExitCode::FAILURE
-        }
-    }
-}
-
 /// `migrate`: only the database settings are read.
 async fn migrate() -> ExitCode {
     let database = match Config::database_from_env() {
@@ -187,17 +165,30 @@ async fn serve(config: Config) -> Result<(), kraftsoci_server::Error> {
         }
     }
     tracing::info!(address = %app.local_addr()?, database, "kraftsoci-server listening");
+    if let Some(address) = app.metrics_addr() {
+        tracing::info!(%address, "metrics listening");
+    }
     app.run_until_stopped().await
 }
 
 async fn worker(config: Config) -> Result<(), kraftsoci_server::Error> {
-    let deps = WorkerDeps::from_config(&config).await?;
+    // The Graph, OpenAI and Stripe calls of this process, served on KRAFTSOCI_METRICS_LISTEN.
+    let metrics = std::sync::Arc::new(kraftsoci_server::metrics::Metrics::new());
+    let deps = WorkerDeps::from_config_observed(&config, Some(&metrics)).await?;
     // Publishing and generation run side by side and stop on the same signal.
-    let generation = kraftsoci_server::worker::GenerationWorker::from_config(
+    let generation = kraftsoci_server::worker::GenerationWorker::from_config_observed(
         &config,
         &deps.stores,
         std::sync::Arc::clone(&deps.clock),
+        Some(&metrics),
     )?;
+    let metrics_listener = kraftsoci_server::WorkerMetrics::bind(
+        &config,
+        deps.stores.clone(),
+        deps.clock.clone(),
+        metrics,
+    )
+    .await?;
     // Notification mails and webhook deliveries go out from worker processes too.
     let mailer =
         kraftsoci_server::mail::for_config(&config, deps.clock.clone()).map_err(|source| {
@@ -226,6 +217,16 @@ async fn worker(config: Config) -> Result<(), kraftsoci_server::Error> {
         "kraftsoci-server publish and generation workers running"
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let metrics_listener = match metrics_listener {
+        Some(listener) => {
+            tracing::info!(address = %listener.local_addr()?, "metrics listening");
+            let mut metrics_stopped = stopped.clone();
+            Some(tokio::spawn(listener.run_until(async move {
+                let _ = metrics_stopped.wait_for(|stop| *stop).await;
+            })))
+        }
+        None => None,
+    };
     let mut generation_stopped = stopped.clone();
     let generation = tokio::spawn(async move {
         generation
@@ -244,5 +245,8 @@ async fn worker(config: Config) -> Result<(), kraftsoci_server::Error> {
         tracing::error!(%error, "the generation worker task failed");
     }
     dispatcher.stop().await;
+    if let Some(metrics_listener) = metrics_listener {
+        let _ = metrics_listener.await;
+    }
     Ok(())
 }

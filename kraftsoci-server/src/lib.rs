@@ -70,9 +70,7 @@ pub mod web;
 pub mod worker;
 
 pub use error::{ApiError, Error};
-pub use startup::{
-    Application, ApplicationBuilder, WorkerMetrics, dispatch_deps, shutdown_signal,
-};
+pub use startup::{Application, ApplicationBuilder, WorkerMetrics, dispatch_deps, shutdown_signal};
 pub use state::AppState;
 
 /// Connects to the configured database and applies its migrations (`kraftsoci-server

@@ -49,9 +49,8 @@ struct RequestSeries {
 
 /// The upper bounds of the generation-latency histogram, in seconds (a caption takes a few
 /// seconds, an image up to a minute or two).
-pub const GENERATION_BUCKETS: [f64; 11] = [
-    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0,
-];
+pub const GENERATION_BUCKETS: [f64; 11] =
+    [0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0];
 
 /// One call through a provider port: which provider, which operation, and how it ended
 /// (`ok` or the classification of its error).
@@ -187,7 +186,12 @@ impl Metrics {
 
     /// Counts one call to `provider` (`graph`, `openai`, `stripe`): `result` is `ok` or the
     /// classification of its error (`reconnect_needed`, `rate_limited`, `timeout`…).
-    pub fn observe_call(&self, provider: &'static str, operation: &'static str, result: &'static str) {
+    pub fn observe_call(
+        &self,
+        provider: &'static str,
+        operation: &'static str,
+        result: &'static str,
+    ) {
         let key = CallKey {
             provider,
             operation,

@@ -64,10 +64,8 @@ pub(super) fn load<F: Fn(&str) -> Option<String>>(
             secs(default.header_timeout),
         )?,
         body_timeout: loader.seconds("KRAFTSOCI_HTTP_BODY_TIMEOUT", secs(default.body_timeout))?,
-        write_timeout: loader.seconds(
-            "KRAFTSOCI_HTTP_WRITE_TIMEOUT",
-            secs(default.write_timeout),
-        )?,
+        write_timeout: loader
+            .seconds("KRAFTSOCI_HTTP_WRITE_TIMEOUT", secs(default.write_timeout))?,
         max_connections: loader.positive("KRAFTSOCI_MAX_CONNECTIONS", default.max_connections)?,
         max_connections_per_client: loader.positive(
             "KRAFTSOCI_MAX_CONNECTIONS_PER_CLIENT",

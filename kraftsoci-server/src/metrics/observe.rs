@@ -13,18 +13,18 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use kraftsoci_ai::{AiError, OpenAiGenerator};
+use kraftsoci_core::UserId;
 use kraftsoci_core::billing::{
     BillingCustomerId, BillingProviderError, BillingProviderErrorKind, CancelOptions,
     CheckoutRequest, CustomerDeletion, HostedSession, IdempotencyKey, PortalRequest,
     SubscriptionCancellation, SubscriptionId, SubscriptionSnapshot,
 };
 use kraftsoci_core::ports::{
-    BillingProvider, ContainerId, ContainerSpec, ContainerStatus, ContentGenerator,
-    GeneratedImage, GeneratedText, GenerationError, GenerationRequest, ImageGenerator,
-    MediaLookup, MediaQuery, PublishAccount, PublishError, PublishErrorKind, PublishResult,
-    PublishingQuota, SocialPublisher,
+    BillingProvider, ContainerId, ContainerSpec, ContainerStatus, ContentGenerator, GeneratedImage,
+    GeneratedText, GenerationError, GenerationRequest, ImageGenerator, MediaLookup, MediaQuery,
+    PublishAccount, PublishError, PublishErrorKind, PublishResult, PublishingQuota,
+    SocialPublisher,
 };
-use kraftsoci_core::UserId;
 
 use super::Metrics;
 
@@ -227,7 +227,11 @@ impl ObservedOpenAi {
         Self { inner, metrics }
     }
 
-    fn count<T>(&self, operation: &'static str, result: Result<T, AiError>) -> Result<T, GenerationError> {
+    fn count<T>(
+        &self,
+        operation: &'static str,
+        result: Result<T, AiError>,
+    ) -> Result<T, GenerationError> {
         match result {
             Ok(value) => {
                 self.metrics.observe_call("openai", operation, OK);
@@ -302,7 +306,10 @@ pub struct ObservedBilling {
 
 impl ObservedBilling {
     /// Counts the calls of `inner`.
-    pub fn wrap(inner: Arc<dyn BillingProvider>, metrics: Arc<Metrics>) -> Arc<dyn BillingProvider> {
+    pub fn wrap(
+        inner: Arc<dyn BillingProvider>,
+        metrics: Arc<Metrics>,
+    ) -> Arc<dyn BillingProvider> {
         Arc::new(Self { inner, metrics })
     }
 

@@ -97,10 +97,9 @@ async fn check_postgres(url: &DatabaseUrl, timeout: Duration) -> DatabaseCheck {
         }
     };
     let result = async {
-        let exists: bool =
-            sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-                .fetch_one(&mut connection)
-                .await?;
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+            .fetch_one(&mut connection)
+            .await?;
         if !exists {
             return Ok(HashSet::new());
         }
@@ -260,7 +259,9 @@ mod tests {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             listener.local_addr().unwrap().port()
         };
-        let database = url(&format!("postgres://app:hunter2@127.0.0.1:{port}/kraftsoci"));
+        let database = url(&format!(
+            "postgres://app:hunter2@127.0.0.1:{port}/kraftsoci"
+        ));
         let check = check_database(&database, CHECK_TIMEOUT).await;
         assert_eq!(
             check,

@@ -219,8 +219,7 @@ impl ApplicationBuilder {
             (Some(generator), Some(images)) => (generator, images),
             (generator, images) => {
                 let (default_text, default_images) =
-                    providers::generators(&config, Some(&metrics))
-                        .map_err(setup("generators"))?;
+                    providers::generators(&config, Some(&metrics)).map_err(setup("generators"))?;
                 (
                     generator.unwrap_or(default_text),
                     images.unwrap_or(default_images),
@@ -228,8 +227,7 @@ impl ApplicationBuilder {
             }
         };
         // Every generation step is timed and its failures counted, whichever generator runs.
-        let generator =
-            crate::metrics::ObservedGenerator::text(generator, Arc::clone(&metrics));
+        let generator = crate::metrics::ObservedGenerator::text(generator, Arc::clone(&metrics));
         let images = crate::metrics::ObservedGenerator::images(images, Arc::clone(&metrics));
         let billing = Arc::new(
             Billing::from_config_observed(

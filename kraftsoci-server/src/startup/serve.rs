@@ -188,7 +188,11 @@ impl<S> WriteDeadline<S> {
     }
 
     /// Passes a write's answer on, restarting the clock when it made progress.
-    fn settle<T>(&mut self, cx: &mut Context<'_>, polled: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+    fn settle<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
         if self.expired {
             return self.wait(cx);
         }

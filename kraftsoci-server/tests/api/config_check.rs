@@ -28,7 +28,10 @@ async fn config_check_reports_a_migrated_sqlite_database_and_exits_zero() {
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("configuration OK"), "{stdout}");
-    assert!(stdout.contains("database: ") && stdout.contains("migrations applied"), "{stdout}");
+    assert!(
+        stdout.contains("database: ") && stdout.contains("migrations applied"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("pending"), "{stdout}");
 }
 
@@ -73,7 +76,10 @@ async fn config_check_reports_the_configuration_and_the_database_problems_togeth
     ]);
     let stderr = text(&output.stderr);
     assert!(!output.status.success());
-    assert!(stderr.contains("the configuration would not start:"), "{stderr}");
+    assert!(
+        stderr.contains("the configuration would not start:"),
+        "{stderr}"
+    );
     assert!(stderr.contains("KRAFTSOCI_JWT_SECRET"), "{stderr}");
     assert!(
         stderr.contains(&format!("connection refused to 127.0.0.1:{port}")),

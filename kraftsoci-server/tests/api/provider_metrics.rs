@@ -103,9 +103,7 @@ async fn connect(app: &TestApp, access: &str) -> String {
         .unwrap();
     let (status, connected) = parts(
         app.client
-            .get(app.url(&format!(
-                "/v1/instagram/callback?code={CODE}&state={state}"
-            )))
+            .get(app.url(&format!("/v1/instagram/callback?code={CODE}&state={state}")))
             .send()
             .await
             .unwrap(),
@@ -184,7 +182,10 @@ async fn a_190_from_graph_is_counted_as_reconnect_needed(db: TestDb) {
         })
         .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
         .sum();
-    assert_eq!(reconnects, 1, "one call, refused with 190, then no retry: {text}");
+    assert_eq!(
+        reconnects, 1,
+        "one call, refused with 190, then no retry: {text}"
+    );
     assert!(
         !text.contains("provider=\"graph\",operation=\"publish\""),
         "media_publish was never reached: {text}"
@@ -265,7 +266,10 @@ async fn a_refused_openai_key_is_counted_as_auth(db: TestDb) {
         ),
         1
     );
-    assert!(!text.contains("kind=\"image\""), "no image after a failed text: {text}");
+    assert!(
+        !text.contains("kind=\"image\""),
+        "no image after a failed text: {text}"
+    );
     assert!(!text.contains("sk-test-metrics"));
 }
 

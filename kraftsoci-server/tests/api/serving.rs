@@ -78,7 +78,9 @@ async fn the_metrics_listener_serves_metrics_without_a_token_and_nothing_else() 
     let (status, text) = served.get(served.metrics, "/metrics").await;
     assert_eq!(status, 200, "{text}");
     assert!(
-        text.contains("kraftsoci_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1\n"),
+        text.contains(
+            "kraftsoci_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1\n"
+        ),
         "{text}"
     );
     assert!(text.contains("kraftsoci_database_up 1\n"));

@@ -131,6 +131,21 @@ impl Billing {
         intents: Arc<dyn BillingIntentStore>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, BillingError> {
+        Self::from_config_observed(config, records, ledger, intents, clock, None)
+    }
+
+    /// As [`Billing::from_config`], with every Stripe call counted in `metrics` (`/metrics`).
+    ///
+    /// # Errors
+    /// As [`Billing::from_config`].
+    pub fn from_config_observed(
+        config: &Config,
+        records: Arc<dyn BillingStore>,
+        ledger: Arc<dyn QuotaLedger>,
+        intents: Arc<dyn BillingIntentStore>,
+        clock: Arc<dyn Clock>,
+        metrics: Option<Arc<crate::metrics::Metrics>>,
+    ) -> Result<Self, BillingError> {
         let (mode, plans) = match &config.stripe.secret_key {
             Some(_) => (BillingMode::Stripe, config.billing.plans.clone()),
             None => {
@@ -157,7 +172,12 @@ impl Billing {
                 let stripe_config = kraftsoci_billing::StripeConfig::new(key.clone())
                     .with_api_base(config.stripe.api_base.as_str())?
                     .with_attempt_timeout(config.billing.stripe_timeout);
-                let provider = Arc::new(StripeBilling::new(stripe_config, Arc::clone(&clock))?);
+                let provider: Arc<dyn kraftsoci_core::ports::BillingProvider> =
+                    Arc::new(StripeBilling::new(stripe_config, Arc::clone(&clock))?);
+                let provider = match metrics {
+                    Some(metrics) => crate::metrics::ObservedBilling::wrap(provider, metrics),
+                    None => provider,
+                };
                 Some(Arc::new(BillingService::new(
                     provider,
                     Arc::clone(&records),

@@ -1,6 +1,11 @@
 //! The command line.
 
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::startup::check::{CHECK_TIMEOUT, check_database, describe};
 
 /// The kraftsoci server. Configuration comes from environment variables (see
 /// docs/configuration.md).
@@ -162,9 +167,54 @@ pub enum BreachAction {
 /// `kraftsoci-server config …`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
 pub enum ConfigAction {
-    /// Print the resolved configuration (secrets masked) and every problem with it; exit
-    /// non-zero when it would not start. Connects to nothing.
+    /// Print the resolved configuration (secrets masked) and every problem with it, try the
+    /// database (a few seconds at most; it names a refused or silent host:port and lists the
+    /// migrations still pending) and exit non-zero when the server would not start. Changes
+    /// nothing.
     Check,
+}
+
+/// `config check`: the resolved configuration (secrets masked by its `Debug`) or every
+/// problem with it, then the database check (even when the rest is wrong: only
+/// `KRAFTSOCI_DATABASE_URL` is needed for it). Problems go to standard error; the exit code is
+/// non-zero when there is one.
+pub async fn config_check() -> ExitCode {
+    let mut ok = true;
+    match Config::from_env() {
+        Ok(config) => {
+            println!("{config:#?}");
+            for variable in &config.generated {
+                println!("warning: {variable} is not set; a random value is generated per start");
+            }
+            println!("configuration OK ({:?})", config.environment);
+        }
+        Err(error) => {
+            ok = false;
+            eprintln!("the configuration would not start:");
+            for problem in error.problems() {
+                eprintln!("  - {problem}");
+            }
+        }
+    }
+    match Config::database_from_env() {
+        Ok(url) => {
+            let check = check_database(&url, CHECK_TIMEOUT).await;
+            let line = describe(&url, &check);
+            if check.is_ok() {
+                println!("{line}");
+            } else {
+                ok = false;
+                eprintln!("{line}");
+            }
+        }
+        // Already reported with the configuration's problems.
+        Err(_) => ok = false,
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 impl Cli {

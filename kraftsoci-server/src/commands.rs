@@ -51,6 +51,9 @@ pub async fn serve(config: Config) -> Result<(), Error> {
         }
     }
     tracing::info!(address = %app.local_addr()?, database, "kraftsoci-server listening");
+    if let Some(address) = app.metrics_addr() {
+        tracing::info!(%address, "metrics listening");
+    }
     app.run_until_stopped().await
 }
 
@@ -60,9 +63,19 @@ pub async fn serve(config: Config) -> Result<(), Error> {
 /// # Errors
 /// [`Error`] when a collaborator cannot be built from `config`.
 pub async fn worker(config: Config) -> Result<(), Error> {
-    let deps = WorkerDeps::from_config(&config).await?;
+    // The Graph, OpenAI and Stripe calls of this process, served on KRAFTSOCI_METRICS_LISTEN.
+    let metrics = Arc::new(crate::metrics::Metrics::new());
+    let deps = WorkerDeps::from_config_observed(&config, Some(&metrics)).await?;
     // Publishing and generation run side by side and stop on the same signal.
-    let generation = GenerationWorker::from_config(&config, &deps.stores, Arc::clone(&deps.clock))?;
+    let generation = GenerationWorker::from_config_observed(
+        &config,
+        &deps.stores,
+        Arc::clone(&deps.clock),
+        Some(&metrics),
+    )?;
+    let metrics_listener =
+        crate::WorkerMetrics::bind(&config, deps.stores.clone(), deps.clock.clone(), metrics)
+            .await?;
     // Notification mails and webhook deliveries go out from worker processes too.
     let mailer =
         crate::mail::for_config(&config, deps.clock.clone()).map_err(|source| Error::Setup {
@@ -88,6 +101,16 @@ pub async fn worker(config: Config) -> Result<(), Error> {
         "kraftsoci-server publish and generation workers running"
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let metrics_listener = match metrics_listener {
+        Some(listener) => {
+            tracing::info!(address = %listener.local_addr()?, "metrics listening");
+            let mut metrics_stopped = stopped.clone();
+            Some(tokio::spawn(listener.run_until(async move {
+                let _ = metrics_stopped.wait_for(|stop| *stop).await;
+            })))
+        }
+        None => None,
+    };
     let mut generation_stopped = stopped.clone();
     let generation = tokio::spawn(async move {
         generation
@@ -106,5 +129,8 @@ pub async fn worker(config: Config) -> Result<(), Error> {
         tracing::error!(%error, "the generation worker task failed");
     }
     dispatcher.stop().await;
+    if let Some(metrics_listener) = metrics_listener {
+        let _ = metrics_listener.await;
+    }
     Ok(())
 }

@@ -107,7 +107,7 @@ mod startup;
 pub use error::{ApiError, Error};
 #[cfg(feature = "testing")]
 pub use startup::dispatch_deps;
-pub use startup::{Application, ApplicationBuilder, shutdown_signal};
+pub use startup::{Application, ApplicationBuilder, WorkerMetrics, shutdown_signal};
 pub use state::{AppState, Readiness};
 
 /// Connects to the configured database and applies its migrations (`kraftsoci-server

@@ -25,7 +25,7 @@ async fn main() -> ExitCode {
         Command::Openapi => return openapi(),
         Command::Config {
             action: ConfigAction::Check,
-        } => return config_check(),
+        } => return kraftsoci_server::cli::config_check().await,
         Command::Migrate => return migrate().await,
         _ => {}
     }
@@ -112,28 +112,6 @@ fn openapi() -> ExitCode {
         }
         Err(error) => {
             eprintln!("kraftsoci-server openapi: {error}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// `config check`: the resolved configuration (secrets masked by its `Debug`) or every
-/// problem with it.
-fn config_check() -> ExitCode {
-    match Config::from_env() {
-        Ok(config) => {
-            println!("{config:#?}");
-            for variable in &config.generated {
-                println!("warning: {variable} is not set; a random value is generated per start");
-            }
-            println!("configuration OK ({:?})", config.environment);
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("the configuration would not start:");
-            for problem in error.problems() {
-                eprintln!("  - {problem}");
-            }
             ExitCode::FAILURE
         }
     }

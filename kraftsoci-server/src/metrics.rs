@@ -8,15 +8,24 @@
 //! posts by status — so a separate `worker` process's results are counted too), the usage-log
 //! writer's counters, the password pool and the database pool. A scrape costs two small
 //! queries.
+//!
+//! The calls to Graph, OpenAI and Stripe and the generation series are counted by decorators
+//! around the ports the server already uses ([`observe`]): each call's outcome is labelled with
+//! the port error's classification, so no library crate knows about metrics.
+
+mod observe;
+
+pub use observe::{ObservedBilling, ObservedGenerator, ObservedOpenAi, ObservedPublisher};
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::store::{OperationalCounts, PoolStats};
+use crate::store::{OperationalCounts, OperationsStore, PoolStats};
 
 /// The upper bounds of the request-latency histogram, in seconds.
 pub const LATENCY_BUCKETS: [f64; 11] = [
@@ -38,10 +47,59 @@ struct RequestSeries {
     buckets: [u64; LATENCY_BUCKETS.len()],
 }
 
-/// The in-process series: requests by method, route template and status.
+/// The upper bounds of the generation-latency histogram, in seconds (a caption takes a few
+/// seconds, an image up to a minute or two).
+pub const GENERATION_BUCKETS: [f64; 11] =
+    [0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0];
+
+/// One call through a provider port: which provider, which operation, and how it ended
+/// (`ok` or the classification of its error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct CallKey {
+    provider: &'static str,
+    operation: &'static str,
+    result: &'static str,
+}
+
+#[derive(Debug, Clone)]
+struct Histogram<const N: usize> {
+    count: u64,
+    sum_seconds: f64,
+    /// Observations at or under each bound (not cumulative).
+    buckets: [u64; N],
+}
+
+impl<const N: usize> Default for Histogram<N> {
+    fn default() -> Self {
+        Self {
+            count: 0,
+            sum_seconds: 0.0,
+            buckets: [0; N],
+        }
+    }
+}
+
+impl<const N: usize> Histogram<N> {
+    fn observe(&mut self, bounds: &[f64; N], elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        self.count += 1;
+        self.sum_seconds += seconds;
+        if let Some(bucket) = bounds.iter().position(|bound| seconds <= *bound) {
+            self.buckets[bucket] += 1;
+        }
+    }
+}
+
+/// The in-process series: requests by method, route template and status; calls to the
+/// providers by outcome; generation latency and failures; connections closed by the write
+/// deadline.
 #[derive(Debug, Default)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<RequestKey, RequestSeries>>,
+    calls: Mutex<BTreeMap<CallKey, u64>>,
+    generation: Mutex<BTreeMap<&'static str, Histogram<{ GENERATION_BUCKETS.len() }>>>,
+    generation_failures: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    write_timeouts: AtomicU64,
 }
 
 /// What a scrape reads besides the request series.
@@ -65,6 +123,41 @@ pub struct Snapshot {
     pub password_refused: u64,
     /// The database pool.
     pub pool: PoolStats,
+}
+
+/// Everything `/metrics` shows for the application of `state`: its in-process series and
+/// what is read at scrape time (the database's counts and pool, the usage-log writer, the
+/// password pool).
+pub async fn scrape(state: &crate::state::AppState) -> String {
+    let pool = state.auth.hasher().pool();
+    let snapshot = Snapshot {
+        usage_written: state.usage.written(),
+        usage_dropped: state.usage.dropped(),
+        usage_failed: state.usage.failed(),
+        password_in_pool: pool.in_pool(),
+        password_capacity: pool.capacity(),
+        password_refused: pool.refused(),
+        ..database_snapshot(state.stores.operations.as_ref(), state.clock.now()).await
+    };
+    state.metrics.render(&snapshot)
+}
+
+/// What the database says at `now` (publish jobs, posts, the pool); the process counters
+/// left at zero (a `worker` process has no usage-log writer or password pool).
+pub async fn database_snapshot(operations: &dyn OperationsStore, now: DateTime<Utc>) -> Snapshot {
+    let counts = match operations.operational_counts(now).await {
+        Ok(counts) => Some(counts),
+        Err(error) => {
+            tracing::warn!(%error, "metrics: the database did not answer");
+            None
+        }
+    };
+    Snapshot {
+        counts,
+        now,
+        pool: operations.pool_stats(),
+        ..Snapshot::default()
+    }
 }
 
 impl Metrics {
@@ -91,12 +184,144 @@ impl Metrics {
         }
     }
 
+    /// Counts one call to `provider` (`graph`, `openai`, `stripe`): `result` is `ok` or the
+    /// classification of its error (`reconnect_needed`, `rate_limited`, `timeout`…).
+    pub fn observe_call(
+        &self,
+        provider: &'static str,
+        operation: &'static str,
+        result: &'static str,
+    ) {
+        let key = CallKey {
+            provider,
+            operation,
+            result,
+        };
+        *self
+            .calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_default() += 1;
+    }
+
+    /// Counts one generation step (`text` or `image`) that took `elapsed`, and its failure
+    /// reason when it failed (`flagged`, `refused`, `invalid_output`, `unavailable`,
+    /// `rejected`).
+    pub fn observe_generation(
+        &self,
+        kind: &'static str,
+        elapsed: Duration,
+        failure: Option<&'static str>,
+    ) {
+        self.generation
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(kind)
+            .or_default()
+            .observe(&GENERATION_BUCKETS, elapsed);
+        if let Some(reason) = failure {
+            *self
+                .generation_failures
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry((kind, reason))
+                .or_default() += 1;
+        }
+    }
+
+    /// Counts a connection closed because its client stopped reading the response
+    /// (`KRAFTSOCI_HTTP_WRITE_TIMEOUT`).
+    pub fn observe_write_timeout(&self) {
+        self.write_timeouts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Connections closed by the write deadline so far.
+    pub fn write_timeouts(&self) -> u64 {
+        self.write_timeouts.load(Ordering::Relaxed)
+    }
+
     /// The exposition: every series, in Prometheus text format 0.0.4.
     pub fn render(&self, snapshot: &Snapshot) -> String {
         let mut out = String::with_capacity(4096);
         self.render_requests(&mut out);
+        self.render_calls(&mut out);
+        self.render_generation(&mut out);
+        header(
+            &mut out,
+            "kraftsoci_http_write_timeouts_total",
+            "counter",
+            "Connections closed because the client read none of the response for KRAFTSOCI_HTTP_WRITE_TIMEOUT.",
+        );
+        let _ = writeln!(
+            out,
+            "kraftsoci_http_write_timeouts_total {}",
+            self.write_timeouts()
+        );
         render_snapshot(&mut out, snapshot);
         out
+    }
+
+    fn render_calls(&self, out: &mut String) {
+        let calls = self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        header(
+            out,
+            "kraftsoci_provider_calls_total",
+            "counter",
+            "Calls through the Graph, OpenAI and Stripe ports by provider, operation and result (ok, or the error's classification).",
+        );
+        for (key, count) in &calls {
+            let _ = writeln!(
+                out,
+                "kraftsoci_provider_calls_total{{provider=\"{}\",operation=\"{}\",result=\"{}\"}} {count}",
+                escape(key.provider),
+                escape(key.operation),
+                escape(key.result),
+            );
+        }
+    }
+
+    fn render_generation(&self, out: &mut String) {
+        let generation = self
+            .generation
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        header(
+            out,
+            "kraftsoci_generation_duration_seconds",
+            "histogram",
+            "Time one generation step took (text: caption, hashtags and alt text; image), failed or not.",
+        );
+        for (kind, series) in &generation {
+            let labels = format!("kind=\"{}\"", escape(kind));
+            write_histogram(
+                out,
+                "kraftsoci_generation_duration_seconds",
+                &labels,
+                &GENERATION_BUCKETS,
+                series,
+            );
+        }
+        let failures = self
+            .generation_failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        header(
+            out,
+            "kraftsoci_generation_failures_total",
+            "counter",
+            "Generation steps that failed, by kind and reason.",
+        );
+        for ((kind, reason), count) in &failures {
+            let _ = writeln!(
+                out,
+                "kraftsoci_generation_failures_total{{kind=\"{}\",reason=\"{}\"}} {count}",
+                escape(kind),
+                escape(reason)
+            );
+        }
     }
 
     fn render_requests(&self, out: &mut String) {
@@ -261,6 +486,27 @@ fn render_snapshot(out: &mut String, s: &Snapshot) {
         header(out, name, "gauge", help);
         let _ = writeln!(out, "{name} {value}");
     }
+}
+
+fn write_histogram<const N: usize>(
+    out: &mut String,
+    name: &str,
+    labels: &str,
+    bounds: &[f64; N],
+    series: &Histogram<N>,
+) {
+    let mut cumulative = 0;
+    for (bound, count) in bounds.iter().zip(series.buckets) {
+        cumulative += count;
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
+    }
+    let _ = writeln!(
+        out,
+        "{name}_bucket{{{labels},le=\"+Inf\"}} {}",
+        series.count
+    );
+    let _ = writeln!(out, "{name}_sum{{{labels}}} {}", series.sum_seconds);
+    let _ = writeln!(out, "{name}_count{{{labels}}} {}", series.count);
 }
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {

@@ -80,6 +80,21 @@ impl<F: Fn(&str) -> Option<String>> Loader<F> {
         }
     }
 
+    /// An optional value: `None` when unset; a malformed one is recorded with `reason` (and
+    /// reported with the others, see `malformed`) and counts as unset.
+    pub(super) fn optional<T: FromStr>(&self, name: &'static str, reason: &str) -> Option<T> {
+        let value = self.get(name)?;
+        match value.parse() {
+            Ok(value) => Some(value),
+            Err(_) => {
+                self.malformed
+                    .borrow_mut()
+                    .push(ConfigError::new(name, reason));
+                None
+            }
+        }
+    }
+
     /// Records a malformed value and goes on with `fallback` (see `malformed`).
     fn malformed<T>(&self, error: ConfigError, fallback: T) -> Result<T, ConfigError> {
         self.malformed.borrow_mut().push(error);

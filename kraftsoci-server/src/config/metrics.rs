@@ -1,5 +1,8 @@
-//! `KRAFTSOCI_METRICS_TOKEN`: whether `GET /metrics` is served, and the bearer token a
-//! scraper must send.
+//! `KRAFTSOCI_METRICS_TOKEN` and `KRAFTSOCI_METRICS_LISTEN`: whether `GET /metrics` is served,
+//! the bearer token a scraper must send on the public listener, and a separate listener that
+//! serves it without one.
+
+use std::net::SocketAddr;
 
 use secrecy::{ExposeSecret as _, SecretString};
 
@@ -16,12 +19,16 @@ pub struct MetricsConfig {
     /// `KRAFTSOCI_METRICS_TOKEN`: unset, `/metrics` does not exist (404); set, it answers
     /// Prometheus' text format to `Authorization: Bearer <token>` and 401 to anything else.
     pub token: Option<SecretString>,
+    /// `KRAFTSOCI_METRICS_LISTEN`: a second address (e.g. `127.0.0.1:9090`, port 0 allowed)
+    /// that serves only `GET /metrics`, without a token, for a scraper on a private network.
+    /// Unset, there is no second listener.
+    pub listen: Option<SocketAddr>,
 }
 
 impl MetricsConfig {
-    /// Whether `/metrics` is served.
+    /// Whether `/metrics` is served somewhere.
     pub fn enabled(&self) -> bool {
-        self.token.is_some()
+        self.token.is_some() || self.listen.is_some()
     }
 }
 
@@ -44,5 +51,9 @@ pub(super) fn load<F: Fn(&str) -> Option<String>>(
             ),
         ));
     }
-    Ok(MetricsConfig { token })
+    let listen = loader.optional(
+        "KRAFTSOCI_METRICS_LISTEN",
+        "must be an address and port, e.g. 127.0.0.1:9090",
+    );
+    Ok(MetricsConfig { token, listen })
 }

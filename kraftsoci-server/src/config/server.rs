@@ -18,6 +18,11 @@ pub struct ServerConfig {
     /// head; a body announced and never sent, or dripped in slowly, fails after it and the
     /// connection is closed.
     pub body_timeout: Duration,
+    /// `KRAFTSOCI_HTTP_WRITE_TIMEOUT`: how long a response write may wait for the client to
+    /// read; a client that stops reading (its receive window stays full) this long has its
+    /// connection closed. Progress restarts the clock, so a slow but reading client and an
+    /// event stream that is merely quiet are not affected.
+    pub write_timeout: Duration,
     /// `KRAFTSOCI_MAX_CONNECTIONS`: open connections in total; beyond, new ones are closed
     /// at once.
     pub max_connections: u32,
@@ -38,6 +43,7 @@ impl Default for ServerConfig {
         Self {
             header_timeout: Duration::from_secs(15),
             body_timeout: Duration::from_secs(60),
+            write_timeout: Duration::from_secs(30),
             max_connections: 1024,
             max_connections_per_client: 64,
             shutdown_delay: Duration::ZERO,
@@ -58,6 +64,8 @@ pub(super) fn load<F: Fn(&str) -> Option<String>>(
             secs(default.header_timeout),
         )?,
         body_timeout: loader.seconds("KRAFTSOCI_HTTP_BODY_TIMEOUT", secs(default.body_timeout))?,
+        write_timeout: loader
+            .seconds("KRAFTSOCI_HTTP_WRITE_TIMEOUT", secs(default.write_timeout))?,
         max_connections: loader.positive("KRAFTSOCI_MAX_CONNECTIONS", default.max_connections)?,
         max_connections_per_client: loader.positive(
             "KRAFTSOCI_MAX_CONNECTIONS_PER_CLIENT",

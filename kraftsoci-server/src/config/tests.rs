@@ -387,6 +387,7 @@ fn connection_limits_and_the_drain_are_read_and_nonsense_is_refused() {
     let server = load(&[
         ("KRAFTSOCI_HTTP_HEADER_TIMEOUT", "5"),
         ("KRAFTSOCI_HTTP_BODY_TIMEOUT", "120"),
+        ("KRAFTSOCI_HTTP_WRITE_TIMEOUT", "45"),
         ("KRAFTSOCI_MAX_CONNECTIONS", "100"),
         ("KRAFTSOCI_MAX_CONNECTIONS_PER_CLIENT", "10"),
         ("KRAFTSOCI_SHUTDOWN_DELAY", "5"),
@@ -399,6 +400,7 @@ fn connection_limits_and_the_drain_are_read_and_nonsense_is_refused() {
         ServerConfig {
             header_timeout: Duration::from_secs(5),
             body_timeout: Duration::from_secs(120),
+            write_timeout: Duration::from_secs(45),
             max_connections: 100,
             max_connections_per_client: 10,
             shutdown_delay: Duration::from_secs(5),
@@ -408,6 +410,7 @@ fn connection_limits_and_the_drain_are_read_and_nonsense_is_refused() {
     for (variable, value) in [
         ("KRAFTSOCI_HTTP_HEADER_TIMEOUT", "0"),
         ("KRAFTSOCI_HTTP_BODY_TIMEOUT", "soon"),
+        ("KRAFTSOCI_HTTP_WRITE_TIMEOUT", "0"),
         ("KRAFTSOCI_MAX_CONNECTIONS", "0"),
         ("KRAFTSOCI_SHUTDOWN_TIMEOUT", "-1"),
         ("KRAFTSOCI_MAX_CONNECTIONS_PER_CLIENT", "2000"),
@@ -470,6 +473,7 @@ fn production_reports_every_missing_or_unsafe_setting_at_once() {
 fn every_malformed_value_is_reported_at_once_with_the_missing_settings() {
     let err = load(&[
         ("KRAFTSOCI_HTTP_BODY_TIMEOUT", "soon"),
+        ("KRAFTSOCI_HTTP_WRITE_TIMEOUT", "0"),
         ("KRAFTSOCI_MAX_CONNECTIONS", "0"),
         ("KRAFTSOCI_SWEEP", "maybe"),
         ("KRAFTSOCI_PUBLIC_URL", "not a url"),
@@ -538,4 +542,26 @@ fn in_development_the_public_url_follows_the_listen_address() {
     ])
     .unwrap();
     assert_eq!(config.public_url.as_str(), "http://localhost:9999/");
+}
+
+#[test]
+fn a_separate_metrics_listener_is_read_and_a_malformed_one_refused() {
+    let config = load(&[]).unwrap();
+    assert_eq!(config.metrics.listen, None);
+    assert!(!config.metrics.enabled());
+    let config = load(&[("KRAFTSOCI_METRICS_LISTEN", "127.0.0.1:9090")]).unwrap();
+    assert_eq!(
+        config.metrics.listen,
+        Some("127.0.0.1:9090".parse().unwrap())
+    );
+    assert!(config.metrics.enabled(), "served without a token there");
+    for wrong in ["9090", "localhost", "127.0.0.1:99999"] {
+        assert_eq!(
+            load(&[("KRAFTSOCI_METRICS_LISTEN", wrong)])
+                .unwrap_err()
+                .variable,
+            "KRAFTSOCI_METRICS_LISTEN",
+            "{wrong}"
+        );
+    }
 }

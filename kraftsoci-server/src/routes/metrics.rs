@@ -13,11 +13,20 @@ use sha2::{Digest as _, Sha256};
 use utoipa::OpenApi;
 
 use crate::error::{ApiError, ErrorBody};
-use crate::metrics::Snapshot;
 use crate::state::AppState;
 
 /// The text format's media type.
 pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The exposition as a response (also served, without a token, on `KRAFTSOCI_METRICS_LISTEN`).
+pub async fn exposition(State(state): State<AppState>) -> Response {
+    let body = crate::metrics::scrape(&state).await;
+    (
+        [(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_TEXT))],
+        body,
+    )
+        .into_response()
+}
 
 /// The routes.
 pub fn routes() -> Router<AppState> {
@@ -62,30 +71,5 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
             message: "The metrics token is missing or wrong.".into(),
         });
     }
-    let now = state.clock.now();
-    let counts = match state.stores.operations.operational_counts(now).await {
-        Ok(counts) => Some(counts),
-        Err(error) => {
-            tracing::warn!(%error, "metrics: the database did not answer");
-            None
-        }
-    };
-    let pool = state.auth.hasher().pool();
-    let snapshot = Snapshot {
-        counts,
-        now,
-        usage_written: state.usage.written(),
-        usage_dropped: state.usage.dropped(),
-        usage_failed: state.usage.failed(),
-        password_in_pool: pool.in_pool(),
-        password_capacity: pool.capacity(),
-        password_refused: pool.refused(),
-        pool: state.stores.operations.pool_stats(),
-    };
-    let body = state.metrics.render(&snapshot);
-    Ok((
-        [(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_TEXT))],
-        body,
-    )
-        .into_response())
+    Ok(exposition(State(state)).await)
 }

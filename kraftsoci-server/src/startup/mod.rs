@@ -1,11 +1,14 @@
 //! Building and running the application: every collaborator is built here from the
 //! configuration (`providers`), and every service is handed the ports it uses.
 
+pub(crate) mod check;
 mod providers;
 mod serve;
 mod worker;
+mod worker_metrics;
 
 pub(crate) use providers::vault;
+pub use worker_metrics::WorkerMetrics;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -34,6 +37,8 @@ use crate::{mail, media, routes};
 /// A built application: bound to its port, not yet serving.
 pub struct Application {
     listener: TcpListener,
+    /// `KRAFTSOCI_METRICS_LISTEN`'s listener, serving only `/metrics`.
+    metrics_listener: Option<TcpListener>,
     router: Router,
     state: AppState,
 }
@@ -189,39 +194,49 @@ impl ApplicationBuilder {
             Arc::clone(&clock),
         ));
         let setup = |what: &'static str| move |source: anyhow::Error| Error::Setup { what, source };
+        // The registry of `/metrics`; the providers built here count their calls in it.
+        let metrics = Arc::new(crate::metrics::Metrics::new());
         let media_links = Arc::new(providers::media_links(&config, Arc::clone(&clock)));
         let vault = Arc::new(providers::vault(&config.token_keys).map_err(setup("token vault"))?);
         let meta = providers::meta_client(&config).map_err(setup("meta client"))?;
         let publisher = match self.publisher {
             Some(publisher) => publisher,
-            None => providers::publisher(
-                &config,
-                meta.as_ref(),
-                &stores.sandbox,
-                &media,
-                &media_links,
-                &clock,
-            )
-            .map_err(setup("publisher"))?,
+            None => crate::metrics::ObservedPublisher::wrap(
+                providers::publisher(
+                    &config,
+                    meta.as_ref(),
+                    &stores.sandbox,
+                    &media,
+                    &media_links,
+                    &clock,
+                )
+                .map_err(setup("publisher"))?,
+                if config.sandbox { "sandbox" } else { "graph" },
+                Arc::clone(&metrics),
+            ),
         };
         let (generator, images) = match (self.generator, self.images) {
             (Some(generator), Some(images)) => (generator, images),
             (generator, images) => {
                 let (default_text, default_images) =
-                    providers::generators(&config).map_err(setup("generators"))?;
+                    providers::generators(&config, Some(&metrics)).map_err(setup("generators"))?;
                 (
                     generator.unwrap_or(default_text),
                     images.unwrap_or(default_images),
                 )
             }
         };
+        // Every generation step is timed and its failures counted, whichever generator runs.
+        let generator = crate::metrics::ObservedGenerator::text(generator, Arc::clone(&metrics));
+        let images = crate::metrics::ObservedGenerator::images(images, Arc::clone(&metrics));
         let billing = Arc::new(
-            Billing::from_config(
+            Billing::from_config_observed(
                 &config,
                 Arc::clone(&stores.billing),
                 Arc::clone(&stores.quota),
                 Arc::clone(&stores.intents),
                 Arc::clone(&clock),
+                Some(Arc::clone(&metrics)),
             )
             .map_err(|e| setup("billing")(e.into()))?,
         );
@@ -292,7 +307,7 @@ impl ApplicationBuilder {
                 crate::usage_log::CAPACITY,
             ),
             readiness: crate::state::Readiness::default(),
-            metrics: Arc::new(crate::metrics::Metrics::new()),
+            metrics,
         };
         let router = layers::apply(
             routes::router(state.clone()),
@@ -300,8 +315,13 @@ impl ApplicationBuilder {
             state.config.environment,
         )?;
         let listener = TcpListener::bind(state.config.listen).await?;
+        let metrics_listener = match state.config.metrics.listen {
+            Some(address) => Some(TcpListener::bind(address).await?),
+            None => None,
+        };
         Ok(Application {
             listener,
+            metrics_listener,
             router,
             state,
         })
@@ -343,6 +363,14 @@ impl Application {
     /// When the socket cannot report it.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The address of the separate metrics listener (`KRAFTSOCI_METRICS_LISTEN`), when
+    /// there is one.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
     }
 
     /// The state handlers see.
@@ -417,10 +445,40 @@ impl Application {
             config.server,
             config.trusted_proxies.clone(),
             self.state.readiness.clone(),
+            Arc::clone(&self.state.metrics),
             async move {
                 let _ = http_signal.wait_for(|signalled| *signalled).await;
             },
         );
+        // The metrics listener: the same deadlines and drain, `/metrics` alone, no token.
+        let metrics = self.metrics_listener.map(|listener| {
+            let mut metrics_signal = on_signal.clone();
+            let router = Router::new()
+                .route(
+                    "/metrics",
+                    axum::routing::get(crate::routes::metrics::exposition),
+                )
+                .with_state(self.state.clone());
+            serve::serve(
+                listener,
+                router,
+                config.server,
+                Vec::new(),
+                crate::state::Readiness::default(),
+                Arc::clone(&self.state.metrics),
+                async move {
+                    let _ = metrics_signal.wait_for(|signalled| *signalled).await;
+                },
+            )
+        });
+        let http = async move {
+            match metrics {
+                Some(metrics) => {
+                    tokio::join!(http, metrics);
+                }
+                None => http.await,
+            }
+        };
         let mut background_signal = on_signal;
         let background = async move {
             let _ = background_signal.wait_for(|signalled| *signalled).await;

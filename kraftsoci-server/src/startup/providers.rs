@@ -13,6 +13,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::config::{Config, TokenKeys};
 use crate::media_links::MediaLinks;
+use crate::metrics::{Metrics, ObservedOpenAi};
 use crate::sandbox::SandboxPublisher;
 use crate::store::SandboxStore;
 
@@ -98,12 +99,13 @@ pub fn publisher(
 }
 
 /// The text and image generators: offline in sandbox mode (or without `OPENAI_API_KEY` in
-/// development), OpenAI otherwise.
+/// development), OpenAI otherwise, its calls counted in `metrics` when given.
 ///
 /// # Errors
 /// When the OpenAI configuration is unusable.
 pub fn generators(
     config: &Config,
+    metrics: Option<&Arc<Metrics>>,
 ) -> anyhow::Result<(Arc<dyn ContentGenerator>, Arc<dyn ImageGenerator>)> {
     match (&config.openai.api_key, config.sandbox) {
         (Some(key), false) => {
@@ -116,7 +118,13 @@ pub fn generators(
             let openai = Arc::new(OpenAiGenerator::new(
                 OpenAiConfig::new(key.clone()).with_base_url(base),
             )?);
-            Ok((openai.clone(), openai))
+            match metrics {
+                Some(metrics) => {
+                    let observed = Arc::new(ObservedOpenAi::new(openai, Arc::clone(metrics)));
+                    Ok((observed.clone(), observed))
+                }
+                None => Ok((openai.clone(), openai)),
+            }
         }
         (None, false) => {
             tracing::warn!("OPENAI_API_KEY is not set: posts are written by the offline generator");

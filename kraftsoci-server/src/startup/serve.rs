@@ -7,6 +7,10 @@
 //! - a deadline for each whole request body, so neither a stalled nor a dripped body can hold
 //!   a handler ([`ServerConfig::body_timeout`]); the handler sees a body error and hyper closes
 //!   the connection after the answer, since the body was not read to its end;
+//! - a deadline for each response write ([`ServerConfig::write_timeout`]): a client that
+//!   sends requests and stops reading the answers (its receive window stays full) has its
+//!   connection closed once a write has waited that long, instead of holding it, its buffers
+//!   and its handler forever;
 //! - caps on open connections, in total and per client address; a connection beyond a cap is
 //!   closed as soon as it is accepted. Connections from trusted proxies carry many clients, so
 //!   they are not counted per address; instead the requests in progress per forwarded client
@@ -22,6 +26,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
+use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -37,6 +42,7 @@ use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
@@ -45,6 +51,7 @@ use tower::ServiceExt as _;
 use crate::config::{IpNet, ServerConfig, canonical_ip};
 use crate::error::ApiError;
 use crate::http::client::client_ip;
+use crate::metrics::Metrics;
 use crate::state::Readiness;
 
 /// Counts what each client address holds open, up to a limit.
@@ -138,6 +145,113 @@ impl HttpBody for DeadlineBody {
     }
 }
 
+/// A connection whose writes fail once one has waited [`ServerConfig::write_timeout`] for the
+/// client to read. Any progress restarts the clock; hyper then drops the connection.
+struct WriteDeadline<S> {
+    inner: S,
+    timeout: Duration,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    expired: bool,
+    metrics: Arc<Metrics>,
+}
+
+impl<S> WriteDeadline<S> {
+    fn new(inner: S, timeout: Duration, metrics: Arc<Metrics>) -> Self {
+        Self {
+            inner,
+            timeout,
+            deadline: None,
+            expired: false,
+            metrics,
+        }
+    }
+
+    /// What a write that is not ready answers: still pending, or the deadline's error.
+    fn wait<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
+        if !self.expired {
+            let timeout = self.timeout;
+            let deadline = self
+                .deadline
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+            if deadline.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.expired = true;
+            self.deadline = None;
+            self.metrics.observe_write_timeout();
+            tracing::debug!("connection closed: the client stopped reading the response");
+        }
+        Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the client read nothing for KRAFTSOCI_HTTP_WRITE_TIMEOUT",
+        )))
+    }
+
+    /// Passes a write's answer on, restarting the clock when it made progress.
+    fn settle<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if self.expired {
+            return self.wait(cx);
+        }
+        match polled {
+            Poll::Ready(result) => {
+                self.deadline = None;
+                Poll::Ready(result)
+            }
+            Poll::Pending => self.wait(cx),
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for WriteDeadline<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        let polled = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.settle(cx, polled)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.settle(cx, polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        let polled = Pin::new(&mut this.inner).poll_flush(cx);
+        this.settle(cx, polled)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
 /// What every request on one connection shares.
 struct Connection {
     router: Router,
@@ -192,6 +306,7 @@ pub(super) async fn serve(
     settings: ServerConfig,
     trusted: Vec<IpNet>,
     readiness: Readiness,
+    metrics: Arc<Metrics>,
     signal: impl Future<Output = ()> + Send + 'static,
 ) {
     let trusted: Arc<[IpNet]> = trusted.into();
@@ -267,6 +382,7 @@ pub(super) async fn serve(
             let connection = Arc::clone(&connection);
             async move { Ok::<_, Infallible>(connection.handle(request).await) }
         });
+        let stream = WriteDeadline::new(stream, settings.write_timeout, Arc::clone(&metrics));
         let conn = builder.serve_connection(TokioIo::new(stream), service);
         let mut stopping = stopping.clone();
         connections.spawn(async move {

@@ -10,6 +10,7 @@ use super::providers;
 use crate::config::Config;
 use crate::error::Error;
 use crate::media::PresignedMedia;
+use crate::metrics::{Metrics, ObservedGenerator, ObservedPublisher};
 use crate::state::AppState;
 use crate::store;
 use crate::worker::{DEFAULT_PROBE_TIMEOUT, HttpMediaProbe, WorkerDeps};
@@ -73,6 +74,17 @@ impl WorkerDeps {
     /// [`Error::Database`]/[`Error::Migration`] when storage is not ready, [`Error::Setup`]
     /// for the media store, the token vault or the publisher.
     pub async fn from_config(config: &Config) -> Result<Self, Error> {
+        Self::from_config_observed(config, None).await
+    }
+
+    /// As [`WorkerDeps::from_config`], the publisher's calls counted in `metrics`.
+    ///
+    /// # Errors
+    /// As [`WorkerDeps::from_config`].
+    pub async fn from_config_observed(
+        config: &Config,
+        metrics: Option<&Arc<Metrics>>,
+    ) -> Result<Self, Error> {
         let setup = |what: &'static str| move |source: anyhow::Error| Error::Setup { what, source };
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let stores = store::connect_with(
@@ -95,6 +107,14 @@ impl WorkerDeps {
             &clock,
         )
         .map_err(setup("publisher"))?;
+        let publisher = match metrics {
+            Some(metrics) => ObservedPublisher::wrap(
+                publisher,
+                if config.sandbox { "sandbox" } else { "graph" },
+                Arc::clone(metrics),
+            ),
+            None => publisher,
+        };
         Ok(Self {
             stores,
             publisher,
@@ -120,16 +140,39 @@ impl crate::worker::GenerationWorker {
         stores: &store::Stores,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, Error> {
+        Self::from_config_observed(config, stores, clock, None)
+    }
+
+    /// As [`GenerationWorker::from_config`], the generators' steps and the OpenAI and Stripe
+    /// calls counted in `metrics`.
+    ///
+    /// # Errors
+    /// As [`GenerationWorker::from_config`].
+    pub fn from_config_observed(
+        config: &Config,
+        stores: &store::Stores,
+        clock: Arc<dyn Clock>,
+        metrics: Option<&Arc<Metrics>>,
+    ) -> Result<Self, Error> {
         use crate::posts::{FlowPorts, FlowSettings, PostFlow};
         let setup = |what: &'static str| move |source: anyhow::Error| Error::Setup { what, source };
         let media = crate::media::from_config(&config.media_url).map_err(setup("media store"))?;
-        let (generator, images) = providers::generators(config).map_err(setup("generators"))?;
-        let billing = crate::billing::Billing::from_config(
+        let (generator, images) =
+            providers::generators(config, metrics).map_err(setup("generators"))?;
+        let (generator, images) = match metrics {
+            Some(metrics) => (
+                ObservedGenerator::text(generator, Arc::clone(metrics)),
+                ObservedGenerator::images(images, Arc::clone(metrics)),
+            ),
+            None => (generator, images),
+        };
+        let billing = crate::billing::Billing::from_config_observed(
             config,
             Arc::clone(&stores.billing),
             Arc::clone(&stores.quota),
             Arc::clone(&stores.intents),
             Arc::clone(&clock),
+            metrics.cloned(),
         )
         .map_err(|e| setup("billing")(e.into()))?;
         let flow = Arc::new(PostFlow::new(

@@ -273,7 +273,7 @@ where
 /// `KRAFTSOCI_TOKEN_KEYS` and prints the counts.
 ///
 /// # Errors
-/// As [`rotate_key`], and when the database or the key ring cannot be opened.
+/// As `rotate_key`, and when the database or the key ring cannot be opened.
 pub async fn rotate_key_command(config: &Config) -> Result<(), Error> {
     let stores = open_stores(config, Arc::new(SystemClock)).await?;
     let vault = vault(&config.token_keys).map_err(setup("token vault"))?;
@@ -509,7 +509,7 @@ pub async fn seed_sandbox_policy(
 /// `kraftsoci-server publish-policy --version V --summary S`.
 ///
 /// # Errors
-/// As [`publish_policy`], and when the database or mail transport cannot be opened.
+/// As `publish_policy`, and when the database or mail transport cannot be opened.
 pub async fn publish_policy_command(
     config: &Config,
     version: &str,

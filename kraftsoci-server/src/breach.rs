@@ -62,7 +62,7 @@ impl Incident {
     /// An incident from the command line's arguments.
     ///
     /// # Errors
-    /// [`BreachError::InvalidArgument`] for a time that is not RFC 3339, or for neither or
+    /// `BreachError::InvalidArgument` for a time that is not RFC 3339, or for neither or
     /// both of `all` and `emails`.
     pub fn from_args(
         id: String,

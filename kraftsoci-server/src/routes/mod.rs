@@ -201,7 +201,7 @@ impl Modify for OperationIds {
 /// The OpenAPI document of every route group, as JSON (what `/openapi.json` serves).
 ///
 /// It stays JSON after utoipa: the shared answers and links are added to the JSON form
-/// ([`document`]), and utoipa's own `Link` type would not read them back (it names its fields
+/// (`document`), and utoipa's own `Link` type would not read them back (it names its fields
 /// `operation_id`, not `operationId`).
 pub fn openapi() -> serde_json::Value {
     let mut doc = ApiDoc::openapi();

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use kraftsoci_core::Clock as _;
 use kraftsoci_server::config::{Config, DatabaseUrl, MailTransport, MediaUrl, RateLimit};
 use kraftsoci_server::{AppState, Application};
 use secrecy::SecretString;

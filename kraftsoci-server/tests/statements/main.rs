@@ -184,8 +184,9 @@ async fn a_list_page_costs_the_same_statements_whatever_its_size(db: TestDb) {
     // jobs joined (24 statements before the media lookups were batched, 4 before they were
     // joined); besides, the usage event, written in a batch after the response.
     // `benches/src/bare.rs` runs the same two as its "same statements" ceiling.
-    let (usage, request): (Vec<&String>, Vec<&String>) =
-        twenty.iter().partition(|s| s.starts_with("INSERT INTO usage_log"));
+    let (usage, request): (Vec<&String>, Vec<&String>) = twenty
+        .iter()
+        .partition(|s| s.starts_with("INSERT INTO usage_log"));
     assert_eq!(request.len(), 2, "{engine}: {twenty:#?}");
     assert!(
         request[1].starts_with("SELECT p.id, p.owner_id"),
@@ -233,8 +234,9 @@ async fn the_account_comes_with_the_session_check(db: TestDb) {
         body["preferences"]["notifications"]["published"]["mail"], false,
         "{body}"
     );
-    let (usage, request): (Vec<&String>, Vec<&String>) =
-        seen.iter().partition(|s| s.starts_with("INSERT INTO usage_log"));
+    let (usage, request): (Vec<&String>, Vec<&String>) = seen
+        .iter()
+        .partition(|s| s.starts_with("INSERT INTO usage_log"));
     // The account and its notification choices (issue 15) with the session check: one
     // statement. sqlx's summary is the statement's start: the account's columns. That the
     // same statement checks the session is shown by the refusal after logout below.

@@ -53,7 +53,7 @@ pub struct Measured {
 }
 
 /// Sends `spec` requests to `url`, each as the next user of `users` (round robin), with
-/// `Authorization: Bearer` (kraftsoci) or `x-user` (the bare server).
+/// `Authorization: Bearer` (kraftsoci) or `x-user` and `x-session` (the bare server).
 pub async fn measure_get(
     client: &reqwest::Client,
     spec: &LoadSpec,
@@ -74,7 +74,9 @@ pub async fn measure_get(
             let request = if bearer {
                 request.bearer_auth(&user.access)
             } else {
-                request.header("x-user", user.id.to_string())
+                request
+                    .header("x-user", user.id.to_string())
+                    .header("x-session", user.session.to_string())
             };
             expect_status(request.send().await, StatusCode::OK).await
         }
@@ -119,7 +121,7 @@ pub async fn compare(
     users: &Arc<Vec<BenchUser>>,
     spec: &LoadSpec,
     page: u32,
-) -> anyhow::Result<Vec<(Endpoint, [Measured; 4])>> {
+) -> anyhow::Result<Vec<(Endpoint, [Measured; 3])>> {
     let bare = BareServer::start(database_url, page).await?;
     let warm_up = LoadSpec::new(spec.requests.min(500), spec.concurrency, spec.time_limit);
     let first = users.first().context("the api scenario needs a user")?;
@@ -142,11 +144,6 @@ pub async fn compare(
                 false,
             ),
             (
-                "bare axum+sqlx, same statements, synchronous_commit off",
-                format!("{}/lazy{}", bare.address, endpoint.bare),
-                false,
-            ),
-            (
                 "bare axum+sqlx, data query only",
                 format!("{}/read{}", bare.address, endpoint.bare),
                 false,
@@ -161,9 +158,9 @@ pub async fn compare(
                 summary,
             });
         }
-        let measured: [Measured; 4] = measured
+        let measured: [Measured; 3] = measured
             .try_into()
-            .map_err(|_| anyhow::anyhow!("four targets were measured"))?;
+            .map_err(|_| anyhow::anyhow!("three targets were measured"))?;
         results.push((endpoint, measured));
     }
     Ok(results)

@@ -2,17 +2,21 @@
 //! same SQL on the same database, with none of kraftsoci's layers (no JWT, no tower-http
 //! stack, no domain parsing, no tracing).
 //!
-//! Three flavours of each endpoint:
+//! Two flavours of each endpoint:
 //! - `/read/...` runs only the query that fetches the data (the floor for the data itself);
-//! - `/same/...` runs every statement kraftsoci's route runs: the session check of the
-//!   `AuthUser` extractor, the data query and the usage-log insert (P06);
-//! - `/lazy/...` runs the same statements on connections with `synchronous_commit = off`, so
-//!   the usage-log insert does not wait for its WAL flush (what an asynchronous usage log
-//!   would save).
+//! - `/same/...` runs every statement kraftsoci's request path runs, the same SQL text:
+//!   `GET /v1/me` one (the session check that reads the account and its notification
+//!   choices, `AuthAccount`), `GET /v1/posts` two (the session check of `ApiCaller`, then the
+//!   page with its media, connections and jobs joined). kraftsoci writes its usage event in a
+//!   batch after the response, off the request path, so neither flavour writes one.
 //!
-//! The caller is named by an `x-user` header holding the user's id.
+//! The statements are copied from `kraftsoci-server/src/store/sql/auth_store.rs` and
+//! `post_store.rs`; `kraftsoci-server/tests/statements` pins how many kraftsoci runs, so a
+//! change there shows up as a failing test before it makes this ceiling stale.
+//!
+//! The caller is named by an `x-user` header holding the user's id and an `x-session` header
+//! holding their login session's id.
 
-use std::str::FromStr as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,32 +28,49 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgPoolOptions;
 use uuid::Uuid;
 
-/// kraftsoci's account query (`account_select!` in the server's store).
+/// kraftsoci's account query: its columns (`account_columns!`), for the data-only flavour.
 pub const ACCOUNT_SQL: &str = "SELECT id, name, email, business_name, sector, language, theme, \
      restrict_generation, restrict_publishing, object_usage_log, accepted_policy_version, \
      created_at, closed_at FROM users WHERE id = $1";
 
-/// kraftsoci's session check (`AuthUser` → `session_state`).
-pub const SESSION_SQL: &str =
-    "SELECT token_epoch, closed_at, object_usage_log FROM users WHERE id = $1";
+/// `GET /v1/me`'s one statement (`select_access_account`): the session check with the
+/// account and its notification choices.
+pub const ACCESS_ACCOUNT_SQL: &str = "SELECT id, name, email, business_name, sector, language, \
+     theme, restrict_generation, restrict_publishing, object_usage_log, \
+     accepted_policy_version, created_at, closed_at, token_epoch, \
+     np.time_zone AS np_time_zone, np.channels AS np_channels, \
+     (SELECT COUNT(*) FROM refresh_tokens r WHERE r.family_id = $2 AND r.user_id = u.id \
+      AND r.used_at IS NULL AND r.revoked_at IS NULL AND r.expires_at > $3) AS live_tokens \
+     FROM users u LEFT JOIN notification_preferences np ON np.user_id = u.id \
+     WHERE u.id = $1";
 
-/// kraftsoci's first page of posts (`post_select!` + `list_posts`, no status filter, no
-/// cursor).
+/// kraftsoci's session check on every other authenticated request (`select_access_state`).
+pub const SESSION_SQL: &str = "SELECT u.token_epoch, u.closed_at, u.object_usage_log, \
+     (SELECT COUNT(*) FROM refresh_tokens r WHERE r.family_id = $2 AND r.user_id = u.id \
+      AND r.used_at IS NULL AND r.revoked_at IS NULL AND r.expires_at > $3) AS live_tokens \
+     FROM users u WHERE u.id = $1";
+
+/// kraftsoci's page of posts (`select_listed_page`) with media, connection and job.
 pub const POSTS_SQL: &str = "SELECT p.id, p.owner_id, p.caption, p.hashtags, p.alt_text, \
      p.media_kind, p.media_digests, p.target_ig_user_id, p.status, p.created_at, p.updated_at, \
      p.published_at, p.instagram_media_id, p.permalink, p.failure_code, p.failure_message, \
-     p.failure_retryable, c.user_id AS c_user_id, c.content_hash AS c_content_hash, \
-     c.target_ig_user_id AS c_target_ig_user_id, c.approved_at AS c_approved_at, \
-     c.ip AS c_ip, c.user_agent AS c_user_agent, c.scheduled_for AS c_scheduled_for \
+     p.failure_retryable, p.generation_step, c.user_id AS c_user_id, \
+     c.content_hash AS c_content_hash, c.target_ig_user_id AS c_target_ig_user_id, \
+     c.approved_at AS c_approved_at, c.ip AS c_ip, c.user_agent AS c_user_agent, \
+     c.scheduled_for AS c_scheduled_for, c.api_key_id AS c_api_key_id, \
+     p.topic, p.image_key, p.image_width, p.image_height, p.sandbox, ic.id AS ic_id, \
+     j.state AS j_state, j.run_after AS j_run_after, j.attempts AS j_attempts \
      FROM posts p LEFT JOIN consent_receipts c ON c.id = p.consent_id \
-     WHERE p.owner_id = $1 ORDER BY p.created_at DESC, p.id DESC LIMIT $2";
-
-/// kraftsoci's usage-log insert.
-pub const USAGE_SQL: &str = "INSERT INTO usage_log (user_id, method, route, status, ip, \
-     user_agent, security, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+     LEFT JOIN instagram_connections ic \
+       ON ic.owner_id = p.owner_id AND ic.ig_user_id = p.target_ig_user_id \
+     LEFT JOIN publish_jobs j ON j.post_id = p.id AND j.owner_id = p.owner_id \
+       AND p.status IN ('approved', 'publishing') \
+     WHERE p.owner_id = $1 AND ($2 IS NULL OR p.status = $2) \
+     AND ($3 IS NULL OR p.created_at < $3 OR (p.created_at = $3 AND p.id < $4)) \
+     ORDER BY p.created_at DESC, p.id DESC LIMIT $5";
 
 /// The connections the bare server's pool holds: the same as kraftsoci's `PgStore`.
 pub const POOL_SIZE: u32 = 10;
@@ -90,6 +111,7 @@ struct PostRow {
     failure_code: Option<String>,
     failure_message: Option<String>,
     failure_retryable: Option<bool>,
+    generation_step: Option<String>,
     c_user_id: Option<Uuid>,
     c_content_hash: Option<String>,
     c_target_ig_user_id: Option<String>,
@@ -97,6 +119,16 @@ struct PostRow {
     c_ip: Option<String>,
     c_user_agent: Option<String>,
     c_scheduled_for: Option<DateTime<Utc>>,
+    c_api_key_id: Option<Uuid>,
+    topic: Option<String>,
+    image_key: Option<String>,
+    image_width: Option<i32>,
+    image_height: Option<i32>,
+    sandbox: bool,
+    ic_id: Option<Uuid>,
+    j_state: Option<String>,
+    j_run_after: Option<DateTime<Utc>>,
+    j_attempts: Option<i32>,
 }
 
 #[derive(Serialize)]
@@ -108,16 +140,14 @@ struct PostsPage {
 #[derive(Clone)]
 struct Bare {
     pool: PgPool,
-    lazy_pool: PgPool,
     page: i64,
 }
 
-/// Which statements a request runs, and on which pool.
+/// Which statements a request runs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Flavour {
     Read,
     Same,
-    Lazy,
 }
 
 impl Flavour {
@@ -125,20 +155,7 @@ impl Flavour {
         match name {
             "read" => Ok(Self::Read),
             "same" => Ok(Self::Same),
-            "lazy" => Ok(Self::Lazy),
             _ => Err((StatusCode::NOT_FOUND, "unknown flavour".to_owned())),
-        }
-    }
-
-    fn all_statements(self) -> bool {
-        self != Self::Read
-    }
-
-    fn pool(self, bare: &Bare) -> &PgPool {
-        if self == Self::Lazy {
-            &bare.lazy_pool
-        } else {
-            &bare.pool
         }
     }
 }
@@ -149,43 +166,25 @@ fn internal(error: sqlx::Error) -> Failure {
     (StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
 }
 
-fn caller(headers: &HeaderMap) -> Result<Uuid, Failure> {
-    headers
-        .get("x-user")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| Uuid::parse_str(v).ok())
-        .ok_or((StatusCode::UNAUTHORIZED, "no x-user".to_owned()))
+/// The caller's user id and login session.
+fn caller(headers: &HeaderMap) -> Result<(Uuid, Uuid), Failure> {
+    let id = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| Uuid::parse_str(v).ok())
+            .ok_or((StatusCode::UNAUTHORIZED, format!("no {name}")))
+    };
+    Ok((id("x-user")?, id("x-session")?))
 }
 
-/// The session check kraftsoci runs before every authenticated request.
-async fn session_check(bare: &Bare, user: Uuid, flavour: Flavour) -> Result<(), Failure> {
-    if flavour.all_statements() {
-        let row = sqlx::query(SESSION_SQL)
-            .bind(user)
-            .fetch_optional(flavour.pool(bare))
-            .await
-            .map_err(internal)?;
-        if row.is_none() {
-            return Err((StatusCode::UNAUTHORIZED, "no such user".to_owned()));
-        }
-    }
-    Ok(())
-}
-
-async fn usage(bare: &Bare, user: Uuid, route: &str, flavour: Flavour) -> Result<(), Failure> {
-    if flavour.all_statements() {
-        sqlx::query(USAGE_SQL)
-            .bind(user)
-            .bind("GET")
-            .bind(route)
-            .bind(200_i32)
-            .bind("127.0.0.1")
-            .bind(Option::<String>::None)
-            .bind(false)
-            .bind(Utc::now())
-            .execute(flavour.pool(bare))
-            .await
-            .map_err(internal)?;
+/// Refuses what kraftsoci refuses: no such user, or a session without a live token.
+fn admitted(row: Option<&sqlx::postgres::PgRow>) -> Result<(), Failure> {
+    use sqlx::Row as _;
+    let row = row.ok_or((StatusCode::UNAUTHORIZED, "no such user".to_owned()))?;
+    let live: i64 = row.try_get("live_tokens").map_err(internal)?;
+    if live == 0 {
+        return Err((StatusCode::UNAUTHORIZED, "session ended".to_owned()));
     }
     Ok(())
 }
@@ -196,15 +195,20 @@ async fn me(
     headers: HeaderMap,
 ) -> Result<Json<AccountRow>, Failure> {
     let flavour = Flavour::parse(&name)?;
-    let user = caller(&headers)?;
-    session_check(&bare, user, flavour).await?;
-    let account = sqlx::query_as::<_, AccountRow>(ACCOUNT_SQL)
-        .bind(user)
-        .fetch_optional(flavour.pool(&bare))
-        .await
-        .map_err(internal)?
-        .ok_or((StatusCode::NOT_FOUND, "no such user".to_owned()))?;
-    usage(&bare, user, "/v1/me", flavour).await?;
+    let (user, session) = caller(&headers)?;
+    let query = match flavour {
+        Flavour::Read => sqlx::query(ACCOUNT_SQL).bind(user),
+        Flavour::Same => sqlx::query(ACCESS_ACCOUNT_SQL)
+            .bind(user)
+            .bind(session)
+            .bind(Utc::now()),
+    };
+    let row = query.fetch_optional(&bare.pool).await.map_err(internal)?;
+    if flavour == Flavour::Same {
+        admitted(row.as_ref())?;
+    }
+    let row = row.ok_or((StatusCode::NOT_FOUND, "no such user".to_owned()))?;
+    let account: AccountRow = sqlx::FromRow::from_row(&row).map_err(internal)?;
     Ok(Json(account))
 }
 
@@ -214,12 +218,24 @@ async fn posts(
     headers: HeaderMap,
 ) -> Result<Json<PostsPage>, Failure> {
     let flavour = Flavour::parse(&name)?;
-    let user = caller(&headers)?;
-    session_check(&bare, user, flavour).await?;
+    let (user, session) = caller(&headers)?;
+    if flavour == Flavour::Same {
+        let row = sqlx::query(SESSION_SQL)
+            .bind(user)
+            .bind(session)
+            .bind(Utc::now())
+            .fetch_optional(&bare.pool)
+            .await
+            .map_err(internal)?;
+        admitted(row.as_ref())?;
+    }
     let mut rows = sqlx::query_as::<_, PostRow>(POSTS_SQL)
         .bind(user)
+        .bind(Option::<&str>::None)
+        .bind(Option::<DateTime<Utc>>::None)
+        .bind(Option::<Uuid>::None)
         .bind(bare.page + 1)
-        .fetch_all(flavour.pool(&bare))
+        .fetch_all(&bare.pool)
         .await
         .map_err(internal)?;
     let next_cursor = (rows.len() as i64 > bare.page).then(|| {
@@ -228,7 +244,6 @@ async fn posts(
             .map(|last| format!("{}|{}", last.created_at.to_rfc3339(), last.id))
             .unwrap_or_default()
     });
-    usage(&bare, user, "/v1/posts", flavour).await?;
     Ok(Json(PostsPage {
         posts: rows,
         next_cursor,
@@ -244,9 +259,8 @@ pub struct BareServer {
 }
 
 impl BareServer {
-    /// Serves `GET /{read|same|lazy}/me` and `GET /{read|same|lazy}/posts` (pages of `page`
-    /// posts) over pools of [`POOL_SIZE`] connections to `database_url` (one of them with
-    /// `synchronous_commit = off`).
+    /// Serves `GET /{read|same}/me` and `GET /{read|same}/posts` (pages of `page` posts)
+    /// over a pool of [`POOL_SIZE`] connections to `database_url`.
     ///
     /// # Errors
     /// When the database or the port cannot be reached.
@@ -257,18 +271,8 @@ impl BareServer {
             .connect(database_url)
             .await
             .context("connecting the bare server")?;
-        let lazy_options = PgConnectOptions::from_str(database_url)
-            .context("parsing the database url")?
-            .options([("synchronous_commit", "off")]);
-        let lazy_pool = PgPoolOptions::new()
-            .max_connections(POOL_SIZE)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_with(lazy_options)
-            .await
-            .context("connecting the bare server's asynchronous-commit pool")?;
         let state = Arc::new(Bare {
             pool,
-            lazy_pool,
             page: i64::from(page),
         });
         let router = Router::new()

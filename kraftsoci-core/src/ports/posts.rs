@@ -90,6 +90,29 @@ pub struct JobView {
     pub attempts: u32,
 }
 
+/// A post as a list shows it: with its media, the connection it targets and its publish job
+/// (approved and publishing posts only), all read by the list's one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedPost {
+    /// The post.
+    pub post: PostSnapshot,
+    /// Topic, image and sandbox flag.
+    pub media: PostMedia,
+    /// The owner's connection to the account the post targets, when it exists.
+    pub target_connection: Option<ConnectionId>,
+    /// The publish job, while the post is approved or publishing.
+    pub job: Option<JobView>,
+}
+
+/// A page of [`ListedPost`]s, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedPage {
+    /// The posts.
+    pub posts: Vec<ListedPost>,
+    /// The cursor for the next page.
+    pub next_cursor: Option<String>,
+}
+
 /// Posts with their consent receipts, images and publish jobs.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -110,6 +133,16 @@ pub trait PostStore: Send + Sync {
         cursor: Option<String>,
         limit: u32,
     ) -> Result<PostPage, StoreError>;
+
+    /// [`PostStore::list_posts`] with what a list page shows of each post (media, target
+    /// connection, publish job), in one statement whatever the page size; the same cursors.
+    async fn list_posts_with_details(
+        &self,
+        owner: UserId,
+        status: Option<PostStatus>,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> Result<ListedPage, StoreError>;
 
     /// The topic, image and sandbox flag of the owner's posts among `ids` (missing ones are
     /// left out).

@@ -103,23 +103,23 @@ impl fmt::Debug for PasswordHasher {
     }
 }
 
-/// The most waiting jobs the automatic queue depth allows.
-const MAX_AUTO_DEPTH: usize = 1024;
-/// How long the automatic queue depth lets an admitted job wait, at most, before its thread
-/// picks it up (the goal: admitted logins answered within 2 s during a storm).
-const AUTO_DEPTH_BUDGET: Duration = Duration::from_millis(1500);
+/// How long an admitted password job may take, waiting and hashing, when the queue depth is
+/// automatic: the goal is admitted logins answered within 2 s during a storm, and the rest
+/// of a login (a read, a token insert, the HTTP round trip) needs a little of that.
+pub const PASSWORD_BUDGET: Duration = Duration::from_millis(1500);
 
 impl PasswordHasher {
     /// A hasher at `cost` on `threads` dedicated threads admitting `depth` waiting jobs beyond
-    /// them (`None`: as many as the threads work through in about 1.5 s, from the time the
-    /// start-up dummy hash took, at least 4 per thread and at most 1024). Computes the dummy
-    /// hash that unknown-email logins are checked against, at the same cost, so both paths
-    /// take the same time.
+    /// them. With `depth` `None` the pool admits what its threads finish within
+    /// [`PASSWORD_BUDGET`] at the average time of a hash — first the start-up dummy hash's,
+    /// then a moving average of every hash since — so the bound follows the cost factor and
+    /// the machine's load. Computes the dummy hash that unknown-email logins are checked
+    /// against, at the same cost, so both paths take the same time.
     ///
     /// # Errors
     /// When the cost is outside bcrypt's range or a thread cannot start.
     pub async fn new(cost: u32, threads: usize, depth: Option<usize>) -> anyhow::Result<Self> {
-        // Start with room for the dummy hash; the real depth follows once it is measured.
+        // Start with room for the dummy hash; the real bound follows once it is measured.
         let probe = HashPool::start(threads, 0)?;
         let started = Instant::now();
         let dummy = probe
@@ -127,12 +127,16 @@ impl PasswordHasher {
             .await
             .map_err(anyhow::Error::from)?
             .context("bcrypt refused the configured cost")?;
+        let one = started.elapsed();
         let threads = probe.threads();
-        let depth = depth.unwrap_or_else(|| auto_depth(threads, started.elapsed()));
         drop(probe);
+        let pool = match depth {
+            Some(depth) => HashPool::start(threads, depth)?,
+            None => HashPool::with_budget(threads, PASSWORD_BUDGET, one)?,
+        };
         Ok(Self {
             cost,
-            pool: Arc::new(HashPool::start(threads, depth)?),
+            pool: Arc::new(pool),
             dummy: PasswordHash::from_stored(dummy),
             verifications: Arc::new(AtomicU64::new(0)),
         })
@@ -203,15 +207,6 @@ impl PasswordHasher {
             .unwrap_or(false);
         Ok(real && matched)
     }
-}
-
-/// The automatic queue depth for jobs taking `one` each on `threads` threads.
-fn auto_depth(threads: usize, one: Duration) -> usize {
-    let per_thread = AUTO_DEPTH_BUDGET.as_micros() / one.as_micros().max(1);
-    let per_thread = usize::try_from(per_thread).unwrap_or(usize::MAX).max(4);
-    per_thread
-        .saturating_mul(threads)
-        .min(MAX_AUTO_DEPTH.max(threads))
 }
 
 /// A copy of secret bytes for the blocking task, wiped when dropped.
@@ -321,15 +316,15 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_automatic_depth_follows_the_cost_within_bounds() {
-        // Cost 12 at 250 ms on one thread: six waiting jobs are 1.5 s of work.
-        assert_eq!(auto_depth(1, Duration::from_millis(250)), 6);
-        assert_eq!(auto_depth(3, Duration::from_millis(250)), 18);
-        // Slow hashing still admits a few per thread; fast hashing is capped.
-        assert_eq!(auto_depth(1, Duration::from_secs(2)), 4);
-        assert_eq!(auto_depth(2, Duration::from_micros(500)), MAX_AUTO_DEPTH);
-        assert_eq!(auto_depth(1, Duration::ZERO), MAX_AUTO_DEPTH);
+    #[tokio::test]
+    async fn the_automatic_bound_admits_at_least_one_job_per_thread() {
+        let hasher = PasswordHasher::new(4, 2, None).await.unwrap();
+        let pool = hasher.pool();
+        assert!(pool.average_job_time().is_some());
+        assert!(pool.capacity() >= pool.threads(), "{pool:?}");
+        let fixed = PasswordHasher::new(4, 2, Some(3)).await.unwrap();
+        assert_eq!(fixed.pool().capacity(), 5);
+        assert_eq!(fixed.pool().average_job_time(), None);
     }
 
     #[tokio::test]

@@ -6,10 +6,19 @@
 //!
 //! - the work runs on `threads` dedicated OS threads (by default `max(1, nproc − 1)`), so at
 //!   least one core is left for everything else;
-//! - at most `threads + depth` computations are in the pool at once (running or waiting).
+//! - a bounded number of computations are in the pool at once (running or waiting).
 //!   Admission is decided when the job is submitted, without waiting: a full pool refuses at
 //!   once with [`HashError::Busy`], which the API answers 503 + `Retry-After` (a login that
 //!   would wait longer than a client does is better refused while the client can retry).
+//!
+//! The bound is either fixed (`threads + depth`, [`HashPool::start`]) or follows the time a
+//! hash takes ([`HashPool::with_budget`]): the pool keeps a moving average of how long its
+//! jobs take on their threads — under load too, so it includes the time the threads wait for
+//! a core — and admits a job only while the jobs ahead of it and the job itself fit in the
+//! time budget: `threads × max(1, budget ÷ average)` in the pool at once. A job admitted into
+//! a pool that keeps its bound is therefore answered within about the budget, whatever the
+//! cost factor and however busy the machine is; when one hash alone takes longer than the
+//! budget, one job per thread is still admitted.
 //!
 //! Counting running and waiting jobs together makes admission independent of thread timing:
 //! with one thread and a depth of one, two jobs are always admitted and a third is always
@@ -18,6 +27,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
@@ -50,20 +60,47 @@ impl From<HashError> for ApiError {
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
-/// A fixed set of threads running submitted closures, at most `threads + depth` at once.
+/// A fixed set of threads running submitted closures, a bounded number at once.
 pub struct HashPool {
     sender: Mutex<mpsc::Sender<Job>>,
     threads: usize,
-    capacity: usize,
+    bound: Bound,
     admitted: Arc<AtomicUsize>,
     refused: AtomicU64,
+}
+
+/// How many jobs the pool admits at once.
+#[derive(Debug)]
+enum Bound {
+    /// `threads + depth`.
+    Fixed(usize),
+    /// As many as fit in `budget` at the average time of a job (see the module docs).
+    Budget {
+        budget: Duration,
+        /// The moving average of a job's time on its thread, in nanoseconds.
+        average_nanos: Arc<AtomicU64>,
+    },
+}
+
+/// The most jobs a time budget admits per thread (fast hashing at a test's cost 4).
+const MAX_PER_THREAD: usize = 1024;
+
+/// Jobs admitted at once by `threads` threads when a job takes `average` and every admitted
+/// job must be done within `budget`: `threads × max(1, ⌊budget ÷ average⌋)`, at most
+/// [`MAX_PER_THREAD`] per thread.
+fn budget_capacity(threads: usize, budget: Duration, average: Duration) -> usize {
+    let per_thread = budget.as_nanos() / average.as_nanos().max(1);
+    let per_thread = usize::try_from(per_thread)
+        .unwrap_or(usize::MAX)
+        .clamp(1, MAX_PER_THREAD);
+    threads.saturating_mul(per_thread)
 }
 
 impl fmt::Debug for HashPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HashPool")
             .field("threads", &self.threads)
-            .field("capacity", &self.capacity)
+            .field("capacity", &self.capacity())
             .field("in_pool", &self.in_pool())
             .field("refused", &self.refused())
             .finish()
@@ -86,6 +123,31 @@ impl HashPool {
     /// When the operating system refuses a thread.
     pub fn start(threads: usize, depth: usize) -> anyhow::Result<Self> {
         let threads = threads.max(1);
+        Self::spawn(threads, Bound::Fixed(threads + depth))
+    }
+
+    /// Starts `threads` threads (at least one) admitting as many jobs as they finish within
+    /// `budget`, at the moving average of a job's time, which starts at `first_estimate`
+    /// (a job timed before, e.g. at start-up) and follows every job run since.
+    ///
+    /// # Errors
+    /// When the operating system refuses a thread.
+    pub fn with_budget(
+        threads: usize,
+        budget: Duration,
+        first_estimate: Duration,
+    ) -> anyhow::Result<Self> {
+        let nanos = u64::try_from(first_estimate.as_nanos()).unwrap_or(u64::MAX);
+        Self::spawn(
+            threads.max(1),
+            Bound::Budget {
+                budget,
+                average_nanos: Arc::new(AtomicU64::new(nanos)),
+            },
+        )
+    }
+
+    fn spawn(threads: usize, bound: Bound) -> anyhow::Result<Self> {
         let (sender, receiver) = mpsc::channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
         for n in 0..threads {
@@ -93,6 +155,7 @@ impl HashPool {
             std::thread::Builder::new()
                 .name(format!("kraftsoci-bcrypt-{n}"))
                 .spawn(move || {
+                    lower_priority();
                     loop {
                         // The lock is held only while taking the next job, not while running it.
                         let next = receiver.lock().unwrap_or_else(|e| e.into_inner()).recv();
@@ -111,7 +174,7 @@ impl HashPool {
         Ok(Self {
             sender: Mutex::new(sender),
             threads,
-            capacity: threads + depth,
+            bound,
             admitted: Arc::new(AtomicUsize::new(0)),
             refused: AtomicU64::new(0),
         })
@@ -122,9 +185,30 @@ impl HashPool {
         self.threads
     }
 
-    /// Jobs admitted at once at most: the threads plus the queue depth.
+    /// Jobs admitted at once at most, now: the threads plus the queue depth, or what the
+    /// threads finish within the time budget at the current average time of a job.
     pub fn capacity(&self) -> usize {
-        self.capacity
+        match &self.bound {
+            Bound::Fixed(capacity) => *capacity,
+            Bound::Budget {
+                budget,
+                average_nanos,
+            } => budget_capacity(
+                self.threads,
+                *budget,
+                Duration::from_nanos(average_nanos.load(Ordering::Relaxed)),
+            ),
+        }
+    }
+
+    /// The moving average of a job's time on its thread, when the bound follows it.
+    pub fn average_job_time(&self) -> Option<Duration> {
+        match &self.bound {
+            Bound::Fixed(_) => None,
+            Bound::Budget { average_nanos, .. } => {
+                Some(Duration::from_nanos(average_nanos.load(Ordering::Relaxed)))
+            }
+        }
     }
 
     /// Jobs admitted and not yet finished (running or waiting).
@@ -147,8 +231,16 @@ impl HashPool {
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let average = match &self.bound {
+            Bound::Budget { average_nanos, .. } => Some(Arc::clone(average_nanos)),
+            Bound::Fixed(_) => None,
+        };
         self.submit(move |slot| {
+            let started = Instant::now();
             let result = work();
+            if let Some(average) = average {
+                record_job_time(&average, started.elapsed());
+            }
             // Freed before answering: a caller that has its answer finds its slot free again.
             drop(slot);
             // A dropped receiver (the request went away) needs no answer.
@@ -162,7 +254,7 @@ impl HashPool {
     /// frees it by dropping it (also when it panics: the slot drops while unwinding).
     fn submit(&self, job: impl FnOnce(Slot) + Send + 'static) -> Result<(), HashError> {
         let admitted = self.admitted.fetch_add(1, Ordering::AcqRel);
-        if admitted >= self.capacity {
+        if admitted >= self.capacity() {
             self.admitted.fetch_sub(1, Ordering::AcqRel);
             self.refused.fetch_add(1, Ordering::Relaxed);
             return Err(HashError::Busy);
@@ -198,6 +290,46 @@ impl HashPool {
             ended: on_end,
         })
     }
+}
+
+/// How much lower the pool's threads run than the thread that starts them, in nice steps: a
+/// read that becomes runnable while a hash runs gets the core first (CFS weighs nice +10 at
+/// about a tenth), so a login storm slows the logins — which the time budget then admits
+/// fewer of — rather than every other request.
+const NICER_BY: i32 = 10;
+/// The lowest priority there is.
+const MAX_NICE: i32 = 19;
+
+/// Lowers the calling thread's scheduling priority by [`NICER_BY`] (never raises it). On
+/// Linux a thread id names one thread to `setpriority`; elsewhere the call would change the
+/// whole process, so it is not made. Failing (a sandbox forbidding the call) only loses the
+/// preference.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{getpriority_process, setpriority_process};
+        let me = Some(rustix::thread::gettid());
+        let lowered = getpriority_process(me).and_then(|nice| {
+            let target = nice.saturating_add(NICER_BY).min(MAX_NICE);
+            if target > nice {
+                setpriority_process(me, target)
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(error) = lowered {
+            tracing::debug!(%error, "could not lower the password thread's priority");
+        }
+    }
+}
+
+/// Folds one job's time into the moving average (weight 1/8: a storm moves it within a few
+/// jobs, one slow job does not double it).
+fn record_job_time(average: &AtomicU64, took: Duration) {
+    let sample = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+    let _ = average.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+        Some(old - old / 8 + sample / 8)
+    });
 }
 
 /// An admission slot; frees itself when dropped.
@@ -269,6 +401,75 @@ mod tests {
         assert!(matches!(result, Err(HashError::Failed(_))));
         assert_eq!(pool.in_pool(), 0);
         assert_eq!(pool.run(|| 3).await.unwrap(), 3);
+    }
+
+    #[test]
+    fn a_time_budget_admits_what_the_threads_finish_within_it() {
+        let budget = Duration::from_millis(1500);
+        // Cost 12 at 250 ms: six per thread, the sixth done after 1.5 s.
+        assert_eq!(budget_capacity(1, budget, Duration::from_millis(250)), 6);
+        assert_eq!(budget_capacity(3, budget, Duration::from_millis(250)), 18);
+        // On a busy machine a hash takes 560 ms: two per thread (the old floor of four
+        // waiting jobs made the fifth wait 2.8 s).
+        assert_eq!(budget_capacity(1, budget, Duration::from_millis(560)), 2);
+        // Slower than the budget: still one per thread; fast hashing is capped.
+        assert_eq!(budget_capacity(2, budget, Duration::from_secs(2)), 2);
+        assert_eq!(
+            budget_capacity(2, budget, Duration::from_micros(500)),
+            2 * MAX_PER_THREAD
+        );
+        assert_eq!(budget_capacity(1, budget, Duration::ZERO), MAX_PER_THREAD);
+    }
+
+    #[test]
+    fn the_average_follows_the_jobs_times() {
+        let average = AtomicU64::new(Duration::from_millis(100).as_nanos() as u64);
+        for _ in 0..40 {
+            record_job_time(&average, Duration::from_millis(500));
+        }
+        let now = Duration::from_nanos(average.load(Ordering::Relaxed));
+        assert!(
+            now > Duration::from_millis(490) && now <= Duration::from_millis(501),
+            "{now:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_budgeted_pool_admits_less_as_its_jobs_take_longer() {
+        let pool = HashPool::with_budget(1, Duration::from_millis(200), Duration::from_millis(50))
+            .unwrap();
+        assert_eq!(pool.capacity(), 4);
+        let holds: Vec<_> = (0..4).map(|_| pool.hold().unwrap()).collect();
+        assert!(matches!(pool.hold(), Err(HashError::Busy)));
+        drop(holds);
+        // Eight jobs of at least 100 ms bring the average above 80 ms (a sleep never ends
+        // early): at most two fit in 200 ms.
+        for _ in 0..8 {
+            pool.run(|| std::thread::sleep(Duration::from_millis(100)))
+                .await
+                .unwrap();
+        }
+        let capacity = pool.capacity();
+        assert!((1..=2).contains(&capacity), "{:?}", pool.average_job_time());
+        let holds: Vec<_> = (0..capacity).map(|_| pool.hold().unwrap()).collect();
+        assert!(matches!(pool.run(|| ()).await, Err(HashError::Busy)));
+        drop(holds);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn the_pool_threads_run_at_a_lower_priority() {
+        use rustix::process::getpriority_process;
+        // Threads start at their creator's nice value: this thread's, as the pool's are
+        // spawned from here.
+        let here = getpriority_process(Some(rustix::thread::gettid())).unwrap();
+        let pool = HashPool::start(1, 0).unwrap();
+        let nice = pool
+            .run(|| getpriority_process(Some(rustix::thread::gettid())))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(nice, (here + NICER_BY).min(MAX_NICE), "from {here}");
     }
 
     #[test]

@@ -169,8 +169,8 @@ pub struct Config {
     pub password_threads: Option<u32>,
     /// `KRAFTSOCI_PASSWORD_QUEUE`: password jobs admitted beyond the running ones; a login,
     /// sign-up or password change arriving when the queue is full is answered 503 +
-    /// `Retry-After` (default: what the pool works through in about 1.5 s, measured at
-    /// start-up).
+    /// `Retry-After` (default: no fixed depth; the pool admits what its threads finish
+    /// within 1.5 s at the average time of a hash, timed at start-up and on every hash since).
     pub password_queue: Option<u32>,
     /// `KRAFTSOCI_MEDIA_SIGNING_KEY`: the key of signed media links (at least 32 bytes); when
     /// unset it is derived from the JWT secret under a fixed label.

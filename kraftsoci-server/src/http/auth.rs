@@ -15,7 +15,7 @@ use crate::api_keys::{self, KeyHolder, Scope};
 use crate::auth::AccessClaims;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::AccessState;
+use crate::store::{AccessState, StoredPreferences};
 
 /// A request carrying a valid access token of an open account whose token epoch matches
 /// (so a password change or reset has not revoked it since it was issued) and whose login
@@ -124,16 +124,18 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
-/// [`AuthUser`] together with the caller's account, read by the same statement that checks
-/// the session: take it instead of `AuthUser` in a handler whose data is the account, and the
-/// request runs one statement instead of two. Revocation is checked exactly as `AuthUser`
-/// checks it, on every request.
+/// [`AuthUser`] together with the caller's account and notification choices, read by the
+/// same statement that checks the session: take it instead of `AuthUser` in a handler whose
+/// data is the account, and the request runs one statement instead of three. Revocation is
+/// checked exactly as `AuthUser` checks it, on every request.
 #[derive(Debug, Clone)]
 pub struct AuthAccount {
     /// The authenticated caller.
     pub user: AuthUser,
     /// Their account, as stored when the session was checked.
     pub account: Account,
+    /// Their stored notification choices (`None`: never saved, the defaults apply).
+    pub notifications: Option<StoredPreferences>,
 }
 
 impl FromRequestParts<AppState> for AuthAccount {
@@ -147,14 +149,18 @@ impl FromRequestParts<AppState> for AuthAccount {
             .auth
             .access_account(claims.user, claims.session, state.clock.now())
             .await;
-        let (access, account) = match read {
-            Ok((access, account)) => (Ok(access), Some(account)),
+        let (access, rest) = match read {
+            Ok(read) => (Ok(read.access), Some((read.account, read.notifications))),
             Err(error) => (Err(error), None),
         };
         let user = admit(parts, &claims, access)?;
         // `admit` refused every case without an account.
-        let account = account.ok_or_else(ApiError::unauthorized)?;
-        Ok(Self { user, account })
+        let (account, notifications) = rest.ok_or_else(ApiError::unauthorized)?;
+        Ok(Self {
+            user,
+            account,
+            notifications,
+        })
     }
 }
 

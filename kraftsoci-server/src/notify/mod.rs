@@ -42,6 +42,7 @@ pub use dispatch::{
 pub use endpoints::{MAX_DELIVERIES_LISTED, Registered, WebhookError, Webhooks, check_events};
 pub use event::{Event, EventKind};
 pub use message::{RenderedMail, absolute_link};
+pub(crate) use notifier::locale_of;
 pub use notifier::{Notifier, Recorded};
 pub use preferences::{
     Channels, NotificationPreferences, PreferencesError, default_time_zone, parse_time_zone,

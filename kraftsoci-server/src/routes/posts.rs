@@ -798,10 +798,11 @@ async fn list(
             "The limit must be between 1 and 100.",
         ));
     }
+    // One statement: the posts with their media, target connection and job.
     let page = state
         .stores
         .posts
-        .list_posts(user.id, status, query.cursor, limit)
+        .list_posts_with_details(user.id, status, query.cursor, limit)
         .await
         .map_err(|error| match error {
             kraftsoci_core::StoreError::InvalidInput(_) => {
@@ -809,11 +810,21 @@ async fn list(
             }
             other => other.into(),
         })?;
-    let views = state.posts.views(user.id, page.posts).await?;
     Ok(Json(PostPageDto {
-        posts: views
+        posts: page
+            .posts
             .into_iter()
-            .map(|v| PostDto::from_view(&state, v))
+            .map(|listed| {
+                PostDto::from_view(
+                    &state,
+                    PostView {
+                        post: listed.post,
+                        media: listed.media,
+                        target_connection: listed.target_connection,
+                        job: listed.job,
+                    },
+                )
+            })
             .collect(),
         next_cursor: page.next_cursor,
     }))

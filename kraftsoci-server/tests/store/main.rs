@@ -103,6 +103,7 @@ contract!(
     posts_flow::an_oauth_state_is_spent_once_and_only_before_it_expires,
     posts_flow::a_connection_is_saved_with_its_key_version_and_found_by_instagram_id,
     posts_flow::a_click_saves_the_post_its_receipt_and_one_job_together,
+    posts_flow::a_list_page_carries_each_posts_media_connection_and_job,
     posts_flow::unqueueing_is_refused_while_a_worker_holds_a_live_lease,
     posts_flow::the_publishing_load_counts_what_is_due_around_a_time,
     posts_flow::disconnecting_withdraws_queued_posts_and_deletes_the_token_at_once,

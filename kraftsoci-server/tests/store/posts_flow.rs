@@ -283,6 +283,106 @@ pub async fn a_click_saves_the_post_its_receipt_and_one_job_together(db: &TestDb
     );
 }
 
+/// A list page carries, per post, exactly what the single reads give: its media, the
+/// connection it targets and its job (approved and publishing posts only), in one statement.
+pub async fn a_list_page_carries_each_posts_media_connection_and_job(db: &TestDb) {
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
+    let connection = connected(&store, ada.id, IG).await;
+    let queued = generated(&store, ada.id).await;
+    store
+        .posts
+        .approve_and_queue(&approved(&queued, 2, None), &job(&connection, 2))
+        .await
+        .unwrap();
+    let ready = generated(&store, ada.id).await;
+    let bob = signed_up(&store, "bob@example.com").await;
+    connected(&store, bob.id, "17841400000000001").await;
+    generated(&store, bob.id).await;
+
+    let page = store
+        .posts
+        .list_posts_with_details(ada.id, None, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(page.next_cursor, None);
+    let plain = store
+        .posts
+        .list_posts(ada.id, None, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.posts.iter().map(|l| &l.post).collect::<Vec<_>>(),
+        plain.posts.iter().collect::<Vec<_>>(),
+        "the same posts as the plain list, in the same order"
+    );
+    let mut ids: Vec<PostId> = page.posts.iter().map(|l| l.post.id).collect();
+    ids.sort_by_key(|id| id.to_string());
+    let mut expected = vec![queued.id(), ready.id()];
+    expected.sort_by_key(|id| id.to_string());
+    assert_eq!(ids, expected, "only ada's posts");
+    for listed in &page.posts {
+        let id = listed.post.id;
+        let media = store.posts.post_media(ada.id, &[id]).await.unwrap();
+        assert_eq!(media, vec![(id, listed.media.clone())]);
+        assert_eq!(
+            listed.job,
+            store
+                .posts
+                .publish_job(ada.id, id)
+                .await
+                .unwrap()
+                .filter(|_| id == queued.id())
+        );
+    }
+    let approved = page
+        .posts
+        .iter()
+        .find(|l| l.post.id == queued.id())
+        .unwrap();
+    assert_eq!(approved.post.status, PostStatus::Approved);
+    assert_eq!(approved.target_connection, Some(connection.id));
+    assert_eq!(
+        approved.job.as_ref().map(|j| j.state.as_str()),
+        Some("queued")
+    );
+    let waiting = page.posts.iter().find(|l| l.post.id == ready.id()).unwrap();
+    assert_eq!((waiting.target_connection, &waiting.job), (None, &None));
+
+    // The same pages and cursors as the plain list.
+    let first = store
+        .posts
+        .list_posts_with_details(ada.id, None, None, 1)
+        .await
+        .unwrap();
+    let plain_first = store.posts.list_posts(ada.id, None, None, 1).await.unwrap();
+    assert_eq!(first.next_cursor, plain_first.next_cursor);
+    let second = store
+        .posts
+        .list_posts_with_details(ada.id, None, first.next_cursor.clone(), 1)
+        .await
+        .unwrap();
+    assert_eq!(second.next_cursor, None);
+    assert_eq!(
+        [first.posts[0].post.id, second.posts[0].post.id],
+        [page.posts[0].post.id, page.posts[1].post.id]
+    );
+    let only_approved = store
+        .posts
+        .list_posts_with_details(ada.id, Some(PostStatus::Approved), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(only_approved.posts.len(), 1);
+    assert_eq!(only_approved.posts[0].post.id, queued.id());
+    assert!(matches!(
+        store
+            .posts
+            .list_posts_with_details(ada.id, None, Some("garbage".to_owned()), 2)
+            .await,
+        Err(StoreError::InvalidInput(_))
+    ));
+}
+
 pub async fn unqueueing_is_refused_while_a_worker_holds_a_live_lease(db: &TestDb) {
     let store = db.stores();
     let ada = signed_up(&store, "ada@example.com").await;

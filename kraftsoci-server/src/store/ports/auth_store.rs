@@ -9,6 +9,8 @@ use kraftsoci_core::ports::Account;
 use kraftsoci_core::{SessionId, StoreError, UserId};
 use sha2::{Digest as _, Sha256};
 
+use super::StoredPreferences;
+
 /// A bcrypt hash (`$2b$…`), as stored in `users.password_hash`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PasswordHash(String);
@@ -105,6 +107,17 @@ pub struct AccessState {
     pub session_open: bool,
 }
 
+/// [`AccessState`] with what `GET /v1/me` shows, read by the same statement.
+#[derive(Debug, Clone)]
+pub struct AccessAccount {
+    /// The account's and the session's state.
+    pub access: AccessState,
+    /// The account.
+    pub account: Account,
+    /// Its stored notification choices (`None`: never saved, the defaults apply).
+    pub notifications: Option<StoredPreferences>,
+}
+
 /// A refresh token to store (only its hash).
 #[derive(Debug, Clone)]
 pub struct NewRefreshToken {
@@ -187,15 +200,16 @@ pub trait AuthStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<AccessState, StoreError>;
 
-    /// [`AuthStore::access_state`] and the account itself, read by the same single query:
-    /// for a request whose data is the account (`GET /v1/me`), so that it runs one statement
-    /// instead of two ([`StoreError::NotFound`] once the account is purged).
+    /// [`AuthStore::access_state`], the account itself and its stored notification choices,
+    /// read by the same single query: for a request whose data is the account
+    /// (`GET /v1/me`), so that it runs one statement instead of three
+    /// ([`StoreError::NotFound`] once the account is purged).
     async fn access_account(
         &self,
         user: UserId,
         session: SessionId,
         now: DateTime<Utc>,
-    ) -> Result<(AccessState, Account), StoreError>;
+    ) -> Result<AccessAccount, StoreError>;
 
     /// Stores a new refresh token (the first of a family, at login).
     async fn insert_refresh_token(&self, token: &NewRefreshToken) -> Result<(), StoreError>;

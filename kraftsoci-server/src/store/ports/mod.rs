@@ -20,8 +20,8 @@ mod sandbox_store;
 
 pub use api_key_store::{ApiKeyAccess, ApiKeyRecord, ApiKeyStore, KeyCreation, NewApiKey};
 pub use auth_store::{
-    AccessState, AuthStore, BrowserSession, Credentials, NewAccount, NewRefreshToken, PasswordHash,
-    Rotation, SessionState, TokenHash,
+    AccessAccount, AccessState, AuthStore, BrowserSession, Credentials, NewAccount,
+    NewRefreshToken, PasswordHash, Rotation, SessionState, TokenHash,
 };
 pub use billing_intent_store::{
     BillingIntent, BillingIntentStore, IntentKind, IntentOutcome, NewIntent,

@@ -8,8 +8,8 @@ use sqlx::{FromRow as _, Row as _};
 
 use super::{Conn, Db, ThisStore, api_key_store, commit, db_error, policy_store};
 use crate::store::ports::{
-    AccessState, AuthStore, BrowserSession, Credentials, NewAccount, NewRefreshToken, PasswordHash,
-    Rotation, SessionState, TokenHash,
+    AccessAccount, AccessState, AuthStore, BrowserSession, Credentials, NewAccount,
+    NewRefreshToken, PasswordHash, Rotation, SessionState, StoredPreferences, TokenHash,
 };
 use crate::store::rows::{AccountRow, theme_str};
 use crate::store::types::{Id, Ts};
@@ -138,21 +138,22 @@ async fn select_access_state(
     })
 }
 
-/// [`select_access_state`] with the account's columns: the session check and `GET /v1/me`'s
-/// data in one statement.
+/// [`select_access_state`] with the account's columns and its notification choices: the
+/// session check and `GET /v1/me`'s data in one statement.
 async fn select_access_account(
     conn: &mut Conn,
     user: UserId,
     session: SessionId,
     now: DateTime<Utc>,
-) -> Result<(AccessState, Account), StoreError> {
+) -> Result<AccessAccount, StoreError> {
     let row = sqlx::query::<Db>(concat!(
         "SELECT ",
         account_columns!(),
-        ", token_epoch, \
+        ", token_epoch, np.time_zone AS np_time_zone, np.channels AS np_channels, \
          (SELECT COUNT(*) FROM refresh_tokens r WHERE r.family_id = $2 AND r.user_id = u.id \
           AND r.used_at IS NULL AND r.revoked_at IS NULL AND r.expires_at > $3) AS live_tokens \
-         FROM users u WHERE u.id = $1"
+         FROM users u LEFT JOIN notification_preferences np ON np.user_id = u.id \
+         WHERE u.id = $1"
     ))
     .bind(Id::from(user))
     .bind(Id::from(session))
@@ -163,9 +164,11 @@ async fn select_access_account(
     .ok_or(StoreError::NotFound)?;
     let live_tokens: i64 = row.try_get("live_tokens").map_err(db_error)?;
     let token_epoch: i64 = row.try_get("token_epoch").map_err(db_error)?;
+    let time_zone: Option<String> = row.try_get("np_time_zone").map_err(db_error)?;
+    let channels: Option<String> = row.try_get("np_channels").map_err(db_error)?;
     let account = Account::try_from(AccountRow::from_row(&row).map_err(db_error)?)?;
-    Ok((
-        AccessState {
+    Ok(AccessAccount {
+        access: AccessState {
             account: SessionState {
                 token_epoch,
                 closed: account.closed_at.is_some(),
@@ -174,7 +177,14 @@ async fn select_access_account(
             session_open: live_tokens > 0,
         },
         account,
-    ))
+        // Both columns are NOT NULL: both present, or no row was joined.
+        notifications: time_zone
+            .zip(channels)
+            .map(|(time_zone, channels)| StoredPreferences {
+                time_zone,
+                channels,
+            }),
+    })
 }
 
 /// The token epoch of an open account.
@@ -466,7 +476,7 @@ impl AuthStore for ThisStore {
         user: UserId,
         session: SessionId,
         now: DateTime<Utc>,
-    ) -> Result<(AccessState, Account), StoreError> {
+    ) -> Result<AccessAccount, StoreError> {
         select_access_account(&mut *self.conn().await?, user, session, now).await
     }
 

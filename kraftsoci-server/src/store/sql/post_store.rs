@@ -7,9 +7,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kraftsoci_core::ports::{
-    JobRequest, JobView, PostMedia, PostPage, PostStore, PostUpdate, Queued,
+    JobRequest, JobView, ListedPage, ListedPost, PostMedia, PostPage, PostStore, PostUpdate, Queued,
 };
-use kraftsoci_core::{IgUserId, PostContent, PostId, PostSnapshot, PostStatus, StoreError, UserId};
+use kraftsoci_core::{
+    ConnectionId, IgUserId, PostContent, PostId, PostSnapshot, PostStatus, StoreError, UserId,
+};
 
 use super::publish_queue::{drop_job, job_running, queue_job, select_job_view, select_job_views};
 use super::{Conn, Db, ThisStore, commit, count_u32, db_error, small, to_json};
@@ -124,6 +126,113 @@ async fn select_posts_page(
     .into_iter()
     .map(PostSnapshot::try_from)
     .collect()
+}
+
+/// A list row: the post (`post_select!`'s columns), its media, the id of the owner's
+/// connection to the account it targets, and its publish job while approved or publishing.
+#[derive(sqlx::FromRow)]
+struct ListedRow {
+    #[sqlx(flatten)]
+    post: PostRow,
+    #[sqlx(flatten)]
+    media: MediaRow,
+    ic_id: Option<Id>,
+    j_state: Option<String>,
+    j_run_after: Option<Ts>,
+    j_attempts: Option<i32>,
+}
+
+impl TryFrom<ListedRow> for ListedPost {
+    type Error = StoreError;
+
+    fn try_from(row: ListedRow) -> Result<Self, StoreError> {
+        let (_, media) = <(PostId, PostMedia)>::try_from(row.media)?;
+        let job = match (row.j_state, row.j_run_after, row.j_attempts) {
+            (Some(state), Some(run_after), Some(attempts)) => Some(JobView {
+                state,
+                run_after: run_after.0,
+                attempts: u32::try_from(attempts).unwrap_or(0),
+            }),
+            _ => None,
+        };
+        Ok(Self {
+            post: PostSnapshot::try_from(row.post)?,
+            media,
+            target_connection: row.ic_id.map(|id| ConnectionId::from_uuid(id.0)),
+            job,
+        })
+    }
+}
+
+/// [`select_posts_page`] with everything a list shows, in one statement: the media columns
+/// of `posts`, the connection (unique per owner and Instagram account) and the publish job
+/// (unique per post) joined, so a page costs one statement whatever its size.
+async fn select_listed_page(
+    conn: &mut Conn,
+    owner: UserId,
+    status: Option<PostStatus>,
+    after: Option<PostCursor>,
+    limit: i64,
+) -> Result<Vec<ListedPost>, StoreError> {
+    sqlx::query_as::<Db, ListedRow>(
+        "SELECT p.id, p.owner_id, p.caption, p.hashtags, p.alt_text, p.media_kind, \
+         p.media_digests, p.target_ig_user_id, p.status, p.created_at, p.updated_at, \
+         p.published_at, p.instagram_media_id, p.permalink, p.failure_code, p.failure_message, \
+         p.failure_retryable, p.generation_step, c.user_id AS c_user_id, \
+         c.content_hash AS c_content_hash, c.target_ig_user_id AS c_target_ig_user_id, \
+         c.approved_at AS c_approved_at, c.ip AS c_ip, c.user_agent AS c_user_agent, \
+         c.scheduled_for AS c_scheduled_for, c.api_key_id AS c_api_key_id, \
+         p.topic, p.image_key, p.image_width, p.image_height, p.sandbox, ic.id AS ic_id, \
+         j.state AS j_state, j.run_after AS j_run_after, j.attempts AS j_attempts \
+         FROM posts p LEFT JOIN consent_receipts c ON c.id = p.consent_id \
+         LEFT JOIN instagram_connections ic \
+           ON ic.owner_id = p.owner_id AND ic.ig_user_id = p.target_ig_user_id \
+         LEFT JOIN publish_jobs j ON j.post_id = p.id AND j.owner_id = p.owner_id \
+           AND p.status IN ('approved', 'publishing') \
+         WHERE p.owner_id = $1 AND ($2 IS NULL OR p.status = $2) \
+         AND ($3 IS NULL OR p.created_at < $3 OR (p.created_at = $3 AND p.id < $4)) \
+         ORDER BY p.created_at DESC, p.id DESC LIMIT $5",
+    )
+    .bind(Id::from(owner))
+    .bind(status.map(|s| s.as_str()))
+    .bind(after.map(|c| Ts(c.created_at)))
+    .bind(after.map(|c| Id(c.id)))
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+    .map_err(db_error)?
+    .into_iter()
+    .map(ListedPost::try_from)
+    .collect()
+}
+
+/// The cursor a page hands out, decoded; [`StoreError::InvalidInput`] for one this store did
+/// not produce.
+fn decode_cursor(cursor: Option<&str>) -> Result<Option<PostCursor>, StoreError> {
+    cursor.map(PostCursor::decode).transpose().map_err(|_| {
+        StoreError::InvalidInput("the cursor is not one this server produced".to_owned())
+    })
+}
+
+/// Cuts a page fetched with one row more than `limit` back to `limit`; the next page's cursor
+/// when there is one.
+fn next_cursor<T>(
+    rows: &mut Vec<T>,
+    limit: u32,
+    key: impl Fn(&T) -> &PostSnapshot,
+) -> Option<String> {
+    if rows.len() <= limit as usize {
+        return None;
+    }
+    rows.truncate(limit as usize);
+    rows.last().map(|row| {
+        let post = key(row);
+        PostCursor {
+            created_at: post.created_at,
+            id: post.id.as_uuid(),
+        }
+        .encode()
+    })
 }
 
 /// The owner's posts for `ig_user_id` in either of two statuses (the same one twice for one),
@@ -375,13 +484,7 @@ impl PostStore for ThisStore {
         cursor: Option<String>,
         limit: u32,
     ) -> Result<PostPage, StoreError> {
-        let after = cursor
-            .as_deref()
-            .map(PostCursor::decode)
-            .transpose()
-            .map_err(|_| {
-                StoreError::InvalidInput("the cursor is not one this server produced".to_owned())
-            })?;
+        let after = decode_cursor(cursor.as_deref())?;
         let limit = limit.clamp(1, MAX_PAGE);
         let mut posts = select_posts_page(
             &mut *self.conn().await?,
@@ -391,19 +494,29 @@ impl PostStore for ThisStore {
             i64::from(limit) + 1,
         )
         .await?;
-        let next_cursor = if posts.len() > limit as usize {
-            posts.truncate(limit as usize);
-            posts.last().map(|p| {
-                PostCursor {
-                    created_at: p.created_at,
-                    id: p.id.as_uuid(),
-                }
-                .encode()
-            })
-        } else {
-            None
-        };
+        let next_cursor = next_cursor(&mut posts, limit, |p| p);
         Ok(PostPage { posts, next_cursor })
+    }
+
+    async fn list_posts_with_details(
+        &self,
+        owner: UserId,
+        status: Option<PostStatus>,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> Result<ListedPage, StoreError> {
+        let after = decode_cursor(cursor.as_deref())?;
+        let limit = limit.clamp(1, MAX_PAGE);
+        let mut posts = select_listed_page(
+            &mut *self.conn().await?,
+            owner,
+            status,
+            after,
+            i64::from(limit) + 1,
+        )
+        .await?;
+        let next_cursor = next_cursor(&mut posts, limit, |p| &p.post);
+        Ok(ListedPage { posts, next_cursor })
     }
 
     async fn post_media(

@@ -84,6 +84,9 @@ pub(super) struct LeasedJournal {
     queue: Arc<dyn PublishQueue>,
     lease: JobLease,
     held: Arc<HeldSteps>,
+    /// The post's last recovery point as read with the post after the claim, for the run's
+    /// first `load` (one statement fewer); taken once.
+    last: Mutex<Option<(PostId, Result<Option<JournalEntry>, StoreError>)>>,
 }
 
 impl LeasedJournal {
@@ -98,20 +101,42 @@ impl LeasedJournal {
             queue,
             lease,
             held,
+            last: Mutex::new(None),
         }
+    }
+
+    /// Answers the first `load` of `post` with `entry`, read after the claim (while the claim
+    /// holds the job nobody else writes its journal, so it is still the last one).
+    pub(super) fn with_last_entry(
+        self,
+        post: PostId,
+        entry: Result<Option<JournalEntry>, StoreError>,
+    ) -> Self {
+        *self.last.lock().unwrap_or_else(PoisonError::into_inner) = Some((post, entry));
+        self
+    }
+
+    fn forget_read(&self) {
+        self.last.lock().unwrap_or_else(PoisonError::into_inner).take();
     }
 }
 
 #[async_trait]
 impl PublishJournal for LeasedJournal {
     async fn load(&self, post: PostId) -> Result<Option<JournalEntry>, StoreError> {
+        let read = self.last.lock().unwrap_or_else(PoisonError::into_inner).take();
         match self.held.pending(self.lease.job) {
             Some(entry) => Ok(Some(entry)),
-            None => self.journal.load(post).await,
+            None => match read {
+                Some((read_for, entry)) if read_for == post => entry,
+                _ => self.journal.load(post).await,
+            },
         }
     }
 
     async fn record(&self, post: PostId, entry: &JournalEntry) -> Result<(), StoreError> {
+        // Whatever was read before is no longer the last entry.
+        self.forget_read();
         if held_back(&entry.step) {
             self.held.hold(self.lease.job, entry.clone());
             return Ok(());
@@ -125,6 +150,7 @@ impl PublishJournal for LeasedJournal {
     }
 
     async fn clear(&self, post: PostId) -> Result<(), StoreError> {
+        self.forget_read();
         self.held.forget(self.lease.job);
         self.journal.clear(post).await
     }

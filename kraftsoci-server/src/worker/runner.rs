@@ -312,7 +312,7 @@ impl Worker {
                     Some(connection),
                     "meta refused the token",
                 )
-                    .await
+                .await
             }
             PublishOutcome::Failed(failure) => {
                 self.fail(job, post, read_at, owner, failure, now).await
@@ -385,8 +385,15 @@ impl Worker {
             post: post.into_snapshot(),
             expected_updated_at: read_at,
         };
-        self.settle(job, Some(change), Some(owner), None, JobChange::Done, reported)
-            .await
+        self.settle(
+            job,
+            Some(change),
+            Some(owner),
+            None,
+            JobChange::Done,
+            reported,
+        )
+        .await
     }
 
     /// Finds the connection the post was approved for and opens its token.
@@ -398,12 +405,14 @@ impl Worker {
         let connections = &*self.inner.deps.stores.connections;
         // The connection the job names, with its token, in one read (the usual case).
         let named = match job.connection {
-            Some(id) => match self.inner.deps.stores.queue.job_connection(job.owner, id).await? {
-                Some((connection, sealed)) if connection.ig_user_id == *target => {
-                    Some((connection, sealed))
-                }
-                Some(_) | None => None,
-            },
+            Some(id) => self
+                .inner
+                .deps
+                .stores
+                .queue
+                .job_connection(job.owner, id)
+                .await?
+                .filter(|(connection, _)| connection.ig_user_id == *target),
             None => None,
         };
         let (connection, sealed) = match named {

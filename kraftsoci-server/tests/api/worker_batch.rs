@@ -9,10 +9,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kraftsoci_core::ports::{Connection, ContainerId, JournalEntry, PostUpdate, PublishStep};
 use kraftsoci_core::{ConnectionId, ManualClock, PostId, PostStatus, StoreError, UserId};
+use kraftsoci_server::notify::{Event, Notifier};
 use kraftsoci_server::store::{
     ClaimedJob, JobChange, JobLease, JobPost, PublishJobRecord, PublishQueue, Settled, Settlement,
 };
-use kraftsoci_server::notify::{Event, Notifier};
 use kraftsoci_server::worker::{JobOutcome, Worker};
 
 use crate::support::TestDb;
@@ -40,8 +40,10 @@ fn step_name(step: &PublishStep) -> &'static str {
 /// the `PublishSent` write once, as a database failing right before `media_publish` would.
 struct Recording {
     inner: Arc<dyn PublishQueue>,
-    /// `record:{step}` for each recovery point written on its own, `settle:{step or -}` for
-    /// each settlement (with ` notify:{event}` when it records a notification), in order.
+    /// `read:post` and `read:connection` for the job's reads (the post with its image and
+    /// journal entry, the connection with its token: one statement each), `record:{step}`
+    /// for each recovery point written on its own, `settle:{step or -}` for each settlement
+    /// (with ` notify:{event}` when it records a notification), in order.
     writes: Mutex<Vec<String>>,
     fail_publish_sent: Mutex<bool>,
 }
@@ -116,6 +118,7 @@ impl PublishQueue for Recording {
     }
 
     async fn job_post(&self, owner: UserId, post: PostId) -> Result<JobPost, StoreError> {
+        self.writes.lock().unwrap().push("read:post".to_owned());
         self.inner.job_post(owner, post).await
     }
 
@@ -124,6 +127,10 @@ impl PublishQueue for Recording {
         owner: UserId,
         id: ConnectionId,
     ) -> Result<Option<(Connection, Option<Vec<u8>>)>, StoreError> {
+        self.writes
+            .lock()
+            .unwrap()
+            .push("read:connection".to_owned());
         self.inner.job_connection(owner, id).await
     }
 
@@ -314,6 +321,10 @@ async fn a_publish_writes_two_steps_on_their_own(h: Harness) {
     assert_eq!(
         queue.writes(),
         [
+            // One read for the post, its image and its last recovery point; one for the
+            // connection and its token.
+            "read:post",
+            "read:connection",
             // The post saved as `publishing` before Meta hears of it.
             "settle:-",
             "record:container_created",
@@ -371,6 +382,8 @@ async fn a_failed_publish_sent_write_keeps_the_container(h: Harness) {
     assert_eq!(
         queue.writes(),
         [
+            "read:post",
+            "read:connection",
             "settle:-",
             "record:container_created",
             "settle:container_ready"
@@ -490,7 +503,6 @@ async fn a_settlement_commits_the_owners_notification_with_the_outcome_or_not_at
 }
 
 #[tokio::test]
-async fn a_settlement_commits_the_owners_notification_with_the_outcome_or_not_at_all_on_postgres()
-{
+async fn a_settlement_commits_the_owners_notification_with_the_outcome_or_not_at_all_on_postgres() {
     a_settlement_records_its_notification_with_the_rest(postgres().await).await;
 }

@@ -20,7 +20,8 @@ pub(super) fn step_at(entry: &JournalEntry) -> DateTime<Utc> {
 
 /// A stored `publish_journal.step`.
 pub(super) fn parse_step(json: &str) -> Result<JournalEntry, StoreError> {
-    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("publish_journal.step: {e}")))
+    serde_json::from_str(json)
+        .map_err(|e| StoreError::Corrupt(format!("publish_journal.step: {e}")))
 }
 
 async fn select_entry(conn: &mut Conn, post: PostId) -> Result<Option<JournalEntry>, StoreError> {

@@ -78,6 +78,9 @@ impl HeldSteps {
     }
 }
 
+/// A post's last recovery point as read, or why it could not be.
+type LastEntry = Result<Option<JournalEntry>, StoreError>;
+
 /// Core's [`PublishJournal`] for one claimed job: every recovery point is written only while
 /// the claim still holds the job. Once another worker has taken the job over, a durable
 /// `record` fails with [`StoreError::Stale`] and the orchestration stops before its next
@@ -90,7 +93,7 @@ pub(super) struct LeasedJournal {
     held: Arc<HeldSteps>,
     /// The post's last recovery point as read with the post after the claim, for the run's
     /// first `load` (one statement fewer); taken once.
-    last: Mutex<Option<(PostId, Result<Option<JournalEntry>, StoreError>)>>,
+    last: Mutex<Option<(PostId, LastEntry)>>,
 }
 
 impl LeasedJournal {
@@ -111,11 +114,7 @@ impl LeasedJournal {
 
     /// Answers the first `load` of `post` with `entry`, read after the claim (while the claim
     /// holds the job nobody else writes its journal, so it is still the last one).
-    pub(super) fn with_last_entry(
-        self,
-        post: PostId,
-        entry: Result<Option<JournalEntry>, StoreError>,
-    ) -> Self {
+    pub(super) fn with_last_entry(self, post: PostId, entry: LastEntry) -> Self {
         *self.last.lock().unwrap_or_else(PoisonError::into_inner) = Some((post, entry));
         self
     }

@@ -9,6 +9,11 @@
 //! by its container is recovered from. With `ambiguous_every = n`, every n-th `media_publish`
 //! publishes and then answers a transient 500, as Meta sometimes does: the client must find
 //! the post live by reading the container, not by publishing again.
+//!
+//! Its memory does not grow with a run but by one byte per container (the publish count the
+//! exactly-once check reads): a container's creation time travels in its id, and captions are
+//! kept only when the scenario lists the account's media. So a 10,000-post run with the fake in
+//! the bench process measures the worker's memory, not the fake's.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,28 +46,33 @@ pub struct GraphCounts {
     pub ambiguous_answers: u64,
 }
 
-#[derive(Debug)]
-struct Container {
-    created: Instant,
-    publishes: u32,
-    media_id: Option<String>,
+/// What the fake remembers of a container beyond its counters, when the scenario reads the
+/// account's media (ambiguous answers, chaos): its caption, and its media id and publish time
+/// once published.
+#[derive(Debug, Default)]
+struct MediaRecord {
     caption: Option<String>,
     published_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// From the creation request to the first `media_publish` answer.
-    create_to_publish: Option<Duration>,
 }
 
-impl Container {
-    fn new() -> Self {
-        Self {
-            created: Instant::now(),
-            publishes: 0,
-            media_id: None,
-            caption: None,
-            published_at: None,
-            create_to_publish: None,
-        }
+/// A container id: `17`, its sequence number (12 digits), then the microseconds from the
+/// fake's start to its creation request (14 digits). The creation time travels in the id so
+/// that the fake keeps no record per container for it.
+fn container_id(seq: u64, created_us: u64) -> String {
+    format!("17{seq:012}{created_us:014}")
+}
+
+/// The sequence number and creation time of a container id made by [`container_id`].
+fn parse_container_id(id: &str) -> Option<(u64, u64)> {
+    if id.len() != 28 || !id.starts_with("17") {
+        return None;
     }
+    Some((id[2..14].parse().ok()?, id[14..].parse().ok()?))
+}
+
+/// The media id of the container with sequence number `seq`.
+fn media_id_of(seq: u64) -> String {
+    format!("18{seq:012}")
 }
 
 #[derive(Debug)]
@@ -70,21 +80,27 @@ struct Graph {
     latency: Duration,
     max_latency: Duration,
     ambiguous_every: Option<u64>,
-    next_id: AtomicU64,
+    started: Instant,
     calls: AtomicU64,
     publish_calls: AtomicU64,
     ambiguous_answers: AtomicU64,
-    containers: Mutex<HashMap<String, Container>>,
+    /// `media_publish` calls per container (saturating), indexed by sequence number − 1: one
+    /// byte per container, the exactly-once check's whole memory.
+    publishes: Mutex<Vec<u8>>,
+    /// From each container's creation request to its first `media_publish` answer (µs).
+    create_to_publish: Mutex<Histogram<u64>>,
+    /// Captions and publish times, only when the scenario lists the account's media; `None`
+    /// keeps the fake's memory fixed apart from the byte per container above, so that a
+    /// long run in one process shows the worker's own memory.
+    media: Option<Mutex<HashMap<u64, MediaRecord>>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Plain counters and records: a panicking handler cannot leave them half-written.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Graph {
-    fn containers(&self) -> std::sync::MutexGuard<'_, HashMap<String, Container>> {
-        // The map holds plain counters; a panicking handler cannot leave it half-written.
-        self.containers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
     async fn answer(&self) {
         self.calls.fetch_add(1, Ordering::Relaxed);
         let latency = if self.max_latency > self.latency {
@@ -96,11 +112,15 @@ impl Graph {
         tokio::time::sleep(latency).await;
     }
 
-    fn fresh_id(&self, prefix: u64) -> String {
-        format!(
-            "{prefix}{:012}",
-            self.next_id.fetch_add(1, Ordering::Relaxed)
-        )
+    /// The publish count of the container `id`, if the fake made it.
+    fn publishes_of(&self, id: &str) -> Option<u8> {
+        let (seq, _) = parse_container_id(id)?;
+        let index = usize::try_from(seq.checked_sub(1)?).ok()?;
+        lock(&self.publishes).get(index).copied()
+    }
+
+    fn micros_since_start(&self, at: Instant) -> u64 {
+        u64::try_from(at.duration_since(self.started).as_micros()).unwrap_or(u64::MAX)
     }
 }
 
@@ -126,9 +146,8 @@ async fn read_node(
     graph.answer().await;
     let fields = query.get("fields").map_or("", String::as_str);
     if fields.contains("status_code") {
-        let containers = graph.containers();
-        return match containers.get(&id) {
-            Some(c) if c.media_id.is_some() => Json(json!({"status_code": "PUBLISHED", "id": id})),
+        return match graph.publishes_of(&id) {
+            Some(n) if n > 0 => Json(json!({"status_code": "PUBLISHED", "id": id})),
             Some(_) => Json(json!({"status_code": "FINISHED", "id": id})),
             None => {
                 return graph_error(
@@ -166,22 +185,27 @@ async fn read_edge(
         .into_response();
     }
     if edge == "media" {
-        // Newest first, as Meta lists them; one page is enough for a benchmark's posts.
-        let containers = graph.containers();
-        let mut media: Vec<&Container> = containers
-            .values()
-            .filter(|c| c.media_id.is_some())
-            .collect();
-        media.sort_by_key(|c| std::cmp::Reverse(c.published_at));
-        let data: Vec<serde_json::Value> = media
+        // Newest first, as Meta lists them; one page is enough for a benchmark's posts. Empty
+        // when the fake keeps no captions (the scenario never lists media then).
+        let Some(media) = &graph.media else {
+            return Json(json!({ "data": [] })).into_response();
+        };
+        let media = lock(media);
+        let mut published: Vec<(u64, &MediaRecord)> = media
             .iter()
-            .filter_map(|c| {
-                let id = c.media_id.as_ref()?;
+            .filter(|(_, record)| record.published_at.is_some())
+            .map(|(seq, record)| (*seq, record))
+            .collect();
+        published.sort_by_key(|(_, record)| std::cmp::Reverse(record.published_at));
+        let data: Vec<serde_json::Value> = published
+            .iter()
+            .filter_map(|(seq, record)| {
+                let id = media_id_of(*seq);
                 Some(json!({
-                    "id": id,
-                    "timestamp": c.published_at?.format("%Y-%m-%dT%H:%M:%S+0000").to_string(),
-                    "caption": c.caption,
+                    "timestamp": record.published_at?.format("%Y-%m-%dT%H:%M:%S+0000").to_string(),
+                    "caption": record.caption,
                     "permalink": format!("https://www.instagram.com/p/{id}/"),
+                    "id": id,
                 }))
             })
             .collect();
@@ -199,11 +223,19 @@ async fn write_edge(
     graph.answer().await;
     match edge.as_str() {
         "media" => {
-            let id = graph.fresh_id(17);
-            let mut container = Container::new();
-            container.created = received;
-            container.caption = form.get("caption").cloned();
-            graph.containers().insert(id.clone(), container);
+            let seq = {
+                let mut publishes = lock(&graph.publishes);
+                publishes.push(0);
+                publishes.len() as u64
+            };
+            if let Some(media) = &graph.media {
+                let record = MediaRecord {
+                    caption: form.get("caption").cloned(),
+                    published_at: None,
+                };
+                lock(media).insert(seq, record);
+            }
+            let id = container_id(seq, graph.micros_since_start(received));
             Json(json!({"id": id})).into_response()
         }
         "media_publish" => {
@@ -216,23 +248,37 @@ async fn write_edge(
                 );
             };
             let call = graph.publish_calls.fetch_add(1, Ordering::Relaxed) + 1;
-            let media_id = graph.fresh_id(18);
-            {
-                let mut containers = graph.containers();
-                let Some(container) = containers.get_mut(creation_id) else {
-                    return graph_error(
-                        StatusCode::BAD_REQUEST,
-                        9004,
-                        "The media could not be fetched.",
-                        false,
-                    );
-                };
-                container.publishes += 1;
-                container.media_id.get_or_insert_with(|| media_id.clone());
-                container.published_at.get_or_insert_with(chrono::Utc::now);
-                let took = container.created.elapsed();
-                container.create_to_publish.get_or_insert(took);
+            let known = parse_container_id(creation_id).and_then(|(seq, created_us)| {
+                let index = usize::try_from(seq.checked_sub(1)?).ok()?;
+                let mut publishes = lock(&graph.publishes);
+                let count = publishes.get_mut(index)?;
+                let first = *count == 0;
+                *count = count.saturating_add(1);
+                Some((seq, created_us, first))
+            });
+            let Some((seq, created_us, first)) = known else {
+                return graph_error(
+                    StatusCode::BAD_REQUEST,
+                    9004,
+                    "The media could not be fetched.",
+                    false,
+                );
+            };
+            if first {
+                let took = graph
+                    .micros_since_start(Instant::now())
+                    .saturating_sub(created_us);
+                crate::load::record(
+                    &mut lock(&graph.create_to_publish),
+                    Duration::from_micros(took),
+                );
+                if let Some(media) = &graph.media
+                    && let Some(record) = lock(media).get_mut(&seq)
+                {
+                    record.published_at = Some(chrono::Utc::now());
+                }
             }
+            let media_id = media_id_of(seq);
             if graph
                 .ambiguous_every
                 .is_some_and(|n| n > 0 && call % n == 0)
@@ -265,12 +311,19 @@ impl FakeGraph {
     ///
     /// # Errors
     /// When no port can be bound.
+    /// It keeps the captions it needs to list the account's media only with
+    /// `ambiguous_every` (a post confirmed by its container is recovered from that list);
+    /// otherwise its memory is fixed but for one byte per container.
+    ///
+    /// # Errors
+    /// When no port can be bound.
     pub async fn start(latency: Duration, ambiguous_every: Option<u64>) -> anyhow::Result<Self> {
-        Self::start_jittered(latency, latency, ambiguous_every).await
+        Self::serve(latency, latency, ambiguous_every, ambiguous_every.is_some()).await
     }
 
     /// Starts the fake; every call waits a uniformly random time in `[min, max]` before it
-    /// answers (a slow, uneven Graph API).
+    /// answers (a slow, uneven Graph API). It keeps every container's caption, for the media
+    /// listing and [`FakeGraph::publishes_by_caption`].
     ///
     /// # Errors
     /// When no port can be bound.
@@ -279,15 +332,26 @@ impl FakeGraph {
         max: Duration,
         ambiguous_every: Option<u64>,
     ) -> anyhow::Result<Self> {
+        Self::serve(min, max, ambiguous_every, true).await
+    }
+
+    async fn serve(
+        min: Duration,
+        max: Duration,
+        ambiguous_every: Option<u64>,
+        keep_media: bool,
+    ) -> anyhow::Result<Self> {
         let graph = Arc::new(Graph {
             latency: min,
             max_latency: max,
             ambiguous_every,
-            next_id: AtomicU64::new(1),
+            started: Instant::now(),
             calls: AtomicU64::new(0),
             publish_calls: AtomicU64::new(0),
             ambiguous_answers: AtomicU64::new(0),
-            containers: Mutex::new(HashMap::new()),
+            publishes: Mutex::new(Vec::new()),
+            create_to_publish: Mutex::new(crate::load::new_histogram()),
+            media: keep_media.then(|| Mutex::new(HashMap::new())),
         });
         let router = Router::new()
             .route("/{version}/{id}", get(read_node))
@@ -317,30 +381,39 @@ impl FakeGraph {
 
     /// What was counted so far.
     pub fn counts(&self) -> GraphCounts {
-        let containers = self.graph.containers();
+        let publishes = lock(&self.graph.publishes);
         GraphCounts {
             calls: self.graph.calls.load(Ordering::Relaxed),
-            containers: containers.len() as u64,
+            containers: publishes.len() as u64,
             publish_calls: self.graph.publish_calls.load(Ordering::Relaxed),
-            published_containers: containers.values().filter(|c| c.publishes > 0).count() as u64,
-            published_twice: containers.values().filter(|c| c.publishes > 1).count() as u64,
+            published_containers: publishes.iter().filter(|n| **n > 0).count() as u64,
+            published_twice: publishes.iter().filter(|n| **n > 1).count() as u64,
             ambiguous_answers: self.graph.ambiguous_answers.load(Ordering::Relaxed),
         }
     }
 
     /// For every caption, how many of its containers were published (more than one is a
-    /// duplicate post on Instagram), and how many `media_publish` calls reached them.
+    /// duplicate post on Instagram), and how many `media_publish` calls reached them. Empty
+    /// when the fake keeps no captions (see [`FakeGraph::start`]).
     pub fn publishes_by_caption(&self) -> HashMap<String, (u32, u32)> {
         let mut by_caption: HashMap<String, (u32, u32)> = HashMap::new();
-        for container in self.graph.containers().values() {
-            let Some(caption) = &container.caption else {
+        let Some(media) = &self.graph.media else {
+            return by_caption;
+        };
+        let publishes = lock(&self.graph.publishes);
+        for (seq, record) in lock(media).iter() {
+            let Some(caption) = &record.caption else {
                 continue;
             };
+            let count = usize::try_from(seq - 1)
+                .ok()
+                .and_then(|index| publishes.get(index).copied())
+                .unwrap_or(0);
             let entry = by_caption.entry(caption.clone()).or_default();
-            if container.publishes > 0 {
+            if count > 0 {
                 entry.0 += 1;
             }
-            entry.1 += container.publishes;
+            entry.1 += u32::from(count);
         }
         by_caption
     }
@@ -348,15 +421,6 @@ impl FakeGraph {
     /// For every published container, the time from its creation request to the answer of its
     /// first `media_publish`, in microseconds.
     pub fn create_to_publish(&self) -> Histogram<u64> {
-        let mut histogram = crate::load::new_histogram();
-        for took in self
-            .graph
-            .containers()
-            .values()
-            .filter_map(|c| c.create_to_publish)
-        {
-            crate::load::record(&mut histogram, took);
-        }
-        histogram
+        lock(&self.graph.create_to_publish).clone()
     }
 }

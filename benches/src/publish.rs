@@ -136,7 +136,8 @@ pub struct PublishReport {
     /// What the fake Graph API counted.
     pub graph: GraphCounts,
     /// The process's resident set as the worker went on (worker only; the server, the
-    /// worker and the fake run in this process).
+    /// worker and the fake run in this process, the fake with fixed-size counters — one byte
+    /// per container — so that growth here is the worker's and the server's).
     pub memory: MemorySamples,
 }
 

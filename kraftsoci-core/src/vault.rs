@@ -168,24 +168,50 @@ impl fmt::Display for TokenPurpose {
 /// encrypted), so it must hold identifiers only, never a secret.
 ///
 /// Use the same context to open as to seal; any difference makes the token
-/// [`VaultError::Unreadable`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// [`VaultError::Unreadable`]. A context is immutable: it writes the associated data it stands
+/// for (all of it but the key version) once, when it is made, and every seal and open with it
+/// reuses those bytes.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct TokenContext {
-    /// The kraftsoci user the token belongs to.
-    pub owner: UserId,
-    /// What the token is for.
-    pub purpose: TokenPurpose,
-    /// The row or remote account the token belongs to, e.g. the Instagram user id.
-    pub subject: String,
+    owner: UserId,
+    purpose: TokenPurpose,
+    subject: String,
+    /// `kraftsoci.token.v1|{purpose}|{owner}|{subject}|key=`, see
+    /// [`TokenContext::associated_data`].
+    aad_prefix: Box<[u8]>,
+}
+
+impl fmt::Debug for TokenContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenContext")
+            .field("owner", &self.owner)
+            .field("purpose", &self.purpose)
+            .field("subject", &self.subject)
+            .finish()
+    }
 }
 
 impl TokenContext {
     /// A context for any purpose and subject.
     pub fn new(owner: UserId, purpose: TokenPurpose, subject: impl Into<String>) -> Self {
+        let subject = subject.into();
+        let mut uuid = [0_u8; uuid::fmt::Hyphenated::LENGTH];
+        let uuid = owner.as_uuid().hyphenated().encode_lower(&mut uuid);
+        let parts: [&[u8]; 7] = [
+            AAD_PREFIX,
+            purpose.label().as_bytes(),
+            b"|",
+            uuid.as_bytes(),
+            b"|",
+            subject.as_bytes(),
+            b"|key=",
+        ];
+        let aad_prefix = parts.concat().into_boxed_slice();
         Self {
             owner,
             purpose,
-            subject: subject.into(),
+            subject,
+            aad_prefix,
         }
     }
 
@@ -203,30 +229,34 @@ impl TokenContext {
         Self::new(owner, purpose, connection.to_string())
     }
 
+    /// The kraftsoci user the token belongs to.
+    pub fn owner(&self) -> UserId {
+        self.owner
+    }
+
+    /// What the token is for.
+    pub fn purpose(&self) -> TokenPurpose {
+        self.purpose
+    }
+
+    /// The row or remote account the token belongs to, e.g. the Instagram user id.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
     /// The associated data for `key_version`:
     /// `kraftsoci.token.v1|{purpose}|{owner}|{subject}|key={key_version}`.
     ///
     /// The encoding is unambiguous although `subject` is free text: the purpose labels contain
     /// no `|`, the owner is a fixed-width UUID, and the key version is the digits after the
-    /// last `|key=`. It is written piece by piece into a buffer on the stack (no formatting
-    /// machinery, no allocation) unless the subject is unusually long; the bytes are the ones
-    /// `format!` wrote before, which every stored token depends on (see the known-answer
-    /// tests).
+    /// last `|key=`. Everything but the key version was written when the context was made;
+    /// here it is copied, with the version's digits, into a buffer on the stack (no
+    /// formatting machinery, no allocation) unless the subject is unusually long. The bytes
+    /// are the ones `format!` wrote before, which every stored token depends on (see the
+    /// known-answer tests).
     fn associated_data(&self, key_version: u32) -> AssociatedData {
-        let mut owner = [0_u8; uuid::fmt::Hyphenated::LENGTH];
-        let owner = self.owner.as_uuid().hyphenated().encode_lower(&mut owner);
         let mut digits = [0_u8; U32_DIGITS];
-        let parts: [&[u8]; 8] = [
-            AAD_PREFIX,
-            self.purpose.label().as_bytes(),
-            b"|",
-            owner.as_bytes(),
-            b"|",
-            self.subject.as_bytes(),
-            b"|key=",
-            decimal(key_version, &mut digits),
-        ];
-        AssociatedData::join(&parts)
+        AssociatedData::join(&[&self.aad_prefix, decimal(key_version, &mut digits)])
     }
 }
 

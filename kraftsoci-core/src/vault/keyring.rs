@@ -212,8 +212,11 @@ impl KeyRing {
 
     /// The current version and its cipher, after counting one more encryption under it.
     pub(super) fn take_sealing_cipher(&self) -> Result<(u32, &Aes256Gcm), VaultError> {
-        let version = self.current_version();
-        let slot = self.slots.get(&version).ok_or(VaultError::EmptyKeyRing)?;
+        // The highest version is the current one: one walk down the tree finds both.
+        let (&version, slot) = self
+            .slots
+            .last_key_value()
+            .ok_or(VaultError::EmptyKeyRing)?;
         slot.encryptions
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
                 (n < MAX_ENCRYPTIONS_PER_KEY).then_some(n + 1)

@@ -99,12 +99,45 @@ impl Notifier {
     /// Storage failures (the caller may retry: recording is idempotent).
     #[tracing::instrument(skip_all, fields(user = %event.user, event = %event.kind))]
     pub async fn record(&self, event: &Event) -> Result<Recorded, StoreError> {
+        let Some(new) = self.prepare(event).await? else {
+            return Ok(Recorded::NoRecipient);
+        };
+        Ok(if self.store.record_event(&new).await? {
+            tracing::info!(key = %event.key, "event recorded");
+            Recorded::New
+        } else {
+            Recorded::Duplicate
+        })
+    }
+
+    /// The row [`Notifier::record`] would store for `event` (the owner's language, time zone
+    /// and channels applied), without storing it: for a caller that records it in a
+    /// transaction of its own — the publish worker writes it with the job's settlement, so a
+    /// crash cannot settle the post and lose its notification. `None` when the account is
+    /// closed or gone (nobody is told).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn prepare(&self, event: &Event) -> Result<Option<NewEvent>, StoreError> {
         let account = match self.accounts.account(event.user).await {
             Ok(account) if account.closed_at.is_none() => account,
-            Ok(_) | Err(StoreError::NotFound) => return Ok(Recorded::NoRecipient),
+            Ok(_) | Err(StoreError::NotFound) => return Ok(None),
             Err(error) => return Err(error),
         };
-        let locale = locale_of(&account);
+        self.prepare_for(event, &account).await.map(Some)
+    }
+
+    /// [`Notifier::prepare`] for the owner's account already read (one statement fewer; the
+    /// caller has checked that it is open).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn prepare_for(
+        &self,
+        event: &Event,
+        account: &Account,
+    ) -> Result<NewEvent, StoreError> {
+        let locale = locale_of(account);
         let stored = self.store.preferences(event.user).await?;
         let preferences = NotificationPreferences::from_stored(stored.as_ref(), locale);
         let channels = preferences.channels(event.kind);
@@ -123,7 +156,7 @@ impl Notifier {
             "created_at": at,
             "data": data,
         });
-        let new = NewEvent {
+        Ok(NewEvent {
             id,
             user: event.user,
             kind: event.kind.as_str().to_owned(),
@@ -136,17 +169,11 @@ impl Notifier {
             mail: channels.mail,
             webhook_payload: payload.to_string(),
             at,
-        };
-        Ok(if self.store.record_event(&new).await? {
-            tracing::info!(key = %event.key, "event recorded");
-            Recorded::New
-        } else {
-            Recorded::Duplicate
         })
     }
 
     /// [`Notifier::record`] for callers that must not fail because of a notification (the
-    /// publish worker after its outcome is settled): a failure is logged, never returned.
+    /// generation worker after its outcome is settled): a failure is logged, never returned.
     pub async fn record_logged(&self, event: &Event) {
         if let Err(error) = self.record(event).await {
             tracing::error!(user = %event.user, event = %event.kind, key = %event.key, %error,

@@ -30,6 +30,11 @@ pub(crate) trait Dialect: sqlx::Database {
     /// only add round trips), rather than in a write transaction (SQLite: `BEGIN IMMEDIATE`
     /// takes the write lock before the statement reads).
     const CLAIM_ALONE: bool;
+
+    /// Whether a post's new state can be written under a publish job's fence in one statement
+    /// (PostgreSQL: the fence's `UPDATE … RETURNING` in a CTE, as for
+    /// [`Dialect::FENCED_STEP`]); SQLite runs the fence and the update in a write transaction.
+    const FENCED_POST_STATE: bool;
 }
 
 macro_rules! claim_sql {
@@ -63,6 +68,7 @@ impl Dialect for sqlx::Postgres {
          ON CONFLICT (post_id) DO UPDATE SET step = excluded.step, updated_at = excluded.updated_at",
     );
     const CLAIM_ALONE: bool = true;
+    const FENCED_POST_STATE: bool = true;
 }
 
 impl Dialect for sqlx::Sqlite {
@@ -72,4 +78,5 @@ impl Dialect for sqlx::Sqlite {
     const CLAIM_JOB: &'static str = claim_sql!("");
     const FENCED_STEP: Option<&'static str> = None;
     const CLAIM_ALONE: bool = false;
+    const FENCED_POST_STATE: bool = false;
 }

@@ -13,7 +13,9 @@
 
 use std::sync::Arc;
 
-use kraftsoci_core::ports::{ConnectionStatus, PostUpdate, PublishAccount, PublishStep};
+use kraftsoci_core::ports::{
+    Account as OwnerAccount, ConnectionStatus, PostUpdate, PublishAccount, PublishStep,
+};
 use kraftsoci_core::vault::TokenContext;
 use kraftsoci_core::{
     ConnectionId, DeferReason, IgUserId, LifecycleError, OrchestrationError, Post, PostStatus,
@@ -23,7 +25,7 @@ use kraftsoci_core::{
 use super::lease::{LeasedJournal, after, hold};
 use super::{JobOutcome, Worker};
 use crate::notify::{Event, Notifier};
-use crate::store::{ClaimedJob, JobChange, Settled, Settlement, WaitReason};
+use crate::store::{ClaimedJob, JobChange, NewEvent, Settled, Settlement, WaitReason};
 
 /// The failure recorded when transient deferrals reach the worker's bound.
 pub const RETRIES_EXHAUSTED: &str = "publish_retries_exhausted";
@@ -52,16 +54,17 @@ impl Worker {
     pub(super) async fn process(&self, job: &ClaimedJob) -> Result<JobOutcome, StoreError> {
         let deps = &self.inner.deps;
         let now = deps.clock.now();
-        let snapshot = match deps.stores.posts.post(job.owner, job.post).await {
-            Ok(snapshot) => snapshot,
+        // The post, its image and its last recovery point in one read.
+        let read = match deps.stores.queue.job_post(job.owner, job.post).await {
+            Ok(read) => read,
             Err(StoreError::NotFound) => {
                 return self.finish(job, "the post no longer exists").await;
             }
             Err(StoreError::Corrupt(error)) => return self.abandon(job, error).await,
             Err(error) => return Err(error),
         };
-        let read_at = snapshot.updated_at;
-        let mut post = match Post::restore(snapshot) {
+        let read_at = read.post.updated_at;
+        let mut post = match Post::restore(read.post) {
             Ok(post) => post,
             Err(error) => {
                 return self
@@ -112,7 +115,7 @@ impl Worker {
                 return self.wait(job, WaitReason::Restricted, until, None).await;
             }
             Err(LifecycleError::ContentChanged) if status == PostStatus::Publishing => {
-                return self.consent_broken(job, post, read_at, now).await;
+                return self.consent_broken(job, post, read_at, &owner, now).await;
             }
             Err(error) => {
                 return self
@@ -137,7 +140,9 @@ impl Worker {
                     post: post.into_snapshot(),
                     expected_updated_at: read_at,
                 };
-                return self.park_for_reconnect(job, change, connection, why).await;
+                return self
+                    .park_for_reconnect(job, change, Some(&owner), connection, why)
+                    .await;
             }
             Account::Unavailable(note) => {
                 tracing::error!(job = %job.lease.job, post = %job.post, note, "publish token unavailable");
@@ -147,7 +152,7 @@ impl Worker {
                     .await;
             }
         };
-        let media = match self.media_for(job, &permit).await? {
+        let media = match self.media_for(job, &permit, read.media).await {
             Ok(media) => media,
             Err(note) => {
                 tracing::warn!(job = %job.lease.job, post = %job.post, note, "media link unavailable");
@@ -166,7 +171,10 @@ impl Worker {
                 post: post.snapshot().clone(),
                 expected_updated_at: read_at,
             };
-            match self.apply(job, Some(change), None, JobChange::Keep).await? {
+            match self
+                .apply(job, Some(change), None, None, JobChange::Keep)
+                .await?
+            {
                 Settled::Applied => read_at = post.snapshot().updated_at,
                 Settled::LeaseLost => return Ok(JobOutcome::LeaseLost),
                 Settled::PostChanged => return self.retry_soon(job).await,
@@ -175,12 +183,15 @@ impl Worker {
 
         let orchestrator = PublishOrchestrator::new(
             Arc::clone(&deps.publisher),
-            Arc::new(LeasedJournal::new(
-                Arc::clone(&deps.stores.journal),
-                Arc::clone(&deps.stores.queue),
-                job.lease.clone(),
-                Arc::clone(&self.inner.held),
-            )),
+            Arc::new(
+                LeasedJournal::new(
+                    Arc::clone(&deps.stores.journal),
+                    Arc::clone(&deps.stores.queue),
+                    job.lease.clone(),
+                    Arc::clone(&self.inner.held),
+                )
+                .with_last_entry(job.post, read.journal),
+            ),
             Arc::clone(&deps.clock),
             self.inner.config.policy.clone(),
         )
@@ -205,7 +216,8 @@ impl Worker {
             Err(OrchestrationError(StoreError::Stale)) => return Ok(JobOutcome::LeaseLost),
             Err(OrchestrationError(error)) => return Err(error),
         };
-        self.conclude(job, post, read_at, connection, outcome).await
+        self.conclude(job, post, read_at, &owner, connection, outcome)
+            .await
     }
 
     /// Applies the orchestration's outcome to the post and the job.
@@ -214,6 +226,7 @@ impl Worker {
         job: &ClaimedJob,
         mut post: Post,
         read_at: chrono::DateTime<chrono::Utc>,
+        owner: &OwnerAccount,
         connection: ConnectionId,
         outcome: PublishOutcome,
     ) -> Result<JobOutcome, StoreError> {
@@ -234,6 +247,7 @@ impl Worker {
                 self.settle(
                     job,
                     Some(change),
+                    Some(owner),
                     None,
                     JobChange::Done,
                     JobOutcome::Published { media_id },
@@ -261,7 +275,7 @@ impl Worker {
                             .to_owned(),
                         retryable: true,
                     };
-                    return self.fail(job, post, read_at, failure, now).await;
+                    return self.fail(job, post, read_at, owner, failure, now).await;
                 }
                 let change = JobChange::Requeue {
                     run_after: until,
@@ -271,6 +285,7 @@ impl Worker {
                 };
                 self.settle(
                     job,
+                    None,
                     None,
                     None,
                     change,
@@ -290,10 +305,18 @@ impl Worker {
                     expected_updated_at: read_at,
                 };
                 tracing::warn!(job = %job.lease.job, post = %job.post, message, "instagram asks for a reconnect");
-                self.park_for_reconnect(job, change, Some(connection), "meta refused the token")
-                    .await
+                self.park_for_reconnect(
+                    job,
+                    change,
+                    Some(owner),
+                    Some(connection),
+                    "meta refused the token",
+                )
+                .await
             }
-            PublishOutcome::Failed(failure) => self.fail(job, post, read_at, failure, now).await,
+            PublishOutcome::Failed(failure) => {
+                self.fail(job, post, read_at, owner, failure, now).await
+            }
         }
     }
 
@@ -306,6 +329,7 @@ impl Worker {
         job: &ClaimedJob,
         post: Post,
         read_at: chrono::DateTime<chrono::Utc>,
+        owner: &OwnerAccount,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<JobOutcome, StoreError> {
         let sent = self
@@ -338,7 +362,7 @@ impl Worker {
                 .to_owned(),
             retryable: true,
         };
-        self.fail(job, post, read_at, failure, now).await
+        self.fail(job, post, read_at, owner, failure, now).await
     }
 
     async fn fail(
@@ -346,6 +370,7 @@ impl Worker {
         job: &ClaimedJob,
         mut post: Post,
         read_at: chrono::DateTime<chrono::Utc>,
+        owner: &OwnerAccount,
         failure: PublishFailure,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<JobOutcome, StoreError> {
@@ -360,8 +385,15 @@ impl Worker {
             post: post.into_snapshot(),
             expected_updated_at: read_at,
         };
-        self.settle(job, Some(change), None, JobChange::Done, reported)
-            .await
+        self.settle(
+            job,
+            Some(change),
+            Some(owner),
+            None,
+            JobChange::Done,
+            reported,
+        )
+        .await
     }
 
     /// Finds the connection the post was approved for and opens its token.
@@ -371,18 +403,33 @@ impl Worker {
         target: &IgUserId,
     ) -> Result<Account, StoreError> {
         let connections = &*self.inner.deps.stores.connections;
+        // The connection the job names, with its token, in one read (the usual case).
         let named = match job.connection {
-            Some(id) => match connections.connection(job.owner, id).await {
-                Ok(connection) if connection.ig_user_id == *target => Some(connection),
-                Ok(_) | Err(StoreError::NotFound) => None,
-                Err(error) => return Err(error),
-            },
+            Some(id) => self
+                .inner
+                .deps
+                .stores
+                .queue
+                .job_connection(job.owner, id)
+                .await?
+                .filter(|(connection, _)| connection.ig_user_id == *target),
             None => None,
         };
-        let connection = match named {
-            Some(connection) => connection,
+        let (connection, sealed) = match named {
+            Some(found) => found,
             None => match connections.connection_by_ig_user(job.owner, target).await? {
-                Some(connection) => connection,
+                Some(connection) => {
+                    let sealed = if connection.status == ConnectionStatus::Active {
+                        match connections.sealed_token(job.owner, connection.id).await {
+                            Ok(sealed) => Some(sealed),
+                            Err(StoreError::NotFound) => None,
+                            Err(error) => return Err(error),
+                        }
+                    } else {
+                        None
+                    };
+                    (connection, sealed)
+                }
                 None => {
                     return Ok(Account::Reconnect {
                         connection: None,
@@ -397,16 +444,12 @@ impl Worker {
                 why: "the connection needs a reconnect",
             });
         }
-        let sealed = match connections.sealed_token(job.owner, connection.id).await {
-            Ok(sealed) => sealed,
+        let Some(sealed) = sealed else {
             // P15: Meta revoked it (deauthorize callback) and the token was removed.
-            Err(StoreError::NotFound) => {
-                return Ok(Account::Reconnect {
-                    connection: Some(connection.id),
-                    why: "the connection has no token",
-                });
-            }
-            Err(error) => return Err(error),
+            return Ok(Account::Reconnect {
+                connection: Some(connection.id),
+                why: "the connection has no token",
+            });
         };
         let context = TokenContext::instagram(job.owner, &connection.ig_user_id);
         match self.inner.deps.vault.open(&sealed, &context) {
@@ -431,6 +474,7 @@ impl Worker {
         &self,
         job: &ClaimedJob,
         change: PostUpdate,
+        owner: Option<&OwnerAccount>,
         connection: Option<ConnectionId>,
         why: &str,
     ) -> Result<JobOutcome, StoreError> {
@@ -444,6 +488,7 @@ impl Worker {
         self.settle(
             job,
             Some(change),
+            owner,
             connection,
             job_change,
             JobOutcome::NeedsReconnect,
@@ -468,6 +513,7 @@ impl Worker {
             job,
             None,
             None,
+            None,
             change,
             JobOutcome::Waiting { until, reason },
         )
@@ -478,6 +524,7 @@ impl Worker {
     async fn finish(&self, job: &ClaimedJob, why: &str) -> Result<JobOutcome, StoreError> {
         self.settle(
             job,
+            None,
             None,
             None,
             JobChange::Done,
@@ -493,8 +540,15 @@ impl Worker {
         let change = JobChange::Abandon {
             error: error.clone(),
         };
-        self.settle(job, None, None, change, JobOutcome::Abandoned { error })
-            .await
+        self.settle(
+            job,
+            None,
+            None,
+            None,
+            change,
+            JobOutcome::Abandoned { error },
+        )
+        .await
     }
 
     /// Releases the job to run again at once (the post changed while it was held).
@@ -506,7 +560,7 @@ impl Worker {
             transient: false,
             note: Some("the post changed while the job was held".to_owned()),
         };
-        match self.apply(job, None, None, change).await? {
+        match self.apply(job, None, None, None, change).await? {
             Settled::LeaseLost => Ok(JobOutcome::LeaseLost),
             Settled::Applied | Settled::PostChanged => Ok(JobOutcome::Waiting {
                 until: now,
@@ -529,14 +583,17 @@ impl Worker {
             transient: false,
             note: Some(note),
         };
-        self.apply(job, None, None, change).await
+        self.apply(job, None, None, None, change).await
     }
 
-    /// Settles and reports `outcome` (or what happened instead).
+    /// Settles and reports `outcome` (or what happened instead). The owner's notification of
+    /// a settled post (published, failed, needs reconnect) is written by the settlement, in
+    /// its transaction; `owner` is the account read for this run, when there is one.
     async fn settle(
         &self,
         job: &ClaimedJob,
         post: Option<PostUpdate>,
+        owner: Option<&OwnerAccount>,
         reconnect: Option<ConnectionId>,
         change: JobChange,
         outcome: JobOutcome,
@@ -545,17 +602,24 @@ impl Worker {
         let event = post
             .as_ref()
             .and_then(|update| Event::of_settled_post(&update.post, reconnect, now));
-        match self.apply(job, post, reconnect, change).await? {
-            Settled::Applied => {
-                // Recorded once per event key: a job retried after this point records nothing
-                // new, and a failure here never undoes the settled outcome.
-                if let Some(event) = event {
-                    Notifier::new(&self.inner.deps.stores, Arc::clone(&self.inner.deps.clock))
-                        .record_logged(&event)
-                        .await;
+        let notice = match event {
+            Some(event) => {
+                let notifier =
+                    Notifier::new(&self.inner.deps.stores, Arc::clone(&self.inner.deps.clock));
+                // A storage failure here releases the job like any other: the outcome is
+                // settled (with its notification) by the next run, never without it.
+                match owner {
+                    // Read for this run and checked open.
+                    Some(account) => Some(notifier.prepare_for(&event, account).await?),
+                    None => notifier.prepare(&event).await?,
                 }
-                Ok(outcome)
             }
+            None => None,
+        };
+        match self.apply(job, post, notice, reconnect, change).await? {
+            // Recorded once per event key: a job settled again after a lost answer records
+            // nothing new.
+            Settled::Applied => Ok(outcome),
             Settled::LeaseLost => Ok(JobOutcome::LeaseLost),
             // The owner changed the post meanwhile (e.g. withdrew it): re-read it at once. A
             // publish that already happened is in the journal, so the next run confirms it.
@@ -567,6 +631,7 @@ impl Worker {
         &self,
         job: &ClaimedJob,
         post: Option<PostUpdate>,
+        notice: Option<NewEvent>,
         reconnect: Option<ConnectionId>,
         change: JobChange,
     ) -> Result<Settled, StoreError> {
@@ -576,6 +641,7 @@ impl Worker {
             reconnect,
             job: change,
             journal: self.inner.held.pending(job.lease.job),
+            notice,
             now: self.inner.deps.clock.now(),
         };
         let settled = self

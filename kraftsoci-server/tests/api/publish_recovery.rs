@@ -94,6 +94,7 @@ async fn crash_after(
                 reconnect: None,
                 job: JobChange::Keep,
                 journal: None,
+                notice: None,
                 now: h.now(),
             },
         )

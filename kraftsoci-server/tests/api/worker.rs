@@ -579,6 +579,7 @@ async fn a_worker_killed_after_publish_sent_is_reconciled_without_a_second_publi
                 reconnect: None,
                 job: JobChange::Keep,
                 journal: None,
+                notice: None,
                 now: h.now(),
             },
         )
@@ -854,6 +855,7 @@ pub async fn lease_takeover(h: Harness) {
                 reconnect: None,
                 job: JobChange::Done,
                 journal: None,
+                notice: None,
                 now: h.now(),
             },
         )

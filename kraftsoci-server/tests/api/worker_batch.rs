@@ -7,10 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kraftsoci_core::ports::{ContainerId, JournalEntry, PublishStep};
-use kraftsoci_core::{ManualClock, PostId, PostStatus, StoreError};
+use kraftsoci_core::ports::{Connection, ContainerId, JournalEntry, PostUpdate, PublishStep};
+use kraftsoci_core::{ConnectionId, ManualClock, PostId, PostStatus, StoreError, UserId};
+use kraftsoci_server::notify::{Event, Notifier};
 use kraftsoci_server::store::{
-    ClaimedJob, JobChange, JobLease, PublishJobRecord, PublishQueue, Settled, Settlement,
+    ClaimedJob, JobChange, JobLease, JobPost, PublishJobRecord, PublishQueue, Settled, Settlement,
 };
 use kraftsoci_server::worker::{JobOutcome, Worker};
 
@@ -39,8 +40,10 @@ fn step_name(step: &PublishStep) -> &'static str {
 /// the `PublishSent` write once, as a database failing right before `media_publish` would.
 struct Recording {
     inner: Arc<dyn PublishQueue>,
-    /// `record:{step}` for each recovery point written on its own, `settle:{step or -}` for
-    /// each settlement, in order.
+    /// `read:post` and `read:connection` for the job's reads (the post with its image and
+    /// journal entry, the connection with its token: one statement each), `record:{step}`
+    /// for each recovery point written on its own, `settle:{step or -}` for each settlement
+    /// (with ` notify:{event}` when it records a notification), in order.
     writes: Mutex<Vec<String>>,
     fail_publish_sent: Mutex<bool>,
 }
@@ -106,8 +109,29 @@ impl PublishQueue for Recording {
             .journal
             .as_ref()
             .map_or("-", |entry| step_name(&entry.step));
-        self.writes.lock().unwrap().push(format!("settle:{name}"));
+        let write = match &settlement.notice {
+            Some(notice) => format!("settle:{name} notify:{}", notice.kind),
+            None => format!("settle:{name}"),
+        };
+        self.writes.lock().unwrap().push(write);
         self.inner.settle_publish_job(lease, settlement).await
+    }
+
+    async fn job_post(&self, owner: UserId, post: PostId) -> Result<JobPost, StoreError> {
+        self.writes.lock().unwrap().push("read:post".to_owned());
+        self.inner.job_post(owner, post).await
+    }
+
+    async fn job_connection(
+        &self,
+        owner: UserId,
+        id: ConnectionId,
+    ) -> Result<Option<(Connection, Option<Vec<u8>>)>, StoreError> {
+        self.writes
+            .lock()
+            .unwrap()
+            .push("read:connection".to_owned());
+        self.inner.job_connection(owner, id).await
     }
 
     async fn publish_job_record(
@@ -238,6 +262,7 @@ async fn a_settlement_records_its_step_only_under_its_lease(h: Harness) {
                 reconnect: None,
                 job: requeue.clone(),
                 journal: Some(entry("17890000000001")),
+                notice: None,
                 now: h.now(),
             },
         )
@@ -256,6 +281,7 @@ async fn a_settlement_records_its_step_only_under_its_lease(h: Harness) {
                 reconnect: None,
                 job: requeue,
                 journal: Some(entry("17890000000002")),
+                notice: None,
                 now: h.now(),
             },
         )
@@ -295,13 +321,23 @@ async fn a_publish_writes_two_steps_on_their_own(h: Harness) {
     assert_eq!(
         queue.writes(),
         [
+            // One read for the post, its image and its last recovery point; one for the
+            // connection and its token.
+            "read:post",
+            "read:connection",
             // The post saved as `publishing` before Meta hears of it.
             "settle:-",
             "record:container_created",
             "record:publish_sent",
-            // `Published`, with its media id and permalink, comes with the settlement.
-            "settle:published",
+            // `Published`, with its media id and permalink, comes with the settlement, and so
+            // does the owner's notification.
+            "settle:published notify:published",
         ]
+    );
+    let notices = h.stores.policy.notices(owner.id, 10).await.unwrap();
+    assert_eq!(
+        notices.iter().map(|n| n.kind.as_str()).collect::<Vec<_>>(),
+        ["published"]
     );
     let Some(PublishStep::Published {
         media_id: Some(_),
@@ -346,6 +382,8 @@ async fn a_failed_publish_sent_write_keeps_the_container(h: Harness) {
     assert_eq!(
         queue.writes(),
         [
+            "read:post",
+            "read:connection",
             "settle:-",
             "record:container_created",
             "settle:container_ready"
@@ -378,4 +416,93 @@ async fn a_failed_write_before_media_publish_releases_the_job_with_its_ready_con
 async fn a_failed_write_before_media_publish_releases_the_job_with_its_ready_container_on_postgres()
 {
     a_failed_publish_sent_write_keeps_the_container(postgres().await).await;
+}
+
+async fn a_settlement_records_its_notification_with_the_rest(h: Harness) {
+    let owner = h.owner("17841400000000305").await;
+    let id = h.approved_post(&owner, None).await;
+    let job = h
+        .stores
+        .queue
+        .claim_publish_jobs("w/1", h.now(), h.now() + chrono::Duration::minutes(2), 1)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    let stored = h.post(&owner, id).await;
+    let notice = Notifier::new(&h.stores, Arc::clone(&h.clock))
+        .prepare(&Event::published(
+            owner.id,
+            id,
+            Some("https://www.instagram.com/p/1/"),
+        ))
+        .await
+        .unwrap()
+        .expect("an open account");
+    let mut published = stored.clone();
+    published.status = PostStatus::Published;
+    published.updated_at = h.now() + chrono::Duration::seconds(1);
+    let settlement = |expected_updated_at| Settlement {
+        post: Some(PostUpdate {
+            post: published.clone(),
+            expected_updated_at,
+        }),
+        reconnect: None,
+        job: JobChange::Done,
+        journal: None,
+        notice: Some(notice.clone()),
+        now: h.now(),
+    };
+    let notices = || async { h.stores.policy.notices(owner.id, 10).await.unwrap() };
+
+    // Another claim's settlement records no notification, like nothing else of it.
+    let stale = JobLease {
+        job: job.lease.job,
+        claim: "w/0".to_owned(),
+    };
+    let settled = h
+        .stores
+        .queue
+        .settle_publish_job(&stale, &settlement(stored.updated_at))
+        .await
+        .unwrap();
+    assert_eq!(settled, Settled::LeaseLost);
+    assert!(notices().await.is_empty());
+
+    // A settlement the post refuses (it changed meanwhile) is rolled back with its notification.
+    let changed = stored.updated_at - chrono::Duration::seconds(1);
+    let settled = h
+        .stores
+        .queue
+        .settle_publish_job(&job.lease, &settlement(changed))
+        .await
+        .unwrap();
+    assert_eq!(settled, Settled::PostChanged);
+    assert!(notices().await.is_empty());
+    assert_eq!(h.post(&owner, id).await.status, stored.status);
+
+    // Applied: the post, the job and the notification commit together.
+    let settled = h
+        .stores
+        .queue
+        .settle_publish_job(&job.lease, &settlement(stored.updated_at))
+        .await
+        .unwrap();
+    assert_eq!(settled, Settled::Applied);
+    assert_eq!(h.post(&owner, id).await.status, PostStatus::Published);
+    assert!(h.job(id).await.is_none());
+    let recorded = notices().await;
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].id, notice.id);
+    assert_eq!(recorded[0].kind, "published");
+}
+
+#[tokio::test]
+async fn a_settlement_commits_the_owners_notification_with_the_outcome_or_not_at_all() {
+    a_settlement_records_its_notification_with_the_rest(sqlite().await).await;
+}
+
+#[tokio::test]
+async fn a_settlement_commits_the_owners_notification_with_the_outcome_or_not_at_all_on_postgres() {
+    a_settlement_records_its_notification_with_the_rest(postgres().await).await;
 }

@@ -41,8 +41,8 @@ pub use policy_store::{
     NewNotice, Notice, NoticeDelivery, PolicyAcceptance, PolicyStore, PolicyVersion, Recipient,
 };
 pub use publish_queue::{
-    ClaimedJob, JobChange, JobId, JobLease, PublishJobRecord, PublishQueue, Settled, Settlement,
-    WaitReason,
+    ClaimedJob, JobChange, JobId, JobLease, JobPost, PublishJobRecord, PublishQueue, Settled,
+    Settlement, WaitReason,
 };
 pub use rights_store::{
     Closure, ClosureOutcome, ExportKey, ExportPage, MetaDeletion, MetaDeletionStatus, RightsStore,

@@ -26,8 +26,10 @@ use std::fmt;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kraftsoci_core::ports::{JournalEntry, PostUpdate};
-use kraftsoci_core::{ConnectionId, PostId, StoreError, UserId};
+use kraftsoci_core::ports::{Connection, JournalEntry, PostMedia, PostUpdate};
+use kraftsoci_core::{ConnectionId, PostId, PostSnapshot, StoreError, UserId};
+
+use super::NewEvent;
 use uuid::Uuid;
 
 /// A publish job's id.
@@ -186,6 +188,18 @@ pub enum JobChange {
     },
 }
 
+/// A claimed job's post as [`PublishQueue::job_post`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobPost {
+    /// The post, with its consent receipt.
+    pub post: PostSnapshot,
+    /// Its topic, image and sandbox flag; [`StoreError::Corrupt`] when the stored image does
+    /// not parse.
+    pub media: Result<PostMedia, StoreError>,
+    /// Its last recovery point; [`StoreError::Corrupt`] when the stored step does not parse.
+    pub journal: Result<Option<JournalEntry>, StoreError>,
+}
+
 /// Everything one settlement writes, in one transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settlement {
@@ -199,6 +213,11 @@ pub struct Settlement {
     /// steps whose loss a later run recovers from the previous one, and writes them here
     /// instead of in a transaction of their own).
     pub journal: Option<JournalEntry>,
+    /// The owner's notification of the outcome (published, failed, needs reconnect),
+    /// recorded in the same transaction — once per event key, like
+    /// [`NotifyStore::record_event`](crate::store::NotifyStore::record_event) — so a crash
+    /// can never commit the outcome without it.
+    pub notice: Option<NewEvent>,
     /// When.
     pub now: DateTime<Utc>,
 }
@@ -268,6 +287,23 @@ pub trait PublishQueue: Send + Sync {
         lease: &JobLease,
         settlement: &Settlement,
     ) -> Result<Settled, StoreError>;
+
+    /// What a claimed job's run reads of its post before anything else, in one statement:
+    /// the post with its consent receipt, its image and its last recovery point.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the owner has no such post; [`StoreError::Corrupt`]
+    /// when the post's row does not parse (a bad image or journal entry is reported in
+    /// [`JobPost`] instead, as reading it alone would).
+    async fn job_post(&self, owner: UserId, post: PostId) -> Result<JobPost, StoreError>;
+
+    /// The owner's connection `id` with its sealed token (`None` once the token was removed),
+    /// in one statement; `None` when the owner has no such connection.
+    async fn job_connection(
+        &self,
+        owner: UserId,
+        id: ConnectionId,
+    ) -> Result<Option<(Connection, Option<Vec<u8>>)>, StoreError>;
 
     /// The post's job, if any.
     async fn publish_job_record(

@@ -31,18 +31,29 @@ macro_rules! connection_columns {
     };
 }
 
-/// A post with its current consent receipt, as [`PostRow`](crate::store::rows::PostRow) reads
-/// it; the query goes on with a `WHERE` on `p`.
-macro_rules! post_select {
+/// The columns of a post (`p`) with its current consent receipt (`c`), as
+/// [`PostRow`](crate::store::rows::PostRow) reads them.
+macro_rules! post_columns {
     () => {
-        "SELECT p.id, p.owner_id, p.caption, p.hashtags, p.alt_text, p.media_kind, \
+        "p.id, p.owner_id, p.caption, p.hashtags, p.alt_text, p.media_kind, \
          p.media_digests, p.target_ig_user_id, p.status, p.created_at, p.updated_at, \
          p.published_at, p.instagram_media_id, p.permalink, p.failure_code, p.failure_message, \
          p.failure_retryable, p.generation_step, c.user_id AS c_user_id, c.content_hash AS c_content_hash, \
          c.target_ig_user_id AS c_target_ig_user_id, c.approved_at AS c_approved_at, \
          c.ip AS c_ip, c.user_agent AS c_user_agent, c.scheduled_for AS c_scheduled_for, \
-         c.api_key_id AS c_api_key_id \
-         FROM posts p LEFT JOIN consent_receipts c ON c.id = p.consent_id"
+         c.api_key_id AS c_api_key_id"
+    };
+}
+
+/// A post with its current consent receipt, as [`PostRow`](crate::store::rows::PostRow) reads
+/// it; the query goes on with a `WHERE` on `p`.
+macro_rules! post_select {
+    () => {
+        concat!(
+            "SELECT ",
+            post_columns!(),
+            " FROM posts p LEFT JOIN consent_receipts c ON c.id = p.consent_id"
+        )
     };
 }
 

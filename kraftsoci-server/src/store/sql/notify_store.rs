@@ -103,6 +103,19 @@ async fn insert_delivery(
     Ok(())
 }
 
+/// Records `event` (its notice and one delivery per subscribed endpoint) in the caller's
+/// transaction, once per user and key; whether it is new. The publish worker's settlement
+/// calls it so that the outcome and its notification commit together.
+pub(super) async fn record_event_in(conn: &mut Conn, event: &NewEvent) -> Result<bool, StoreError> {
+    if !insert_event(&mut *conn, event).await? {
+        return Ok(false);
+    }
+    for endpoint in subscribed_endpoints(&mut *conn, event.user, &event.kind).await? {
+        insert_delivery(&mut *conn, endpoint, event).await?;
+    }
+    Ok(true)
+}
+
 async fn claim_mail(
     conn: &mut Conn,
     now: DateTime<Utc>,
@@ -210,11 +223,8 @@ async fn endpoint_is_users(conn: &mut Conn, user: UserId, id: Uuid) -> Result<()
 impl NotifyStore for ThisStore {
     async fn record_event(&self, event: &NewEvent) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
-        if !insert_event(&mut tx, event).await? {
+        if !record_event_in(&mut tx, event).await? {
             return Ok(false);
-        }
-        for endpoint in subscribed_endpoints(&mut tx, event.user, &event.kind).await? {
-            insert_delivery(&mut tx, endpoint, event).await?;
         }
         commit(tx).await?;
         Ok(true)

@@ -39,7 +39,7 @@ fn bind_content<'q>(query: Query<'q>, content: &PostContent) -> Result<Query<'q>
 /// Binds the columns a lifecycle transition changes, in this order: `status, updated_at,
 /// published_at, instagram_media_id, permalink, failure_code, failure_message,
 /// failure_retryable, generation_step`.
-fn bind_state<'q>(query: Query<'q>, post: &PostSnapshot) -> Query<'q> {
+pub(super) fn bind_state<'q>(query: Query<'q>, post: &PostSnapshot) -> Query<'q> {
     let failure = post.failure.as_ref();
     query
         .bind(post.status.as_str())

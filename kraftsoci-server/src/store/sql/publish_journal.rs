@@ -18,6 +18,12 @@ pub(super) fn step_at(entry: &JournalEntry) -> DateTime<Utc> {
     }
 }
 
+/// A stored `publish_journal.step`.
+pub(super) fn parse_step(json: &str) -> Result<JournalEntry, StoreError> {
+    serde_json::from_str(json)
+        .map_err(|e| StoreError::Corrupt(format!("publish_journal.step: {e}")))
+}
+
 async fn select_entry(conn: &mut Conn, post: PostId) -> Result<Option<JournalEntry>, StoreError> {
     let step =
         sqlx::query_scalar::<Db, String>("SELECT step FROM publish_journal WHERE post_id = $1")
@@ -25,11 +31,7 @@ async fn select_entry(conn: &mut Conn, post: PostId) -> Result<Option<JournalEnt
             .fetch_optional(conn)
             .await
             .map_err(db_error)?;
-    step.map(|json| {
-        serde_json::from_str(&json)
-            .map_err(|e| StoreError::Corrupt(format!("publish_journal.step: {e}")))
-    })
-    .transpose()
+    step.as_deref().map(parse_step).transpose()
 }
 
 /// Records the post's recovery point, replacing the previous one.

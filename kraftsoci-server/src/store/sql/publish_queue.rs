@@ -3,19 +3,41 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kraftsoci_core::ports::{JOB_RUNNING, JobRequest, JobView, JournalEntry, Queued};
-use kraftsoci_core::{ConnectionId, PostId, StoreError, UserId};
+use kraftsoci_core::ports::{
+    Connection, JOB_RUNNING, JobRequest, JobView, JournalEntry, PostMedia, PostUpdate, Queued,
+};
+use kraftsoci_core::{ConnectionId, PostId, PostSnapshot, StoreError, UserId};
 use sqlx::Row as _;
 
 use super::{
-    Conn, Db, ThisStore, commit, connection_store, db_error, post_store, publish_journal, to_json,
+    Conn, Db, ThisStore, commit, connection_store, db_error, notify_store, post_store,
+    publish_journal, to_json,
 };
 use crate::store::dialect::Dialect;
 use crate::store::ports::{
-    ClaimedJob, JobChange, JobId, JobLease, PublishJobRecord, PublishQueue, Settled, Settlement,
-    WaitReason,
+    ClaimedJob, JobChange, JobId, JobLease, JobPost, PublishJobRecord, PublishQueue, Settled,
+    Settlement, WaitReason,
 };
+use crate::store::rows::{ConnectionRow, MediaRow, PostRow};
 use crate::store::types::{Id, Ts};
+
+/// A claimed job's post, image and last recovery point ([`PublishQueue::job_post`]).
+#[derive(sqlx::FromRow)]
+struct JobPostRow {
+    #[sqlx(flatten)]
+    post: PostRow,
+    #[sqlx(flatten)]
+    media: MediaRow,
+    journal_step: Option<String>,
+}
+
+/// A connection with its sealed token ([`PublishQueue::job_connection`]).
+#[derive(sqlx::FromRow)]
+struct JobConnectionRow {
+    #[sqlx(flatten)]
+    connection: ConnectionRow,
+    sealed_token: Option<Vec<u8>>,
+}
 
 fn attempts(value: i32) -> u32 {
     u32::try_from(value).unwrap_or(0)
@@ -67,6 +89,84 @@ async fn claim(
     // RETURNING follows no ORDER BY: put the batch back in queue order.
     jobs.sort_by_key(|(run_after, job)| (*run_after, job.lease.job.0));
     Ok(jobs.into_iter().map(|(_, job)| job).collect())
+}
+
+/// A settlement that changes the post and keeps (`delete` false) or deletes the job, with its
+/// optional journal entry and notification, as one statement (PostgreSQL): the fence is a
+/// `SELECT … FOR UPDATE` of the job's row in a CTE — it holds the row lock to the end of the
+/// statement, as the fence of a transaction does — and every write depends on it through
+/// `changed`, the post's update. The same writes as the transaction of
+/// [`PublishQueue::settle_publish_job`], in the same order of checks: lease, then post.
+async fn settle_in_one_statement(
+    conn: &mut Conn,
+    lease: &JobLease,
+    change: &PostUpdate,
+    delete: bool,
+    settlement: &Settlement,
+) -> Result<Settled, StoreError> {
+    let post = &change.post;
+    let journal = settlement.journal.as_ref();
+    let notice = settlement.notice.as_ref();
+    let query = sqlx::query::<Db>(
+        "WITH fenced AS (SELECT id FROM publish_jobs WHERE id = $13 AND locked_by = $14 \
+         FOR UPDATE), \
+         changed AS (UPDATE posts SET status = $4, updated_at = $5, published_at = $6, \
+         instagram_media_id = $7, permalink = $8, failure_code = $9, failure_message = $10, \
+         failure_retryable = $11, generation_step = $12 \
+         WHERE id = $1 AND owner_id = $2 AND updated_at = $3 AND EXISTS (SELECT 1 FROM fenced) \
+         RETURNING id), \
+         journal AS (INSERT INTO publish_journal (post_id, step, updated_at) \
+         SELECT id, $15, $16 FROM changed WHERE $17 \
+         ON CONFLICT (post_id) DO UPDATE SET step = excluded.step, \
+         updated_at = excluded.updated_at), \
+         done AS (DELETE FROM publish_jobs WHERE $18 AND id IN (SELECT id FROM fenced) \
+         AND EXISTS (SELECT 1 FROM changed)), \
+         notice AS (INSERT INTO notices (id, user_id, kind, subject_key, body, created_at, \
+         link, params, in_app, mail_next_at) \
+         SELECT $19, id, $20, $21, $22, $23, $24, $25, $26, $27 FROM users \
+         WHERE $28 AND id = $2 AND closed_at IS NULL AND EXISTS (SELECT 1 FROM changed) \
+         ON CONFLICT (user_id, subject_key) DO NOTHING RETURNING id), \
+         deliveries AS (INSERT INTO webhook_deliveries (id, endpoint_id, user_id, event_key, \
+         event, payload, status, attempts, next_attempt_at, created_at, window_start) \
+         SELECT gen_random_uuid(), id, $2, $21, $20, $29, 'pending', 0, $23, $23, $23 \
+         FROM webhook_endpoints WHERE user_id = $2 AND events LIKE $30 \
+         AND EXISTS (SELECT 1 FROM notice) \
+         ON CONFLICT (endpoint_id, event_key) DO NOTHING) \
+         SELECT EXISTS (SELECT 1 FROM fenced) AS fenced, \
+         EXISTS (SELECT 1 FROM changed) AS changed",
+    )
+    .bind(Id::from(post.id))
+    .bind(Id::from(post.owner))
+    .bind(Ts(change.expected_updated_at));
+    let row = post_store::bind_state(query, post)
+        .bind(Id(lease.job.0))
+        .bind(lease.claim.as_str())
+        .bind(journal.map(to_json).transpose()?)
+        .bind(journal.map(|entry| Ts(publish_journal::step_at(entry))))
+        .bind(journal.is_some())
+        .bind(delete)
+        .bind(notice.map(|n| Id(n.id)))
+        .bind(notice.map(|n| n.kind.as_str()))
+        .bind(notice.map(|n| n.key.as_str()))
+        .bind(notice.map(|n| n.body.as_str()))
+        .bind(notice.map(|n| Ts(n.at)))
+        .bind(notice.and_then(|n| n.link.as_deref()))
+        .bind(notice.map(|n| n.params.as_str()))
+        .bind(notice.map(|n| n.in_app))
+        .bind(notice.and_then(|n| n.mail.then_some(Ts(n.at))))
+        .bind(notice.is_some())
+        .bind(notice.map(|n| n.webhook_payload.as_str()))
+        .bind(notice.map(|n| format!("%,{},%", n.kind)))
+        .fetch_one(conn)
+        .await
+        .map_err(db_error)?;
+    let fenced: bool = row.try_get("fenced").map_err(db_error)?;
+    let changed: bool = row.try_get("changed").map_err(db_error)?;
+    Ok(match (fenced, changed) {
+        (false, _) => Settled::LeaseLost,
+        (true, false) => Settled::PostChanged,
+        (true, true) => Settled::Applied,
+    })
 }
 
 /// Extends the lease if the claim still holds the job; whether it does.
@@ -450,6 +550,27 @@ impl PublishQueue for ThisStore {
         lease: &JobLease,
         settlement: &Settlement,
     ) -> Result<Settled, StoreError> {
+        // The post saved as `publishing` before the first Graph call, and a post settled as
+        // published or failed: one statement where the engine can fence one (no `BEGIN` /
+        // `COMMIT` round trips, one commit).
+        if <Db as Dialect>::FENCED_POST_STATE
+            && settlement.reconnect.is_none()
+            && let Some(change) = &settlement.post
+            && let Some(delete) = match settlement.job {
+                JobChange::Keep => Some(false),
+                JobChange::Done => Some(true),
+                JobChange::Requeue { .. } | JobChange::Abandon { .. } => None,
+            }
+        {
+            return settle_in_one_statement(
+                &mut *self.conn().await?,
+                lease,
+                change,
+                delete,
+                settlement,
+            )
+            .await;
+        }
         let mut tx = self.begin_write().await?;
         let Some((owner, post)) = fence(&mut tx, lease, settlement.now).await? else {
             return Ok(Settled::LeaseLost);
@@ -491,8 +612,58 @@ impl PublishQueue for ThisStore {
                 abandon(&mut tx, lease.job, error, settlement.now).await?;
             }
         }
+        if let Some(notice) = &settlement.notice {
+            // Once per event key: a settlement retried after a lost answer records nothing new.
+            notify_store::record_event_in(&mut tx, notice).await?;
+        }
         commit(tx).await?;
         Ok(Settled::Applied)
+    }
+
+    async fn job_post(&self, owner: UserId, post: PostId) -> Result<JobPost, StoreError> {
+        let row = sqlx::query_as::<Db, JobPostRow>(concat!(
+            "SELECT ",
+            post_columns!(),
+            ", p.topic, p.image_key, p.image_width, p.image_height, p.sandbox, \
+             j.step AS journal_step \
+             FROM posts p LEFT JOIN consent_receipts c ON c.id = p.consent_id \
+             LEFT JOIN publish_journal j ON j.post_id = p.id \
+             WHERE p.owner_id = $1 AND p.id = $2"
+        ))
+        .bind(Id::from(owner))
+        .bind(Id::from(post))
+        .fetch_optional(&mut *self.conn().await?)
+        .await
+        .map_err(db_error)?
+        .ok_or(StoreError::NotFound)?;
+        Ok(JobPost {
+            post: PostSnapshot::try_from(row.post)?,
+            media: <(PostId, PostMedia)>::try_from(row.media).map(|(_, media)| media),
+            journal: row
+                .journal_step
+                .as_deref()
+                .map(publish_journal::parse_step)
+                .transpose(),
+        })
+    }
+
+    async fn job_connection(
+        &self,
+        owner: UserId,
+        id: ConnectionId,
+    ) -> Result<Option<(Connection, Option<Vec<u8>>)>, StoreError> {
+        sqlx::query_as::<Db, JobConnectionRow>(concat!(
+            "SELECT ",
+            connection_columns!(),
+            ", sealed_token FROM instagram_connections WHERE owner_id = $1 AND id = $2"
+        ))
+        .bind(Id::from(owner))
+        .bind(Id::from(id))
+        .fetch_optional(&mut *self.conn().await?)
+        .await
+        .map_err(db_error)?
+        .map(|row| Ok((Connection::try_from(row.connection)?, row.sealed_token)))
+        .transpose()
     }
 
     async fn publish_job_record(

@@ -87,6 +87,9 @@ impl FromRequestParts<AppState> for PageContext {
                 .and_then(Binding::parse),
         };
         let new_binding = existing.is_none();
+        let zone = viewer
+            .as_ref()
+            .map_or_else(|| locale.default_zone(), |v| v.zone);
         let cross_site = headers
             .get("sec-fetch-site")
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
@@ -97,9 +100,7 @@ impl FromRequestParts<AppState> for PageContext {
         Ok(Self {
             viewer,
             locale,
-            zone: viewer
-                .as_ref()
-                .map_or_else(|| locale.default_zone(), |v| v.zone),
+            zone,
             key: CsrfKey::derive(&state.config.jwt_secret),
             binding: existing.unwrap_or_else(Binding::fresh),
             new_binding,

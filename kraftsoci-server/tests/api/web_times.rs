@@ -36,7 +36,7 @@ async fn save_zone(app: &TestApp, owner: &Signed, zone: &str) {
 async fn a_post_at_half_past_ten_utc_shows_half_past_one_the_next_day_in_istanbul(db: TestDb) {
     let app = spawn_app_on(db, |_| {}, |builder| builder).await;
     // 22:30 UTC tomorrow: 01:30 the day after in Istanbul (UTC+3 all year).
-    let utc_day = (app.clock.now() + Duration::days(1)).date_naive();
+    let utc_day = (app.state.clock.now() + Duration::days(1)).date_naive();
     let created = Utc
         .from_utc_datetime(&utc_day.and_hms_opt(22, 30, 0).unwrap());
     app.clock.set(created);

@@ -39,7 +39,10 @@ async fn fresh_form(app: &TestApp, path: &str, language: &str) -> (String, Strin
         .collect();
     let binding = cookie_pair(&set, "kraftsoci-csrf").expect("a csrf cookie");
     let html = page.text().await.unwrap();
-    (binding, input_value(&html, "csrf_token").expect("a form token"))
+    (
+        binding,
+        input_value(&html, "csrf_token").expect("a form token"),
+    )
 }
 
 async fn post(
@@ -94,8 +97,14 @@ async fn a_full_pool_shows_the_sign_in_page_busy_with_the_email_kept(db: TestDb)
         assert_eq!(retry.as_deref(), Some("1"));
         assert!(html.contains(heading), "{language}: {html}");
         assert!(html.contains(body), "{language}: {html}");
-        assert!(html.contains("value=\"ada@example.com\""), "the email is kept");
-        assert!(html.contains("value=\"/calendar\""), "where it was going is kept");
+        assert!(
+            html.contains("value=\"ada@example.com\""),
+            "the email is kept"
+        );
+        assert!(
+            html.contains("value=\"/calendar\""),
+            "where it was going is kept"
+        );
         assert!(!html.contains(PASSWORD), "never the password");
     }
 
@@ -164,7 +173,12 @@ async fn a_full_pool_shows_sign_up_password_change_and_reset_busy_keeping_what_w
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{html}");
     assert_eq!(retry.as_deref(), Some("1"));
     assert!(html.contains("We are very busy right now"));
-    for kept in ["Grace Hopper", "grace@example.com", "Grace Garden", "florist"] {
+    for kept in [
+        "Grace Hopper",
+        "grace@example.com",
+        "Grace Garden",
+        "florist",
+    ] {
         assert!(html.contains(kept), "{kept}: {html}");
     }
     assert!(!html.contains("a long enough passphrase"));
@@ -220,5 +234,9 @@ async fn a_full_pool_shows_sign_up_password_change_and_reset_busy_keeping_what_w
         ],
     )
     .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "the token still works: {html}");
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "the token still works: {html}"
+    );
 }

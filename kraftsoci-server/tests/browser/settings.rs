@@ -282,11 +282,7 @@ async fn an_api_key_is_shown_once_listed_by_its_prefix_and_revoked() {
             )
             .await;
 
-            click(
-                &browser,
-                "form[action$='/revoke'] button[type=submit]",
-            )
-            .await;
+            click(&browser, "form[action$='/revoke'] button[type=submit]").await;
             arrived(&browser, "/settings/api-keys?revoked").await;
             wait_for(&browser, ".alert").await;
             assert!(!browser.source().await.unwrap().contains(prefix));

@@ -174,7 +174,12 @@ mod tests {
             parse_schedule("  ", Locale::Tr, zone, now()),
             Err(ScheduleError::Required)
         );
-        for typed in ["31.02.2027 10:00", "24.12.2026", "12/24/2026 09:30", "yarın 09:30"] {
+        for typed in [
+            "31.02.2027 10:00",
+            "24.12.2026",
+            "12/24/2026 09:30",
+            "yarın 09:30",
+        ] {
             assert_eq!(
                 parse_schedule(typed, Locale::Tr, zone, now()),
                 Err(ScheduleError::Invalid),

@@ -62,7 +62,8 @@ pub fn busy_alert(ctx: &super::PageContext, seconds: u64) -> Alert {
         heading: ctx.t("form-busy-heading"),
         body: ctx.t_with(
             "form-busy-body",
-            &crate::i18n::Args::new().number("seconds", u32::try_from(seconds.max(1)).unwrap_or(u32::MAX)),
+            &crate::i18n::Args::new()
+                .number("seconds", u32::try_from(seconds.max(1)).unwrap_or(u32::MAX)),
         ),
     }
 }

@@ -363,14 +363,14 @@ fn render(
         schedule_pattern: schedule_format(ctx.locale()).pattern,
         schedule_hint: ctx.t_with(
             "preview-schedule-hint",
-            &Args::new().text(
-                "zone",
-                format!(
-                    "{}, {}",
-                    preview.zone.name(),
-                    crate::i18n::format::zone_label(preview.zone, preview.now)
-                ),
-            ),
+            &Args::new().text("zone", {
+                let label = crate::i18n::format::zone_label(preview.zone, preview.now);
+                if label == preview.zone.name() {
+                    label
+                } else {
+                    format!("{}, {label}", preview.zone.name())
+                }
+            }),
         ),
         draft: draft.unwrap_or_else(|| Draft::of(shown)),
         errors,

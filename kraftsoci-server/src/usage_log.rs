@@ -254,6 +254,7 @@ mod tests {
             security: false,
             at: Utc::now(),
             api_key: None,
+            channel: kraftsoci_core::ports::UsageChannel::Api,
         }
     }
 

@@ -28,6 +28,31 @@ pub struct UsageEvent {
     /// The personal API key the request was made with, if any.
     #[serde(default)]
     pub api_key: Option<ApiKeyId>,
+    /// Which door the request came through.
+    #[serde(default)]
+    pub channel: UsageChannel,
+}
+
+/// Which door a request came through: the JSON API or the owner's web app.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UsageChannel {
+    /// The JSON API (`/v1/…`, with an access token, an API key or none) and provider
+    /// callbacks.
+    #[default]
+    Api,
+    /// A page or form of the web app (with or without a browser session).
+    Web,
+}
+
+impl UsageChannel {
+    /// The stored name: `api` or `web`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Api => "api",
+            Self::Web => "web",
+        }
+    }
 }
 
 /// The usage log.

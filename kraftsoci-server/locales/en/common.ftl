@@ -25,3 +25,9 @@ error-server-back = Back to the start
 
 # The controller line of the footer and /data-deletion (issue 14).
 footer-controller = { $controller } is responsible for your data (the data controller).
+form-busy-heading = We are very busy right now
+form-busy-body =
+    Too many people are signing in at this moment, so nothing was done. Please send the form again in { $seconds ->
+        [one] one second
+       *[other] { $seconds } seconds
+    }; what you typed is kept, except the password.

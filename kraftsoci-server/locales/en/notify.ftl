@@ -77,3 +77,6 @@ notify-deliveries-resent = The delivery will be sent again shortly.
 notify-deliveries-back = Back to notifications
 notify-webhooks-not-found = There is no such endpoint or delivery among yours.
 notify-settings-link = Choose notifications and webhooks
+notify-delivery-pending = Waiting to be sent
+notify-delivery-succeeded = Delivered
+notify-delivery-failed = Failed

@@ -78,10 +78,11 @@ preview-publish-body = Publishing sends exactly the post on this page, as it is 
 preview-connect-first = Connect your Instagram account first; then you can publish this post.
 preview-publish-now = Publish now
 preview-schedule-label = Or choose a time
-preview-schedule-hint = Your time zone. You can withdraw a scheduled post until its time comes.
+preview-schedule-placeholder = DD/MM/YYYY HH:MM
+preview-schedule-hint = Day, month, year and time, in your time zone ({ $zone }). You can withdraw a scheduled post until its time comes.
 preview-schedule = Schedule
 preview-schedule-required = Choose a date and time to schedule the post.
-preview-schedule-invalid = Enter a date and time, for example 24.12.2026 09:30.
+preview-schedule-invalid = Enter a date and time as DD/MM/YYYY HH:MM, for example 24/12/2026 09:30.
 preview-schedule-past = Choose a time in the future.
 
 preview-receipt-heading = Your approval

@@ -25,3 +25,9 @@ error-server-back = Başa dön
 
 # Altbilgideki ve /data-deletion sayfasındaki veri sorumlusu satırı (issue 14).
 footer-controller = Verilerinizden { $controller } sorumludur (veri sorumlusu).
+form-busy-heading = Şu anda çok yoğunuz
+form-busy-body =
+    Şu anda çok sayıda kişi giriş yapıyor; bu yüzden hiçbir işlem yapılmadı. Lütfen formu { $seconds ->
+        [one] bir saniye
+       *[other] { $seconds } saniye
+    } sonra yeniden gönderin; yazdıklarınız, parola dışında, korundu.

@@ -77,3 +77,6 @@ notify-deliveries-resent = Gönderim birazdan yeniden yapılacak.
 notify-deliveries-back = Bildirimlere dön
 notify-webhooks-not-found = Sizin adresleriniz veya gönderimleriniz arasında böyle bir kayıt yok.
 notify-settings-link = Bildirimleri ve webhook'ları seçin
+notify-delivery-pending = Gönderilmeyi bekliyor
+notify-delivery-succeeded = Teslim edildi
+notify-delivery-failed = Başarısız

@@ -78,10 +78,11 @@ preview-publish-body = Yayınla, bu sayfadaki gönderiyi tam olarak gösterildi�
 preview-connect-first = Önce Instagram hesabınızı bağlayın; ardından bu gönderiyi yayınlayabilirsiniz.
 preview-publish-now = Şimdi yayınla
 preview-schedule-label = Ya da bir zaman seçin
-preview-schedule-hint = Sizin saat diliminiz. Zamanlanmış bir gönderiyi, zamanı gelene kadar geri çekebilirsiniz.
+preview-schedule-placeholder = GG.AA.YYYY SS:DD
+preview-schedule-hint = Gün, ay, yıl ve saat; sizin saat diliminizde ({ $zone }). Zamanlanmış bir gönderiyi, zamanı gelene kadar geri çekebilirsiniz.
 preview-schedule = Zamanla
 preview-schedule-required = Gönderiyi zamanlamak için bir tarih ve saat seçin.
-preview-schedule-invalid = Bir tarih ve saat girin, örneğin 24.12.2026 09:30.
+preview-schedule-invalid = Tarihi ve saati GG.AA.YYYY SS:DD biçiminde girin, örneğin 24.12.2026 09:30.
 preview-schedule-past = İleri bir zaman seçin.
 
 preview-receipt-heading = Onayınız

@@ -15,7 +15,7 @@ use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
-use kraftsoci_core::ports::UsageEvent;
+use kraftsoci_core::ports::{UsageChannel, UsageEvent};
 use kraftsoci_core::{ApiKeyId, UserId};
 
 use super::client::ClientInfo;
@@ -25,11 +25,18 @@ use crate::state::AppState;
 /// page loads).
 const NOT_LOGGED: &[&str] = &["/healthz", "/readyz", "/metrics", "/static/{file}"];
 
-/// Who a request turned out to be for. The middleware puts an empty one in the request's
-/// extensions; whatever authenticates the request (the [`AuthUser`](super::AuthUser)
-/// extractor, or a login handler) fills it in.
+/// Who a request turned out to be for, and whether the web app answered it. The middleware
+/// puts an empty one in the request's extensions; whatever authenticates the request (the
+/// [`AuthUser`](super::AuthUser) extractor, a login handler, or the web app's session lookup)
+/// fills it in.
 #[derive(Debug, Clone, Default)]
-pub struct UsageSubject(Arc<Mutex<Option<Subject>>>);
+pub struct UsageSubject(Arc<Mutex<Recorded>>);
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Recorded {
+    subject: Option<Subject>,
+    channel: UsageChannel,
+}
 
 #[derive(Debug, Clone, Copy)]
 struct Subject {
@@ -39,25 +46,44 @@ struct Subject {
 }
 
 impl UsageSubject {
+    fn update(&self, change: impl FnOnce(&mut Recorded)) {
+        change(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
     /// Records the request's user and whether they object to usage logging.
     pub fn set(&self, user: UserId, objects_to_usage_log: bool) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(Subject {
-            user,
-            objects: objects_to_usage_log,
-            api_key: None,
+        self.update(|r| {
+            r.subject = Some(Subject {
+                user,
+                objects: objects_to_usage_log,
+                api_key: None,
+            });
         });
     }
 
     /// Records the request's user and the personal API key it came with.
     pub fn set_with_key(&self, user: UserId, objects_to_usage_log: bool, key: ApiKeyId) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(Subject {
-            user,
-            objects: objects_to_usage_log,
-            api_key: Some(key),
+        self.update(|r| {
+            r.subject = Some(Subject {
+                user,
+                objects: objects_to_usage_log,
+                api_key: Some(key),
+            });
         });
     }
 
-    fn get(&self) -> Option<Subject> {
+    /// Records a web app request of a signed-in browser: its user, whether they object.
+    pub fn set_web(&self, user: UserId, objects_to_usage_log: bool) {
+        self.set(user, objects_to_usage_log);
+        self.mark_web();
+    }
+
+    /// Records that the web app answered the request (signed in or not).
+    pub fn mark_web(&self) {
+        self.update(|r| r.channel = UsageChannel::Web);
+    }
+
+    fn get(&self) -> Recorded {
         *self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -72,9 +98,22 @@ impl<S: Send + Sync> FromRequestParts<S> for UsageSubject {
     }
 }
 
+/// The web app's sign-in, sign-up, sign-out and password forms: security events like
+/// `/v1/auth/*`.
+const WEB_AUTH_ROUTES: &[&str] = &[
+    "/sign-in",
+    "/sign-up",
+    "/sign-out",
+    "/password-reset",
+    "/reset-password",
+    "/settings/password",
+];
+
 /// Whether an event is kept even while the user objects.
 pub fn is_security_event(route: &str, status: u16) -> bool {
-    route.starts_with("/v1/auth/") || matches!(status, 401 | 403 | 429)
+    route.starts_with("/v1/auth/")
+        || WEB_AUTH_ROUTES.contains(&route)
+        || matches!(status, 401 | 403 | 429)
 }
 
 /// Middleware: writes the usage event after the response is built.
@@ -96,7 +135,10 @@ pub async fn record_usage(State(state): State<AppState>, request: Request, next:
 
     let status = response.status().as_u16();
     let security = is_security_event(&route, status);
-    let who = subject.get();
+    let Recorded {
+        subject: who,
+        channel,
+    } = subject.get();
     if who.is_some_and(|s| s.objects) && !security {
         return response;
     }
@@ -110,6 +152,7 @@ pub async fn record_usage(State(state): State<AppState>, request: Request, next:
         security,
         at: state.clock.now(),
         api_key: who.and_then(|s| s.api_key),
+        channel,
     };
     // Written in batches by the usage writer; the response does not wait for the database.
     state.usage.record(event);
@@ -128,5 +171,8 @@ mod tests {
         assert!(is_security_event("/v1/me", 429));
         assert!(!is_security_event("/v1/me", 200));
         assert!(!is_security_event("/v1/profile", 404));
+        assert!(is_security_event("/sign-in", 303));
+        assert!(is_security_event("/settings/password", 303));
+        assert!(!is_security_event("/posts", 200));
     }
 }

@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use crate::auth::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Password, SignUp, rate_limited};
 use crate::error::ApiError;
-use crate::http::ClientInfo;
+use crate::http::{ClientInfo, UsageSubject};
 use crate::i18n::{self, Args};
 use crate::state::AppState;
 use crate::web::form::{self, FieldErrors, FormError};
@@ -235,6 +235,7 @@ pub(crate) fn per_ip(state: &AppState, client: &ClientInfo) -> Result<(), ApiErr
 #[tracing::instrument(skip_all)]
 async fn sign_up(
     State(state): State<AppState>,
+    subject: UsageSubject,
     client: ClientInfo,
     ctx: PageContext,
     body: Bytes,
@@ -297,7 +298,10 @@ async fn sign_up(
         }
     };
     match state.auth.sign_up_browser(request).await {
-        Ok((_, login)) => signed_in(&ctx, &login.token, AFTER_SIGN_UP),
+        Ok((_, login)) => {
+            subject.set_web(login.user, false);
+            signed_in(&ctx, &login.token, AFTER_SIGN_UP)
+        }
         Err(ApiError::Conflict { .. }) => {
             let mut errors = FieldErrors::new();
             errors.add("email", i18n::key("signup-email-taken"));
@@ -323,6 +327,19 @@ fn sign_up_failed(
             ),
             Some(*retry_after_secs),
         ),
+        ApiError::Overloaded { retry_after_secs } => {
+            tracing::info!("sign-up refused: the password pool is full");
+            let busy = views::busy_alert(ctx, *retry_after_secs);
+            let page = views::auth::sign_up(
+                ctx,
+                StatusCode::SERVICE_UNAVAILABLE,
+                values,
+                policy,
+                &FieldErrors::new(),
+                Some(busy),
+            );
+            return page.retry_after(*retry_after_secs).into_response();
+        }
         other => {
             log_failure(other, "sign-up failed");
             (other.status(), ctx.t("signin-failed-internal"), None)
@@ -397,6 +414,7 @@ struct SignInForm {
 #[tracing::instrument(skip_all)]
 async fn sign_in(
     State(state): State<AppState>,
+    subject: UsageSubject,
     client: ClientInfo,
     ctx: PageContext,
     headers: HeaderMap,
@@ -444,6 +462,7 @@ async fn sign_in(
     .await;
     match outcome {
         Ok(login) => {
+            subject.set_web(login.user, false);
             // A browser signing in again (perhaps as someone else) ends its old session.
             if let Some(old) = session::presented_token(&headers, ctx.production())
                 && let Err(error) = state.auth.log_out(&SecretString::from(old)).await
@@ -458,6 +477,12 @@ async fn sign_in(
                 ApiError::RateLimited { retry_after_secs } => SignInRefusal::RateLimited {
                     retry_after_secs: *retry_after_secs,
                 },
+                ApiError::Overloaded { retry_after_secs } => {
+                    tracing::info!("sign-in refused: the password pool is full");
+                    SignInRefusal::Busy {
+                        retry_after_secs: *retry_after_secs,
+                    }
+                }
                 other => {
                     log_failure(other, "sign-in failed");
                     SignInRefusal::ServerError(other.status())

@@ -44,11 +44,31 @@ fn event_label(ctx: &PageContext, kind: EventKind) -> String {
     ctx.t(&format!("notify-event-{}", kind.as_str().replace('_', "-")))
 }
 
-fn endpoint_row(endpoint: WebhookEndpoint) -> EndpointRow {
+/// An event's name as the reader's language calls it (the stored name if it is unknown).
+fn event_name_label(ctx: &PageContext, name: &str) -> String {
+    EventKind::parse(name).map_or_else(|| name.to_owned(), |kind| event_label(ctx, kind))
+}
+
+fn endpoint_row(ctx: &PageContext, endpoint: WebhookEndpoint) -> EndpointRow {
     EndpointRow {
         id: endpoint.id.to_string(),
         url: endpoint.url,
-        events: endpoint.events.join(", "),
+        events: endpoint
+            .events
+            .iter()
+            .map(|name| event_name_label(ctx, name))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// A delivery's status in the reader's language.
+fn delivery_status_label(ctx: &PageContext, status: &str) -> String {
+    match status {
+        "pending" => ctx.t("notify-delivery-pending"),
+        "succeeded" => ctx.t("notify-delivery-succeeded"),
+        "failed" => ctx.t("notify-delivery-failed"),
+        other => other.to_owned(),
     }
 }
 
@@ -98,7 +118,10 @@ async fn render(
         .into_iter()
         .map(|kind| (kind.as_str(), event_label(ctx, kind)))
         .collect();
-    let endpoints: Vec<EndpointRow> = endpoints.into_iter().map(endpoint_row).collect();
+    let endpoints: Vec<EndpointRow> = endpoints
+        .into_iter()
+        .map(|endpoint| endpoint_row(ctx, endpoint))
+        .collect();
     view::page(
         ctx,
         status,
@@ -318,18 +341,18 @@ async fn deliveries_page(
         .into_iter()
         .map(|delivery| DeliveryRow {
             id: delivery.id.to_string(),
-            event: delivery.event,
-            status: delivery.status,
+            event: event_name_label(ctx, &delivery.event),
+            status: delivery_status_label(ctx, &delivery.status),
             attempts: delivery.attempts,
             last: match (delivery.last_status, delivery.last_error) {
                 (Some(status), _) => status.to_string(),
                 (None, Some(error)) => error,
                 (None, None) => String::new(),
             },
-            created: ctx.date(delivery.created_at),
+            created: ctx.date_time(delivery.created_at),
         })
         .collect();
-    view::deliveries(ctx, notice, &endpoint_row(endpoint), &rows).into_response()
+    view::deliveries(ctx, notice, &endpoint_row(ctx, endpoint), &rows).into_response()
 }
 
 async fn deliveries(

@@ -48,9 +48,10 @@ pub fn routes() -> Router<AppState> {
         .route("/posts/{id}/delete", get(confirm_delete).post(delete))
 }
 
-/// The owner's time zone: what their dates are shown in and their schedule is read in.
+/// The owner's time zone: what their dates are shown in and their schedule is read in (the
+/// zone they saved with their notification choices, else their language's).
 pub(crate) fn zone(ctx: &PageContext) -> Tz {
-    ctx.locale().default_zone()
+    ctx.zone()
 }
 
 /// A same-origin, signed, expiring link to a post's image (the page's policy allows images
@@ -407,7 +408,7 @@ async fn publish(
     let now = state.clock.now();
     let scheduled_for = match form.scheduled_for.as_deref() {
         None => None,
-        Some(typed) => match parse_schedule(typed, zone(&ctx), now) {
+        Some(typed) => match parse_schedule(typed, ctx.locale(), zone(&ctx), now) {
             Ok(at) => Some(at),
             Err(reason) => {
                 let mut errors = FieldErrors::new();

@@ -194,6 +194,19 @@ async fn reset(
             )
             .into_response()
         }
+        Err(ApiError::Overloaded { retry_after_secs }) => {
+            // The token was not spent (the new password is hashed first): it is kept so the
+            // owner can send the form again without going back to the mail.
+            tracing::info!("reset refused: the password pool is full");
+            views::auth_reset::reset_with_token(
+                &ctx,
+                StatusCode::SERVICE_UNAVAILABLE,
+                token.expose_secret(),
+                Some(views::busy_alert(&ctx, retry_after_secs)),
+            )
+            .retry_after(retry_after_secs)
+            .into_response()
+        }
         Err(error) => server_or_limited(&ctx, &error),
     }
 }

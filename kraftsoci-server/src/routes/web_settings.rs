@@ -6,7 +6,8 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kraftsoci_core::ports::{AccountUpdate, Theme};
@@ -121,6 +122,35 @@ async fn again(
         }
         Err(error) => server_error(ctx, &error).into_response(),
     }
+}
+
+/// The page again, 503 with `Retry-After`, when the password pool refused the form (what was
+/// typed is kept by `typed`, never a password).
+async fn busy(
+    state: &AppState,
+    owner: Owner,
+    ctx: &PageContext,
+    typed: impl FnOnce(&mut SettingsValues),
+    retry_after_secs: u64,
+) -> Response {
+    tracing::info!("settings form refused: the password pool is full");
+    let alert = views::busy_alert(ctx, retry_after_secs);
+    let mut response = again(
+        state,
+        owner,
+        ctx,
+        StatusCode::SERVICE_UNAVAILABLE,
+        typed,
+        &FieldErrors::new(),
+        Some(alert),
+    )
+    .await;
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
+    }
+    response
 }
 
 fn expired(ctx: &PageContext) -> Alert {
@@ -281,6 +311,9 @@ async fn save_account(
             )
             .await
         }
+        Err(ApiError::Overloaded { retry_after_secs }) => {
+            busy(&state, owner, &ctx, keep, retry_after_secs).await
+        }
         Err(error) => server_error(&ctx, &error).into_response(),
     }
 }
@@ -434,6 +467,9 @@ async fn change_password(
                 None,
             )
             .await
+        }
+        Err(ApiError::Overloaded { retry_after_secs }) => {
+            busy(&state, owner, &ctx, |_| {}, retry_after_secs).await
         }
         Err(error) => server_error(&ctx, &error).into_response(),
     }

@@ -422,6 +422,7 @@ pub const USER_TABLES: &[UserTable] = &[
             col("security", Boolean),
             col("at", Time),
             col("api_key_id", Id),
+            col("channel", Text),
         ],
         withheld: &[],
         erasure: Erasure::Delete,

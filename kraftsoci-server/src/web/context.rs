@@ -87,6 +87,9 @@ impl FromRequestParts<AppState> for PageContext {
                 .and_then(Binding::parse),
         };
         let new_binding = existing.is_none();
+        let zone = viewer
+            .as_ref()
+            .map_or_else(|| locale.default_zone(), |v| v.zone);
         let cross_site = headers
             .get("sec-fetch-site")
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
@@ -97,7 +100,7 @@ impl FromRequestParts<AppState> for PageContext {
         Ok(Self {
             viewer,
             locale,
-            zone: locale.default_zone(),
+            zone,
             key: CsrfKey::derive(&state.config.jwt_secret),
             binding: existing.unwrap_or_else(Binding::fresh),
             new_binding,
@@ -109,11 +112,10 @@ impl FromRequestParts<AppState> for PageContext {
 }
 
 impl PageContext {
-    /// The same context in `zone` (a signed-in user's stored time zone).
-    #[must_use]
-    pub fn in_zone(mut self, zone: Tz) -> Self {
-        self.zone = zone;
-        self
+    /// The zone this page shows times in and reads typed times in: the signed-in owner's
+    /// stored zone, else the language's default.
+    pub fn zone(&self) -> Tz {
+        self.zone
     }
 
     /// The signed-in user, if any.

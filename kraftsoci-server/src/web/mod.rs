@@ -49,7 +49,14 @@
 //!
 //! ## Language
 //! The user's stored choice (the switch's cookie; the account's language once signed in),
-//! else `Accept-Language`, else English; Turkish pages show Istanbul time.
+//! else `Accept-Language`, else English. Times are shown in the owner's saved time zone (the
+//! one their mail uses), else Istanbul time on Turkish pages and UTC on English ones, with
+//! the mail's formatter ([`crate::i18n::format`]); the schedule field is written in the
+//! page's own format (`GG.AA.YYYY SS:DD`, `DD/MM/YYYY HH:MM`), never the browser's widget.
+//!
+//! ## Usage log
+//! The session lookup tells the usage log (P06) that the web app answered the request and
+//! who was signed in, so page requests are logged with their user and `channel = 'web'`.
 
 pub mod assets;
 mod context;

@@ -33,6 +33,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use chrono_tz::Tz;
 use kraftsoci_core::{SessionId, UserId};
 use secrecy::{ExposeSecret as _, SecretString};
 
@@ -40,7 +41,9 @@ use super::cookies::{self, Lifetime};
 use super::form;
 use crate::auth::BROWSER_SESSION_TTL;
 use crate::error::ApiError;
+use crate::http::UsageSubject;
 use crate::i18n::Locale;
+use crate::notify::{default_time_zone, parse_time_zone};
 use crate::state::AppState;
 
 /// The base name of the session cookie (see [`cookies::name`]).
@@ -59,6 +62,11 @@ pub struct Viewer {
     pub name: String,
     /// The account's theme: `light`, `dark` or `system`.
     pub theme: &'static str,
+    /// The zone the owner's times are shown in: the one they saved with their notification
+    /// choices, else their language's default (the same rule their mail follows).
+    pub zone: Tz,
+    /// Whether they object to usage logging (P31).
+    pub objects_to_usage_log: bool,
 }
 
 /// The session lookup of this request, made once (see the module docs).
@@ -78,17 +86,33 @@ pub async fn viewer(parts: &mut Parts, state: &AppState) -> Result<Option<Viewer
         Some(token) if well_formed(token) => state.auth.browser_session(token).await?,
         _ => None,
     };
-    let viewer = found.map(|session| Viewer {
-        user_id: session.user,
-        session: session.session,
-        locale: Locale::from_tag(&session.language).unwrap_or(Locale::En),
-        name: session.name,
-        theme: match session.theme.as_str() {
-            "light" => "light",
-            "dark" => "dark",
-            _ => "system",
-        },
+    let viewer = found.map(|session| {
+        let locale = Locale::from_tag(&session.language).unwrap_or(Locale::En);
+        Viewer {
+            user_id: session.user,
+            session: session.session,
+            locale,
+            name: session.name,
+            theme: match session.theme.as_str() {
+                "light" => "light",
+                "dark" => "dark",
+                _ => "system",
+            },
+            zone: session
+                .time_zone
+                .as_deref()
+                .and_then(|name| parse_time_zone(name).ok())
+                .unwrap_or_else(|| default_time_zone(locale)),
+            objects_to_usage_log: session.objects_to_usage_log,
+        }
     });
+    // The usage log records a page request as the web app's, with its user.
+    if let Some(subject) = parts.extensions.get::<UsageSubject>() {
+        match &viewer {
+            Some(viewer) => subject.set_web(viewer.user_id, viewer.objects_to_usage_log),
+            None => subject.mark_web(),
+        }
+    }
     parts.extensions.insert(Resolved(Arc::new(viewer.clone())));
     Ok(viewer)
 }

@@ -28,6 +28,7 @@ impl TestApp {
                 security: false,
                 at: self.clock.now() - age,
                 api_key: None,
+                channel: kraftsoci_core::ports::UsageChannel::Api,
             })
             .await
             .unwrap();

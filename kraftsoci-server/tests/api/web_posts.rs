@@ -52,7 +52,7 @@ fn location(response: &reqwest::Response) -> String {
 }
 
 /// Generates a post through the topic form, runs the generation worker, and returns its id.
-async fn generate(app: &TestApp, owner: &Signed, topic: &str) -> String {
+pub(crate) async fn generate(app: &TestApp, owner: &Signed, topic: &str) -> String {
     let response = owner
         .post(
             app,

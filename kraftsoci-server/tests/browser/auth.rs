@@ -134,3 +134,50 @@ async fn the_reset_link_fills_in_its_code_and_hides_it_from_the_address_bar() {
         reqwest::StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn a_sign_in_during_a_login_storm_says_to_try_again_in_a_second_and_keeps_the_email() {
+    let app = crate::helpers::spawn_app_with(|config| {
+        config.password_threads = Some(1);
+        config.password_queue = Some(1);
+    })
+    .await;
+    app.signup_user("ada@example.com").await;
+    let pool = app.state.auth.hasher().pool();
+    let holds = [pool.hold().unwrap(), pool.hold().unwrap()];
+    let base = app.address.clone();
+    Browser::run(Language::English, |browser| async move {
+        open(
+            &browser,
+            &format!("{base}/sign-in"),
+            "form[action='/sign-in']",
+        )
+        .await;
+        fill(&browser, "email", "ada@example.com").await;
+        fill(&browser, "password", PASSWORD).await;
+        click(&browser, "form[action='/sign-in'] button[type=submit]").await;
+        wait_for(&browser, ".alert").await;
+        let alert = text(&browser, ".alert").await;
+        assert!(alert.contains("We are very busy right now"), "{alert}");
+        assert!(alert.contains("in one second"), "{alert}");
+        let email = browser
+            .find(fantoccini::Locator::Id("email"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap();
+        assert_eq!(email.as_deref(), Some("ada@example.com"));
+        let password = browser
+            .find(fantoccini::Locator::Id("password"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap();
+        assert_eq!(password.as_deref(), Some(""), "never the password");
+        screenshot(&browser, "sign-in-busy-en", 1280).await;
+    })
+    .await;
+    drop(holds);
+}

@@ -21,3 +21,4 @@ mod onboarding;
 mod posts;
 mod privacy;
 mod privacy_centre;
+mod settings;

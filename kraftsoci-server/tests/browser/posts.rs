@@ -258,12 +258,12 @@ async fn a_turkish_owner_schedules_a_post_and_withdraws_it_from_the_calendar() {
     let id = post["id"].as_str().unwrap().to_owned();
     app.run_generation().await;
     let istanbul = chrono_tz::Europe::Istanbul;
-    let tomorrow = (app.state.clock.now().with_timezone(&istanbul) + chrono::Duration::days(1))
-        .date_naive()
-        .format("%Y-%m-%d")
-        .to_string();
+    let tomorrow_day =
+        (app.state.clock.now().with_timezone(&istanbul) + chrono::Duration::days(1)).date_naive();
+    let tomorrow = tomorrow_day.format("%Y-%m-%d").to_string();
     let base = app.address.clone();
     let shown_id = id.clone();
+    let (server, token) = (&app, &access);
     Browser::run(Language::Turkish, |browser| async move {
         let id = shown_id;
         assert_eq!(
@@ -277,19 +277,62 @@ async fn a_turkish_owner_schedules_a_post_and_withdraws_it_from_the_calendar() {
         open(&browser, &format!("{base}/posts/{id}"), ".ig-post").await;
         assert!(text(&browser, "main").await.contains("Şimdi yayınla"));
         screenshot(&browser, "post-preview-tr", 1280).await;
-        // A datetime-local field takes its value as the browser's own widget would set it.
-        browser
-            .execute(
-                "document.getElementById('scheduled_for').value = arguments[0];",
-                vec![json!(format!("{tomorrow}T09:30"))],
-            )
+        // The schedule field is the page's, not the browser's widget: an English browser on a
+        // Turkish page is asked for GG.AA.YYYY SS:DD.
+        let field = browser
+            .find(fantoccini::Locator::Id("scheduled_for"))
             .await
             .unwrap();
+        assert_eq!(field.attr("type").await.unwrap().as_deref(), Some("text"));
+        assert_eq!(
+            field.attr("placeholder").await.unwrap().as_deref(),
+            Some("GG.AA.YYYY SS:DD")
+        );
+        // A date that does not exist: the page says how to write one and keeps what was typed.
+        let bad = format!("31.02.{} 09:30", tomorrow_day.format("%Y"));
+        fill(&browser, "scheduled_for", &bad).await;
+        click(&browser, ".schedule-form button[type=submit]").await;
+        wait_for(&browser, "#scheduled_for-error").await;
+        assert!(
+            text(&browser, "#scheduled_for-error")
+                .await
+                .contains("GG.AA.YYYY SS:DD biçiminde"),
+        );
+        let kept = browser
+            .find(fantoccini::Locator::Id("scheduled_for"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap();
+        assert_eq!(kept.as_deref(), Some(bad.as_str()));
+        screenshot(&browser, "post-schedule-error-tr", 1280).await;
+        let typed = format!("{} 09:30", tomorrow_day.format("%d.%m.%Y"));
+        fill(&browser, "scheduled_for", &typed).await;
         click(&browser, ".schedule-form button[type=submit]").await;
         wait_for(&browser, "#receipt-heading").await;
         assert!(text(&browser, "#post-status").await.contains("Zamanlandı"));
         assert!(text(&browser, ".alert").await.contains("Zamanlandı"));
         screenshot(&browser, "post-scheduled-tr", 1280).await;
+        // 09:30 in Istanbul is 06:30 UTC.
+        let (status, receipt) = parts(
+            server
+                .client
+                .get(server.url(&format!("/v1/posts/{id}/consent")))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{receipt}");
+        let stored = tomorrow_day.and_hms_opt(6, 30, 0).unwrap().and_utc();
+        assert_eq!(
+            receipt["scheduled_for"],
+            stored
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                .as_str()
+        );
 
         open(
             &browser,

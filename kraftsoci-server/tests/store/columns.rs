@@ -361,6 +361,7 @@ const REVIEWED: &[(&str, &[&str])] = &[
         &[
             "api_key_id",
             "at",
+            "channel",
             "id",
             "ip",
             "method",

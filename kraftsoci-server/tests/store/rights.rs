@@ -172,6 +172,7 @@ pub async fn export_pages_follow_the_key_without_gaps_or_repeats(db: &TestDb) {
                 security: false,
                 at: t0() + Duration::seconds(i),
                 api_key: None,
+                channel: kraftsoci_core::ports::UsageChannel::Api,
             })
             .await
             .unwrap();
@@ -525,6 +526,7 @@ pub async fn usage_log_purges_are_bounded_and_keep_the_cutoff_instant(db: &TestD
         security: false,
         at,
         api_key: None,
+        channel: kraftsoci_core::ports::UsageChannel::Api,
     };
     for _ in 0..5 {
         store

@@ -61,6 +61,7 @@ pub async fn deleting_a_user_removes_their_rows_but_keeps_payment_records(db: &T
                 security: false,
                 at: t0(),
                 api_key: None,
+                channel: kraftsoci_core::ports::UsageChannel::Api,
             })
             .await
             .unwrap();

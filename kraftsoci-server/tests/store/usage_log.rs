@@ -16,6 +16,7 @@ pub async fn usage_events_are_appended_with_and_without_a_user(db: &TestDb) {
         security,
         at: t0(),
         api_key: None,
+        channel: kraftsoci_core::ports::UsageChannel::Api,
     };
     store
         .usage_log
@@ -57,6 +58,7 @@ pub async fn usage_events_are_appended_in_batches_in_order(db: &TestDb) {
             security: n % 5 == 0,
             at: t0(),
             api_key: None,
+            channel: kraftsoci_core::ports::UsageChannel::Api,
         })
         .collect();
     store.usage_log.append_many(&events).await.unwrap();

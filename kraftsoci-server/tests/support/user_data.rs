@@ -284,6 +284,7 @@ pub async fn seed(
             security: false,
             at: now,
             api_key: None,
+            channel: kraftsoci_core::ports::UsageChannel::Api,
         })
         .await
         .unwrap();

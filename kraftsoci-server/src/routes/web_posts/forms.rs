@@ -6,10 +6,10 @@ use chrono_tz::Tz;
 use kraftsoci_core::{AltText, Caption, Hashtag};
 use serde::Deserialize;
 
-use crate::i18n;
+use crate::i18n::{self, Locale};
 use crate::posts::EditRequest;
 use crate::web::form::FieldErrors;
-use crate::web::views::posts_preview::{Draft, LOCAL_INPUT_FORMAT};
+use crate::web::views::posts_preview::{Draft, schedule_format};
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct EditForm {
@@ -105,20 +105,33 @@ impl ScheduleError {
     }
 }
 
-/// A `datetime-local` value in `zone` as an instant after `now`. A local time that does not
-/// exist (skipped by a clock change) is refused; one that exists twice is the earlier.
+/// Other ways a schedule is read: the other language's field and ISO 8601 (what a
+/// `datetime-local` field sent, for a page rendered before the field changed).
+const OTHER_SCHEDULE_FORMATS: [&str; 4] = [
+    "%d.%m.%Y %H:%M",
+    "%d/%m/%Y %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+];
+
+/// The schedule field, written as the page in `locale` asks (`24.12.2026 09:30` in Turkish,
+/// `24/12/2026 09:30` in English), read in `zone` as an instant after `now`. A local time
+/// that does not exist (skipped by a clock change) is refused; one that exists twice is the
+/// earlier.
 pub(super) fn parse_schedule(
     typed: &str,
+    locale: Locale,
     zone: Tz,
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, ScheduleError> {
-    let typed = typed.trim();
+    let typed = typed.split_whitespace().collect::<Vec<_>>().join(" ");
     if typed.is_empty() {
         return Err(ScheduleError::Required);
     }
-    let local = NaiveDateTime::parse_from_str(typed, LOCAL_INPUT_FORMAT)
-        .or_else(|_| NaiveDateTime::parse_from_str(typed, "%Y-%m-%dT%H:%M:%S"))
-        .map_err(|_| ScheduleError::Invalid)?;
+    let local = std::iter::once(schedule_format(locale).chrono)
+        .chain(OTHER_SCHEDULE_FORMATS)
+        .find_map(|format| NaiveDateTime::parse_from_str(&typed, format).ok())
+        .ok_or(ScheduleError::Invalid)?;
     let at = zone
         .from_local_datetime(&local)
         .earliest()
@@ -141,30 +154,45 @@ mod tests {
     }
 
     #[test]
-    fn a_schedule_is_read_in_the_owners_zone() {
-        let at = parse_schedule("2026-12-24T09:30", Tz::Europe__Istanbul, now()).unwrap();
+    fn a_schedule_is_read_in_the_pages_format_and_the_owners_zone() {
+        let istanbul = Tz::Europe__Istanbul;
+        let at = parse_schedule("24.12.2026 09:30", Locale::Tr, istanbul, now()).unwrap();
         assert_eq!(at, Utc.with_ymd_and_hms(2026, 12, 24, 6, 30, 0).unwrap());
-        let at = parse_schedule(" 2026-12-24T09:30:00 ", Tz::UTC, now()).unwrap();
+        let at = parse_schedule(" 24/12/2026   9:30 ", Locale::En, Tz::UTC, now()).unwrap();
+        assert_eq!(at, Utc.with_ymd_and_hms(2026, 12, 24, 9, 30, 0).unwrap());
+        // Late in the evening in UTC is the next morning in Istanbul, and the other way round.
+        let at = parse_schedule("25.12.2026 01:30", Locale::Tr, istanbul, now()).unwrap();
+        assert_eq!(at, Utc.with_ymd_and_hms(2026, 12, 24, 22, 30, 0).unwrap());
+        let at = parse_schedule("2026-12-24T09:30:00", Locale::En, Tz::UTC, now()).unwrap();
         assert_eq!(at, Utc.with_ymd_and_hms(2026, 12, 24, 9, 30, 0).unwrap());
     }
 
     #[test]
     fn a_schedule_must_be_a_future_time_that_exists() {
+        let zone = Tz::UTC;
         assert_eq!(
-            parse_schedule("", Tz::UTC, now()),
+            parse_schedule("  ", Locale::Tr, zone, now()),
             Err(ScheduleError::Required)
         );
+        for typed in [
+            "31.02.2027 10:00",
+            "24.12.2026",
+            "12/24/2026 09:30",
+            "yarın 09:30",
+        ] {
+            assert_eq!(
+                parse_schedule(typed, Locale::Tr, zone, now()),
+                Err(ScheduleError::Invalid),
+                "{typed}"
+            );
+        }
         assert_eq!(
-            parse_schedule("24.12.2026 09:30", Tz::UTC, now()),
-            Err(ScheduleError::Invalid)
-        );
-        assert_eq!(
-            parse_schedule("2026-12-06T12:00", Tz::UTC, now()),
+            parse_schedule("06.12.2026 12:00", Locale::Tr, zone, now()),
             Err(ScheduleError::Past)
         );
         // 02:30 on the last Sunday of March 2027 does not exist in Berlin.
         assert_eq!(
-            parse_schedule("2027-03-28T02:30", Tz::Europe__Berlin, now()),
+            parse_schedule("28/03/2027 02:30", Locale::En, Tz::Europe__Berlin, now()),
             Err(ScheduleError::Invalid)
         );
     }

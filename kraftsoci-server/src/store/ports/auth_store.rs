@@ -146,6 +146,12 @@ pub struct BrowserSession {
     pub name: String,
     /// The account's theme (`light`, `dark`, `system`).
     pub theme: String,
+    /// Whether the user objects to usage logging (P31): the usage log keeps only their
+    /// security events.
+    pub objects_to_usage_log: bool,
+    /// The time zone the owner chose (an IANA name), if they saved their choices; pages
+    /// show times in it.
+    pub time_zone: Option<String>,
 }
 
 /// What presenting a refresh token did.

@@ -232,8 +232,10 @@ async fn select_browser_session(
     now: DateTime<Utc>,
 ) -> Result<Option<BrowserSession>, StoreError> {
     let row = sqlx::query::<Db>(
-        "SELECT r.user_id, r.family_id, u.language, u.name, u.theme FROM refresh_tokens r \
-         JOIN users u ON u.id = r.user_id WHERE r.token_hash = $1 AND r.kind = $3 \
+        "SELECT r.user_id, r.family_id, u.language, u.name, u.theme, u.object_usage_log, \
+         p.time_zone FROM refresh_tokens r JOIN users u ON u.id = r.user_id \
+         LEFT JOIN notification_preferences p ON p.user_id = r.user_id \
+         WHERE r.token_hash = $1 AND r.kind = $3 \
          AND r.used_at IS NULL AND r.revoked_at IS NULL AND r.expires_at > $2 \
          AND u.closed_at IS NULL",
     )
@@ -252,6 +254,8 @@ async fn select_browser_session(
             language: row.try_get("language").map_err(db_error)?,
             name: row.try_get("name").map_err(db_error)?,
             theme: row.try_get("theme").map_err(db_error)?,
+            objects_to_usage_log: row.try_get("object_usage_log").map_err(db_error)?,
+            time_zone: row.try_get("time_zone").map_err(db_error)?,
         })
     })
     .transpose()

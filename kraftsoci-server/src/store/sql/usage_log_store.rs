@@ -10,7 +10,7 @@ use crate::store::types::{Id, Ts};
 async fn insert_event(conn: &mut Conn, event: &UsageEvent) -> Result<(), StoreError> {
     sqlx::query::<Db>(
         "INSERT INTO usage_log (user_id, method, route, status, ip, user_agent, security, at, \
-         api_key_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         api_key_id, channel) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(event.user.map(Id::from))
     .bind(event.method.as_str())
@@ -21,13 +21,14 @@ async fn insert_event(conn: &mut Conn, event: &UsageEvent) -> Result<(), StoreEr
     .bind(event.security)
     .bind(Ts(event.at))
     .bind(event.api_key.map(Id::from))
+    .bind(event.channel.as_str())
     .execute(conn)
     .await
     .map_err(db_error)?;
     Ok(())
 }
 
-/// The most rows one `INSERT` carries: 9 binds a row stays under SQLite's and PostgreSQL's
+/// The most rows one `INSERT` carries: 10 binds a row stays under SQLite's and PostgreSQL's
 /// bind limits (32,766 and 65,535).
 const ROWS_PER_INSERT: usize = 500;
 
@@ -36,7 +37,7 @@ async fn insert_events(conn: &mut Conn, events: &[UsageEvent]) -> Result<(), Sto
     for chunk in events.chunks(ROWS_PER_INSERT) {
         let mut query = sqlx::QueryBuilder::<Db>::new(
             "INSERT INTO usage_log (user_id, method, route, status, ip, user_agent, security, at, \
-             api_key_id) ",
+             api_key_id, channel) ",
         );
         query.push_values(chunk, |mut row, event| {
             row.push_bind(event.user.map(Id::from))
@@ -47,7 +48,8 @@ async fn insert_events(conn: &mut Conn, events: &[UsageEvent]) -> Result<(), Sto
                 .push_bind(event.user_agent.as_deref())
                 .push_bind(event.security)
                 .push_bind(Ts(event.at))
-                .push_bind(event.api_key.map(Id::from));
+                .push_bind(event.api_key.map(Id::from))
+                .push_bind(event.channel.as_str());
         });
         query.build().execute(&mut *conn).await.map_err(db_error)?;
     }

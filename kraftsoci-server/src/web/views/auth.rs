@@ -95,6 +95,11 @@ pub enum SignInRefusal {
         /// Seconds until a new attempt is allowed.
         retry_after_secs: u64,
     },
+    /// The password pool is full (a login storm): try again in a few seconds.
+    Busy {
+        /// Seconds until a new attempt is likely admitted.
+        retry_after_secs: u64,
+    },
     /// The form's CSRF check failed.
     Expired,
     /// The server failed (its status).
@@ -123,8 +128,8 @@ pub fn sign_in_with_notice(ctx: &PageContext, next: &str, alert: Alert) -> Page 
     )
 }
 
-/// The sign-in form again with the reason it did not sign in: 401, 403, 429 (with
-/// `Retry-After`) or the server's 5xx.
+/// The sign-in form again with the reason it did not sign in: 401, 403, 429 or 503 busy
+/// (both with `Retry-After`) or the server's 5xx. The typed email is kept.
 pub fn sign_in_refused(ctx: &PageContext, email: &str, next: &str, refusal: SignInRefusal) -> Page {
     let (status, heading, body) = match refusal {
         SignInRefusal::Credentials => (
@@ -140,6 +145,10 @@ pub fn sign_in_refused(ctx: &PageContext, email: &str, next: &str, refusal: Sign
                 &Args::new().number("minutes", minutes(retry_after_secs)),
             ),
         ),
+        SignInRefusal::Busy { retry_after_secs } => {
+            let busy = super::busy_alert(ctx, retry_after_secs);
+            (StatusCode::SERVICE_UNAVAILABLE, busy.heading, busy.body)
+        }
         SignInRefusal::Expired => (
             StatusCode::FORBIDDEN,
             ctx.t("form-refused-title"),
@@ -158,7 +167,8 @@ pub fn sign_in_refused(ctx: &PageContext, email: &str, next: &str, refusal: Sign
     };
     let page = render_sign_in(ctx, status, email, next, &FieldErrors::new(), Some(alert));
     match refusal {
-        SignInRefusal::RateLimited { retry_after_secs } => page.retry_after(retry_after_secs),
+        SignInRefusal::RateLimited { retry_after_secs }
+        | SignInRefusal::Busy { retry_after_secs } => page.retry_after(retry_after_secs),
         _ => page,
     }
 }

@@ -44,6 +44,7 @@ struct ResetPage<'a> {
     title: String,
     errors: &'a FieldErrors,
     alert: Option<Alert>,
+    token: &'a str,
 }
 
 /// The new-password form; the token arrives in the link's fragment (the script fills it
@@ -59,6 +60,25 @@ pub fn reset(
         title: ctx.t("reset-title"),
         errors,
         alert,
+        token: "",
+    };
+    Page::render(ctx, status, &page)
+}
+
+/// The new-password form with the unspent `token` kept in its field: only when the server
+/// was too busy to use it (the owner sends the form again; the password is not kept).
+pub fn reset_with_token(
+    ctx: &PageContext,
+    status: StatusCode,
+    token: &str,
+    alert: Option<Alert>,
+) -> Page {
+    let page = ResetPage {
+        ctx,
+        title: ctx.t("reset-title"),
+        errors: &FieldErrors::new(),
+        alert,
+        token,
     };
     Page::render(ctx, status, &page)
 }

@@ -104,7 +104,7 @@ pub fn week(
                     let scheduled = post.consent.as_ref().and_then(|c| c.scheduled_for());
                     Entry {
                         id: post.id.to_string(),
-                        time: at.format("%H:%M").to_string(),
+                        time: crate::i18n::format::time(zone, at.with_timezone(&chrono::Utc)),
                         excerpt: excerpt(post.content.caption.as_str(), EXCERPT_CHARS),
                         badge: badge(ctx, post.status, scheduled.is_some()),
                         withdrawable: post.status == PostStatus::Approved,

@@ -53,3 +53,17 @@ pub struct Alert {
     /// The explanation.
     pub body: String,
 }
+
+/// "We are very busy: send the form again in N seconds": the alert above a form the password
+/// pool refused (the page answers 503 with `Retry-After: seconds`).
+pub fn busy_alert(ctx: &super::PageContext, seconds: u64) -> Alert {
+    Alert {
+        tone: Tone::Danger,
+        heading: ctx.t("form-busy-heading"),
+        body: ctx.t_with(
+            "form-busy-body",
+            &crate::i18n::Args::new()
+                .number("seconds", u32::try_from(seconds.max(1)).unwrap_or(u32::MAX)),
+        ),
+    }
+}

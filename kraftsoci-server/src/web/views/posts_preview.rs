@@ -13,7 +13,7 @@ use kraftsoci_core::{GenerationStep, PostStatus};
 
 use super::posts::{Badge, Shown, badge};
 use super::{Alert, Tone};
-use crate::i18n::Args;
+use crate::i18n::{Args, Locale};
 use crate::posts::PostFlowError;
 use crate::web::form::FieldErrors;
 use crate::web::{Page, PageContext};
@@ -21,8 +21,30 @@ use crate::web::{Page, PageContext};
 /// How many characters Instagram shows above "… more" in the feed (about two lines).
 pub const FOLD_CHARS: usize = 125;
 
-/// The format of a `datetime-local` field's value.
-pub const LOCAL_INPUT_FORMAT: &str = "%Y-%m-%dT%H:%M";
+/// How the schedule field is written on a page in `locale`: the page sets it, not the
+/// browser (a `datetime-local` widget follows the browser's language, so a Turkish page under
+/// an English browser asked for mm/dd/yyyy). Day first in both languages, 24-hour clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScheduleFormat {
+    /// The `chrono` format the server reads and writes (`%d.%m.%Y %H:%M`).
+    pub chrono: &'static str,
+    /// The field's HTML `pattern`.
+    pub pattern: &'static str,
+}
+
+/// The schedule field's format on a page in `locale`.
+pub fn schedule_format(locale: Locale) -> ScheduleFormat {
+    match locale {
+        Locale::Tr => ScheduleFormat {
+            chrono: "%d.%m.%Y %H:%M",
+            pattern: r"[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4} [0-9]{1,2}:[0-9]{2}",
+        },
+        Locale::En => ScheduleFormat {
+            chrono: "%d/%m/%Y %H:%M",
+            pattern: "[0-9]{1,2}/[0-9]{1,2}/[0-9]{4} [0-9]{1,2}:[0-9]{2}",
+        },
+    }
+}
 
 /// A connected Instagram account the owner may publish to.
 #[derive(Debug, Clone)]
@@ -43,7 +65,8 @@ pub struct Draft {
     pub hashtags: String,
     /// The alt text.
     pub alt_text: String,
-    /// The schedule field (`2026-12-24T09:30`, in the owner's zone).
+    /// The schedule field as typed (`24.12.2026 09:30` on a Turkish page, in the owner's
+    /// zone).
     pub schedule: String,
 }
 
@@ -76,7 +99,7 @@ pub struct Preview<'a> {
     pub shown: Shown<'a>,
     /// The owner's active connections (the Publish form chooses one when the post has none).
     pub accounts: Vec<AccountChoice>,
-    /// Now (the earliest time the schedule field offers).
+    /// Now (a post whose scheduled time has passed can no longer be withdrawn).
     pub now: DateTime<Utc>,
     /// The owner's time zone (the schedule field is in it).
     pub zone: Tz,
@@ -212,7 +235,8 @@ struct PreviewPage<'a> {
     permalink: Option<String>,
     failure: Option<String>,
     sandbox: bool,
-    schedule_min: String,
+    schedule_pattern: &'static str,
+    schedule_hint: String,
     draft: Draft,
     errors: &'a FieldErrors,
     alert: Option<Alert>,
@@ -336,11 +360,18 @@ fn render(
                 }
             }),
         sandbox: shown.view.media.sandbox,
-        schedule_min: preview
-            .now
-            .with_timezone(&preview.zone)
-            .format(LOCAL_INPUT_FORMAT)
-            .to_string(),
+        schedule_pattern: schedule_format(ctx.locale()).pattern,
+        schedule_hint: ctx.t_with(
+            "preview-schedule-hint",
+            &Args::new().text("zone", {
+                let label = crate::i18n::format::zone_label(preview.zone, preview.now);
+                if label == preview.zone.name() {
+                    label
+                } else {
+                    format!("{}, {label}", preview.zone.name())
+                }
+            }),
+        ),
         draft: draft.unwrap_or_else(|| Draft::of(shown)),
         errors,
         alert,

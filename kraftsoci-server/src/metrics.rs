@@ -125,23 +125,6 @@ pub struct Snapshot {
     pub pool: PoolStats,
 }
 
-/// Everything `/metrics` shows for the application of `state`: its in-process series and
-/// what is read at scrape time (the database's counts and pool, the usage-log writer, the
-/// password pool).
-pub async fn scrape(state: &crate::state::AppState) -> String {
-    let pool = state.auth.hasher().pool();
-    let snapshot = Snapshot {
-        usage_written: state.usage.written(),
-        usage_dropped: state.usage.dropped(),
-        usage_failed: state.usage.failed(),
-        password_in_pool: pool.in_pool(),
-        password_capacity: pool.capacity(),
-        password_refused: pool.refused(),
-        ..database_snapshot(state.stores.operations.as_ref(), state.clock.now()).await
-    };
-    state.metrics.render(&snapshot)
-}
-
 /// What the database says at `now` (publish jobs, posts, the pool); the process counters
 /// left at zero (a `worker` process has no usage-log writer or password pool).
 pub async fn database_snapshot(operations: &dyn OperationsStore, now: DateTime<Utc>) -> Snapshot {

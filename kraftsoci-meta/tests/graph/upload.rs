@@ -499,12 +499,10 @@ async fn progress_never_goes_back_when_meta_holds_less_than_was_sent() {
         .await
         .unwrap();
 
+    // How many reports arrive depends on scheduling: progress is coalesced (a watch channel),
+    // so a body the connection takes in one go may be reported once. What must hold is that
+    // the reports never go back below what Meta said it holds and end at the size.
     reports.assert_monotonic_to(bytes.len());
-    assert!(
-        reports.sent().len() >= 2,
-        "a 1 MiB body is reported as it goes: {:?}",
-        reports.sent()
-    );
 }
 
 #[tokio::test]

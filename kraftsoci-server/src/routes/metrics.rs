@@ -20,7 +20,7 @@ pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// The exposition as a response (also served, without a token, on `KRAFTSOCI_METRICS_LISTEN`).
 pub async fn exposition(State(state): State<AppState>) -> Response {
-    let body = crate::metrics::scrape(&state).await;
+    let body = scrape(&state).await;
     (
         [(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_TEXT))],
         body,
@@ -73,3 +73,22 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
     }
     Ok(exposition(State(state)).await)
 }
+
+/// Everything `/metrics` shows (here, not in `metrics`, which must not depend on the state)
+/// for the application of `state`: its in-process series and
+/// what is read at scrape time (the database's counts and pool, the usage-log writer, the
+/// password pool).
+pub(crate) async fn scrape(state: &AppState) -> String {
+    let pool = state.auth.hasher().pool();
+    let snapshot = crate::metrics::Snapshot {
+        usage_written: state.usage.written(),
+        usage_dropped: state.usage.dropped(),
+        usage_failed: state.usage.failed(),
+        password_in_pool: pool.in_pool(),
+        password_capacity: pool.capacity(),
+        password_refused: pool.refused(),
+        ..crate::metrics::database_snapshot(state.stores.operations.as_ref(), state.clock.now()).await
+    };
+    state.metrics.render(&snapshot)
+}
+

@@ -54,6 +54,10 @@ pub fn test_config(db: &TestDb, outbox: &TempDir, media: &TempDir) -> Config {
     config.database_url = kraftsoci_server::config::DatabaseUrl::parse(&db.url()).unwrap();
     config.jwt_secret = SecretString::from(JWT_SECRET.to_owned());
     config.bcrypt_cost = 4;
+    // The password pool's automatic bound follows the measured time of a hash, which on a busy
+    // CI machine includes waiting for a core: suites that are not about shedding get a fixed,
+    // generous queue (login_storm, web_busy and the browser suite set their own).
+    config.password_queue = Some(512);
     // The publish worker stays off unless a test turns it on (`spawn_app_with`): a test that
     // clicks Publish then sees the post as it left the click, not as a background worker made it.
     config.worker.enabled = false;

@@ -10,7 +10,7 @@
 //! queries.
 //!
 //! The calls to Graph, OpenAI and Stripe and the generation series are counted by decorators
-//! around the ports the server already uses ([`observe`]): each call's outcome is labelled with
+//! around the ports the server already uses (`observe`): each call's outcome is labelled with
 //! the port error's classification, so no library crate knows about metrics.
 
 mod observe;

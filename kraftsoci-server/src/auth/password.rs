@@ -111,7 +111,7 @@ pub const PASSWORD_BUDGET: Duration = Duration::from_millis(1500);
 impl PasswordHasher {
     /// A hasher at `cost` on `threads` dedicated threads admitting `depth` waiting jobs beyond
     /// them. With `depth` `None` the pool admits what its threads finish within
-    /// [`PASSWORD_BUDGET`] at the average time of a hash — first the start-up dummy hash's,
+    /// `PASSWORD_BUDGET` at the average time of a hash — first the start-up dummy hash's,
     /// then a moving average of every hash since — so the bound follows the cost factor and
     /// the machine's load. Computes the dummy hash that unknown-email logins are checked
     /// against, at the same cost, so both paths take the same time.

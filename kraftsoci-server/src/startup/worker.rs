@@ -143,11 +143,11 @@ impl crate::worker::GenerationWorker {
         Self::from_config_observed(config, stores, clock, None)
     }
 
-    /// As [`GenerationWorker::from_config`], the generators' steps and the OpenAI and Stripe
+    /// As [`Self::from_config`], the generators' steps and the OpenAI and Stripe
     /// calls counted in `metrics`.
     ///
     /// # Errors
-    /// As [`GenerationWorker::from_config`].
+    /// As [`Self::from_config`].
     pub fn from_config_observed(
         config: &Config,
         stores: &store::Stores,

@@ -10,7 +10,7 @@ mod tokens;
 pub(crate) use limits::rate_limited;
 pub use limits::{AuthLimits, RateLimiter};
 pub use password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Password, PasswordHasher};
-pub use pool::{BUSY_RETRY_AFTER_SECS, HashError, HashPool, Hold, default_threads};
+pub use pool::{Admission, BUSY_RETRY_AFTER_SECS, HashError, HashPool, Hold, default_threads};
 pub use service::{
     AuthService, BrowserLogin, EMAIL_CONSTRAINT, SignUp, TokenPair, email_taken,
     invalid_credentials,

@@ -22,7 +22,7 @@ use kraftsoci_core::ParseError;
 use secrecy::zeroize::Zeroizing;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::pool::{HashError, HashPool};
+use super::pool::{Admission, HashError, HashPool};
 
 use crate::store::PasswordHash;
 
@@ -189,6 +189,31 @@ impl PasswordHasher {
         candidate: &SecretString,
         hash: Option<&PasswordHash>,
     ) -> Result<bool, HashError> {
+        let admission = self.admit()?;
+        self.verify_admitted(admission, candidate, hash).await
+    }
+
+    /// Takes a place in the pool for a verification whose stored hash is still to be read
+    /// (see [`HashPool::admit`]): a login asks before it reads the account, so a full pool
+    /// refuses it without a database round trip.
+    ///
+    /// # Errors
+    /// [`HashError::Busy`] when the pool is full.
+    pub fn admit(&self) -> Result<Admission, HashError> {
+        self.pool.admit()
+    }
+
+    /// [`PasswordHasher::verify`] in a place taken earlier with [`PasswordHasher::admit`].
+    ///
+    /// # Errors
+    /// [`HashError::Failed`] when the pool fails. A malformed stored hash counts as a
+    /// mismatch.
+    pub async fn verify_admitted(
+        &self,
+        admission: Admission,
+        candidate: &SecretString,
+        hash: Option<&PasswordHash>,
+    ) -> Result<bool, HashError> {
         let candidate_bytes = candidate.expose_secret().as_bytes();
         let usable = candidate_bytes.len() <= MAX_PASSWORD_BYTES;
         let (target, real) = match hash {
@@ -199,7 +224,7 @@ impl PasswordHasher {
         let counter = Arc::clone(&self.verifications);
         let matched = self
             .pool
-            .run(move || {
+            .run_admitted(admission, move || {
                 counter.fetch_add(1, Ordering::Relaxed);
                 bcrypt::verify(bytes.as_slice(), &target)
             })

@@ -230,12 +230,47 @@ impl HashPool {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
+        let admission = self.admit()?;
+        self.run_admitted(admission, work).await
+    }
+
+    /// Takes a place in the pool now, for a job that will be known later: a caller that must
+    /// read something before it can hash (the stored hash of a login) asks first, so that a
+    /// full pool refuses it before that read is made — the excess of a login storm then costs
+    /// no database round trip and is answered at once. The place counts against the
+    /// capacity like a job in the pool, and frees itself when the [`Admission`] is dropped
+    /// unused (the read failed).
+    ///
+    /// # Errors
+    /// [`HashError::Busy`] when `capacity` jobs (and admissions) are already in the pool.
+    pub fn admit(&self) -> Result<Admission, HashError> {
+        let admitted = self.admitted.fetch_add(1, Ordering::AcqRel);
+        if admitted >= self.capacity() {
+            self.admitted.fetch_sub(1, Ordering::AcqRel);
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            return Err(HashError::Busy);
+        }
+        Ok(Admission {
+            slot: Slot(Arc::clone(&self.admitted)),
+        })
+    }
+
+    /// Runs `work` in the place `admission` holds and waits for its result; never refused
+    /// for capacity (the place was taken by [`HashPool::admit`]).
+    ///
+    /// # Errors
+    /// [`HashError::Failed`] when the pool is gone or `work` panicked.
+    pub async fn run_admitted<T: Send + 'static>(
+        &self,
+        admission: Admission,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let average = match &self.bound {
             Bound::Budget { average_nanos, .. } => Some(Arc::clone(average_nanos)),
             Bound::Fixed(_) => None,
         };
-        self.submit(move |slot| {
+        self.submit(admission, move |slot| {
             let started = Instant::now();
             let result = work();
             if let Some(average) = average {
@@ -250,16 +285,15 @@ impl HashPool {
             .map_err(|_| HashError::Failed(anyhow::anyhow!("password hashing job failed")))
     }
 
-    /// Admits and queues `job` without waiting for it. The job receives its admission slot and
-    /// frees it by dropping it (also when it panics: the slot drops while unwinding).
-    fn submit(&self, job: impl FnOnce(Slot) + Send + 'static) -> Result<(), HashError> {
-        let admitted = self.admitted.fetch_add(1, Ordering::AcqRel);
-        if admitted >= self.capacity() {
-            self.admitted.fetch_sub(1, Ordering::AcqRel);
-            self.refused.fetch_add(1, Ordering::Relaxed);
-            return Err(HashError::Busy);
-        }
-        let slot = Slot(Arc::clone(&self.admitted));
+    /// Queues `job` in the place `admission` holds, without waiting for it. The job receives
+    /// the admission's slot and frees it by dropping it (also when it panics: the slot drops
+    /// while unwinding).
+    fn submit(
+        &self,
+        admission: Admission,
+        job: impl FnOnce(Slot) + Send + 'static,
+    ) -> Result<(), HashError> {
+        let slot = admission.slot;
         let job: Job = Box::new(move || job(slot));
         self.sender
             .lock()
@@ -279,7 +313,8 @@ impl HashPool {
     pub fn hold(&self) -> Result<Hold, HashError> {
         let (release, wait) = mpsc::channel::<()>();
         let (ended, on_end) = mpsc::channel::<()>();
-        self.submit(move |slot| {
+        let admission = self.admit()?;
+        self.submit(admission, move |slot| {
             // Returns when the `Hold` drops its sender.
             let _ = wait.recv();
             drop(slot);
@@ -334,6 +369,19 @@ fn record_job_time(average: &AtomicU64, took: Duration) {
 
 /// An admission slot; frees itself when dropped.
 struct Slot(Arc<AtomicUsize>);
+
+/// A place in the pool taken by [`HashPool::admit`] before its job is known; frees itself
+/// when dropped unused.
+#[must_use = "the place is freed when the admission is dropped"]
+pub struct Admission {
+    slot: Slot,
+}
+
+impl fmt::Debug for Admission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Admission").finish_non_exhaustive()
+    }
+}
 
 impl Drop for Slot {
     fn drop(&mut self) {

@@ -317,13 +317,21 @@ impl AuthService {
         email: Option<&Email>,
         password: &SecretString,
     ) -> Result<Credentials, ApiError> {
+        // The pool's place first: a full pool refuses before the account is read, so the
+        // excess of a login storm is answered at once and costs the database nothing. Whether
+        // the email exists plays no part in the refusal.
+        let admission = self.hasher.admit()?;
         let credentials = match email {
             Some(email) => self.store.credentials_by_email(&email.normalized()).await?,
             None => None,
         };
         let matched = self
             .hasher
-            .verify(password, credentials.as_ref().map(|c| &c.password_hash))
+            .verify_admitted(
+                admission,
+                password,
+                credentials.as_ref().map(|c| &c.password_hash),
+            )
             .await?;
         match credentials {
             Some(credentials) if matched => Ok(credentials),
@@ -382,12 +390,17 @@ impl AuthService {
         user: UserId,
         password: &SecretString,
     ) -> Result<bool, ApiError> {
+        // As at login: a full pool refuses before the stored hash is read.
+        let admission = self.hasher.admit()?;
         let hash = match self.store.credentials(user).await {
             Ok(credentials) => Some(credentials.password_hash),
             Err(StoreError::NotFound) => None,
             Err(other) => return Err(other.into()),
         };
-        Ok(self.hasher.verify(password, hash.as_ref()).await?)
+        Ok(self
+            .hasher
+            .verify_admitted(admission, password, hash.as_ref())
+            .await?)
     }
 
     /// Changes the password; every other session is revoked and every access token issued

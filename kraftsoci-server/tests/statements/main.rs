@@ -260,6 +260,67 @@ async fn the_account_comes_with_the_session_check(db: TestDb) {
     );
 }
 
+/// A login the full password pool refuses is refused before the account is read: during a
+/// storm the excess costs no database round trip and is answered at once (issue 17's 100 ms
+/// shedding goal). Its only statement is its usage event (a security event), written in a
+/// batch after the response. A login the pool admits reads the account as before.
+async fn a_login_refused_by_a_full_pool_reads_nothing(db: TestDb) {
+    let engine = format!("{:?}", db.backend());
+    let app = spawn_app_on(
+        db,
+        |config| {
+            config.password_threads = Some(1);
+            config.password_queue = Some(1);
+        },
+        |builder| builder,
+    )
+    .await;
+    app.signup_user("lin@example.com").await;
+    let login = serde_json::json!({"email": "lin@example.com", "password": helpers::PASSWORD});
+    let send = || async {
+        app.state.usage.flush().await;
+        statements().lock().unwrap().clear();
+        let response = app
+            .client
+            .post(app.url("/v1/auth/login"))
+            .json(&login)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let retry = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .cloned();
+        app.state.usage.flush().await;
+        (status, retry, statements().lock().unwrap().clone())
+    };
+
+    let pool = app.state.auth.hasher().pool();
+    let holds = [pool.hold().unwrap(), pool.hold().unwrap()];
+    let (status, retry, seen) = send().await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{engine}");
+    assert!(retry.is_some(), "{engine}: a refusal says when to retry");
+    let (usage, request): (Vec<&String>, Vec<&String>) = seen
+        .iter()
+        .partition(|s| s.starts_with("INSERT INTO usage_log"));
+    assert!(
+        request.is_empty(),
+        "{engine}: a refused login must not read the account: {seen:#?}"
+    );
+    assert_eq!(usage.len(), 1, "{engine}: the refusal is logged: {seen:#?}");
+    assert_eq!(pool.in_pool(), 2, "{engine}: the refusal holds no place");
+
+    drop(holds);
+    let (status, _, seen) = send().await;
+    assert_eq!(status, StatusCode::OK, "{engine}: {seen:#?}");
+    assert!(
+        seen.iter().any(|s| s.contains("password_hash")),
+        "{engine}: an admitted login reads the stored hash: {seen:#?}"
+    );
+    assert_eq!(pool.in_pool(), 0, "{engine}: the place is free again");
+}
+
 #[tokio::test]
 async fn list_pages_run_a_fixed_number_of_statements_on_both_engines() {
     statements();
@@ -268,4 +329,6 @@ async fn list_pages_run_a_fixed_number_of_statements_on_both_engines() {
     // In the same test: this binary counts every statement of the process.
     the_account_comes_with_the_session_check(TestDb::sqlite().await).await;
     the_account_comes_with_the_session_check(TestDb::postgres().await).await;
+    a_login_refused_by_a_full_pool_reads_nothing(TestDb::sqlite().await).await;
+    a_login_refused_by_a_full_pool_reads_nothing(TestDb::postgres().await).await;
 }

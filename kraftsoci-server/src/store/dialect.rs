@@ -1,6 +1,11 @@
 //! The statements whose SQL differs between the engines; everything else in `sql/` runs
 //! unchanged on both.
 
+use futures::future::BoxFuture;
+use kraftsoci_core::ports::UsageEvent;
+
+use crate::store::types::{Id, Ts};
+
 /// Engine-specific SQL, implemented for [`sqlx::Postgres`] and [`sqlx::Sqlite`].
 pub(crate) trait Dialect: sqlx::Database {
     /// Opens a transaction that will write. SQLite takes its write lock up front
@@ -35,7 +40,43 @@ pub(crate) trait Dialect: sqlx::Database {
     /// (PostgreSQL: the fence's `UPDATE … RETURNING` in a CTE, as for
     /// [`Dialect::FENCED_STEP`]); SQLite runs the fence and the update in a write transaction.
     const FENCED_POST_STATE: bool;
+
+    /// Appends a batch of usage events (P06) for the usage log's writer, in order.
+    fn insert_usage<'c>(
+        conn: &'c mut Self::Connection,
+        events: &'c [UsageEvent],
+    ) -> BoxFuture<'c, Result<(), sqlx::Error>>;
 }
+
+/// PostgreSQL's usage batch: one statement whatever the batch's size — the rows travel as
+/// ten arrays and `UNNEST` turns them back into rows — so the server parses and plans it once
+/// per connection and sqlx's statement cache holds one entry for it, where a multi-row
+/// `VALUES` list is a new statement for every batch size (and pushes the request path's
+/// prepared statements out of the cache).
+///
+/// Its commit does not wait for the WAL flush (`synchronous_commit` off for this transaction
+/// only, the documented per-transaction use of the setting): the usage log is a record the
+/// service keeps, not a promise made to anyone that a request waits for, and a batch is
+/// already written after its requests were answered. What this risks is the last few hundred
+/// milliseconds of usage rows if the *database server* crashes (never inconsistency, and
+/// nothing when kraftsoci's own process dies: a returned commit is in the server's memory and
+/// WAL buffers, flushed by the WAL writer within `3 × wal_writer_delay`). Every other commit
+/// of the service keeps waiting for the flush. The setting is made by `set_config(…, true)`
+/// in the statement's `WHERE` — volatile, so evaluated for the rows it lets through, before
+/// the statement's implicit transaction commits — which saves the `BEGIN`, `SET LOCAL` and
+/// `COMMIT` round trips of a transaction.
+const PG_USAGE_BATCH: &str = "INSERT INTO usage_log (user_id, method, route, status, ip, \
+     user_agent, security, at, api_key_id, channel) \
+     SELECT e.user_id, e.method, e.route, e.status, e.ip, e.user_agent, e.security, e.at, \
+     e.api_key_id, e.channel \
+     FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::int4[], $5::text[], $6::text[], \
+     $7::bool[], $8::timestamptz[], $9::uuid[], $10::text[]) \
+     AS e(user_id, method, route, status, ip, user_agent, security, at, api_key_id, channel) \
+     WHERE set_config('synchronous_commit', 'off', true) IS NOT NULL";
+
+/// The most rows one SQLite `INSERT` carries: 10 binds a row stays under its bind limit
+/// (32,766).
+const SQLITE_ROWS_PER_INSERT: usize = 500;
 
 macro_rules! claim_sql {
     ($lock:literal) => {
@@ -69,6 +110,50 @@ impl Dialect for sqlx::Postgres {
     );
     const CLAIM_ALONE: bool = true;
     const FENCED_POST_STATE: bool = true;
+
+    fn insert_usage<'c>(
+        conn: &'c mut Self::Connection,
+        events: &'c [UsageEvent],
+    ) -> BoxFuture<'c, Result<(), sqlx::Error>> {
+        Box::pin(async move {
+            let mut users = Vec::with_capacity(events.len());
+            let mut methods = Vec::with_capacity(events.len());
+            let mut routes = Vec::with_capacity(events.len());
+            let mut statuses = Vec::with_capacity(events.len());
+            let mut ips = Vec::with_capacity(events.len());
+            let mut agents = Vec::with_capacity(events.len());
+            let mut security = Vec::with_capacity(events.len());
+            let mut times = Vec::with_capacity(events.len());
+            let mut keys = Vec::with_capacity(events.len());
+            let mut channels = Vec::with_capacity(events.len());
+            for event in events {
+                users.push(event.user.map(|u| Id::from(u).0));
+                methods.push(event.method.as_str());
+                routes.push(event.route.as_str());
+                statuses.push(i32::from(event.status));
+                ips.push(event.ip.as_deref());
+                agents.push(event.user_agent.as_deref());
+                security.push(event.security);
+                times.push(event.at);
+                keys.push(event.api_key.map(|k| Id::from(k).0));
+                channels.push(event.channel.as_str());
+            }
+            sqlx::query::<sqlx::Postgres>(PG_USAGE_BATCH)
+                .bind(users)
+                .bind(methods)
+                .bind(routes)
+                .bind(statuses)
+                .bind(ips)
+                .bind(agents)
+                .bind(security)
+                .bind(times)
+                .bind(keys)
+                .bind(channels)
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
 }
 
 impl Dialect for sqlx::Sqlite {
@@ -79,4 +164,34 @@ impl Dialect for sqlx::Sqlite {
     const FENCED_STEP: Option<&'static str> = None;
     const CLAIM_ALONE: bool = false;
     const FENCED_POST_STATE: bool = false;
+
+    /// Multi-row `INSERT`s of up to [`SQLITE_ROWS_PER_INSERT`] rows: SQLite runs in the
+    /// process, so a statement costs no round trip, and its commits are the file's.
+    fn insert_usage<'c>(
+        conn: &'c mut Self::Connection,
+        events: &'c [UsageEvent],
+    ) -> BoxFuture<'c, Result<(), sqlx::Error>> {
+        Box::pin(async move {
+            for chunk in events.chunks(SQLITE_ROWS_PER_INSERT) {
+                let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                    "INSERT INTO usage_log (user_id, method, route, status, ip, user_agent, \
+                     security, at, api_key_id, channel) ",
+                );
+                query.push_values(chunk, |mut row, event| {
+                    row.push_bind(event.user.map(Id::from))
+                        .push_bind(event.method.as_str())
+                        .push_bind(event.route.as_str())
+                        .push_bind(i32::from(event.status))
+                        .push_bind(event.ip.as_deref())
+                        .push_bind(event.user_agent.as_deref())
+                        .push_bind(event.security)
+                        .push_bind(Ts(event.at))
+                        .push_bind(event.api_key.map(Id::from))
+                        .push_bind(event.channel.as_str());
+                });
+                query.build().execute(&mut *conn).await?;
+            }
+            Ok(())
+        })
+    }
 }

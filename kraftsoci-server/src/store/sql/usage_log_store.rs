@@ -5,6 +5,7 @@ use kraftsoci_core::StoreError;
 use kraftsoci_core::ports::{UsageEvent, UsageLogStore};
 
 use super::{Conn, Db, ThisStore, db_error};
+use crate::store::dialect::Dialect;
 use crate::store::types::{Id, Ts};
 
 async fn insert_event(conn: &mut Conn, event: &UsageEvent) -> Result<(), StoreError> {
@@ -28,34 +29,6 @@ async fn insert_event(conn: &mut Conn, event: &UsageEvent) -> Result<(), StoreEr
     Ok(())
 }
 
-/// The most rows one `INSERT` carries: 10 binds a row stays under SQLite's and PostgreSQL's
-/// bind limits (32,766 and 65,535).
-const ROWS_PER_INSERT: usize = 500;
-
-/// Inserts `events` in multi-row `INSERT`s of up to [`ROWS_PER_INSERT`] rows, in order.
-async fn insert_events(conn: &mut Conn, events: &[UsageEvent]) -> Result<(), StoreError> {
-    for chunk in events.chunks(ROWS_PER_INSERT) {
-        let mut query = sqlx::QueryBuilder::<Db>::new(
-            "INSERT INTO usage_log (user_id, method, route, status, ip, user_agent, security, at, \
-             api_key_id, channel) ",
-        );
-        query.push_values(chunk, |mut row, event| {
-            row.push_bind(event.user.map(Id::from))
-                .push_bind(event.method.as_str())
-                .push_bind(event.route.as_str())
-                .push_bind(i32::from(event.status))
-                .push_bind(event.ip.as_deref())
-                .push_bind(event.user_agent.as_deref())
-                .push_bind(event.security)
-                .push_bind(Ts(event.at))
-                .push_bind(event.api_key.map(Id::from))
-                .push_bind(event.channel.as_str());
-        });
-        query.build().execute(&mut *conn).await.map_err(db_error)?;
-    }
-    Ok(())
-}
-
 #[async_trait]
 impl UsageLogStore for ThisStore {
     async fn append(&self, event: &UsageEvent) -> Result<(), StoreError> {
@@ -65,8 +38,11 @@ impl UsageLogStore for ThisStore {
     async fn append_many(&self, events: &[UsageEvent]) -> Result<(), StoreError> {
         match events {
             [] => Ok(()),
-            [one] => self.append(one).await,
-            many => insert_events(&mut *self.conn().await?, many).await,
+            // PostgreSQL: one statement for any size, its commit not waiting for the WAL
+            // flush; SQLite: multi-row inserts (see `Dialect::insert_usage`).
+            many => <Db as Dialect>::insert_usage(&mut *self.conn().await?, many)
+                .await
+                .map_err(db_error),
         }
     }
 }

@@ -108,7 +108,7 @@ pub use error::{ApiError, Error};
 #[cfg(feature = "testing")]
 pub use startup::dispatch_deps;
 pub use startup::{Application, ApplicationBuilder, WorkerMetrics, shutdown_signal};
-pub use state::{AppState, Readiness};
+pub use state::{AppServices, AppState, Readiness};
 
 /// Connects to the configured database and applies its migrations (`kraftsoci-server
 /// migrate`).

@@ -39,6 +39,11 @@ struct RequestKey {
     status: u16,
 }
 
+/// The request series by method, then route template, then status: a request whose series
+/// exists is counted without allocating (its method and route are looked up as `&str`),
+/// since every request passes here.
+type RequestSeriesMap = BTreeMap<String, BTreeMap<String, BTreeMap<u16, RequestSeries>>>;
+
 #[derive(Debug, Clone, Default)]
 struct RequestSeries {
     count: u64,
@@ -95,7 +100,7 @@ impl<const N: usize> Histogram<N> {
 /// deadline.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<RequestKey, RequestSeries>>,
+    requests: Mutex<RequestSeriesMap>,
     calls: Mutex<BTreeMap<CallKey, u64>>,
     generation: Mutex<BTreeMap<&'static str, Histogram<{ GENERATION_BUCKETS.len() }>>>,
     generation_failures: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
@@ -153,13 +158,20 @@ impl Metrics {
     /// path, so ids do not multiply the series); unmatched paths share one series.
     pub fn observe_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
         let seconds = elapsed.as_secs_f64();
-        let key = RequestKey {
-            method: method.to_owned(),
-            route: route.to_owned(),
-            status,
-        };
         let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
-        let series = requests.entry(key).or_default();
+        if !requests.contains_key(method) {
+            requests.insert(method.to_owned(), BTreeMap::new());
+        }
+        let Some(routes) = requests.get_mut(method) else {
+            return;
+        };
+        if !routes.contains_key(route) {
+            routes.insert(route.to_owned(), BTreeMap::new());
+        }
+        let Some(statuses) = routes.get_mut(route) else {
+            return;
+        };
+        let series = statuses.entry(status).or_default();
         series.count += 1;
         series.sum_seconds += seconds;
         if let Some(bucket) = LATENCY_BUCKETS.iter().position(|bound| seconds <= *bound) {
@@ -308,11 +320,27 @@ impl Metrics {
     }
 
     fn render_requests(&self, out: &mut String) {
-        let requests = self
-            .requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        // Flattened in the order the series always had: method, route, status.
+        let requests: Vec<(RequestKey, RequestSeries)> = {
+            let nested = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+            nested
+                .iter()
+                .flat_map(|(method, routes)| {
+                    routes.iter().flat_map(move |(route, statuses)| {
+                        statuses.iter().map(move |(status, series)| {
+                            (
+                                RequestKey {
+                                    method: method.clone(),
+                                    route: route.clone(),
+                                    status: *status,
+                                },
+                                series.clone(),
+                            )
+                        })
+                    })
+                })
+                .collect()
+        };
         header(
             out,
             "kraftsoci_http_requests_total",

@@ -16,15 +16,39 @@ use crate::posts::{InstagramConnect, PostFlow};
 use crate::store::Stores;
 use crate::usage_log::UsageWriter;
 
-/// The application state: configuration, ports and services, each behind an `Arc`, so cloning
-/// is cheap (axum clones it per request).
+/// The application state: configuration, ports and services ([`AppServices`], read through
+/// `Deref`: `state.config`, `state.stores`…), shared behind one `Arc`.
+///
+/// axum clones the state for every extractor and middleware of every request, so a clone must
+/// cost one reference count, not one per service: with the services as fields of the state
+/// itself, a clone and its drop touched some forty shared reference counts each (`Stores` is
+/// an `Arc` per port), several times per request, and showed in the `GET /v1/me` profile
+/// (issue 17).
+#[derive(Clone)]
+pub struct AppState(Arc<AppServices>);
+
+impl AppState {
+    /// The state over `services`.
+    pub fn new(services: AppServices) -> Self {
+        Self(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppServices;
+
+    fn deref(&self) -> &AppServices {
+        &self.0
+    }
+}
+
+/// What the [`AppState`] holds.
 ///
 /// Extension points: a feature adds its service here (e.g. `publisher: Arc<dyn
 /// SocialPublisher>`, `generator: Arc<dyn ContentGenerator>`, `billing: Arc<dyn
 /// BillingProvider>`), builds it in [`ApplicationBuilder::build`](crate::ApplicationBuilder)
 /// from configuration, and lets tests replace it through the builder.
-#[derive(Clone)]
-pub struct AppState {
+pub struct AppServices {
     /// The configuration.
     pub config: Arc<Config>,
     /// The storage ports, one handle each.
@@ -90,7 +114,13 @@ impl Readiness {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Debug for AppServices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppServices")
             .field("config", &self.config)
             .field("stores", &self.stores)
             .field("auth", &self.auth)

@@ -16,15 +16,13 @@ pub async fn record_metrics(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "(unmatched)".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().to_string();
+    // Both are cheap to keep: the matched path is shared, a standard method is inline.
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let method = request.method().clone();
     let response = next.run(request).await;
     state.metrics.observe_request(
-        &method,
-        &route,
+        method.as_str(),
+        route.as_ref().map_or("(unmatched)", MatchedPath::as_str),
         response.status().as_u16(),
         started.elapsed(),
     );

@@ -29,7 +29,7 @@ use crate::http::layers;
 use crate::posts::{
     ConnectPorts, ConnectSettings, FlowPorts, FlowSettings, InstagramConnect, PostFlow,
 };
-use crate::state::AppState;
+use crate::state::{AppServices, AppState};
 use crate::store::{self, Stores};
 use crate::worker::{Worker, WorkerDeps};
 use crate::{mail, media, routes};
@@ -284,7 +284,7 @@ impl ApplicationBuilder {
             },
         ));
         let usage_log = Arc::clone(&stores.usage_log);
-        let state = AppState {
+        let state = AppState::new(AppServices {
             config: Arc::new(config),
             stores,
             clock,
@@ -308,7 +308,7 @@ impl ApplicationBuilder {
             ),
             readiness: crate::state::Readiness::default(),
             metrics,
-        };
+        });
         let router = layers::apply(
             routes::router(state.clone()),
             &state.config.cors,

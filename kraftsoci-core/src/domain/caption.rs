@@ -38,72 +38,106 @@ fn is_mention_char(c: char) -> bool {
 /// Every hashtag in `text`: a `#` not preceded by a tag character, followed by one or more
 /// letters, digits or underscores, not all digits (Instagram does not link `#2024`).
 pub fn hashtags_in(text: &str) -> Vec<&str> {
-    tokens_in(text, '#', is_tag_char)
-        .into_iter()
-        .filter(|tag| !tag.chars().all(|c| c.is_ascii_digit()))
-        .collect()
+    hashtags_of(text).collect()
 }
 
 /// Every @mention in `text`: an `@` not preceded by a word character, followed by 1–30
 /// characters of letters, digits, `_` or `.` (Instagram usernames).
 pub fn mentions_in(text: &str) -> Vec<&str> {
-    tokens_in(text, '@', is_mention_char)
-        .into_iter()
-        .map(|m| m.trim_end_matches('.'))
-        .filter(|m| !m.is_empty() && m.chars().count() <= 30)
-        .collect()
+    mentions_of(text).collect()
 }
 
-fn tokens_in(text: &str, sigil: char, body: fn(char) -> bool) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut prev: Option<char> = None;
-    let mut iter = text.char_indices().peekable();
-    while let Some((i, c)) = iter.next() {
-        if c == sigil && !prev.is_some_and(|p| p.is_alphanumeric() || p == '_') {
-            let start = i + c.len_utf8();
-            let mut end = start;
-            while let Some(&(j, d)) = iter.peek() {
-                if body(d) {
-                    end = j + d.len_utf8();
-                    iter.next();
-                } else {
-                    break;
-                }
-            }
-            if end > start {
-                out.push(&text[start..end]);
-            }
-            prev = text[..end].chars().next_back();
-            continue;
+fn hashtags_of(text: &str) -> impl Iterator<Item = &str> {
+    Tokens::new(text, '#', is_tag_char).filter(|tag| !tag.chars().all(|c| c.is_ascii_digit()))
+}
+
+fn mentions_of(text: &str) -> impl Iterator<Item = &str> {
+    Tokens::new(text, '@', is_mention_char)
+        .map(|m| m.trim_end_matches('.'))
+        .filter(|m| !m.is_empty() && m.chars().count() <= 30)
+}
+
+/// The tokens of `text` that start with `sigil` (not preceded by a word character) and go on
+/// while `body` accepts the characters, in order. An iterator, so that the limits below count
+/// without collecting: every stored caption is checked again when it is read (a list page
+/// reads twenty).
+struct Tokens<'a> {
+    text: &'a str,
+    chars: std::iter::Peekable<std::str::CharIndices<'a>>,
+    prev: Option<char>,
+    sigil: char,
+    body: fn(char) -> bool,
+}
+
+impl<'a> Tokens<'a> {
+    fn new(text: &'a str, sigil: char, body: fn(char) -> bool) -> Self {
+        Self {
+            text,
+            chars: text.char_indices().peekable(),
+            prev: None,
+            sigil,
+            body,
         }
-        prev = Some(c);
     }
-    out
+}
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        while let Some((i, c)) = self.chars.next() {
+            if c == self.sigil && !self.prev.is_some_and(|p| p.is_alphanumeric() || p == '_') {
+                let start = i + c.len_utf8();
+                let mut end = start;
+                while let Some(&(j, d)) = self.chars.peek() {
+                    if (self.body)(d) {
+                        end = j + d.len_utf8();
+                        self.chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                let text = self.text;
+                self.prev = text.get(..end).and_then(|t| t.chars().next_back());
+                if end > start {
+                    return text.get(start..end);
+                }
+                continue;
+            }
+            self.prev = Some(c);
+        }
+        None
+    }
 }
 
 fn check_instagram_limits(field: &'static str, text: &str) -> Result<(), ParseError> {
-    if instagram_length(text) > MAX_CAPTION_CHARS {
+    // One pass for the length and the control characters.
+    let mut length = 0;
+    let mut control = false;
+    for c in text.chars() {
+        length += c.len_utf16();
+        control |= c.is_control() && c != '\n' && c != '\r' && c != '\t';
+    }
+    if length > MAX_CAPTION_CHARS {
         return Err(ParseError::new(
             field,
             format!("must have at most {MAX_CAPTION_CHARS} characters (emoji count as two)"),
         ));
     }
-    if hashtags_in(text).len() > MAX_HASHTAGS {
+    // Counting stops one past the limit.
+    if hashtags_of(text).take(MAX_HASHTAGS + 1).count() > MAX_HASHTAGS {
         return Err(ParseError::new(
             field,
             format!("must have at most {MAX_HASHTAGS} hashtags"),
         ));
     }
-    if mentions_in(text).len() > MAX_MENTIONS {
+    if mentions_of(text).take(MAX_MENTIONS + 1).count() > MAX_MENTIONS {
         return Err(ParseError::new(
             field,
             format!("must have at most {MAX_MENTIONS} @mentions"),
         ));
     }
-    if text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
+    if control {
         return Err(ParseError::new(
             field,
             "must not contain control characters",
@@ -245,7 +279,8 @@ impl PostText {
             .filter(|t| seen.insert(t.as_str().to_lowercase()))
             .map(|t| t.to_string())
             .collect();
-        if hashtags_in(caption.as_str()).len() + tags.len() > MAX_HASHTAGS {
+        if hashtags_of(caption.as_str()).take(MAX_HASHTAGS + 1).count() + tags.len() > MAX_HASHTAGS
+        {
             return Err(ParseError::new(
                 "hashtags",
                 format!("caption and hashtags together must have at most {MAX_HASHTAGS} hashtags"),

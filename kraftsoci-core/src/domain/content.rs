@@ -160,7 +160,7 @@ impl ContentHash {
 
     /// Lower-case hex.
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        super::lower_hex(&self.0)
     }
 
     /// Compares in constant time (the hash is not secret, but there is no reason to leak

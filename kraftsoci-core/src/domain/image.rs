@@ -61,7 +61,7 @@ impl MediaDigest {
 
     /// Lower-case hex.
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        super::lower_hex(&self.0)
     }
 
     /// The raw digest.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use kraftsoci_core::ports::{
     AccountStore, Connection, ConnectionStatus, ConnectionStore, ContentGenerator, Entitlements,
-    ImageGenerator, JobRequest, JobView, MediaStore, PostMedia, PostStore, PostUpdate,
+    ImageGenerator, JobRequest, JobView, ListedPost, MediaStore, PostMedia, PostStore, PostUpdate,
     ProfileStore,
 };
 use kraftsoci_core::{
@@ -40,6 +40,19 @@ pub struct PostView {
     pub target_connection: Option<ConnectionId>,
     /// Its publish job.
     pub job: Option<JobView>,
+}
+
+impl From<ListedPost> for PostView {
+    /// A post of a list page, read with its media, connection and job in one statement
+    /// ([`PostStore::list_posts_with_details`](kraftsoci_core::ports::PostStore::list_posts_with_details)).
+    fn from(listed: ListedPost) -> Self {
+        Self {
+            post: listed.post,
+            media: listed.media,
+            target_connection: listed.target_connection,
+            job: listed.job,
+        }
+    }
 }
 
 /// A Publish click, parsed.

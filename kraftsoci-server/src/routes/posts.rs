@@ -814,17 +814,7 @@ async fn list(
         posts: page
             .posts
             .into_iter()
-            .map(|listed| {
-                PostDto::from_view(
-                    &state,
-                    PostView {
-                        post: listed.post,
-                        media: listed.media,
-                        target_connection: listed.target_connection,
-                        job: listed.job,
-                    },
-                )
-            })
+            .map(|listed| PostDto::from_view(&state, PostView::from(listed)))
             .collect(),
         next_cursor: page.next_cursor,
     }))

@@ -7,10 +7,11 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::NaiveDate;
-use kraftsoci_core::{PostSnapshot, PostStatus, StoreError, UserId};
+use kraftsoci_core::{PostStatus, StoreError, UserId};
 use serde::Deserialize;
 
 use super::web_posts::{image_url, zone};
+use crate::posts::PostView;
 use crate::state::AppState;
 use crate::web::session::Owner;
 use crate::web::views::calendar::{monday_of, week_bounds, when};
@@ -33,21 +34,22 @@ struct WeekParams {
     week: Option<String>,
 }
 
-/// Every post of `owner` in `status`, newest first, up to [`MAX_PER_STATUS`].
+/// Every post of `owner` in `status` with its media, connection and job, newest first, up to
+/// [`MAX_PER_STATUS`] (one statement per page of [`BATCH`]).
 async fn all_in(
     state: &AppState,
     owner: UserId,
     status: PostStatus,
-) -> Result<Vec<PostSnapshot>, StoreError> {
+) -> Result<Vec<PostView>, StoreError> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
         let page = state
             .stores
             .posts
-            .list_posts(owner, Some(status), cursor, BATCH)
+            .list_posts_with_details(owner, Some(status), cursor, BATCH)
             .await?;
-        out.extend(page.posts);
+        out.extend(page.posts.into_iter().map(PostView::from));
         match page.next_cursor {
             Some(next) if out.len() < MAX_PER_STATUS => cursor = Some(next),
             _ => return Ok(out),
@@ -84,14 +86,7 @@ async fn calendar(
             }
         }
     }
-    let all = match state.posts.views(owner.user_id, posts).await {
-        Ok(all) => all,
-        Err(error) => {
-            tracing::error!(%error, "the calendar could not read posts");
-            return views::posts::unavailable(&ctx).into_response();
-        }
-    };
-    let shown: Vec<Shown<'_>> = all
+    let shown: Vec<Shown<'_>> = posts
         .iter()
         .map(|view| Shown {
             view,

@@ -126,7 +126,8 @@ async fn list(
     let page = match state
         .stores
         .posts
-        .list_posts(owner.user_id, filter, params.cursor.clone(), PAGE_SIZE)
+        // The page with each post's media, connection and job in one statement.
+        .list_posts_with_details(owner.user_id, filter, params.cursor.clone(), PAGE_SIZE)
         .await
     {
         Ok(page) => page,
@@ -136,10 +137,7 @@ async fn list(
         }
         Err(error) => return load_failed(&ctx, &PostFlowError::Store(error)),
     };
-    let views_ = match state.posts.views(owner.user_id, page.posts).await {
-        Ok(views_) => views_,
-        Err(error) => return load_failed(&ctx, &error),
-    };
+    let views_: Vec<PostView> = page.posts.into_iter().map(PostView::from).collect();
     let accounts = account_names(&state, owner.user_id).await;
     let shown: Vec<Shown<'_>> = views_
         .iter()

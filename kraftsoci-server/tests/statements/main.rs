@@ -15,6 +15,10 @@ mod support;
 #[path = "../api/helpers.rs"]
 mod helpers;
 
+#[allow(dead_code)]
+#[path = "../support/web.rs"]
+mod web_session;
+
 use std::sync::{Arc, Mutex, OnceLock};
 
 use kraftsoci_core::ports::{MediaKey, PostMedia, StoredImage};
@@ -321,6 +325,88 @@ async fn a_login_refused_by_a_full_pool_reads_nothing(db: TestDb) {
     assert_eq!(pool.in_pool(), 0, "{engine}: the place is free again");
 }
 
+/// The statements a page of the owner's web app runs (cookie session), and its HTML.
+async fn measure_page(app: &TestApp, cookie: &str, path: &str) -> (Vec<String>, String) {
+    app.state.usage.flush().await;
+    statements().lock().unwrap().clear();
+    let response = app
+        .client
+        .get(app.url(path))
+        .header(reqwest::header::COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    let html = response.text().await.unwrap();
+    app.state.usage.flush().await;
+    let seen = statements().lock().unwrap().clone();
+    (seen, html)
+}
+
+/// The web app's posts list and calendar read their posts with media, connection and job
+/// joined, like the API's list: the list page costs the same statements for 1 post and for a
+/// full page (it ran 6 before: the page, then the connections, the media and the jobs of the
+/// page, apart).
+async fn the_web_list_and_calendar_cost_the_same_statements_whatever_their_size(db: TestDb) {
+    let engine = format!("{:?}", db.backend());
+    let app = spawn_app_on(db, |_| {}, |builder| builder).await;
+    let browser = web_session::browser_sign_up(&app, "mary@example.com", helpers::PASSWORD).await;
+    let owner = app
+        .state
+        .stores
+        .auth
+        .credentials_by_email("mary@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .user;
+    add_posts(&app, owner, 1).await;
+    for _ in 0..3 {
+        measure_page(&app, &browser.cookie, "/posts").await;
+    }
+    let (one, html) = measure_page(&app, &browser.cookie, "/posts").await;
+    assert!(html.contains("topic 0"), "{engine}: the post is listed");
+    add_posts(&app, owner, 30).await;
+    let (full, html) = measure_page(&app, &browser.cookie, "/posts").await;
+    assert!(
+        html.contains("topic 29"),
+        "{engine}: the newest post is listed"
+    );
+    assert_eq!(
+        one.len(),
+        full.len(),
+        "{engine}: 1 post: {one:#?} vs a full page: {full:#?}"
+    );
+    let request: Vec<&String> = full
+        .iter()
+        .filter(|s| !s.starts_with("INSERT INTO usage_log"))
+        .collect();
+    assert!(
+        request
+            .iter()
+            .any(|s| s.starts_with("SELECT p.id, p.owner_id")),
+        "{engine}: the page is one joined statement: {full:#?}"
+    );
+    assert!(
+        request.len() <= 3,
+        "{engine}: session, the joined page and the account names: {full:#?}"
+    );
+    let (week, _) = measure_page(&app, &browser.cookie, "/calendar").await;
+    let week_reads: Vec<&String> = week
+        .iter()
+        .filter(|s| !s.starts_with("INSERT INTO usage_log"))
+        .collect();
+    assert!(
+        week_reads.len() <= 4,
+        "{engine}: the session and one joined page per shown status: {week:#?}"
+    );
+    println!(
+        "{engine}: web list {} statements, calendar {}",
+        full.len(),
+        week.len()
+    );
+}
+
 #[tokio::test]
 async fn list_pages_run_a_fixed_number_of_statements_on_both_engines() {
     statements();
@@ -331,4 +417,10 @@ async fn list_pages_run_a_fixed_number_of_statements_on_both_engines() {
     the_account_comes_with_the_session_check(TestDb::postgres().await).await;
     a_login_refused_by_a_full_pool_reads_nothing(TestDb::sqlite().await).await;
     a_login_refused_by_a_full_pool_reads_nothing(TestDb::postgres().await).await;
+    the_web_list_and_calendar_cost_the_same_statements_whatever_their_size(TestDb::sqlite().await)
+        .await;
+    the_web_list_and_calendar_cost_the_same_statements_whatever_their_size(
+        TestDb::postgres().await,
+    )
+    .await;
 }

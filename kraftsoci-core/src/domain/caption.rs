@@ -273,11 +273,21 @@ impl PostText {
     /// # Errors
     /// [`ParseError`] on field `caption` or `hashtags` when the combination breaks a limit.
     pub fn compose(caption: &Caption, hashtags: &[Hashtag]) -> Result<Self, ParseError> {
+        // Case-insensitive duplicates dropped, first spelling kept. A tag that is already
+        // lower-case ASCII (most are) is compared as it is, without a lower-cased copy.
         let mut seen = std::collections::BTreeSet::new();
-        let tags: Vec<String> = hashtags
+        let tags: Vec<&str> = hashtags
             .iter()
-            .filter(|t| seen.insert(t.as_str().to_lowercase()))
-            .map(|t| t.to_string())
+            .map(Hashtag::as_str)
+            .filter(|t| {
+                let folded: std::borrow::Cow<'_, str> =
+                    if t.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+                        std::borrow::Cow::Borrowed(t)
+                    } else {
+                        std::borrow::Cow::Owned(t.to_lowercase())
+                    };
+                seen.insert(folded)
+            })
             .collect();
         if hashtags_of(caption.as_str()).take(MAX_HASHTAGS + 1).count() + tags.len() > MAX_HASHTAGS
         {
@@ -286,11 +296,20 @@ impl PostText {
                 format!("caption and hashtags together must have at most {MAX_HASHTAGS} hashtags"),
             ));
         }
-        let text = match (caption.as_str().is_empty(), tags.is_empty()) {
-            (_, true) => caption.as_str().to_owned(),
-            (true, false) => tags.join(" "),
-            (false, false) => format!("{}\n\n{}", caption.as_str(), tags.join(" ")),
-        };
+        let caption = caption.as_str();
+        let mut text = String::with_capacity(
+            caption.len() + 2 + tags.iter().map(|t| t.len() + 2).sum::<usize>(),
+        );
+        text.push_str(caption);
+        for (n, tag) in tags.iter().enumerate() {
+            text.push_str(match (n, caption.is_empty()) {
+                (0, true) => "",
+                (0, false) => "\n\n",
+                _ => " ",
+            });
+            text.push('#');
+            text.push_str(tag);
+        }
         check_instagram_limits("caption", &text)?;
         Ok(Self(text))
     }
@@ -350,6 +369,29 @@ mod tests {
         for bad in ["", "#", "two words", "#a-b", "2024", "#x!"] {
             assert!(Hashtag::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn composing_drops_hashtags_repeated_in_any_case_and_keeps_the_first_spelling() {
+        let tags: Vec<Hashtag> = ["Simit", "simit", "çörek", "ÇÖREK", "bakery", "SIMIT"]
+            .iter()
+            .map(|t| Hashtag::parse(t).unwrap())
+            .collect();
+        let caption = Caption::parse("Fresh from the oven").unwrap();
+        assert_eq!(
+            PostText::compose(&caption, &tags).unwrap().as_str(),
+            "Fresh from the oven\n\n#Simit #çörek #bakery"
+        );
+        assert_eq!(
+            PostText::compose(&Caption::empty(), &tags)
+                .unwrap()
+                .as_str(),
+            "#Simit #çörek #bakery"
+        );
+        assert_eq!(
+            PostText::compose(&caption, &[]).unwrap().as_str(),
+            "Fresh from the oven"
+        );
     }
 
     #[test]

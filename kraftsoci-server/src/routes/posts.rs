@@ -221,50 +221,47 @@ impl PostDto {
             target_connection,
             job,
         } = view;
+        // What is derived from the content first; then its strings move into the answer
+        // rather than being copied (a list page builds twenty of these).
         let content_hash = post.content.hash().to_hex();
-        let text = post
-            .content
-            .post_text()
-            .map(|t| t.as_str().to_owned())
-            .unwrap_or_else(|_| post.content.caption.as_str().to_owned());
+        let text = post.content.post_text().map(|t| t.as_str().to_owned());
         let sandbox = media.sandbox || post.content.target.as_ref().is_some_and(|t| t.is_sandbox());
+        let image_url = media.image.as_ref().map(|i| {
+            state
+                .media_links
+                .sign(&i.key, state.config.media_preview_ttl)
+        });
+        let image = media.image.as_ref().map(|i| ImageView {
+            width: i.width,
+            height: i.height,
+        });
+        let ig_user_id = post.content.target.as_ref().map(|t| t.to_string());
+        let consent = post.consent.as_ref().map(|c| ConsentSummary {
+            approved_at: c.approved_at(),
+            content_hash: c.content_hash().to_hex(),
+            ig_user_id: c.target().to_string(),
+            scheduled_for: c.scheduled_for(),
+        });
+        let scheduled_for = post.consent.as_ref().and_then(|c| c.scheduled_for());
+        let content = post.content;
+        let caption = String::from(content.caption);
         Self {
             id: post.id.to_string(),
             status: post.status.as_str(),
             generation_step: post.generation_step.map(|s| s.as_str()),
             topic: media.topic,
-            caption: post.content.caption.as_str().to_owned(),
-            hashtags: post
-                .content
-                .hashtags
-                .iter()
-                .map(|h| h.as_str().to_owned())
-                .collect(),
-            text,
-            alt_text: post
-                .content
-                .alt_text
-                .as_ref()
-                .map(|a| a.as_str().to_owned()),
-            image_url: media.image.as_ref().map(|i| {
-                state
-                    .media_links
-                    .sign(&i.key, state.config.media_preview_ttl)
-            }),
-            image: media.image.as_ref().map(|i| ImageView {
-                width: i.width,
-                height: i.height,
-            }),
+            // A stored combination that no longer composes (limits changed) shows the caption.
+            text: text.unwrap_or_else(|_| caption.clone()),
+            caption,
+            hashtags: content.hashtags.into_iter().map(String::from).collect(),
+            alt_text: content.alt_text.map(String::from),
+            image_url,
+            image,
             content_hash,
             instagram_account_id: target_connection.map(|c| c.to_string()),
-            ig_user_id: post.content.target.as_ref().map(|t| t.to_string()),
-            scheduled_for: post.consent.as_ref().and_then(|c| c.scheduled_for()),
-            consent: post.consent.as_ref().map(|c| ConsentSummary {
-                approved_at: c.approved_at(),
-                content_hash: c.content_hash().to_hex(),
-                ig_user_id: c.target().to_string(),
-                scheduled_for: c.scheduled_for(),
-            }),
+            ig_user_id,
+            scheduled_for,
+            consent,
             job: job.map(|j| JobSummary {
                 state: j.state,
                 run_after: j.run_after,

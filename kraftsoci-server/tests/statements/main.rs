@@ -15,7 +15,6 @@ mod support;
 #[path = "../api/helpers.rs"]
 mod helpers;
 
-#[allow(dead_code)]
 #[path = "../support/web.rs"]
 mod web_session;
 

@@ -75,7 +75,8 @@ pub struct PreferencesView {
     /// The IANA time zone times are shown in (mails, notices).
     pub(crate) time_zone: String,
     /// Per event: which channels carry it. `policy_changed` and `security` are `mandatory`.
-    pub(crate) notifications: BTreeMap<String, EventChannelsView>,
+    #[schema(value_type = BTreeMap<String, EventChannelsView>)]
+    pub(crate) notifications: BTreeMap<&'static str, EventChannelsView>,
 }
 
 /// The channels of one event.
@@ -98,7 +99,7 @@ impl PreferencesView {
             .into_iter()
             .map(|(kind, channels)| {
                 (
-                    kind.as_str().to_owned(),
+                    kind.as_str(),
                     EventChannelsView {
                         mail: channels.mail,
                         in_app: channels.in_app,

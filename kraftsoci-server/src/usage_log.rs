@@ -3,7 +3,9 @@
 //!
 //! A request used to wait for its own `INSERT INTO usage_log` (a committed statement, a WAL
 //! flush on PostgreSQL) before its response left. Now the middleware hands the event to a
-//! bounded channel and returns; one task drains the channel into multi-row `INSERT`s:
+//! bounded channel and returns; one task drains the channel into batch `INSERT`s (on
+//! PostgreSQL one `UNNEST` statement per batch whose commit does not wait for the WAL flush;
+//! on SQLite multi-row `INSERT`s; see `Dialect::insert_usage` in `store/dialect.rs`):
 //!
 //! - it writes as soon as [`BATCH`] events are waiting, or [`LINGER`] after the first event
 //!   of a batch arrived, whichever comes first;
@@ -14,8 +16,9 @@
 //!   [`UsageWriter::shutdown`] stops accepting events, writes what is waiting and ends the
 //!   task (the server calls it after its last request is answered).
 //!
-//! Losing the events of the last few milliseconds in a crash is acceptable for a usage log;
-//! losing them in an orderly shutdown is not, hence the drain.
+//! Losing the events of the last few milliseconds in a crash is acceptable for a usage log
+//! (and, on PostgreSQL, the last few hundred milliseconds of written batches if the database
+//! server itself crashes); losing them in an orderly shutdown is not, hence the drain.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -44,7 +44,7 @@ pub struct PostView {
 
 impl From<ListedPost> for PostView {
     /// A post of a list page, read with its media, connection and job in one statement
-    /// ([`PostStore::list_posts_with_details`](kraftsoci_core::ports::PostStore::list_posts_with_details)).
+    /// ([`PostStore::list_posts_with_details`]).
     fn from(listed: ListedPost) -> Self {
         Self {
             post: listed.post,

@@ -48,6 +48,7 @@ pub const MAX_KEYS_PER_ACCOUNT: u32 = 20;
 pub const MAX_NAME_CHARS: usize = 100;
 
 /// The routes a key can reach and the scope each needs; every other route refuses keys.
+#[cfg(any(test, feature = "testing"))]
 pub const KEY_ROUTES: &[(&str, &str, Scope)] = &[
     ("GET", "/v1/posts", Scope::PostsRead),
     ("GET", "/v1/posts/{id}", Scope::PostsRead),

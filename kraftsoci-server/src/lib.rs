@@ -50,15 +50,16 @@ use std::sync::Arc;
 /// Declares the server's internal modules: crate-private, and public only with the unstable
 /// `testing` feature (the integration tests and benches use them).
 ///
-/// Without the feature, what only the tests reach (re-exports, helpers, constants they assert
-/// on) is unused: the allow below is that gate, and it applies to that build alone.
+/// What only the tests reach (re-exports, helpers, constants they assert on) is itself gated
+/// with `#[cfg(any(test, feature = "testing"))]` where it is declared, so the build without the
+/// feature still reports dead code and unused imports (CI lints that build as well).
 macro_rules! internal_modules {
     ($($name:ident),* $(,)?) => {
         $(
             #[cfg(feature = "testing")]
             pub mod $name;
             #[cfg(not(feature = "testing"))]
-            #[allow(unused_imports, dead_code, clippy::enum_variant_names)]
+            #[allow(clippy::enum_variant_names)]
             mod $name;
         )*
     };

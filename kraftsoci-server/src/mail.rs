@@ -220,6 +220,7 @@ pub struct OutboxMailer {
 
 impl OutboxMailer {
     /// An outbox in `dir` (created on first use).
+    #[cfg(any(test, feature = "testing"))]
     pub fn new(dir: PathBuf, from: String, clock: Arc<dyn Clock>) -> Self {
         Self { dir, from, clock }
     }

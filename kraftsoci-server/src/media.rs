@@ -130,6 +130,7 @@ pub struct ObjectMediaStore {
 
 impl ObjectMediaStore {
     /// A store over `inner`; `attributes` says whether it keeps content types.
+    #[cfg(any(test, feature = "testing"))]
     pub fn new(inner: Arc<dyn ObjectStore>, attributes: bool) -> Self {
         Self { inner, attributes }
     }

@@ -8,9 +8,9 @@ pub mod metrics;
 pub mod rate_limit;
 pub mod usage;
 
-pub use auth::{
-    ApiCaller, AuthAccount, AuthUser, PostsPublish, PostsRead, PostsWrite, RequiredScope, Via,
-};
+pub use auth::{ApiCaller, AuthAccount, AuthUser, PostsPublish, PostsRead, PostsWrite};
+#[cfg(any(test, feature = "testing"))]
+pub use auth::{RequiredScope, Via};
 pub use client::ClientInfo;
 pub use extract::{Json, Path, Query};
 pub use usage::UsageSubject;

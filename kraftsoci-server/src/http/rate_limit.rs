@@ -7,6 +7,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
+#[cfg(any(test, feature = "testing"))]
 pub use crate::auth::{AuthLimits, RateLimiter};
 
 use super::client::ClientInfo;

@@ -22,6 +22,7 @@ pub fn to_upper(locale: Locale, text: &str) -> String {
 }
 
 /// `text` in small letters, as `locale` writes them.
+#[cfg(any(test, feature = "testing"))]
 pub fn to_lower(locale: Locale, text: &str) -> String {
     match locale {
         Locale::Tr => {
@@ -50,6 +51,7 @@ pub fn to_lower(locale: Locale, text: &str) -> String {
 
 /// `text` with its first letter in capitals, as `locale` writes them (for a word that starts a
 /// sentence or a heading).
+#[cfg(any(test, feature = "testing"))]
 pub fn capitalize(locale: Locale, text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {

@@ -122,6 +122,7 @@ impl Catalog {
     }
 
     /// Whether `locale` has a message `key`.
+    #[cfg(any(test, feature = "testing"))]
     pub fn has(&self, locale: Locale, key: &str) -> bool {
         self.bundle(locale).is_some_and(|b| b.has_message(key))
     }

@@ -23,8 +23,12 @@ mod locale;
 mod negotiate;
 
 pub use catalog::{Args, Catalog};
-pub use locale::{Locale, UnsupportedLocale};
-pub use negotiate::{from_accept_language, negotiate};
+pub use locale::Locale;
+#[cfg(any(test, feature = "testing"))]
+pub use locale::UnsupportedLocale;
+#[cfg(any(test, feature = "testing"))]
+pub use negotiate::from_accept_language;
+pub use negotiate::negotiate;
 
 /// A message key kept in code for later lookup (`key("deletion-email-required")`). The
 /// catalog tests find every such key and check that both languages define it.

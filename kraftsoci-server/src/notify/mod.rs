@@ -35,12 +35,16 @@ mod preferences;
 mod quota;
 pub mod webhooks;
 
+pub use dispatch::{DISPATCH_INTERVAL, DispatchDeps, Dispatcher};
+#[cfg(any(test, feature = "testing"))]
 pub use dispatch::{
-    DELIVERY_RETENTION_DAYS, DISPATCH_INTERVAL, DispatchDeps, DispatchReport, Dispatcher,
-    DispatcherHandle, NOTICE_RETENTION_DAYS,
+    DELIVERY_RETENTION_DAYS, DispatchReport, DispatcherHandle, NOTICE_RETENTION_DAYS,
 };
-pub use endpoints::{MAX_DELIVERIES_LISTED, Registered, WebhookError, Webhooks, check_events};
+pub use endpoints::{WebhookError, Webhooks};
+#[cfg(any(test, feature = "testing"))]
+pub use endpoints::{MAX_DELIVERIES_LISTED, Registered, check_events};
 pub use event::{Event, EventKind};
+#[cfg(any(test, feature = "testing"))]
 pub use message::{RenderedMail, absolute_link};
 pub(crate) use notifier::locale_of;
 pub use notifier::{Notifier, Recorded};

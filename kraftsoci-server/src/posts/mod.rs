@@ -15,9 +15,15 @@ pub mod flow;
 pub mod generate;
 
 pub use connect::{
-    BROWSER_STATE_PREFIX, CallbackParams, ConnectError, ConnectFlow, ConnectPorts, ConnectSettings,
-    ConnectStart, Connected, InstagramConnect, is_browser_state,
+    CallbackParams, ConnectError, ConnectFlow, ConnectPorts, ConnectSettings, Connected,
+    InstagramConnect, is_browser_state,
 };
-pub use error::{PostFlowError, publishing_in_progress};
+#[cfg(any(test, feature = "testing"))]
+pub use connect::{BROWSER_STATE_PREFIX, ConnectStart};
+pub use error::PostFlowError;
+#[cfg(any(test, feature = "testing"))]
+pub use error::publishing_in_progress;
 pub use flow::{Click, EditRequest, FlowPorts, FlowSettings, PostFlow, PostView};
-pub use generate::{GenerationSettled, IDEMPOTENCY_WINDOW, MAX_GENERATION_ATTEMPTS, Parts};
+#[cfg(any(test, feature = "testing"))]
+pub use generate::MAX_GENERATION_ATTEMPTS;
+pub use generate::{GenerationSettled, IDEMPOTENCY_WINDOW, Parts};

@@ -26,13 +26,17 @@ use kraftsoci_core::{Clock, DataSubjectRequest, RetentionError};
 use rand::Rng as _;
 
 use crate::billing::{Billing, StopOutcome};
-pub use crate::config::{DEFAULT_SWEEP_INTERVAL, SweepSettings};
+pub use crate::config::SweepSettings;
+#[cfg(any(test, feature = "testing"))]
+pub use crate::config::DEFAULT_SWEEP_INTERVAL;
 use crate::state::AppState;
 use crate::store::{ErasureTaskStore, PendingBillingStop, PurgeFailure, RightsStore};
 
 mod report;
 
-pub use report::{CategoryView, ReportView, RunView, report_table, run_table};
+pub use report::{RunView, run_table};
+#[cfg(any(test, feature = "testing"))]
+pub use report::{CategoryView, ReportView, report_table};
 
 /// The longest wait before a freshly started server's first sweep (randomized, so that
 /// replicas started together do not sweep in lockstep).
@@ -138,6 +142,7 @@ pub struct SweepRun {
 impl SweepRun {
     /// Whether everything due was done: the report is complete, no billing stop waits, no
     /// request is overdue and nothing failed.
+    #[cfg(any(test, feature = "testing"))]
     pub fn is_clean(&self) -> bool {
         self.report.is_complete()
             && self.billing_stops_pending.is_empty()

@@ -70,6 +70,7 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
 });
 
 /// Every asset.
+#[cfg(any(test, feature = "testing"))]
 pub fn all() -> &'static [Asset] {
     &ASSETS
 }

@@ -68,8 +68,12 @@ mod page;
 pub mod session;
 pub mod views;
 
-pub use context::{LANGUAGE_COOKIE, PageContext, Site};
-pub use page::{BILLING_CSP, PAGE_CSP, Page};
+pub use context::PageContext;
+#[cfg(any(test, feature = "testing"))]
+pub use context::{LANGUAGE_COOKIE, Site};
+pub use page::Page;
+#[cfg(any(test, feature = "testing"))]
+pub use page::{BILLING_CSP, PAGE_CSP};
 pub use session::Owner;
 
 use axum::Router;

@@ -80,11 +80,13 @@ impl Page {
     }
 
     /// The status.
+    #[cfg(any(test, feature = "testing"))]
     pub fn status(&self) -> StatusCode {
         self.status
     }
 
     /// The document.
+    #[cfg(any(test, feature = "testing"))]
     pub fn html(&self) -> &str {
         &self.html
     }

@@ -320,6 +320,12 @@ impl PostText {
     }
 }
 
+impl From<PostText> for String {
+    fn from(text: PostText) -> Self {
+        text.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

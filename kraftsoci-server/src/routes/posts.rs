@@ -224,7 +224,7 @@ impl PostDto {
         // What is derived from the content first; then its strings move into the answer
         // rather than being copied (a list page builds twenty of these).
         let content_hash = post.content.hash().to_hex();
-        let text = post.content.post_text().map(|t| t.as_str().to_owned());
+        let text = post.content.post_text().map(String::from);
         let sandbox = media.sandbox || post.content.target.as_ref().is_some_and(|t| t.is_sandbox());
         let image_url = media.image.as_ref().map(|i| {
             state

@@ -576,8 +576,8 @@ async fn api(args: ApiArgs) -> anyhow::Result<()> {
             "max",
             "kraftsoci ÷ this",
         ]);
-        for (_, [kraftsoci, same, read]) in &results {
-            for m in [kraftsoci, same, read] {
+        for (_, [kraftsoci, same, filed, read]) in &results {
+            for m in [kraftsoci, same, filed, read] {
                 let s = &m.summary;
                 table.row([
                     m.label.clone(),

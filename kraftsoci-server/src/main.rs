@@ -7,6 +7,13 @@ use kraftsoci_server::cli::{BreachAction, Cli, Command, ConfigAction};
 use kraftsoci_server::config::Config;
 use kraftsoci_server::{commands, healthcheck, telemetry};
 
+/// mimalloc rather than the system allocator: a request allocates many small strings (rows,
+/// JSON, headers) and frees them at once, which glibc's allocator spends about a fifth of the
+/// request's time on (`docs/performance.md`).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

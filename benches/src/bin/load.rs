@@ -17,6 +17,9 @@ use kraftsoci_benches::scratch::{DEFAULT_ADMIN_URL, with_scratch_db};
 use kraftsoci_benches::server::{BenchServer, http_client, sign_up_many};
 use kraftsoci_benches::{api, export, sweep};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(about = "kraftsoci load scenarios against in-process servers on 127.0.0.1")]
 struct Cli {

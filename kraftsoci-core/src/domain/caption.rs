@@ -58,9 +58,8 @@ fn mentions_of(text: &str) -> impl Iterator<Item = &str> {
 }
 
 /// The tokens of `text` that start with `sigil` (not preceded by a word character) and go on
-/// while `body` accepts the characters, in order. An iterator, so that the limits below count
-/// without collecting: every stored caption is checked again when it is read (a list page
-/// reads twenty).
+/// while `body` accepts the characters, in order. The limits are counted by `Counts`, in one
+/// pass for both kinds of token; its tests hold it to these iterators.
 struct Tokens<'a> {
     text: &'a str,
     chars: std::iter::Peekable<std::str::CharIndices<'a>>,
@@ -110,47 +109,143 @@ impl<'a> Iterator for Tokens<'a> {
     }
 }
 
-fn check_instagram_limits(field: &'static str, text: &str) -> Result<(), ParseError> {
-    // One pass for the length and the control characters.
-    let mut length = 0;
-    let mut control = false;
-    for c in text.chars() {
-        length += c.len_utf16();
-        control |= c.is_control() && c != '\n' && c != '\r' && c != '\t';
+/// What Instagram limits in a text, counted in one pass: its length in UTF-16 code units,
+/// whether it holds a control character other than a line break or a tab, and how many
+/// hashtags and @mentions it holds — exactly the ones [`hashtags_in`] and [`mentions_in`]
+/// find. Every stored caption is checked again when it is read (a list page reads twenty), so
+/// this walks the text once where the iterators would walk it three times.
+///
+/// One pass is exact because the two kinds of token never hide a character from each other:
+/// neither body accepts a sigil, and whether a sigil starts a token depends only on the
+/// character before it, which is the same whether or not that character ended a token.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Counts {
+    utf16: usize,
+    control: bool,
+    hashtags: usize,
+    mentions: usize,
+}
+
+/// A hashtag being read: its characters so far, and whether all were ASCII digits.
+struct TagSoFar {
+    chars: usize,
+    digits: bool,
+}
+
+/// An @mention being read: its characters so far, and how many of the last were dots (a
+/// mention ends before trailing dots).
+struct MentionSoFar {
+    chars: usize,
+    dots: usize,
+}
+
+impl Counts {
+    fn of(text: &str) -> Self {
+        let mut counts = Self::default();
+        let mut prev: Option<char> = None;
+        let mut tag: Option<TagSoFar> = None;
+        let mut mention: Option<MentionSoFar> = None;
+        for c in text.chars() {
+            counts.utf16 += c.len_utf16();
+            counts.control |= c.is_control() && c != '\n' && c != '\r' && c != '\t';
+            if let Some(so_far) = tag.as_mut() {
+                if is_tag_char(c) {
+                    so_far.chars += 1;
+                    so_far.digits &= c.is_ascii_digit();
+                } else {
+                    counts.end_tag(so_far);
+                    tag = None;
+                }
+            }
+            if let Some(so_far) = mention.as_mut() {
+                if is_mention_char(c) {
+                    so_far.chars += 1;
+                    so_far.dots = if c == '.' { so_far.dots + 1 } else { 0 };
+                } else {
+                    counts.end_mention(so_far);
+                    mention = None;
+                }
+            }
+            let starts = !prev.is_some_and(is_tag_char);
+            if c == '#' && starts {
+                tag = Some(TagSoFar {
+                    chars: 0,
+                    digits: true,
+                });
+            } else if c == '@' && starts {
+                mention = Some(MentionSoFar { chars: 0, dots: 0 });
+            }
+            prev = Some(c);
+        }
+        if let Some(so_far) = &tag {
+            counts.end_tag(so_far);
+        }
+        if let Some(so_far) = &mention {
+            counts.end_mention(so_far);
+        }
+        counts
     }
-    if length > MAX_CAPTION_CHARS {
-        return Err(ParseError::new(
-            field,
-            format!("must have at most {MAX_CAPTION_CHARS} characters (emoji count as two)"),
-        ));
+
+    /// Counts a finished hashtag unless it is empty or all digits ([`hashtags_in`]).
+    fn end_tag(&mut self, tag: &TagSoFar) {
+        if tag.chars > 0 && !tag.digits {
+            self.hashtags += 1;
+        }
     }
-    // Counting stops one past the limit.
-    if hashtags_of(text).take(MAX_HASHTAGS + 1).count() > MAX_HASHTAGS {
-        return Err(ParseError::new(
-            field,
-            format!("must have at most {MAX_HASHTAGS} hashtags"),
-        ));
+
+    /// Counts a finished @mention unless, without its trailing dots, it is empty or longer
+    /// than a username ([`mentions_in`]).
+    fn end_mention(&mut self, mention: &MentionSoFar) {
+        if (1..=30).contains(&(mention.chars - mention.dots)) {
+            self.mentions += 1;
+        }
     }
-    if mentions_of(text).take(MAX_MENTIONS + 1).count() > MAX_MENTIONS {
-        return Err(ParseError::new(
-            field,
-            format!("must have at most {MAX_MENTIONS} @mentions"),
-        ));
+
+    /// Instagram's limits on a caption, checked on these counts.
+    fn check(&self, field: &'static str) -> Result<(), ParseError> {
+        if self.utf16 > MAX_CAPTION_CHARS {
+            return Err(too_long(field));
+        }
+        if self.hashtags > MAX_HASHTAGS {
+            return Err(ParseError::new(
+                field,
+                format!("must have at most {MAX_HASHTAGS} hashtags"),
+            ));
+        }
+        if self.mentions > MAX_MENTIONS {
+            return Err(ParseError::new(
+                field,
+                format!("must have at most {MAX_MENTIONS} @mentions"),
+            ));
+        }
+        if self.control {
+            return Err(ParseError::new(
+                field,
+                "must not contain control characters",
+            ));
+        }
+        Ok(())
     }
-    if control {
-        return Err(ParseError::new(
-            field,
-            "must not contain control characters",
-        ));
-    }
-    Ok(())
+}
+
+fn too_long(field: &'static str) -> ParseError {
+    ParseError::new(
+        field,
+        format!("must have at most {MAX_CAPTION_CHARS} characters (emoji count as two)"),
+    )
 }
 
 /// A caption body within Instagram's limits on its own. Hashtags that the post lists separately
 /// are checked together with it by [`PostText::compose`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Caption(String);
+pub struct Caption {
+    text: String,
+    /// What [`PostText::compose`] needs of the caption, counted when it was parsed: its
+    /// hashtags and its length in UTF-16 code units (both within the limits, so they fit).
+    hashtags: u8,
+    utf16: u16,
+}
 
 impl Caption {
     /// Parses a caption (surrounding whitespace trimmed; it may be empty).
@@ -159,24 +254,33 @@ impl Caption {
     /// [`ParseError`] on field `caption` when Instagram would reject it.
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         let text = input.trim();
-        check_instagram_limits("caption", text)?;
-        Ok(Self(text.to_owned()))
+        let counts = Counts::of(text);
+        counts.check("caption")?;
+        Ok(Self {
+            text: text.to_owned(),
+            hashtags: u8::try_from(counts.hashtags).unwrap_or(u8::MAX),
+            utf16: u16::try_from(counts.utf16).unwrap_or(u16::MAX),
+        })
     }
 
     /// The empty caption (a post whose content is still being generated).
     pub fn empty() -> Self {
-        Self(String::new())
+        Self {
+            text: String::new(),
+            hashtags: 0,
+            utf16: 0,
+        }
     }
 
     /// The caption text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
     }
 }
 
 impl fmt::Display for Caption {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.text)
     }
 }
 
@@ -189,7 +293,7 @@ impl TryFrom<String> for Caption {
 
 impl From<Caption> for String {
     fn from(value: Caption) -> Self {
-        value.0
+        value.text
     }
 }
 
@@ -274,8 +378,9 @@ impl PostText {
     /// [`ParseError`] on field `caption` or `hashtags` when the combination breaks a limit.
     pub fn compose(caption: &Caption, hashtags: &[Hashtag]) -> Result<Self, ParseError> {
         // Case-insensitive duplicates dropped, first spelling kept. A tag that is already
-        // lower-case ASCII (most are) is compared as it is, without a lower-cased copy.
-        let mut seen = std::collections::BTreeSet::new();
+        // lower-case ASCII (most are) is compared as it is, without a lower-cased copy. At
+        // most a few dozen tags: a list compared in turn beats building a set.
+        let mut seen: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(hashtags.len());
         let tags: Vec<&str> = hashtags
             .iter()
             .map(Hashtag::as_str)
@@ -286,31 +391,44 @@ impl PostText {
                     } else {
                         std::borrow::Cow::Owned(t.to_lowercase())
                     };
-                seen.insert(folded)
+                let new = !seen.contains(&folded);
+                if new {
+                    seen.push(folded);
+                }
+                new
             })
             .collect();
-        if hashtags_of(caption.as_str()).take(MAX_HASHTAGS + 1).count() + tags.len() > MAX_HASHTAGS
-        {
+        // The caption passed its own limits when it was parsed, and counted its hashtags and
+        // length then; what the tags add is known without reading the joined text again: each
+        // is one hashtag (a valid tag after a space or a line break), no mention and no
+        // control character, and the line breaks and spaces between end any token of the
+        // caption.
+        if usize::from(caption.hashtags) + tags.len() > MAX_HASHTAGS {
             return Err(ParseError::new(
                 "hashtags",
                 format!("caption and hashtags together must have at most {MAX_HASHTAGS} hashtags"),
             ));
         }
+        let mut utf16 = usize::from(caption.utf16);
         let caption = caption.as_str();
         let mut text = String::with_capacity(
             caption.len() + 2 + tags.iter().map(|t| t.len() + 2).sum::<usize>(),
         );
         text.push_str(caption);
         for (n, tag) in tags.iter().enumerate() {
-            text.push_str(match (n, caption.is_empty()) {
+            let separator = match (n, caption.is_empty()) {
                 (0, true) => "",
                 (0, false) => "\n\n",
                 _ => " ",
-            });
+            };
+            text.push_str(separator);
             text.push('#');
             text.push_str(tag);
+            utf16 += separator.len() + 1 + tag.encode_utf16().count();
         }
-        check_instagram_limits("caption", &text)?;
+        if utf16 > MAX_CAPTION_CHARS {
+            return Err(too_long("caption"));
+        }
         Ok(Self(text))
     }
 
@@ -425,9 +543,123 @@ mod tests {
         let caption = Caption::parse(&"a".repeat(2190)).unwrap();
         let tags = vec![Hashtag::parse("abcdefghijk").unwrap()];
         assert!(PostText::compose(&caption, &tags).is_err());
+        // At the limit exactly: the caption, "\n\n", "#şu", " ", "#ab" (2,200 in all).
+        let tags = vec![Hashtag::parse("şu").unwrap(), Hashtag::parse("ab").unwrap()];
+        let fits = Caption::parse(&"a".repeat(2200 - 2 - 3 - 1 - 3)).unwrap();
+        let text = PostText::compose(&fits, &tags).unwrap();
+        assert_eq!(instagram_length(text.as_str()), MAX_CAPTION_CHARS);
+        let over = Caption::parse(&"a".repeat(2200 - 2 - 3 - 1 - 3 + 1)).unwrap();
+        let error = PostText::compose(&over, &tags).unwrap_err();
+        assert_eq!(error.field(), "caption");
+        // Without a caption there is no blank line.
+        let tags: Vec<Hashtag> = (0..30)
+            .map(|n| Hashtag::parse(&format!("t{n}")).unwrap())
+            .collect();
+        let text = PostText::compose(&Caption::empty(), &tags).unwrap();
+        assert!(text.as_str().starts_with("#t0 #t1"));
+    }
+
+    /// Texts dense in what the counters look at: sigils, tag and mention characters, dots,
+    /// digits, Turkish letters, an emoji, spaces, line breaks and a control character.
+    fn dense_text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just("#".to_owned()),
+                Just("@".to_owned()),
+                Just(".".to_owned()),
+                Just("_".to_owned()),
+                Just("7".to_owned()),
+                Just("a".to_owned()),
+                Just("Z".to_owned()),
+                Just("ş".to_owned()),
+                Just("İ".to_owned()),
+                Just("🥐".to_owned()),
+                Just(" ".to_owned()),
+                Just("\n".to_owned()),
+                Just("\u{7}".to_owned()),
+                Just("-".to_owned()),
+                "[a-z0-9]{1,40}",
+            ],
+            0..80,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    /// The limits as the iterators define them, counted the slow way.
+    fn counted_slowly(text: &str) -> Counts {
+        Counts {
+            utf16: instagram_length(text),
+            control: text
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t'),
+            hashtags: hashtags_in(text).len(),
+            mentions: mentions_in(text).len(),
+        }
+    }
+
+    #[test]
+    fn one_pass_counts_agree_with_the_iterators_at_the_edges() {
+        for text in [
+            "",
+            "#",
+            "@",
+            "#2024 #a2024 ##tag a#tag _#tag",
+            "@a. @a.b. @.. x@y @@z @ş",
+            "@ali.#tag #tag@ali #t_@x",
+            &format!("@{}", "a".repeat(30)),
+            &format!("@{}.", "a".repeat(31)),
+            "🥐#croissant\u{7}",
+        ] {
+            assert_eq!(Counts::of(text), counted_slowly(text), "{text:?}");
+        }
     }
 
     proptest! {
+        #[test]
+        fn one_pass_counts_agree_with_the_iterators(text in dense_text()) {
+            prop_assert_eq!(Counts::of(&text), counted_slowly(&text));
+            // What a caption keeps of its counts is what its text counts.
+            if let Ok(caption) = Caption::parse(&text) {
+                let slow = counted_slowly(caption.as_str());
+                prop_assert_eq!(usize::from(caption.hashtags), slow.hashtags);
+                prop_assert_eq!(usize::from(caption.utf16), slow.utf16);
+            }
+        }
+
+        #[test]
+        fn composing_decides_as_checking_the_joined_text_would(
+            caption in dense_text(),
+            tags in proptest::collection::vec("[a-zşİ_0-9]{1,12}", 0..35),
+        ) {
+            let Ok(caption) = Caption::parse(&caption) else { return Ok(()) };
+            let tags: Vec<Hashtag> = tags.iter().filter_map(|t| Hashtag::parse(t).ok()).collect();
+            match PostText::compose(&caption, &tags) {
+                Ok(text) => {
+                    prop_assert!(Counts::of(text.as_str()).check("caption").is_ok());
+                }
+                Err(error) => {
+                    // Refused: the joined text (duplicates dropped) breaks a limit.
+                    let mut seen = std::collections::BTreeSet::new();
+                    let kept: Vec<String> = tags
+                        .iter()
+                        .filter(|t| seen.insert(t.as_str().to_lowercase()))
+                        .map(|t| format!("#{}", t.as_str()))
+                        .collect();
+                    let joined = if caption.as_str().is_empty() {
+                        kept.join(" ")
+                    } else if kept.is_empty() {
+                        caption.as_str().to_owned()
+                    } else {
+                        format!("{}\n\n{}", caption.as_str(), kept.join(" "))
+                    };
+                    prop_assert!(
+                        Counts::of(&joined).check("caption").is_err(),
+                        "refused ({error}) but {joined:?} is within the limits"
+                    );
+                }
+            }
+        }
+
         #[test]
         fn caption_parser_never_panics_and_accepts_what_it_produced(input in "\\PC{0,400}") {
             if let Ok(caption) = Caption::parse(&input) {

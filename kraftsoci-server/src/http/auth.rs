@@ -1,6 +1,7 @@
 //! The authenticated caller: [`AuthUser`] (a signed-in session only), [`AuthAccount`] (the same
-//! with the account read by the session check) and [`ApiCaller`] (a session, or a personal API
-//! key with the route's scope).
+//! with the account read by the session check), [`ApiCaller`] (a session, or a personal API
+//! key with the route's scope) and [`DeferredCaller`] (the same, for a route that reads its
+//! data with the session check).
 
 use std::marker::PhantomData;
 
@@ -60,9 +61,10 @@ fn verified(parts: &Parts, state: &AppState) -> Result<AccessClaims, ApiError> {
         })
 }
 
-/// Admits the caller of `claims` when the stored `access` state still lets the token in.
+/// Admits the caller of `claims` when the stored `access` state still lets the token in, and
+/// tells the request's usage subject (when there is one) who it was.
 fn admit(
-    parts: &Parts,
+    usage: Option<&UsageSubject>,
     claims: &AccessClaims,
     access: Result<AccessState, StoreError>,
 ) -> Result<AuthUser, ApiError> {
@@ -80,7 +82,7 @@ fn admit(
         tracing::debug!(user = %claims.user, "access token of an ended session");
         return Err(ApiError::unauthorized());
     }
-    if let Some(subject) = parts.extensions.get::<UsageSubject>() {
+    if let Some(subject) = usage {
         subject.set(claims.user, account.objects_to_usage_log);
     }
     Ok(AuthUser {
@@ -112,7 +114,7 @@ async fn session_user(parts: &Parts, state: &AppState) -> Result<AuthUser, ApiEr
         .auth
         .access_state(claims.user, claims.session, state.clock.now())
         .await;
-    admit(parts, &claims, access)
+    admit(parts.extensions.get::<UsageSubject>(), &claims, access)
 }
 
 impl FromRequestParts<AppState> for AuthUser {
@@ -153,7 +155,7 @@ impl FromRequestParts<AppState> for AuthAccount {
             Ok(read) => (Ok(read.access), Some((read.account, read.notifications))),
             Err(error) => (Err(error), None),
         };
-        let user = admit(parts, &claims, access)?;
+        let user = admit(parts.extensions.get::<UsageSubject>(), &claims, access)?;
         // `admit` refused every case without an account.
         let (account, notifications) = rest.ok_or_else(ApiError::unauthorized)?;
         Ok(Self {
@@ -261,5 +263,90 @@ impl<S: RequiredScope> FromRequestParts<AppState> for ApiCaller<S> {
             via: Via::ApiKey(holder.key),
             scope: PhantomData,
         })
+    }
+}
+
+/// [`ApiCaller`] for a route that reads its data in the same statement as the session check
+/// (`GET /v1/posts`): a personal API key is checked here exactly as [`ApiCaller`] checks it;
+/// an access token is only verified (signature, audience, expiry), and the route admits its
+/// session with [`PendingSession::admit`] on the state its statement read — the checks of
+/// [`AuthUser`], on every request — before it shows anything, or with
+/// [`PendingSession::check`] when it reads nothing (a request it refuses as malformed is still
+/// answered 401 first when its session is not admitted).
+pub enum DeferredCaller<S> {
+    /// A personal API key holding the scope `S`: admitted.
+    Key(ApiCaller<S>),
+    /// A verified access token whose session is still to be checked.
+    Session(PendingSession),
+}
+
+impl<S> std::fmt::Debug for DeferredCaller<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Key(caller) => f.debug_tuple("Key").field(caller).finish(),
+            Self::Session(pending) => f.debug_tuple("Session").field(pending).finish(),
+        }
+    }
+}
+
+/// A verified access token whose session has not been checked yet: it names who the route
+/// may read for ([`PendingSession::user`]), and nothing read may be shown before
+/// [`PendingSession::admit`] or [`PendingSession::check`] returns the [`AuthUser`].
+#[derive(Debug)]
+pub struct PendingSession {
+    claims: AccessClaims,
+    usage: Option<UsageSubject>,
+}
+
+impl PendingSession {
+    /// The user the token was issued to: the only user whose data the route may read.
+    pub fn user(&self) -> UserId {
+        self.claims.user
+    }
+
+    /// The login session the token was issued for.
+    pub fn session(&self) -> SessionId {
+        self.claims.session
+    }
+
+    /// Admits the caller on the account and session state read with the route's data (the
+    /// checks of [`AuthUser`]): 401 for a purged or closed account, an old token epoch or an
+    /// ended session.
+    ///
+    /// # Errors
+    /// [`ApiError`] 401 as above; a store failure as itself.
+    pub fn admit(&self, access: Result<AccessState, StoreError>) -> Result<AuthUser, ApiError> {
+        admit(self.usage.as_ref(), &self.claims, access)
+    }
+
+    /// Runs the session check alone, for a request the route answers without reading.
+    ///
+    /// # Errors
+    /// As [`PendingSession::admit`].
+    pub async fn check(&self, state: &AppState) -> Result<AuthUser, ApiError> {
+        let access = state
+            .stores
+            .auth
+            .access_state(self.claims.user, self.claims.session, state.clock.now())
+            .await;
+        self.admit(access)
+    }
+}
+
+impl<S: RequiredScope> FromRequestParts<AppState> for DeferredCaller<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or_else(ApiError::unauthorized)?;
+        if api_keys::is_api_key(token) {
+            return ApiCaller::from_request_parts(parts, state)
+                .await
+                .map(Self::Key);
+        }
+        let claims = verified(parts, state)?;
+        Ok(Self::Session(PendingSession {
+            claims,
+            usage: parts.extensions.get::<UsageSubject>().cloned(),
+        }))
     }
 }

@@ -8,9 +8,12 @@ pub mod metrics;
 pub mod rate_limit;
 pub mod usage;
 
-pub use auth::{ApiCaller, AuthAccount, AuthUser, PostsPublish, PostsRead, PostsWrite};
+pub use auth::{
+    ApiCaller, AuthAccount, AuthUser, DeferredCaller, PendingSession, PostsPublish, PostsRead,
+    PostsWrite,
+};
 #[cfg(any(test, feature = "testing"))]
 pub use auth::{RequiredScope, Via};
 pub use client::ClientInfo;
-pub use extract::{Json, Path, Query};
+pub use extract::{Json, Path, Query, SizedJson};
 pub use usage::UsageSubject;

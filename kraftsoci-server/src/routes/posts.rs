@@ -20,7 +20,10 @@ use sha2::{Digest as _, Sha256};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::error::{ApiError, ErrorBody, Fields};
-use crate::http::{ApiCaller, ClientInfo, Json, Path, PostsPublish, PostsRead, PostsWrite, Query};
+use crate::http::{
+    ApiCaller, ClientInfo, DeferredCaller, Json, Path, PostsPublish, PostsRead, PostsWrite, Query,
+    SizedJson,
+};
 use crate::posts::{Click, EditRequest, Parts, PostView};
 use crate::state::AppState;
 use crate::store::IdempotencyRecord;
@@ -776,46 +779,96 @@ pub(crate) fn step_stream(
         (status = 400, description = "`invalid_query`, `invalid_cursor`", body = ErrorBody),
         (status = 401, description = "`unauthorized`, `invalid_api_key`", body = ErrorBody), (status = 403, description = "`api_key_scope_missing`", body = ErrorBody),
     ))]
-#[tracing::instrument(skip_all, fields(user = %user.id))]
+#[tracing::instrument(skip_all)]
 async fn list(
     State(state): State<AppState>,
-    user: ApiCaller<PostsRead>,
+    caller: DeferredCaller<PostsRead>,
     Query(query): Query<ListQuery>,
-) -> Result<Json<PostPageDto>, ApiError> {
+) -> Result<SizedJson<PostPageDto>, ApiError> {
     let status = query
         .status
         .as_deref()
         .map(PostStatus::parse)
         .transpose()
-        .map_err(|_| ApiError::bad_request("invalid_query", "Unknown post status."))?;
+        .map_err(|_| ApiError::bad_request("invalid_query", "Unknown post status."));
     let limit = query.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "The limit must be between 1 and 100.",
-        ));
-    }
-    // One statement: the posts with their media, target connection and job.
-    let page = state
-        .stores
-        .posts
-        .list_posts_with_details(user.id, status, query.cursor, limit)
-        .await
-        .map_err(|error| match error {
-            kraftsoci_core::StoreError::InvalidInput(_) => {
-                ApiError::bad_request("invalid_cursor", "The cursor is not valid.")
-            }
-            other => other.into(),
-        })?;
-    Ok(Json(PostPageDto {
-        posts: page
-            .posts
-            .into_iter()
-            .map(|listed| PostDto::from_view(&state, PostView::from(listed)))
-            .collect(),
-        next_cursor: page.next_cursor,
-    }))
+    let parsed = status.and_then(|status| {
+        if (1..=100).contains(&limit) {
+            Ok(status)
+        } else {
+            Err(ApiError::bad_request(
+                "invalid_query",
+                "The limit must be between 1 and 100.",
+            ))
+        }
+    });
+    let invalid_cursor = |error| match error {
+        kraftsoci_core::StoreError::InvalidInput(_) => {
+            ApiError::bad_request("invalid_cursor", "The cursor is not valid.")
+        }
+        other => other.into(),
+    };
+    let page = match caller {
+        // A key was checked by the extractor; its page is one more statement.
+        DeferredCaller::Key(key) => {
+            let status = parsed?;
+            state
+                .stores
+                .posts
+                .list_posts_with_details(key.id, status, query.cursor, limit)
+                .await
+                .map_err(invalid_cursor)?
+        }
+        // An access token: the session check and the page are one statement, and nothing
+        // of the page is shown before the session is admitted. A malformed query is
+        // answered after the session check, as for every other route (401 first).
+        DeferredCaller::Session(pending) => {
+            let status = match parsed {
+                Ok(status) => status,
+                Err(malformed) => {
+                    pending.check(&state).await?;
+                    return Err(malformed);
+                }
+            };
+            let read = state
+                .stores
+                .auth
+                .access_posts(
+                    pending.user(),
+                    pending.session(),
+                    state.clock.now(),
+                    status,
+                    query.cursor,
+                    limit,
+                )
+                .await;
+            let (access, page) = match read {
+                Ok(read) => (Ok(read.access), Some(read.page)),
+                Err(error) => (Err(error), None),
+            };
+            pending.admit(access)?;
+            // `admit` refused every case without a page.
+            page.ok_or_else(ApiError::unauthorized)?
+                .map_err(invalid_cursor)?
+        }
+    };
+    let capacity = PAGE_BYTES_PER_POST * page.posts.len() + 64;
+    Ok(SizedJson::new(
+        PostPageDto {
+            posts: page
+                .posts
+                .into_iter()
+                .map(|listed| PostDto::from_view(&state, PostView::from(listed)))
+                .collect(),
+            next_cursor: page.next_cursor,
+        },
+        capacity,
+    ))
 }
+
+/// About what one post takes in a page's JSON (a post with a caption of a few sentences,
+/// hashtags, alt text, a signed image link and its timestamps is 0.9–1.2 KiB).
+const PAGE_BYTES_PER_POST: usize = 1152;
 
 /// The preview: everything the owner approves, and where the post stands.
 #[utoipa::path(get, path = "/v1/posts/{id}", tag = "posts", security(("bearer" = []), ("api_key" = ["posts:read"])),

@@ -368,18 +368,25 @@ pub async fn logout_password_change_and_closure_end_browser_sessions(db: &TestDb
     );
 }
 
+/// Whether `session` is open at `minutes`, by the session check of every request — and the
+/// same by the session check that comes with a page of posts (`access_posts`), on the same
+/// state.
 async fn session_open(
     store: &Stores,
     user: kraftsoci_core::UserId,
     session: SessionId,
     minutes: i64,
 ) -> bool {
-    store
+    let now = t0() + Duration::minutes(minutes);
+    let access = store.auth.access_state(user, session, now).await.unwrap();
+    let with_page = store
         .auth
-        .access_state(user, session, t0() + Duration::minutes(minutes))
+        .access_posts(user, session, now, None, None, 20)
         .await
-        .unwrap()
-        .session_open
+        .unwrap();
+    assert_eq!(with_page.access, access, "the same state, read with a page");
+    assert!(with_page.page.unwrap().posts.is_empty());
+    access.session_open
 }
 
 pub async fn a_session_is_open_until_logout_replay_password_change_or_expiry(db: &TestDb) {

@@ -104,6 +104,7 @@ contract!(
     posts_flow::a_connection_is_saved_with_its_key_version_and_found_by_instagram_id,
     posts_flow::a_click_saves_the_post_its_receipt_and_one_job_together,
     posts_flow::a_list_page_carries_each_posts_media_connection_and_job,
+    posts_flow::the_session_check_with_a_page_reads_what_each_reads_alone,
     posts_flow::unqueueing_is_refused_while_a_worker_holds_a_live_lease,
     posts_flow::the_publishing_load_counts_what_is_due_around_a_time,
     posts_flow::disconnecting_withdraws_queued_posts_and_deletes_the_token_at_once,

@@ -680,3 +680,148 @@ pub async fn a_sandbox_container_is_published_once(db: &TestDb) {
         vec![ada.id.to_string()]
     );
 }
+
+/// The session check that comes with a page (`access_posts`, `GET /v1/posts` with an access
+/// token) reads the same state as the session check alone and the same pages, cursors and
+/// filters as `list_posts_with_details`: for a page with posts, an empty one, a closed
+/// session, another user's session id, a cursor it did not make (the state is still read,
+/// the page is not) and a purged account (not found).
+pub async fn the_session_check_with_a_page_reads_what_each_reads_alone(db: &TestDb) {
+    use kraftsoci_core::SessionId;
+    use kraftsoci_server::store::{NewRefreshToken, TokenHash};
+
+    let store = db.stores();
+    let ada = signed_up(&store, "ada@example.com").await;
+    let bob = signed_up(&store, "bob@example.com").await;
+    let session = SessionId::new();
+    store
+        .auth
+        .insert_refresh_token(&NewRefreshToken {
+            hash: TokenHash::of("ada-rt"),
+            session,
+            user: ada.id,
+            created_at: t0(),
+            expires_at: t0() + Duration::days(30),
+        })
+        .await
+        .unwrap();
+    let now = t0() + Duration::minutes(1);
+    let both = |user: UserId, status, cursor: Option<String>, limit| {
+        let store = &store;
+        async move {
+            let with_page = store
+                .auth
+                .access_posts(user, session, now, status, cursor.clone(), limit)
+                .await
+                .unwrap();
+            let alone = store.auth.access_state(user, session, now).await.unwrap();
+            assert_eq!(
+                with_page.access, alone,
+                "the state of the session check alone"
+            );
+            let listed = store
+                .posts
+                .list_posts_with_details(user, status, cursor, limit)
+                .await;
+            (with_page, listed)
+        }
+    };
+
+    // An empty page: the state, no post.
+    let (empty, listed) = both(ada.id, None, None, 20).await;
+    assert!(empty.access.session_open);
+    assert_eq!(empty.page.unwrap(), listed.unwrap());
+
+    let connection = connected(&store, ada.id, IG).await;
+    let queued = generated(&store, ada.id).await;
+    store
+        .posts
+        .approve_and_queue(&approved(&queued, 2, None), &job(&connection, 2))
+        .await
+        .unwrap();
+    for _ in 0..4 {
+        generated(&store, ada.id).await;
+    }
+    generated(&store, bob.id).await;
+
+    // Every page of two, cursor after cursor, is the list's page.
+    let mut cursor = None;
+    let mut seen = Vec::new();
+    loop {
+        let (with_page, listed) = both(ada.id, None, cursor.clone(), 2).await;
+        let page = with_page.page.unwrap();
+        assert_eq!(page, listed.unwrap(), "page after {cursor:?}");
+        seen.extend(page.posts.iter().map(|l| l.post.id));
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        5,
+        "ada's five posts and none of bob's: {seen:?}"
+    );
+    let (approved_only, listed) = both(ada.id, Some(PostStatus::Approved), None, 20).await;
+    let approved_only = approved_only.page.unwrap();
+    assert_eq!(approved_only, listed.unwrap());
+    assert_eq!(approved_only.posts.len(), 1);
+    assert_eq!(
+        approved_only.posts[0]
+            .job
+            .as_ref()
+            .map(|j| j.state.as_str()),
+        Some("queued"),
+        "with its job"
+    );
+
+    // Bob's id with ada's session: bob's state (no such session for him), bob's posts only.
+    let (bobs, listed) = both(bob.id, None, None, 20).await;
+    assert!(!bobs.access.session_open);
+    let bobs = bobs.page.unwrap();
+    assert_eq!(bobs, listed.unwrap());
+    assert_eq!(bobs.posts.len(), 1);
+    assert!(bobs.posts.iter().all(|l| l.post.owner == bob.id));
+
+    // A cursor this store did not make: the state is read, the page is refused.
+    let garbage = store
+        .auth
+        .access_posts(ada.id, session, now, None, Some("garbage".to_owned()), 2)
+        .await
+        .unwrap();
+    assert!(garbage.access.session_open);
+    assert!(matches!(garbage.page, Err(StoreError::InvalidInput(_))));
+
+    // A logged-out session: its state says so, whatever the page.
+    store
+        .auth
+        .revoke_session_of(&TokenHash::of("ada-rt"), t0() + Duration::minutes(2))
+        .await
+        .unwrap();
+    let later = t0() + Duration::minutes(3);
+    let ended = store
+        .auth
+        .access_posts(ada.id, session, later, None, None, 20)
+        .await
+        .unwrap();
+    assert!(!ended.access.session_open);
+    assert_eq!(
+        ended.access,
+        store
+            .auth
+            .access_state(ada.id, session, later)
+            .await
+            .unwrap()
+    );
+
+    // An account that is gone: not found, as the session check alone.
+    db.exec(format!("DELETE FROM users WHERE id = '{}'", bob.id))
+        .await;
+    assert!(matches!(
+        store
+            .auth
+            .access_posts(bob.id, session, later, None, None, 20)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}

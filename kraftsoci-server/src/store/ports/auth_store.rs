@@ -5,8 +5,8 @@ use std::fmt;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kraftsoci_core::ports::Account;
-use kraftsoci_core::{SessionId, StoreError, UserId};
+use kraftsoci_core::ports::{Account, ListedPage};
+use kraftsoci_core::{PostStatus, SessionId, StoreError, UserId};
 use sha2::{Digest as _, Sha256};
 
 use super::StoredPreferences;
@@ -118,6 +118,17 @@ pub struct AccessAccount {
     pub notifications: Option<StoredPreferences>,
 }
 
+/// [`AccessState`] with a page of the caller's posts, read by the same statement
+/// ([`AuthStore::access_posts`]).
+#[derive(Debug, Clone)]
+pub struct AccessPosts {
+    /// The account's and the session's state: check it before showing anything of `page`.
+    pub access: AccessState,
+    /// The page ([`StoreError::InvalidInput`] for a cursor this store did not produce; then
+    /// no page was read, the state still was).
+    pub page: Result<ListedPage, StoreError>,
+}
+
 /// A refresh token to store (only its hash).
 #[derive(Debug, Clone)]
 pub struct NewRefreshToken {
@@ -216,6 +227,25 @@ pub trait AuthStore: Send + Sync {
         session: SessionId,
         now: DateTime<Utc>,
     ) -> Result<AccessAccount, StoreError>;
+
+    /// [`AuthStore::access_state`] and a page of `user`'s posts with what a list shows of each
+    /// (as [`PostStore::list_posts_with_details`] reads them, with the same cursors), read by
+    /// one statement: for `GET /v1/posts` with an access token, so that it runs one statement
+    /// instead of two ([`StoreError::NotFound`] once the account is purged). The page is read
+    /// whatever the session's state, and only `user`'s: the caller admits the session on
+    /// `access` before it shows any of it.
+    ///
+    /// [`PostStore::list_posts_with_details`]: kraftsoci_core::ports::PostStore::list_posts_with_details
+    #[allow(clippy::too_many_arguments)]
+    async fn access_posts(
+        &self,
+        user: UserId,
+        session: SessionId,
+        now: DateTime<Utc>,
+        status: Option<PostStatus>,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> Result<AccessPosts, StoreError>;
 
     /// Stores a new refresh token (the first of a family, at login).
     async fn insert_refresh_token(&self, token: &NewRefreshToken) -> Result<(), StoreError>;

@@ -20,7 +20,7 @@ mod sandbox_store;
 
 pub use api_key_store::{ApiKeyAccess, ApiKeyRecord, ApiKeyStore, KeyCreation, NewApiKey};
 pub use auth_store::{
-    AccessAccount, AccessState, AuthStore, BrowserSession, Credentials, NewAccount,
+    AccessAccount, AccessPosts, AccessState, AuthStore, BrowserSession, Credentials, NewAccount,
     NewRefreshToken, PasswordHash, Rotation, SessionState, TokenHash,
 };
 pub use billing_intent_store::{

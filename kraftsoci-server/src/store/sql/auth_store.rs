@@ -3,12 +3,12 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kraftsoci_core::ports::Account;
-use kraftsoci_core::{SessionId, StoreError, UserId};
+use kraftsoci_core::{PostStatus, SessionId, StoreError, UserId};
 use sqlx::{FromRow as _, Row as _};
 
-use super::{Conn, Db, ThisStore, api_key_store, commit, db_error, policy_store};
+use super::{Conn, Db, ThisStore, api_key_store, commit, db_error, policy_store, post_store};
 use crate::store::ports::{
-    AccessAccount, AccessState, AuthStore, BrowserSession, Credentials, NewAccount,
+    AccessAccount, AccessPosts, AccessState, AuthStore, BrowserSession, Credentials, NewAccount,
     NewRefreshToken, PasswordHash, Rotation, SessionState, StoredPreferences, TokenHash,
 };
 use crate::store::rows::{AccountRow, theme_str};
@@ -107,7 +107,7 @@ async fn select_session_state(conn: &mut Conn, user: UserId) -> Result<SessionSt
 /// The account's state and whether `session` has a live token: a family is open while one
 /// of its tokens is neither spent, revoked nor expired (rotation spends one and stores its
 /// successor in the same transaction, so an open family always has exactly one).
-async fn select_access_state(
+pub(super) async fn select_access_state(
     conn: &mut Conn,
     user: UserId,
     session: SessionId,
@@ -482,6 +482,25 @@ impl AuthStore for ThisStore {
         now: DateTime<Utc>,
     ) -> Result<AccessAccount, StoreError> {
         select_access_account(&mut *self.conn().await?, user, session, now).await
+    }
+
+    async fn access_posts(
+        &self,
+        user: UserId,
+        session: SessionId,
+        now: DateTime<Utc>,
+        status: Option<PostStatus>,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> Result<AccessPosts, StoreError> {
+        post_store::access_posts(
+            &mut *self.conn().await?,
+            (user, session, now),
+            status,
+            cursor.as_deref(),
+            limit,
+        )
+        .await
     }
 
     async fn insert_refresh_token(&self, token: &NewRefreshToken) -> Result<(), StoreError> {

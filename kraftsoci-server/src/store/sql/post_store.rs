@@ -10,12 +10,14 @@ use kraftsoci_core::ports::{
     JobRequest, JobView, ListedPage, ListedPost, PostMedia, PostPage, PostStore, PostUpdate, Queued,
 };
 use kraftsoci_core::{
-    ConnectionId, IgUserId, PostContent, PostId, PostSnapshot, PostStatus, StoreError, UserId,
+    ConnectionId, IgUserId, PostContent, PostId, PostSnapshot, PostStatus, SessionId, StoreError,
+    UserId,
 };
 
 use super::publish_queue::{drop_job, job_running, queue_job, select_job_view, select_job_views};
 use super::{Conn, Db, ThisStore, commit, count_u32, db_error, small, to_json};
 use crate::store::cursor::PostCursor;
+use crate::store::ports::{AccessPosts, AccessState, SessionState};
 use crate::store::rows::{MediaRow, PostRow};
 use crate::store::types::{Id, Ts};
 
@@ -164,17 +166,11 @@ impl TryFrom<ListedRow> for ListedPost {
     }
 }
 
-/// [`select_posts_page`] with everything a list shows, in one statement: the media columns
-/// of `posts`, the connection (unique per owner and Instagram account) and the publish job
-/// (unique per post) joined, so a page costs one statement whatever its size.
-async fn select_listed_page(
-    conn: &mut Conn,
-    owner: UserId,
-    status: Option<PostStatus>,
-    after: Option<PostCursor>,
-    limit: i64,
-) -> Result<Vec<ListedPost>, StoreError> {
-    sqlx::query_as::<Db, ListedRow>(
+/// The page of [`select_listed_page`]: the columns of `post_select!` and of `MediaRow`, the
+/// connection's id and the job's state, `$1` the owner, `$2` a status or `NULL`, `$3` and
+/// `$4` the cursor's time and id or `NULL`, `$5` the limit.
+macro_rules! listed_page {
+    () => {
         "SELECT p.id, p.owner_id, p.caption, p.hashtags, p.alt_text, p.media_kind, \
          p.media_digests, p.target_ig_user_id, p.status, p.created_at, p.updated_at, \
          p.published_at, p.instagram_media_id, p.permalink, p.failure_code, p.failure_message, \
@@ -191,19 +187,125 @@ async fn select_listed_page(
            AND p.status IN ('approved', 'publishing') \
          WHERE p.owner_id = $1 AND ($2 IS NULL OR p.status = $2) \
          AND ($3 IS NULL OR p.created_at < $3 OR (p.created_at = $3 AND p.id < $4)) \
-         ORDER BY p.created_at DESC, p.id DESC LIMIT $5",
-    )
-    .bind(Id::from(owner))
+         ORDER BY p.created_at DESC, p.id DESC LIMIT $5"
+    };
+}
+
+/// [`select_posts_page`] with everything a list shows, in one statement: the media columns
+/// of `posts`, the connection (unique per owner and Instagram account) and the publish job
+/// (unique per post) joined, so a page costs one statement whatever its size.
+async fn select_listed_page(
+    conn: &mut Conn,
+    owner: UserId,
+    status: Option<PostStatus>,
+    after: Option<PostCursor>,
+    limit: i64,
+) -> Result<Vec<ListedPost>, StoreError> {
+    sqlx::query_as::<Db, ListedRow>(listed_page!())
+        .bind(Id::from(owner))
+        .bind(status.map(|s| s.as_str()))
+        .bind(after.map(|c| Ts(c.created_at)))
+        .bind(after.map(|c| Id(c.id)))
+        .bind(limit)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(ListedPost::try_from)
+        .collect()
+}
+
+/// The session check of `select_access_state` and [`select_listed_page`] in one statement
+/// (`GET /v1/posts` with an access token). The account's row is read once (`MATERIALIZED`,
+/// so its live-token count is not evaluated again for every post) and the page is joined to
+/// it: one row per post, or one row without a post when the page is empty; no row once the
+/// account is purged. `$6` is the session, `$7` the time its tokens must outlive.
+pub(super) async fn select_access_posts(
+    conn: &mut Conn,
+    user: UserId,
+    session: SessionId,
+    now: DateTime<Utc>,
+    page: (Option<PostStatus>, Option<PostCursor>, i64),
+) -> Result<(AccessState, Vec<ListedPost>), StoreError> {
+    use sqlx::{FromRow as _, Row as _};
+    let (status, after, limit) = page;
+    let rows = sqlx::query::<Db>(concat!(
+        "WITH s AS MATERIALIZED (SELECT u.token_epoch, u.closed_at, u.object_usage_log, \
+         (SELECT COUNT(*) FROM refresh_tokens r WHERE r.family_id = $6 AND r.user_id = u.id \
+          AND r.used_at IS NULL AND r.revoked_at IS NULL AND r.expires_at > $7) AS live_tokens \
+         FROM users u WHERE u.id = $1) \
+         SELECT s.token_epoch AS s_token_epoch, s.closed_at AS s_closed_at, \
+         s.object_usage_log AS s_object_usage_log, s.live_tokens AS s_live_tokens, l.* \
+         FROM s LEFT JOIN (",
+        listed_page!(),
+        ") l ON 1 = 1 ORDER BY l.created_at DESC, l.id DESC"
+    ))
+    .bind(Id::from(user))
     .bind(status.map(|s| s.as_str()))
     .bind(after.map(|c| Ts(c.created_at)))
     .bind(after.map(|c| Id(c.id)))
     .bind(limit)
+    .bind(Id::from(session))
+    .bind(Ts(now))
     .fetch_all(conn)
     .await
-    .map_err(db_error)?
-    .into_iter()
-    .map(ListedPost::try_from)
-    .collect()
+    .map_err(db_error)?;
+    let first = rows.first().ok_or(StoreError::NotFound)?;
+    let closed_at: Option<Ts> = first.try_get("s_closed_at").map_err(db_error)?;
+    let live_tokens: i64 = first.try_get("s_live_tokens").map_err(db_error)?;
+    let access = AccessState {
+        account: SessionState {
+            token_epoch: first.try_get("s_token_epoch").map_err(db_error)?,
+            closed: closed_at.is_some(),
+            objects_to_usage_log: first.try_get("s_object_usage_log").map_err(db_error)?,
+        },
+        session_open: live_tokens > 0,
+    };
+    let mut posts = Vec::with_capacity(rows.len());
+    for row in &rows {
+        // The row of an empty page joins no post.
+        let id: Option<Id> = row.try_get("id").map_err(db_error)?;
+        if id.is_some() {
+            posts.push(ListedPost::try_from(
+                ListedRow::from_row(row).map_err(db_error)?,
+            )?);
+        }
+    }
+    Ok((access, posts))
+}
+
+/// [`AuthStore::access_posts`](crate::store::ports::AuthStore::access_posts): the session
+/// check with a page, or the session check alone for a cursor this store did not produce.
+pub(super) async fn access_posts(
+    conn: &mut Conn,
+    (user, session, now): (UserId, SessionId, DateTime<Utc>),
+    status: Option<PostStatus>,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<AccessPosts, StoreError> {
+    let after = match decode_cursor(cursor) {
+        Ok(after) => after,
+        Err(invalid) => {
+            return Ok(AccessPosts {
+                access: super::auth_store::select_access_state(conn, user, session, now).await?,
+                page: Err(invalid),
+            });
+        }
+    };
+    let limit = limit.clamp(1, MAX_PAGE);
+    let (access, mut posts) = select_access_posts(
+        conn,
+        user,
+        session,
+        now,
+        (status, after, i64::from(limit) + 1),
+    )
+    .await?;
+    let next_cursor = next_cursor(&mut posts, limit, |p| &p.post);
+    Ok(AccessPosts {
+        access,
+        page: Ok(ListedPage { posts, next_cursor }),
+    })
 }
 
 /// The cursor a page hands out, decoded; [`StoreError::InvalidInput`] for one this store did

@@ -327,21 +327,37 @@ impl HashPool {
     }
 }
 
-/// How much lower the pool's threads run than the thread that starts them, in nice steps: a
-/// read that becomes runnable while a hash runs gets the core first (CFS weighs nice +10 at
-/// about a tenth), so a login storm slows the logins — which the time budget then admits
-/// fewer of — rather than every other request.
+/// How much lower the pool's threads run than the thread that starts them, in nice steps,
+/// where the idle policy below cannot be had.
 const NICER_BY: i32 = 10;
 /// The lowest priority there is.
 const MAX_NICE: i32 = 19;
 
-/// Lowers the calling thread's scheduling priority by [`NICER_BY`] (never raises it). On
-/// Linux a thread id names one thread to `setpriority`; elsewhere the call would change the
-/// whole process, so it is not made. Failing (a sandbox forbidding the call) only loses the
-/// preference.
+/// Runs the calling thread (a password thread) under Linux's idle scheduling policy
+/// (`SCHED_IDLE`): it gets a core only when nothing else of the machine wants it, and a read
+/// that becomes runnable preempts it at once rather than waiting out its time slice. A login
+/// storm therefore slows the logins — which the time budget then admits fewer of — rather
+/// than every other request. Where the policy cannot be set (another system, a sandbox
+/// forbidding the call), the thread's nice value is raised by [`NICER_BY`] instead (never
+/// lowered); failing that too only loses the preference.
 fn lower_priority() {
     #[cfg(target_os = "linux")]
     {
+        use thread_priority::unix::{
+            NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
+            thread_native_id,
+        };
+        let idle = set_thread_priority_and_policy(
+            thread_native_id(),
+            thread_priority::ThreadPriority::Min,
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
+        );
+        match idle {
+            Ok(()) => return,
+            Err(error) => {
+                tracing::debug!(?error, "no idle scheduling for the password thread");
+            }
+        }
         use rustix::process::{getpriority_process, setpriority_process};
         let me = Some(rustix::thread::gettid());
         let lowered = getpriority_process(me).and_then(|nice| {
@@ -506,18 +522,20 @@ mod tests {
 
     #[cfg(target_os = "linux")]
     #[tokio::test]
-    async fn the_pool_threads_run_at_a_lower_priority() {
-        use rustix::process::getpriority_process;
-        // Threads start at their creator's nice value: this thread's, as the pool's are
-        // spawned from here.
-        let here = getpriority_process(Some(rustix::thread::gettid())).unwrap();
+    async fn the_pool_threads_run_under_the_idle_scheduling_policy() {
+        use thread_priority::unix::{
+            NormalThreadSchedulePolicy, ThreadSchedulePolicy, thread_schedule_policy,
+        };
+        let here = thread_schedule_policy().unwrap();
         let pool = HashPool::start(1, 0).unwrap();
-        let nice = pool
-            .run(|| getpriority_process(Some(rustix::thread::gettid())))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(nice, (here + NICER_BY).min(MAX_NICE), "from {here}");
+        let there = pool.run(thread_schedule_policy).await.unwrap().unwrap();
+        assert_eq!(
+            there,
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
+            "from {here:?}"
+        );
+        // The thread that started the pool keeps its own.
+        assert_eq!(thread_schedule_policy().unwrap(), here);
     }
 
     #[test]

@@ -9,11 +9,10 @@ pub mod rate_limit;
 pub mod usage;
 
 pub use auth::{
-    ApiCaller, AuthAccount, AuthUser, DeferredCaller, PendingSession, PostsPublish, PostsRead,
-    PostsWrite,
+    ApiCaller, AuthAccount, AuthUser, DeferredCaller, PostsPublish, PostsRead, PostsWrite,
 };
 #[cfg(any(test, feature = "testing"))]
-pub use auth::{RequiredScope, Via};
+pub use auth::{PendingSession, RequiredScope, Via};
 pub use client::ClientInfo;
 pub use extract::{Json, Path, Query, SizedJson};
 pub use usage::UsageSubject;

@@ -22,6 +22,14 @@
 //! Everything else (routes, web pages, services, rights, retention, billing glue) is internal
 //! and may change in any release.
 //!
+//! ## The `mimalloc` feature (default)
+//!
+//! The `kraftsoci-server` binary allocates with mimalloc: a request allocates many small
+//! strings (rows, JSON, headers) and frees them together, and with glibc's allocator the API
+//! served about a fifth fewer requests per second (`docs/performance.md`). Only the binary sets
+//! the global allocator; an application embedding this crate chooses its own, and may turn the
+//! feature off (`default-features = false`) to skip building mimalloc.
+//!
 //! ## The `testing` feature (unstable)
 //!
 //! The integration tests and the benches reach the internals: with the `testing` feature the

@@ -26,7 +26,7 @@
 //!
 //! The `kraftsoci-server` binary allocates with mimalloc: a request allocates many small
 //! strings (rows, JSON, headers) and frees them together, and with glibc's allocator the API
-//! served about a fifth fewer requests per second (`docs/performance.md`). Only the binary sets
+//! served about a sixth fewer requests per second (`docs/performance.md`). Only the binary sets
 //! the global allocator; an application embedding this crate chooses its own, and may turn the
 //! feature off (`default-features = false`) to skip building mimalloc.
 //!

@@ -91,7 +91,7 @@ pub struct Endpoint {
     pub name: &'static str,
     /// The path on kraftsoci.
     pub kraftsoci: &'static str,
-    /// The path's tail on the bare server (after `/read`, `/same` or `/filed`).
+    /// The path's tail on the bare server (after `/read`, `/same`, `/split` or `/filed`).
     pub bare: &'static str,
 }
 
@@ -110,8 +110,8 @@ pub const ENDPOINTS: [Endpoint; 2] = [
 ];
 
 /// Runs every endpoint against kraftsoci and the bare flavours (see [`crate::bare`]: the
-/// statements kraftsoci runs today, the statements it ran when issue 17 was filed, and the
-/// data query alone), after a warm-up of each. An endpoint kraftsoci answers 404 is skipped
+/// statements kraftsoci runs today, the same queries as two statements, the statements it ran
+/// when issue 17 was filed, and the data query alone), after a warm-up of each. An endpoint kraftsoci answers 404 is skipped
 /// (a build without that route).
 ///
 /// # Errors
@@ -123,7 +123,7 @@ pub async fn compare(
     users: &Arc<Vec<BenchUser>>,
     spec: &LoadSpec,
     page: u32,
-) -> anyhow::Result<Vec<(Endpoint, [Measured; 4])>> {
+) -> anyhow::Result<Vec<(Endpoint, [Measured; 5])>> {
     let bare = BareServer::start(database_url, page).await?;
     let warm_up = LoadSpec::new(spec.requests.min(500), spec.concurrency, spec.time_limit);
     let first = users.first().context("the api scenario needs a user")?;
@@ -146,6 +146,11 @@ pub async fn compare(
                 false,
             ),
             (
+                "bare axum+sqlx, session check and data apart",
+                format!("{}/split{}", bare.address, endpoint.bare),
+                false,
+            ),
+            (
                 "bare axum+sqlx, statements as filed",
                 format!("{}/filed{}", bare.address, endpoint.bare),
                 false,
@@ -165,9 +170,9 @@ pub async fn compare(
                 summary,
             });
         }
-        let measured: [Measured; 4] = measured
+        let measured: [Measured; 5] = measured
             .try_into()
-            .map_err(|_| anyhow::anyhow!("four targets were measured"))?;
+            .map_err(|_| anyhow::anyhow!("five targets were measured"))?;
         results.push((endpoint, measured));
     }
     Ok(results)

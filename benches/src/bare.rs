@@ -2,19 +2,22 @@
 //! same SQL on the same database, with none of kraftsoci's layers (no JWT, no tower-http
 //! stack, no domain parsing, no tracing).
 //!
-//! Three flavours of each endpoint:
+//! Four flavours of each endpoint:
 //! - `/read/...` runs only the query that fetches the data (the floor for the data itself);
-//! - `/same/...` runs every statement kraftsoci's request path runs today, the same SQL text:
-//!   `GET /v1/me` one (the session check that reads the account and its notification
-//!   choices, `AuthAccount`), `GET /v1/posts` two (the session check of `ApiCaller`, then the
-//!   page with its media, connections and jobs joined). kraftsoci writes its usage event in a
+//! - `/same/...` runs exactly the statements kraftsoci's request path runs today, the same SQL
+//!   text: one each, the session check with the data (`GET /v1/me`: the account and its
+//!   notification choices, `AuthAccount`; `GET /v1/posts`: the page with its media,
+//!   connections and jobs, `AuthStore::access_posts`). kraftsoci writes its usage event in a
 //!   batch after the response, off the request path, so this flavour writes none;
+//! - `/split/...` runs the same two queries as two statements, the session check and then
+//!   the data query, as kraftsoci's request path did before it folded them into one
+//!   (`GET /v1/posts` until wave 2 session 7);
 //! - `/filed/...` runs the statements kraftsoci's request path ran when issue 17 was filed,
 //!   the ceiling its "≥ 100 % by running fewer statements" goal for `GET /v1/me` is set
 //!   against: the session check, then the data query, then one usage-log row inserted and
 //!   committed before the answer (P06). Today's SQL texts are used for each (the session
 //!   check now also counts the session's live refresh tokens), so the flavour differs from
-//!   `/same` only in how many statements a request waits for.
+//!   `/split` only by the usage row.
 //!
 //! The statements are copied from `kraftsoci-server/src/store/sql/auth_store.rs` and
 //! `post_store.rs`; `kraftsoci-server/tests/statements` pins how many kraftsoci runs, so a
@@ -59,8 +62,11 @@ pub const SESSION_SQL: &str = "SELECT u.token_epoch, u.closed_at, u.object_usage
       AND r.used_at IS NULL AND r.revoked_at IS NULL AND r.expires_at > $3) AS live_tokens \
      FROM users u WHERE u.id = $1";
 
-/// kraftsoci's page of posts (`select_listed_page`) with media, connection and job.
-pub const POSTS_SQL: &str = "SELECT p.id, p.owner_id, p.caption, p.hashtags, p.alt_text, \
+/// kraftsoci's page of posts (`listed_page!` in the server's post store) with media,
+/// connection and job.
+macro_rules! posts_page {
+    () => {
+        "SELECT p.id, p.owner_id, p.caption, p.hashtags, p.alt_text, \
      p.media_kind, p.media_digests, p.target_ig_user_id, p.status, p.created_at, p.updated_at, \
      p.published_at, p.instagram_media_id, p.permalink, p.failure_code, p.failure_message, \
      p.failure_retryable, p.generation_step, c.user_id AS c_user_id, \
@@ -76,7 +82,26 @@ pub const POSTS_SQL: &str = "SELECT p.id, p.owner_id, p.caption, p.hashtags, p.a
        AND p.status IN ('approved', 'publishing') \
      WHERE p.owner_id = $1 AND ($2 IS NULL OR p.status = $2) \
      AND ($3 IS NULL OR p.created_at < $3 OR (p.created_at = $3 AND p.id < $4)) \
-     ORDER BY p.created_at DESC, p.id DESC LIMIT $5";
+     ORDER BY p.created_at DESC, p.id DESC LIMIT $5"
+    };
+}
+
+/// kraftsoci's page of posts (`select_listed_page`) with media, connection and job.
+pub const POSTS_SQL: &str = posts_page!();
+
+/// `GET /v1/posts`' one statement for a session (`select_access_posts`): the session check
+/// with the page joined to it; `$6` the session, `$7` now.
+pub const ACCESS_POSTS_SQL: &str = concat!(
+    "WITH s AS MATERIALIZED (SELECT u.token_epoch, u.closed_at, u.object_usage_log, \
+     (SELECT COUNT(*) FROM refresh_tokens r WHERE r.family_id = $6 AND r.user_id = u.id \
+      AND r.used_at IS NULL AND r.revoked_at IS NULL AND r.expires_at > $7) AS live_tokens \
+     FROM users u WHERE u.id = $1) \
+     SELECT s.token_epoch AS s_token_epoch, s.closed_at AS s_closed_at, \
+     s.object_usage_log AS s_object_usage_log, s.live_tokens AS s_live_tokens, l.* \
+     FROM s LEFT JOIN (",
+    posts_page!(),
+    ") l ON 1 = 1 ORDER BY l.created_at DESC, l.id DESC"
+);
 
 /// The usage row the `/filed` flavour writes per request: one single-row `INSERT`, committed
 /// before the answer, as kraftsoci's request path did before its usage log was batched.
@@ -160,6 +185,7 @@ struct Bare {
 enum Flavour {
     Read,
     Same,
+    Split,
     Filed,
 }
 
@@ -168,6 +194,7 @@ impl Flavour {
         match name {
             "read" => Ok(Self::Read),
             "same" => Ok(Self::Same),
+            "split" => Ok(Self::Split),
             "filed" => Ok(Self::Filed),
             _ => Err((StatusCode::NOT_FOUND, "unknown flavour".to_owned())),
         }
@@ -210,11 +237,11 @@ async fn me(
 ) -> Result<Json<AccountRow>, Failure> {
     let flavour = Flavour::parse(&name)?;
     let (user, session) = caller(&headers)?;
-    if flavour == Flavour::Filed {
+    if matches!(flavour, Flavour::Split | Flavour::Filed) {
         session_check(&bare.pool, user, session).await?;
     }
     let query = match flavour {
-        Flavour::Read | Flavour::Filed => sqlx::query(ACCOUNT_SQL).bind(user),
+        Flavour::Read | Flavour::Split | Flavour::Filed => sqlx::query(ACCOUNT_SQL).bind(user),
         Flavour::Same => sqlx::query(ACCESS_ACCOUNT_SQL)
             .bind(user)
             .bind(session)
@@ -272,18 +299,22 @@ async fn posts(
 ) -> Result<Json<PostsPage>, Failure> {
     let flavour = Flavour::parse(&name)?;
     let (user, session) = caller(&headers)?;
-    if flavour != Flavour::Read {
-        session_check(&bare.pool, user, session).await?;
-    }
-    let mut rows = sqlx::query_as::<_, PostRow>(POSTS_SQL)
-        .bind(user)
-        .bind(Option::<&str>::None)
-        .bind(Option::<DateTime<Utc>>::None)
-        .bind(Option::<Uuid>::None)
-        .bind(bare.page + 1)
-        .fetch_all(&bare.pool)
-        .await
-        .map_err(internal)?;
+    let mut rows = if flavour == Flavour::Same {
+        same_posts(&bare, user, session).await?
+    } else {
+        if flavour != Flavour::Read {
+            session_check(&bare.pool, user, session).await?;
+        }
+        sqlx::query_as::<_, PostRow>(POSTS_SQL)
+            .bind(user)
+            .bind(Option::<&str>::None)
+            .bind(Option::<DateTime<Utc>>::None)
+            .bind(Option::<Uuid>::None)
+            .bind(bare.page + 1)
+            .fetch_all(&bare.pool)
+            .await
+            .map_err(internal)?
+    };
     let next_cursor = (rows.len() as i64 > bare.page).then(|| {
         rows.truncate(bare.page as usize);
         rows.last()
@@ -299,6 +330,38 @@ async fn posts(
     }))
 }
 
+/// The `/same` page: the session check with the page, one statement; the session admitted
+/// on its first row, the posts read from the rows that joined one.
+async fn same_posts(bare: &Bare, user: Uuid, session: Uuid) -> Result<Vec<PostRow>, Failure> {
+    use sqlx::{FromRow as _, Row as _};
+    let rows = sqlx::query(ACCESS_POSTS_SQL)
+        .bind(user)
+        .bind(Option::<&str>::None)
+        .bind(Option::<DateTime<Utc>>::None)
+        .bind(Option::<Uuid>::None)
+        .bind(bare.page + 1)
+        .bind(session)
+        .bind(Utc::now())
+        .fetch_all(&bare.pool)
+        .await
+        .map_err(internal)?;
+    let first = rows
+        .first()
+        .ok_or((StatusCode::UNAUTHORIZED, "no such user".to_owned()))?;
+    let live: i64 = first.try_get("s_live_tokens").map_err(internal)?;
+    if live == 0 {
+        return Err((StatusCode::UNAUTHORIZED, "session ended".to_owned()));
+    }
+    let mut posts = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let id: Option<Uuid> = row.try_get("id").map_err(internal)?;
+        if id.is_some() {
+            posts.push(PostRow::from_row(row).map_err(internal)?);
+        }
+    }
+    Ok(posts)
+}
+
 /// A running bare server; it stops when dropped.
 #[derive(Debug)]
 pub struct BareServer {
@@ -308,7 +371,7 @@ pub struct BareServer {
 }
 
 impl BareServer {
-    /// Serves `GET /{read|same|filed}/me` and `GET /{read|same|filed}/posts` (pages of `page` posts)
+    /// Serves `GET /{read|same|split|filed}/me` and `GET /{read|same|split|filed}/posts` (pages of `page` posts)
     /// over a pool of [`POOL_SIZE`] connections to `database_url`.
     ///
     /// # Errors

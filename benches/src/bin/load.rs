@@ -579,8 +579,8 @@ async fn api(args: ApiArgs) -> anyhow::Result<()> {
             "max",
             "kraftsoci ÷ this",
         ]);
-        for (_, [kraftsoci, same, filed, read]) in &results {
-            for m in [kraftsoci, same, filed, read] {
+        for (_, [kraftsoci, same, split, filed, read]) in &results {
+            for m in [kraftsoci, same, split, filed, read] {
                 let s = &m.summary;
                 table.row([
                     m.label.clone(),

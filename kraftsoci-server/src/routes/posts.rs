@@ -783,24 +783,24 @@ pub(crate) fn step_stream(
 async fn list(
     State(state): State<AppState>,
     caller: DeferredCaller<PostsRead>,
-    Query(query): Query<ListQuery>,
+    query: Result<Query<ListQuery>, ApiError>,
 ) -> Result<SizedJson<PostPageDto>, ApiError> {
-    let status = query
-        .status
-        .as_deref()
-        .map(PostStatus::parse)
-        .transpose()
-        .map_err(|_| ApiError::bad_request("invalid_query", "Unknown post status."));
-    let limit = query.limit.unwrap_or(20);
-    let parsed = status.and_then(|status| {
-        if (1..=100).contains(&limit) {
-            Ok(status)
-        } else {
-            Err(ApiError::bad_request(
+    // Parsed here, judged after the caller is admitted (see below).
+    let parsed = query.and_then(|Query(query)| {
+        let status = query
+            .status
+            .as_deref()
+            .map(PostStatus::parse)
+            .transpose()
+            .map_err(|_| ApiError::bad_request("invalid_query", "Unknown post status."))?;
+        let limit = query.limit.unwrap_or(20);
+        if !(1..=100).contains(&limit) {
+            return Err(ApiError::bad_request(
                 "invalid_query",
                 "The limit must be between 1 and 100.",
-            ))
+            ));
         }
+        Ok((status, limit, query.cursor))
     });
     let invalid_cursor = |error| match error {
         kraftsoci_core::StoreError::InvalidInput(_) => {
@@ -811,11 +811,11 @@ async fn list(
     let page = match caller {
         // A key was checked by the extractor; its page is one more statement.
         DeferredCaller::Key(key) => {
-            let status = parsed?;
+            let (status, limit, cursor) = parsed?;
             state
                 .stores
                 .posts
-                .list_posts_with_details(key.id, status, query.cursor, limit)
+                .list_posts_with_details(key.id, status, cursor, limit)
                 .await
                 .map_err(invalid_cursor)?
         }
@@ -823,8 +823,8 @@ async fn list(
         // of the page is shown before the session is admitted. A malformed query is
         // answered after the session check, as for every other route (401 first).
         DeferredCaller::Session(pending) => {
-            let status = match parsed {
-                Ok(status) => status,
+            let (status, limit, cursor) = match parsed {
+                Ok(parsed) => parsed,
                 Err(malformed) => {
                     pending.check(&state).await?;
                     return Err(malformed);
@@ -838,7 +838,7 @@ async fn list(
                     pending.session(),
                     state.clock.now(),
                     status,
-                    query.cursor,
+                    cursor,
                     limit,
                 )
                 .await;

@@ -16,11 +16,12 @@ async fn on_postgres() -> TestApp {
 }
 
 /// The routes whose data comes with the session check, and malformed requests to them.
-const READS: [&str; 5] = [
+const READS: [&str; 6] = [
     "/v1/me",
     "/v1/posts",
     "/v1/posts?limit=5",
     "/v1/posts?limit=0",
+    "/v1/posts?limit=many",
     "/v1/posts?cursor=not-a-cursor",
 ];
 
@@ -50,7 +51,10 @@ async fn assert_refused(app: &TestApp, access: &str, why: &str) {
 async fn assert_admitted(app: &TestApp, access: &str) {
     for path in READS {
         let (status, body) = get(app, access, path).await;
-        let expected = if path.contains("limit=0") || path.contains("cursor=") {
+        let expected = if path.contains("limit=0")
+            || path.contains("limit=many")
+            || path.contains("cursor=")
+        {
             StatusCode::BAD_REQUEST
         } else {
             StatusCode::OK

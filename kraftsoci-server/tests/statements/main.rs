@@ -186,8 +186,9 @@ async fn a_list_page_costs_the_same_statements_whatever_its_size(db: TestDb) {
     // On the request path: one statement, the session check with the page and its media,
     // connections and jobs joined (24 statements before the media lookups were batched, 4
     // before they were joined, 2 before the session check came with the page); besides, the
-    // usage event, written in a batch after the response. `benches/src/bare.rs` runs the
-    // session check and the page as two statements, its "same statements" ceiling.
+    // usage event, written in a batch after the response. `benches/src/bare.rs` runs this
+    // statement as its "same statements" ceiling, and the session check and the page as two
+    // statements as its "split" one.
     let (usage, request): (Vec<&String>, Vec<&String>) = twenty
         .iter()
         .partition(|s| s.starts_with("INSERT INTO usage_log"));

@@ -296,6 +296,7 @@ pub struct PostPageDto {
 
 /// Listing parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// From a previous page's `next_cursor`.
     cursor: Option<String>,
